@@ -1,0 +1,13 @@
+/* The `lrlab` command's subcommands. */
+#ifndef LR_CLI_CLI_H
+#define LR_CLI_CLI_H
+
+int lr_cmd_run(int argc, char **argv);
+int lr_cmd_report(int argc, char **argv);
+int lr_cmd_plot(int argc, char **argv);
+int lr_cmd_list(int argc, char **argv);
+
+/* Print "lrlab: message" for the last error and return the exit status 1 (2 for usage). */
+int lr_cli_fail(void);
+
+#endif

@@ -1,0 +1,66 @@
+/* `lrlab list`: what lrlab can run, with one line each, and every config key. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bounds/bounds.h"
+#include "cli/cli.h"
+#include "compress/compress.h"
+#include "run/run.h"
+
+static const char *type_name(lr_key_type t)
+{
+    switch (t) {
+    case LR_KEY_INT: return "int";
+    case LR_KEY_REAL: return "real";
+    case LR_KEY_BOOL: return "bool";
+    case LR_KEY_STRING: return "string";
+    case LR_KEY_INT_LIST: return "int list";
+    case LR_KEY_STRING_LIST: return "string list";
+    case LR_KEY_GROUP: return "group";
+    }
+    return "?";
+}
+
+static void print_keys(const lr_key *k)
+{
+    for (; k->path; k++) {
+        char def[96];
+        if (k->required) snprintf(def, sizeof def, "required");
+        else if (k->def_str) snprintf(def, sizeof def, "default %s", k->def_str[0] ? k->def_str : "\"\"");
+        else if (!isnan(k->def)) snprintf(def, sizeof def, "default %g", k->def);
+        else snprintf(def, sizeof def, "optional");
+        printf("    %-24s %-11s %s%s; %s%s%s\n", k->path, type_name(k->type),
+               k->sweepable ? "sweepable, " : "", def, k->doc, k->choices ? ": " : "",
+               k->choices ? k->choices : "");
+    }
+}
+
+int lr_cmd_list(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: lrlab list\n\nList the experiments (with their config keys), "
+               "compressors and bounds lrlab knows.\n");
+        return 0;
+    }
+    printf("Experiments (config key 'experiment'):\n");
+    for (size_t i = 0; lr_experiments[i]; i++)
+        printf("  %-12s %s\n", lr_experiments[i]->name, lr_experiments[i]->description);
+    printf("\nCompressors (compress.methods):\n");
+    for (size_t i = 0; lr_compressors[i]; i++)
+        printf("  %-12s %s\n", lr_compressors[i]->name, lr_compressors[i]->description);
+    printf("\nBounds (bounds.names):\n");
+    for (size_t i = 0; lr_bounds[i]; i++)
+        printf("  %-12s %s [%s, on %s]: %s\n", lr_bounds[i]->name, lr_bounds[i]->theorem,
+               lr_bound_kind_name(lr_bounds[i]->kind), lr_bounds[i]->compressor,
+               lr_bounds[i]->statement);
+    printf("\nConfig keys common to every experiment:\n");
+    print_keys(lr_common_schema);
+    for (size_t i = 0; lr_experiments[i]; i++) {
+        printf("\nConfig keys of experiment '%s':\n", lr_experiments[i]->name);
+        print_keys(lr_experiments[i]->schema);
+    }
+    printf("\nA sweepable key also takes [a, b, c], { geom = [lo, hi, n]; } or "
+           "{ lin = [lo, hi, n]; }.\n");
+    return 0;
+}

@@ -1,0 +1,110 @@
+/* `lrlab report FILE`: the results as plain text, for a terminal or a lab notebook.
+ *
+ * Per sweep point and compressor: the error quantiles, and for each bound how often it
+ * held with the Wilson 95% interval next to the nominal level and how tight it was;
+ * then the fitted log-log slopes next to the theory's. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/results_file.h"
+#include "core/error.h"
+
+/* The parameter columns of /points: those between k_target and n. */
+static void param_range(const lr_table *p, int *first, int *last)
+{
+    *first = lr_table_col(p, "k_target") + 1;
+    *last = lr_table_col(p, "n");
+}
+
+int lr_cmd_report(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: lrlab report FILE\n\nPrint a results file's summary: per sweep point "
+                   "and compressor the errors, each bound's\ncoverage (Wilson 95%% interval) "
+                   "against its nominal level and tightness, and the fitted slopes.\n");
+        return argc < 2 ? 2 : 0;
+    }
+    lr_results_file rf;
+    if (lr_results_open(argv[1], &rf) != LR_OK) return lr_cli_fail();
+    printf("lrlab results %s\n", argv[1]);
+    printf("  experiment %s%s%s, config %s (sha256 %.16s...)\n", rf.experiment,
+           rf.name && rf.name[0] ? ": " : "", rf.name ? rf.name : "", rf.config_file,
+           rf.config_sha256);
+    printf("  seed %.0f, %.0f trials per point, %.0f threads, %.1f s, BLAS core %s, %s\n", rf.seed,
+           rf.trials, rf.threads, rf.wall_seconds, rf.blas_core, rf.utc_time);
+    printf("  SVD fallbacks (dgesdd -> dgesvd): %.0f rows\n\n", rf.fallbacks);
+
+    const lr_table *P = rf.points;
+    int pf, pl;
+    param_range(P, &pf, &pl);
+    for (size_t i = 0; i < P->nrows; i++) {
+        printf("point %.0f:", lr_rf_num(P, i, "point"));
+        for (int c = pf; c < pl; c++) printf(" %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
+        printf("  %s k=%.0f n=%.0f\n", lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"),
+               lr_rf_num(P, i, "n"));
+        printf("    err_fro median %.4g [q10 %.4g, q90 %.4g]  err_rel median %.4g\n",
+               lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
+               lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"));
+        double le = lr_rf_num(P, i, "layer_le_svd_w");
+        printf("    err_layer median %.4g", lr_rf_num(P, i, "err_layer_median"));
+        if (le >= 0)
+            printf("  (err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f)",
+                   le, lr_rf_num(P, i, "n"), lr_rf_num(P, i, "err_fro_le_svd_w"), lr_rf_num(P, i, "n"));
+        printf("\n");
+        for (size_t b = 0; b < rf.bounds->nrows; b++) {
+            const char *bn = lr_rf_str(rf.bounds, b, "name");
+            char col[128];
+            snprintf(col, sizeof col, "%s_ratio", bn);
+            double ratio = lr_rf_num(P, i, col);
+            if (lr_table_col(P, col) >= 0) {
+                if (!isnan(ratio))
+                    printf("    %-6s prediction %.4g, RMS observed / predicted = %.4f\n", bn,
+                           lr_rf_num(P, i, (snprintf(col, sizeof col, "%s_median", bn), col)), ratio);
+                continue;
+            }
+            snprintf(col, sizeof col, "%s_n", bn);
+            double n = lr_rf_num(P, i, col);
+            if (!(n > 0)) continue;
+            char c2[128], c3[128], c4[128], c5[128], c6[128], c7[128], c8[128];
+            snprintf(c2, sizeof c2, "%s_held", bn);
+            snprintf(c3, sizeof c3, "%s_coverage", bn);
+            snprintf(c4, sizeof c4, "%s_coverage_lo", bn);
+            snprintf(c5, sizeof c5, "%s_coverage_hi", bn);
+            snprintf(c6, sizeof c6, "%s_nominal", bn);
+            snprintf(c7, sizeof c7, "%s_tight_median", bn);
+            snprintf(c8, sizeof c8, "%s_tight_worst", bn);
+            double cov = lr_rf_num(P, i, c3), hi = lr_rf_num(P, i, c5), nom = lr_rf_num(P, i, c6);
+            printf("    %-6s held %4.0f/%-4.0f coverage %.3f [%.3f, %.3f] nominal %.3f %s  "
+                   "error/bound median %.3f worst %.3f\n",
+                   bn, lr_rf_num(P, i, c2), n, cov, lr_rf_num(P, i, c4), hi, nom,
+                   cov >= nom ? "ok  " : hi >= nom ? "ok~ " : "LOW ", lr_rf_num(P, i, c7),
+                   lr_rf_num(P, i, c8));
+        }
+    }
+    const lr_table *F = rf.fits;
+    if (F->nrows) {
+        printf("\nFitted log-log slopes of err_fro (95%% interval) against each swept key:\n");
+        printf("  %-10s %-4s %-22s %-34s %-26s %s\n", "compressor", "rank", "axis", "other keys",
+               "slope [95% CI]", "theory");
+    }
+    for (size_t i = 0; i < F->nrows; i++) {
+        double th = lr_rf_num(F, i, "theory");
+        char theory[64] = "-";
+        if (!isnan(th))
+            snprintf(theory, sizeof theory, "%.3g %s", th,
+                     lr_rf_num(F, i, "theory_in_ci") > 0 ? "(inside)" : "(outside)");
+        char slope[64];
+        snprintf(slope, sizeof slope, "%.4f [%.4f, %.4f]", lr_rf_num(F, i, "slope"),
+                 lr_rf_num(F, i, "slope_lo"), lr_rf_num(F, i, "slope_hi"));
+        printf("  %-10s %-4.0f %-22s %-34s %-26s %s\n", lr_rf_str(F, i, "compressor"),
+               lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lr_rf_str(F, i, "fixed"),
+               slope, theory);
+    }
+    printf("\nok: coverage at or above nominal; ok~: below, but nominal inside the Wilson "
+           "interval; LOW: nominal above the interval.\n");
+    lr_results_close(&rf);
+    return 0;
+}

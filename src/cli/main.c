@@ -1,0 +1,57 @@
+/* lrlab: low-rank lab.  Entry point: dispatch to the subcommands. */
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/error.h"
+#include "io/h5.h"
+#include "lrlab_config.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lrlab COMMAND [ARGS]\n"
+            "\n"
+            "  run CONFIG [key=value ...] [-o FILE] [-j N] [--resume] [--force]\n"
+            "                 run an experiment; results go to one HDF5 file\n"
+            "  report FILE    plain-text summary: errors, bounds, coverage, fitted slopes\n"
+            "  plot FILE      figures (PDF and PNG) next to the results file\n"
+            "  list           experiments, compressors, bounds and config keys\n"
+            "\n"
+            "'lrlab COMMAND --help' describes each command.  lrlab %s\n",
+            PACKAGE_VERSION);
+}
+
+int lr_cli_fail(void)
+{
+    fprintf(stderr, "lrlab: %s\n", lr_last_error());
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    /* GSL must return error codes, not abort: lrlab checks every status itself. */
+    gsl_set_error_handler_off();
+    lr_h5_quiet();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("lrlab %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "run")) return lr_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return lr_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot")) return lr_cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "list")) return lr_cmd_list(argc - 1, argv + 1);
+    fprintf(stderr, "lrlab: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,23 @@
+/* Reading a results file back for `report` and `plot`. */
+#ifndef LR_CLI_RESULTS_FILE_H
+#define LR_CLI_RESULTS_FILE_H
+
+#include <hdf5.h>
+
+#include "run/table.h"
+
+typedef struct lr_results_file {
+    hid_t file;
+    lr_table *points, *fits, *bounds;
+    char *experiment, *name, *config_sha256, *utc_time, *blas_core, *config_file;
+    double seed, trials, threads, wall_seconds, fallbacks;
+} lr_results_file;
+
+/* Open and check the schema; LR_EDATA with a message naming the file otherwise. */
+int lr_results_open(const char *path, lr_results_file *rf);
+void lr_results_close(lr_results_file *rf);
+/* Column value helpers (NAN / "" when the column is absent). */
+double lr_rf_num(const lr_table *t, size_t row, const char *col);
+const char *lr_rf_str(const lr_table *t, size_t row, const char *col);
+
+#endif

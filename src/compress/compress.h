@@ -1,0 +1,69 @@
+/* Compressors: a registry of named rules that turn a layer problem into low-rank factors.
+ *
+ * The layer problem (THEORY.md section 1): calibration inputs X~ (m x N0), weights W
+ * (N0 x N1), observed pre-activations Y (m x N1).  A compressor returns, for each
+ * requested rank k, factors A (N0 x k) and B (k x N1) with M = A B.  It never measures
+ * its own error: the experiment measures every compressor the same way.  One call
+ * serves every rank of the sweep, so each compressor factorises once per trial. */
+#ifndef LR_COMPRESS_COMPRESS_H
+#define LR_COMPRESS_COMPRESS_H
+
+#include <stddef.h>
+
+#include "core/linalg.h"
+#include "core/mat.h"
+
+typedef struct lr_layer {
+    lr_mat X, W, Y;
+    /* Thin SVD of X~ truncated at its numerical rank q: X~ = Ux diag(sx) Vx^T. */
+    lr_mat Ux; /* m x q */
+    double *sx;
+    lr_mat Vx; /* N0 x q */
+    size_t q;
+    double rank_rtol; /* relative tolerance that defined q */
+    double smin_x;    /* sigma_min(X~) over all min(m, N0) values (0 if rank deficient) */
+    int x_fallback;   /* 1 if the SVD of X~ needed the dgesvd fallback */
+} lr_layer;
+
+/* Scratch a trial needs; sized once for the largest problem of a run. */
+typedef struct lr_compress_ws {
+    lr_svd_plan *svd; /* for matrices up to max(m, N0) x max(N0, N1) */
+    lr_arena arena;   /* reset by each fit */
+} lr_compress_ws;
+
+typedef struct lr_factors {
+    lr_mat A, B; /* N0 x k and k x N1 */
+    size_t k;    /* rank actually produced (<= requested when the data has less) */
+} lr_factors;
+
+typedef struct lr_fit_info {
+    int svd_fallback; /* a dgesdd failure was recovered by dgesvd */
+} lr_fit_info;
+
+typedef struct lr_compressor {
+    const char *name;
+    const char *description;
+    int data_driven;
+    /* Doubles of arena scratch a fit needs for these sizes. */
+    size_t (*scratch)(size_t m, size_t n0, size_t n1);
+    /* out[i].A / out[i].B arrive with storage for ranks[i] columns / rows. */
+    int (*fit)(const lr_layer *L, const size_t *ranks, size_t nranks, lr_factors *out,
+               lr_compress_ws *ws, lr_fit_info *info);
+} lr_compressor;
+
+extern const lr_compressor lr_compressor_svd_w;
+extern const lr_compressor lr_compressor_dd_rank;
+
+/* NULL-terminated registry. */
+extern const lr_compressor *const lr_compressors[];
+const lr_compressor *lr_compressor_find(const char *name);
+
+/* Factor X~ into L->Ux, sx, Vx (storage supplied in L, sized m x min, min, N0 x min) and
+ * set q, smin_x.  Uses ws->svd and the arena for a copy of X~. */
+int lr_layer_factor_x(lr_layer *L, double rank_rtol, lr_compress_ws *ws);
+size_t lr_layer_factor_x_scratch(size_t m, size_t n0);
+
+/* Truncated factors from a thin SVD: A = U_k diag(s_k) (rows x k), B = VT_k (k x cols). */
+void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f);
+
+#endif

@@ -1,0 +1,48 @@
+/* The list of compressors lrlab knows, and the helpers they share. */
+#include <string.h>
+
+#include "compress.h"
+#include "core/error.h"
+
+const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank, NULL};
+
+const lr_compressor *lr_compressor_find(const char *name)
+{
+    for (size_t i = 0; lr_compressors[i]; i++)
+        if (!strcmp(lr_compressors[i]->name, name)) return lr_compressors[i];
+    return NULL;
+}
+
+size_t lr_layer_factor_x_scratch(size_t m, size_t n0) { return lr_arena_need(m, n0) + lr_arena_need(n0, 1); }
+
+int lr_layer_factor_x(lr_layer *L, double rank_rtol, lr_compress_ws *ws)
+{
+    size_t m = L->X.rows, n0 = L->X.cols, mn = m < n0 ? m : n0;
+    lr_arena_reset(&ws->arena);
+    lr_mat Xc = lr_arena_mat(&ws->arena, m, n0);
+    lr_mat VT = lr_arena_mat(&ws->arena, mn, n0);
+    if (!Xc.data || !VT.data) LR_ERROR(LR_EINVAL, "lr_layer_factor_x: workspace too small");
+    lr_mat_copy(Xc, L->X);
+    lr_mat U = lr_mat_view(L->Ux, 0, 0, m, mn);
+    LR_TRY(lr_svd(ws->svd, Xc, L->sx, U, VT, &L->x_fallback));
+    L->rank_rtol = rank_rtol;
+    L->q = lr_numerical_rank(L->sx, mn, rank_rtol);
+    L->smin_x = (mn == n0 && L->q == n0) ? L->sx[n0 - 1] : 0.0;
+    /* Vx = (VT_q)^T */
+    for (size_t j = 0; j < L->q; j++)
+        for (size_t i = 0; i < n0; i++) LR_AT(L->Vx, i, j) = LR_AT(VT, j, i);
+    L->Ux.cols = L->q;
+    L->Vx.cols = L->q;
+    return LR_OK;
+}
+
+void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f)
+{
+    size_t k = f->k;
+    f->A.cols = k;
+    f->B.rows = k;
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < U.rows; i++) LR_AT(f->A, i, j) = LR_AT(U, i, j) * s[j];
+    for (size_t j = 0; j < VT.cols; j++)
+        for (size_t i = 0; i < k; i++) LR_AT(f->B, i, j) = LR_AT(VT, i, j);
+}

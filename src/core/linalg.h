@@ -1,0 +1,43 @@
+/* Linear-algebra plans: thin SVD with LAPACK's divide-and-conquer driver, sized once.
+ *
+ * lr_svd_plan holds the LAPACK workspace for every problem up to (max_m x max_n), so a
+ * trial loop never allocates.  dgesdd can fail to converge (info > 0) on some hard
+ * matrices; the plan then restores the input and runs dgesvd (QR iteration), and
+ * reports that it did, so the caller records the fallback in the results.
+ *
+ * The range of X (m x n) is described by its thin SVD X = U S V^T truncated at the
+ * numerical rank q = #{ s_i > tol }, tol = rtol * s_1 with rtol a recorded parameter
+ * (default max(m, n) * eps, as LAPACK and numpy use).  From it: the projector
+ * P = U_q U_q^T onto range(X) and the pseudo-inverse X^+ = V_q S_q^{-1} U_q^T. */
+#ifndef LR_CORE_LINALG_H
+#define LR_CORE_LINALG_H
+
+#include <stddef.h>
+
+#include "mat.h"
+
+typedef struct lr_svd_plan lr_svd_plan;
+
+lr_svd_plan *lr_svd_plan_alloc(size_t max_m, size_t max_n);
+void lr_svd_plan_free(lr_svd_plan *p);
+
+/* Thin SVD of A (m x n, destroyed): s[min(m,n)] descending, U (m x min) and VT (min x n)
+ * may be NULL data pointers for values only.  *used_fallback is set to 1 when dgesdd
+ * failed and dgesvd produced the result.  Returns LR_ECONV if both drivers fail. */
+int lr_svd(lr_svd_plan *p, lr_mat A, double *s, lr_mat U, lr_mat VT, int *used_fallback);
+
+/* Number of fallbacks this plan has taken since it was made. */
+size_t lr_svd_plan_fallbacks(const lr_svd_plan *p);
+
+/* Tests: make the next n calls to dgesdd report non-convergence. */
+void lr_lapack_fail_gesdd(int n);
+
+/* Default relative rank tolerance max(m, n) * DBL_EPSILON. */
+double lr_rank_rtol_default(size_t m, size_t n);
+/* Numerical rank: #{ s_i > rtol * s_0 } of descending s. */
+size_t lr_numerical_rank(const double *s, size_t n, double rtol);
+
+/* Operator (spectral) norm of A (destroyed) via the plan. */
+int lr_norm_op(lr_svd_plan *p, lr_mat A, double *work_s, double *norm, int *used_fallback);
+
+#endif

@@ -1,0 +1,138 @@
+#include "gen.h"
+
+#include <gsl/gsl_randist.h>
+#include <lapacke.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/error.h"
+
+int lr_noise_kind_parse(const char *name)
+{
+    if (!name) return -1;
+    if (!strcmp(name, "gaussian")) return LR_NOISE_GAUSSIAN;
+    if (!strcmp(name, "rademacher")) return LR_NOISE_RADEMACHER;
+    if (!strcmp(name, "student_t")) return LR_NOISE_STUDENT_T;
+    return -1;
+}
+
+int lr_x_kind_parse(const char *name)
+{
+    if (!name) return -1;
+    if (!strcmp(name, "gaussian")) return LR_X_GAUSSIAN;
+    if (!strcmp(name, "lowrank")) return LR_X_LOWRANK;
+    if (!strcmp(name, "spectrum")) return LR_X_SPECTRUM;
+    return -1;
+}
+
+static void fill_gaussian(gsl_rng *r, lr_mat A, double sd)
+{
+    for (size_t j = 0; j < A.cols; j++)
+        for (size_t i = 0; i < A.rows; i++) LR_AT(A, i, j) = gsl_ran_gaussian_ziggurat(r, sd);
+}
+
+int lr_gen_noise(gsl_rng *r, lr_mat A, lr_noise_kind kind, double sigma, double df)
+{
+    if (!(sigma >= 0.0)) LR_ERRORF(LR_EINVAL, "noise sigma = %g must be >= 0", sigma);
+    switch (kind) {
+    case LR_NOISE_GAUSSIAN:
+        fill_gaussian(r, A, sigma);
+        return LR_OK;
+    case LR_NOISE_RADEMACHER:
+        for (size_t j = 0; j < A.cols; j++)
+            for (size_t i = 0; i < A.rows; i++)
+                LR_AT(A, i, j) = (gsl_rng_get(r) & 1u) ? sigma : -sigma;
+        return LR_OK;
+    case LR_NOISE_STUDENT_T: {
+        if (!(df > 2.0))
+            LR_ERRORF(LR_EINVAL, "Student t noise needs df > 2 for a finite variance, got %g", df);
+        double scale = sigma * sqrt((df - 2.0) / df);
+        for (size_t j = 0; j < A.cols; j++)
+            for (size_t i = 0; i < A.rows; i++) LR_AT(A, i, j) = scale * gsl_ran_tdist(r, df);
+        return LR_OK;
+    }
+    }
+    LR_ERRORF(LR_EINVAL, "unknown noise kind %d", (int)kind);
+}
+
+size_t lr_gen_orthonormal_scratch(size_t n, size_t k) { return k + 64 * (k + 1); }
+
+int lr_gen_orthonormal(gsl_rng *r, lr_mat Q, double *scratch)
+{
+    size_t n = Q.rows, k = Q.cols;
+    if (k > n) LR_ERRORF(LR_EINVAL, "orthonormal frame %zux%zu: needs k <= n", n, k);
+    if (k == 0) return LR_OK;
+    fill_gaussian(r, Q, 1.0);
+    double *tau = scratch, *work = scratch + k;
+    lapack_int lwork = (lapack_int)(64 * (k + 1));
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)k, Q.data,
+                                          (lapack_int)Q.ld, tau, work, lwork);
+    if (info != 0) LR_ERRORF(LR_ELAPACK, "dgeqrf: info = %d", (int)info);
+    /* Keep the signs of diag(R) before dorgqr overwrites R, so Q diag(sign R) is Haar. */
+    for (size_t j = 0; j < k; j++) work[j] = LR_AT(Q, j, j) < 0 ? -1.0 : 1.0;
+    double *signs = work, *work2 = work + k;
+    info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)k, (lapack_int)k,
+                               Q.data, (lapack_int)Q.ld, tau, work2, lwork - (lapack_int)k);
+    if (info != 0) LR_ERRORF(LR_ELAPACK, "dorgqr: info = %d", (int)info);
+    lr_mat_scale_cols(Q, signs);
+    return LR_OK;
+}
+
+size_t lr_gen_with_spectrum_scratch(size_t m, size_t n, size_t k)
+{
+    size_t o = lr_gen_orthonormal_scratch(m > n ? m : n, k);
+    return m * k + n * k + o;
+}
+
+int lr_gen_with_spectrum(gsl_rng *r, lr_mat A, const double *s, size_t k, double *scratch)
+{
+    size_t m = A.rows, n = A.cols;
+    if (k > m || k > n) LR_ERRORF(LR_EINVAL, "spectrum of length %zu for a %zux%zu matrix", k, m, n);
+    if (k == 0) {
+        lr_mat_set_zero(A);
+        return LR_OK;
+    }
+    lr_mat U = lr_mat_wrap(scratch, m, k), V = lr_mat_wrap(scratch + m * k, n, k);
+    double *rest = scratch + m * k + n * k;
+    LR_TRY(lr_gen_orthonormal(r, U, rest));
+    LR_TRY(lr_gen_orthonormal(r, V, rest));
+    lr_mat_scale_cols(U, s);
+    return lr_gemm('N', 'T', 1.0, U, V, 0.0, A);
+}
+
+void lr_spectrum_geometric(double *s, size_t k, double top, double cond)
+{
+    for (size_t i = 0; i < k; i++)
+        s[i] = k == 1 ? top : top * pow(cond, -(double)i / (double)(k - 1));
+}
+
+size_t lr_gen_x_scratch(size_t m, size_t n0, size_t q)
+{
+    size_t a = m * q + q * n0;
+    size_t b = lr_gen_with_spectrum_scratch(m, n0, q) + q;
+    return a > b ? a : b;
+}
+
+int lr_gen_x(gsl_rng *r, lr_mat X, lr_x_kind kind, size_t q, double cond, double *scratch)
+{
+    size_t m = X.rows, n0 = X.cols, full = m < n0 ? m : n0;
+    switch (kind) {
+    case LR_X_GAUSSIAN:
+        fill_gaussian(r, X, 1.0);
+        return LR_OK;
+    case LR_X_LOWRANK: {
+        if (q < 1 || q > full) LR_ERRORF(LR_EINVAL, "rank q = %zu of X outside [1, %zu]", q, full);
+        lr_mat A = lr_mat_wrap(scratch, m, q), B = lr_mat_wrap(scratch + m * q, q, n0);
+        fill_gaussian(r, A, 1.0);
+        fill_gaussian(r, B, 1.0);
+        return lr_gemm('N', 'N', 1.0 / sqrt((double)q), A, B, 0.0, X);
+    }
+    case LR_X_SPECTRUM: {
+        if (q < 1 || q > full) LR_ERRORF(LR_EINVAL, "rank q = %zu of X outside [1, %zu]", q, full);
+        double *s = scratch;
+        lr_spectrum_geometric(s, q, sqrt((double)m), cond);
+        return lr_gen_with_spectrum(r, X, s, q, scratch + q);
+    }
+    }
+    LR_ERRORF(LR_EINVAL, "unknown X kind %d", (int)kind);
+}

@@ -1,0 +1,49 @@
+/* Synthetic layers with a known ground truth (THEORY.md section 3).
+ *
+ *   X~ (m x N0): i.i.d. N(0, 1); or rank q: X~ = A B / sqrt(q) with A, B Gaussian
+ *        (entries of unit variance, as for the full-rank case); or a prescribed singular
+ *        spectrum: X~ = U diag(s) V^T with Haar-random U, V.
+ *   M* (N0 x N1) of rank r with prescribed singular values: U_r diag(s) V_r^T.
+ *   Noise: Gaussian N(0, sigma^2); Rademacher +-sigma; Student t with df > 2 degrees of
+ *        freedom scaled by sqrt((df - 2) / df) so that its variance is sigma^2.
+ *
+ * Haar-random orthonormal frames come from the QR factorisation of a Gaussian matrix
+ * with the signs of R's diagonal moved into Q (Mezzadri 2007), so they are exactly Haar. */
+#ifndef LR_GEN_GEN_H
+#define LR_GEN_GEN_H
+
+#include <gsl/gsl_rng.h>
+
+#include "core/mat.h"
+
+typedef enum { LR_NOISE_GAUSSIAN, LR_NOISE_RADEMACHER, LR_NOISE_STUDENT_T } lr_noise_kind;
+
+/* Parse "gaussian" | "rademacher" | "student_t"; returns -1 if unknown. */
+int lr_noise_kind_parse(const char *name);
+
+/* Fill A with i.i.d. noise of standard deviation sigma (df used by Student t only). */
+int lr_gen_noise(gsl_rng *r, lr_mat A, lr_noise_kind kind, double sigma, double df);
+
+/* Scratch doubles needed by lr_gen_orthonormal for an n x k frame. */
+size_t lr_gen_orthonormal_scratch(size_t n, size_t k);
+/* Q (n x k, k <= n) Haar-distributed with orthonormal columns; scratch as sized above. */
+int lr_gen_orthonormal(gsl_rng *r, lr_mat Q, double *scratch);
+
+/* A (m x n) = U diag(s) V^T with Haar U (m x k), V (n x k), k = len(s) <= min(m, n).
+ * Scratch: lr_gen_with_spectrum_scratch(m, n, k) doubles. */
+size_t lr_gen_with_spectrum_scratch(size_t m, size_t n, size_t k);
+int lr_gen_with_spectrum(gsl_rng *r, lr_mat A, const double *s, size_t k, double *scratch);
+
+/* Geometric spectrum of length k from s_1 = top down to s_k = top / cond. */
+void lr_spectrum_geometric(double *s, size_t k, double top, double cond);
+
+typedef enum { LR_X_GAUSSIAN, LR_X_LOWRANK, LR_X_SPECTRUM } lr_x_kind;
+int lr_x_kind_parse(const char *name);
+
+/* X~ of the given kind.  q is the rank for LR_X_LOWRANK and LR_X_SPECTRUM; cond the
+ * condition number of the spectrum (s from sqrt(m) down to sqrt(m)/cond).  Scratch:
+ * lr_gen_x_scratch(m, n0, q). */
+size_t lr_gen_x_scratch(size_t m, size_t n0, size_t q);
+int lr_gen_x(gsl_rng *r, lr_mat X, lr_x_kind kind, size_t q, double cond, double *scratch);
+
+#endif

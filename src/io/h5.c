@@ -1,0 +1,265 @@
+#include "h5.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+void lr_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static size_t name_width(const lr_column *c)
+{
+    size_t w = 1;
+    for (size_t d = 0; d < c->ndict; d++)
+        if (strlen(c->dict[d]) + 1 > w) w = strlen(c->dict[d]) + 1;
+    return w;
+}
+
+static hid_t member_type(const lr_column *c, size_t *size)
+{
+    switch (c->type) {
+    case LR_COL_INT: *size = 4; return H5Tcopy(H5T_NATIVE_INT32);
+    case LR_COL_FLAG: *size = 1; return H5Tcopy(H5T_NATIVE_INT8);
+    case LR_COL_REAL: *size = 8; return H5Tcopy(H5T_NATIVE_DOUBLE);
+    case LR_COL_NAME: {
+        hid_t s = H5Tcopy(H5T_C_S1);
+        *size = name_width(c);
+        H5Tset_size(s, *size);
+        H5Tset_strpad(s, H5T_STR_NULLTERM);
+        return s;
+    }
+    }
+    return -1;
+}
+
+int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
+{
+    size_t *offset = calloc(t->ncols + 1, sizeof *offset);
+    hid_t *mtype = calloc(t->ncols + 1, sizeof *mtype);
+    if (!offset || !mtype) {
+        free(offset);
+        free(mtype);
+        LR_ERROR(LR_ENOMEM, "out of memory writing a table");
+    }
+    size_t rowsize = 0;
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t sz = 0;
+        mtype[c] = member_type(&t->cols[c], &sz);
+        offset[c] = rowsize;
+        rowsize += sz;
+    }
+    hid_t ctype = H5Tcreate(H5T_COMPOUND, rowsize ? rowsize : 1);
+    for (size_t c = 0; c < t->ncols; c++) H5Tinsert(ctype, t->cols[c].name, offset[c], mtype[c]);
+
+    unsigned char *buf = calloc(t->nrows ? t->nrows : 1, rowsize ? rowsize : 1);
+    int status = LR_OK;
+    if (!buf) status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory writing %s", t->name);
+    for (size_t i = 0; buf && i < t->nrows; i++) {
+        const double *row = lr_table_row(t, i);
+        unsigned char *p = buf + i * rowsize;
+        for (size_t c = 0; c < t->ncols; c++) {
+            switch (t->cols[c].type) {
+            case LR_COL_INT: {
+                int32_t v = (int32_t)row[c];
+                memcpy(p + offset[c], &v, 4);
+                break;
+            }
+            case LR_COL_FLAG: {
+                int8_t v = (int8_t)row[c];
+                memcpy(p + offset[c], &v, 1);
+                break;
+            }
+            case LR_COL_REAL: memcpy(p + offset[c], &row[c], 8); break;
+            case LR_COL_NAME: {
+                const char *s = lr_table_name_at(t, i, c);
+                memcpy(p + offset[c], s, strlen(s));
+                break;
+            }
+            }
+        }
+    }
+    if (status == LR_OK) {
+        hsize_t dims[1] = {t->nrows}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {1024};
+        hid_t space = H5Screate_simple(1, dims, maxdims);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(dcpl, 1, chunk);
+        H5Pset_deflate(dcpl, 4);
+        hid_t ds = H5Dcreate2(loc, t->name, ctype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        if (ds < 0 || (t->nrows && H5Dwrite(ds, ctype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot write dataset /%s", t->name);
+        if (ds >= 0 && status == LR_OK) {
+            size_t len = 1;
+            for (size_t c = 0; c < t->ncols; c++)
+                len += strlen(t->cols[c].name) + strlen(t->cols[c].doc) + 4;
+            char *cols = malloc(len), *q = cols;
+            for (size_t c = 0; cols && c < t->ncols; c++)
+                q += sprintf(q, "%s: %s\n", t->cols[c].name, t->cols[c].doc);
+            if (cols) {
+                *q = '\0';
+                status = lr_h5_attr_str(ds, "columns", cols);
+            }
+            free(cols);
+            if (status == LR_OK && doc) status = lr_h5_attr_str(ds, "description", doc);
+        }
+        if (ds >= 0) H5Dclose(ds);
+        H5Pclose(dcpl);
+        H5Sclose(space);
+    }
+    free(buf);
+    H5Tclose(ctype);
+    for (size_t c = 0; c < t->ncols; c++) H5Tclose(mtype[c]);
+    free(mtype);
+    free(offset);
+    return status;
+}
+
+int lr_h5_read_table(hid_t loc, const char *name, lr_table **out)
+{
+    *out = NULL;
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0) LR_ERRORF(LR_EDATA, "no dataset /%s", name);
+    hid_t ftype = H5Dget_type(ds), space = H5Dget_space(ds);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    int status = LR_OK;
+    lr_table *t = lr_table_alloc(name);
+    if (H5Tget_class(ftype) != H5T_COMPOUND || n < 0 || !t)
+        status = lr_error(LR_EDATA, __FILE__, __LINE__, "/%s is not a table", name);
+    int nmembers = status == LR_OK ? H5Tget_nmembers(ftype) : 0;
+    for (int c = 0; status == LR_OK && c < nmembers; c++) {
+        char *mname = H5Tget_member_name(ftype, (unsigned)c);
+        hid_t mt = H5Tget_member_type(ftype, (unsigned)c);
+        H5T_class_t cls = H5Tget_class(mt);
+        lr_col_type type = cls == H5T_STRING ? LR_COL_NAME
+                           : cls == H5T_FLOAT ? LR_COL_REAL
+                           : H5Tget_size(mt) == 1 ? LR_COL_FLAG
+                                                  : LR_COL_INT;
+        if (lr_table_add_column(t, mname, type, "") < 0) status = LR_ENOMEM;
+        H5Tclose(mt);
+        H5free_memory(mname);
+    }
+    if (status == LR_OK && lr_table_reserve(t, (size_t)n ? (size_t)n : 1) != LR_OK) status = LR_ENOMEM;
+    if (status == LR_OK) {
+        t->nrows = (size_t)n;
+        double *col = malloc(((size_t)n ? (size_t)n : 1) * sizeof(double));
+        for (int c = 0; col && status == LR_OK && c < nmembers; c++) {
+            hid_t mt = H5Tget_member_type(ftype, (unsigned)c);
+            if (t->cols[c].type == LR_COL_NAME) {
+                size_t w = H5Tget_size(mt);
+                hid_t st = H5Tcopy(H5T_C_S1);
+                H5Tset_size(st, w);
+                hid_t one = H5Tcreate(H5T_COMPOUND, w);
+                H5Tinsert(one, t->cols[c].name, 0, st);
+                char *sbuf = calloc((size_t)n ? (size_t)n : 1, w + 1);
+                if (!sbuf || H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, sbuf) < 0)
+                    status = lr_error(LR_EDATA, __FILE__, __LINE__, "cannot read /%s.%s", name, t->cols[c].name);
+                for (hssize_t i = 0; status == LR_OK && i < n; i++) {
+                    char tmp[512];
+                    size_t len = w < sizeof tmp - 1 ? w : sizeof tmp - 1;
+                    memcpy(tmp, sbuf + (size_t)i * w, len);
+                    tmp[len] = '\0';
+                    int idx = lr_table_dict_index(t, (size_t)c, tmp);
+                    lr_table_row(t, (size_t)i)[c] = idx;
+                }
+                free(sbuf);
+                H5Tclose(one);
+                H5Tclose(st);
+            } else {
+                hid_t one = H5Tcreate(H5T_COMPOUND, sizeof(double));
+                H5Tinsert(one, t->cols[c].name, 0, H5T_NATIVE_DOUBLE);
+                if (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) < 0)
+                    status = lr_error(LR_EDATA, __FILE__, __LINE__, "cannot read /%s.%s", name, t->cols[c].name);
+                for (hssize_t i = 0; status == LR_OK && i < n; i++) lr_table_row(t, (size_t)i)[c] = col[i];
+                H5Tclose(one);
+            }
+            H5Tclose(mt);
+        }
+        if (!col) status = LR_ENOMEM;
+        free(col);
+    }
+    H5Sclose(space);
+    H5Tclose(ftype);
+    H5Dclose(ds);
+    if (status != LR_OK) {
+        lr_table_free(t);
+        return status;
+    }
+    *out = t;
+    return LR_OK;
+}
+
+static int write_attr(hid_t obj, const char *name, hid_t type, const void *value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a >= 0 ? H5Awrite(a, type, value) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    if (e < 0) LR_ERRORF(LR_EIO, "cannot write attribute %s", name);
+    return LR_OK;
+}
+
+int lr_h5_attr_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    int s = write_attr(obj, name, t, value);
+    H5Tclose(t);
+    return s;
+}
+
+int lr_h5_attr_i64(hid_t obj, const char *name, long long value)
+{
+    int64_t v = value;
+    return write_attr(obj, name, H5T_NATIVE_INT64, &v);
+}
+
+int lr_h5_attr_f64(hid_t obj, const char *name, double value)
+{
+    return write_attr(obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+char *lr_h5_get_attr_str(hid_t obj, const char *name)
+{
+    if (H5Aexists(obj, name) <= 0) return NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = H5Aget_type(a);
+    char *out = NULL;
+    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+        size_t n = H5Tget_size(ft);
+        hid_t mt = H5Tcopy(ft); /* same size and character set as stored */
+        out = calloc(n + 2, 1);
+        if (out && H5Aread(a, mt, out) < 0) {
+            free(out);
+            out = NULL;
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return out;
+}
+
+int lr_h5_get_attr_f64(hid_t obj, const char *name, double *value)
+{
+    if (H5Aexists(obj, name) <= 0) LR_ERRORF(LR_EDATA, "attribute %s is missing", name);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    herr_t e = H5Aread(a, H5T_NATIVE_DOUBLE, value);
+    H5Aclose(a);
+    if (e < 0) LR_ERRORF(LR_EDATA, "cannot read attribute %s", name);
+    return LR_OK;
+}
+
+int lr_h5_write_vector(hid_t loc, const char *name, const double *v, size_t n)
+{
+    hsize_t dims[1] = {n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = ds >= 0 && n ? H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : (ds >= 0 ? 0 : -1);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    if (e < 0) LR_ERRORF(LR_EIO, "cannot write dataset %s", name);
+    return LR_OK;
+}

@@ -1,0 +1,32 @@
+/* HDF5 helpers for lrlab's results files: tables as compound datasets, and attributes.
+ *
+ * A table becomes a one-dimensional compound dataset, one member per column: int32 for
+ * integers, int8 for flags (1 held, 0 violated, -1 not applicable), float64 for reals
+ * and a fixed-length string for names.  The dataset carries a `columns` attribute with a
+ * "name: description" line per column, so the file explains itself.  HDF5's own error
+ * printing is switched off; every failure becomes one lrlab message. */
+#ifndef LR_IO_H5_H
+#define LR_IO_H5_H
+
+#include <hdf5.h>
+
+#include "run/table.h"
+
+/* Switch HDF5's automatic error stack printing off (once, at start-up). */
+void lr_h5_quiet(void);
+
+int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc);
+/* Read a compound dataset back into a table (columns typed from the file). */
+int lr_h5_read_table(hid_t loc, const char *name, lr_table **out);
+
+int lr_h5_attr_str(hid_t obj, const char *name, const char *value);
+int lr_h5_attr_i64(hid_t obj, const char *name, long long value);
+int lr_h5_attr_f64(hid_t obj, const char *name, double value);
+/* Read a string attribute (malloc'd, caller frees); NULL if absent. */
+char *lr_h5_get_attr_str(hid_t obj, const char *name);
+int lr_h5_get_attr_f64(hid_t obj, const char *name, double *value);
+
+/* Write a 1-D float64 dataset. */
+int lr_h5_write_vector(hid_t loc, const char *name, const double *v, size_t n);
+
+#endif

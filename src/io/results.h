@@ -1,0 +1,36 @@
+/* The results file: one self-describing HDF5 file per run (DESIGN.md, "Results").
+ *
+ *   /           attributes: schema, schema_version, lrlab_version, git_revision,
+ *               experiment, config (resolved text), config_sha256, config_file, seed,
+ *               trials, command_line, host, blas_config, blas_core, openblas_coretype,
+ *               threads, utc_time, wall_seconds, svd_fallbacks, bound constants
+ *   /trials     one row per sweep point x trial x compressor x rank
+ *   /timings    row-aligned with /trials: the fit's wall time (kept apart so that /trials
+ *               is bit-identical across thread counts and resumed runs)
+ *   /points     per point x compressor x rank: error quantiles, bound coverage with
+ *               Wilson 95% intervals, tightness
+ *   /fits       log-log slopes of the error against each swept key, with 95% intervals
+ *   /bounds, /compressors   what each name in the tables means
+ *   /axes/<n>   the values of each sweep axis (attribute `path` names its key) */
+#ifndef LR_IO_RESULTS_H
+#define LR_IO_RESULTS_H
+
+#include "run/run.h"
+
+#define LR_RESULTS_SCHEMA "lrlab.results"
+#define LR_RESULTS_SCHEMA_VERSION 1
+
+typedef struct lr_results_meta {
+    const char *command_line;
+    const char *config_sha256;
+    double wall_seconds;
+    const char *config_path;
+} lr_results_meta;
+
+int lr_results_write(const lr_run *run, const char *path, const lr_table *points,
+                     const lr_table *fits, const lr_results_meta *meta);
+
+/* SHA-256 of a string as 64 hex digits (out holds 65 bytes). */
+void lr_sha256_hex(const char *text, char *out);
+
+#endif

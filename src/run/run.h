@@ -1,0 +1,112 @@
+/* Runs: sweep points x trials scheduled over threads, results collected, summarised,
+ * written.
+ *
+ * One sweep point x one trial is one unit of work, with its own random stream derived
+ * from (seed, point, trial).  An experiment turns a unit into a fixed number of rows of
+ * the /trials table (one per compressor x target rank).  Rows are stored at the unit's
+ * own place, so the table does not depend on which thread ran which unit or in what
+ * order.  Each finished unit is appended to a checkpoint log next to the output; a
+ * killed run started again with --resume reads the log, runs only the missing units and
+ * writes the same file an uninterrupted run would have written. */
+#ifndef LR_RUN_RUN_H
+#define LR_RUN_RUN_H
+
+#include <gsl/gsl_rng.h>
+#include <stdint.h>
+
+#include "bounds/bounds.h"
+#include "compress/compress.h"
+#include "io/config.h"
+#include "run/table.h"
+
+typedef struct lr_run lr_run;
+
+typedef struct lr_experiment {
+    const char *name;
+    const char *description;
+    const lr_key *schema; /* the experiment's keys, on top of lr_common_schema */
+    /* Check cross-field constraints at every sweep point, choose compressors, ranks and
+     * bounds, and declare the /trials columns (lr_run_trial_columns). */
+    int (*prepare)(lr_run *run);
+    void *(*ws_alloc)(const lr_run *run);
+    void (*ws_free)(void *ws);
+    /* Fill run->rows_per_unit rows (each run->trials_table->ncols values) and the fit
+     * time in seconds of each row. */
+    int (*unit)(const lr_run *run, void *ws, size_t point, size_t trial, gsl_rng *rng,
+                double *rows, double *seconds);
+    /* The theory's log-log slope of the error in a swept key, or NAN if it has none. */
+    double (*theory_slope)(const char *axis_path);
+    /* Free what prepare put in run->exp_state. */
+    void (*release)(lr_run *run);
+} lr_experiment;
+
+extern const lr_key lr_common_schema[];
+extern const lr_experiment *const lr_experiments[]; /* NULL-terminated */
+const lr_experiment *lr_experiment_find(const char *name);
+
+/* Standard columns every /trials table starts with; indices stored in lr_run. */
+typedef struct lr_trial_columns {
+    int point, trial, compressor, rank_index, k_target, k, q;
+    int err_fro, err_rel, err_weight, err_heldout_rel, err_layer, err_layer_rel, z_norm, pg_op;
+    int svd_fallback;
+    int *bound_value, *bound_held; /* per bound in run->bounds */
+} lr_trial_columns;
+
+/* A swept key and the /trials column that carries its value. */
+typedef struct lr_axis_column {
+    const char *path;
+    int column;
+} lr_axis_column;
+
+struct lr_run {
+    lr_config *cfg;
+    const lr_experiment *exp;
+    uint64_t seed;
+    size_t ntrials, npoints, nunits;
+    int nthreads;
+
+    const lr_compressor **comps;
+    size_t ncomps;
+    long *rank_offsets; /* target rank k = r + offset */
+    size_t nranks;
+    const lr_bound **bounds;
+    size_t nbounds;
+    lr_bound_params bparams;
+
+    lr_table *trials; /* columns declared by prepare; rows filled by the run */
+    lr_trial_columns col;
+    lr_axis_column *param_cols; /* parameter columns, including every swept key */
+    size_t nparam_cols;
+    size_t rows_per_unit;
+    double *seconds; /* per /trials row */
+    void *exp_state;
+};
+
+/* Declare the standard columns, one column per parameter (path -> column name), and
+ * the bound columns.  Called by an experiment's prepare. */
+int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
+                         const char *const *param_names, size_t nparams);
+/* Fill the standard and parameter cells of one row. */
+void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial, size_t comp,
+                     size_t rank_index);
+
+typedef struct lr_run_options {
+    const char *config_path;
+    const char *const *overrides;
+    size_t noverrides;
+    const char *output; /* NULL: results/<config name>.h5 */
+    int nthreads;       /* 0: OpenMP's default */
+    int resume, force;
+    int progress;       /* -1 auto (stderr is a terminal), 0 off, 1 on */
+    const char *command_line;
+} lr_run_options;
+
+/* The whole `lrlab run`: validate, run, summarise, write.  Returns a status with the
+ * message in lr_last_error(); writes the output path used into out_path. */
+int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len);
+
+/* Summaries (summary.c): /points and /fits from /trials. */
+int lr_summarise_points(const lr_run *run, lr_table **points);
+int lr_summarise_fits(const lr_run *run, lr_table **fits);
+
+#endif

@@ -1,0 +1,514 @@
+/* `lrlab run`: validate the config, schedule the units over OpenMP threads, checkpoint
+ * each finished unit, then summarise and write the results file atomically.
+ *
+ * Threads: OpenMP runs whole trials in parallel; OpenBLAS (its OpenMP build) runs each
+ * BLAS call single-threaded inside the parallel region, and we also pin it to one thread,
+ * so a trial's arithmetic is the same whichever thread runs it: /trials is bit-identical
+ * for any -j.
+ *
+ * Checkpoint log (OUTPUT.partial): a header with the SHA-256 of the resolved config and
+ * the table shape, then one record per finished unit: its index, its rows, their fit
+ * times and an FNV-1a checksum.  A record cut short by a kill fails its checksum and is
+ * dropped (and the file truncated there), so --resume redoes exactly that unit. */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include <cblas.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "io/results.h"
+
+const lr_key lr_common_schema[] = {
+    {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, "recovery", "which experiment runs"},
+    {"name", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL, "a title for reports and figures"},
+    {"seed", LR_KEY_INT, 0, 0, 1, NULL, 0, 4294967295.0, NULL,
+     "run seed: every trial's stream derives from (seed, point, trial)"},
+    {"trials", LR_KEY_INT, 0, 0, 100, NULL, 1, (double)LR_RNG_MAX_TRIALS, NULL,
+     "independent trials per sweep point"},
+    {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
+
+extern const lr_experiment lr_experiment_recovery;
+const lr_experiment *const lr_experiments[] = {&lr_experiment_recovery, NULL};
+
+const lr_experiment *lr_experiment_find(const char *name)
+{
+    for (size_t i = 0; name && lr_experiments[i]; i++)
+        if (!strcmp(lr_experiments[i]->name, name)) return lr_experiments[i];
+    return NULL;
+}
+
+/* ---- /trials columns ---- */
+
+static const lr_key *find_key(const lr_run *run, const char *path)
+{
+    const lr_key *schemas[2] = {lr_common_schema, run->exp->schema};
+    for (int s = 0; s < 2; s++)
+        for (const lr_key *k = schemas[s]; k->path; k++)
+            if (!strcmp(k->path, path)) return k;
+    return NULL;
+}
+
+/* Column name of a swept key that is not a standard parameter: the path without its
+ * top-level group, dots as underscores ("problem.x.cond" -> "x_cond"). */
+static void axis_column_name(const char *path, char *buf, size_t len)
+{
+    const char *dot = strchr(path, '.');
+    snprintf(buf, len, "%s", dot ? dot + 1 : path);
+    for (char *p = buf; *p; p++)
+        if (*p == '.') *p = '_';
+}
+
+#define ADD_COL(field, name, type, doc)                                                    \
+    do {                                                                                   \
+        if ((run->col.field = lr_table_add_column(t, name, type, doc)) < 0)                \
+            LR_ERROR(LR_ENOMEM, "out of memory");                                          \
+    } while (0)
+
+int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
+                         const char *const *param_names, size_t nparams)
+{
+    lr_table *t = run->trials;
+    ADD_COL(point, "point", LR_COL_INT, "sweep point index (mixed radix over the axes, last fastest)");
+    ADD_COL(trial, "trial", LR_COL_INT, "trial index within the point");
+    ADD_COL(compressor, "compressor", LR_COL_NAME, "compressor name");
+    ADD_COL(rank_index, "rank_index", LR_COL_INT, "index into compress.rank_offsets");
+    ADD_COL(k_target, "k_target", LR_COL_INT, "requested rank k = r + offset");
+    ADD_COL(k, "k", LR_COL_INT, "rank produced");
+    ADD_COL(q, "q", LR_COL_INT, "numerical rank of X~");
+    for (size_t c = 0; c < run->ncomps; c++)
+        if (lr_table_dict_index(t, (size_t)run->col.compressor, run->comps[c]->name) < 0)
+            LR_ERROR(LR_ENOMEM, "out of memory");
+
+    size_t naxes = lr_config_naxes(run->cfg);
+    run->param_cols = calloc(nparams + naxes, sizeof *run->param_cols);
+    if (!run->param_cols) LR_ERROR(LR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nparams + naxes; i++) {
+        const char *path = i < nparams ? param_paths[i] : lr_config_axis_path(run->cfg, i - nparams);
+        int dup = 0;
+        for (size_t j = 0; j < run->nparam_cols; j++)
+            if (!strcmp(run->param_cols[j].path, path)) dup = 1;
+        if (dup) continue;
+        char name[128];
+        if (i < nparams) snprintf(name, sizeof name, "%s", param_names[i]);
+        else axis_column_name(path, name, sizeof name);
+        const lr_key *key = find_key(run, path);
+        char doc[256];
+        snprintf(doc, sizeof doc, "%s (config key %s)", key ? key->doc : "", path);
+        int colno = lr_table_add_column(t, name, key && key->type == LR_KEY_INT ? LR_COL_INT : LR_COL_REAL, doc);
+        if (colno < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+        run->param_cols[run->nparam_cols].path = path;
+        run->param_cols[run->nparam_cols].column = colno;
+        run->nparam_cols++;
+    }
+    ADD_COL(err_fro, "err_fro", LR_COL_REAL, "||X~ M - Z*||_F on the calibration samples");
+    ADD_COL(err_rel, "err_rel", LR_COL_REAL, "err_fro / ||Z*||_F");
+    ADD_COL(err_weight, "err_weight", LR_COL_REAL, "||M - M*||_F");
+    ADD_COL(err_heldout_rel, "err_heldout_rel", LR_COL_REAL,
+            "||X_test (M - M*)||_F / ||X_test M*||_F on fresh samples (NaN without problem.m_test)");
+    ADD_COL(err_layer, "err_layer", LR_COL_REAL,
+            "||X~ M - X~ W||_F: how far the compressed layer's response is from the "
+            "uncompressed layer's on the calibration samples (what dd_rank minimises)");
+    ADD_COL(err_layer_rel, "err_layer_rel", LR_COL_REAL, "err_layer / ||X~ W||_F");
+    ADD_COL(z_norm, "z_norm", LR_COL_REAL, "||Z*||_F");
+    ADD_COL(pg_op, "pg_op", LR_COL_REAL, "||P G||_op, the noise seen by data-driven estimators");
+    ADD_COL(svd_fallback, "svd_fallback", LR_COL_FLAG,
+            "1 if an SVD of this trial fell back from dgesdd to dgesvd");
+    run->col.bound_value = calloc(run->nbounds + 1, sizeof(int));
+    run->col.bound_held = calloc(run->nbounds + 1, sizeof(int));
+    if (!run->col.bound_value || !run->col.bound_held) LR_ERROR(LR_ENOMEM, "out of memory");
+    for (size_t b = 0; b < run->nbounds; b++) {
+        const lr_bound *bd = run->bounds[b];
+        char name[96], doc[512];
+        snprintf(doc, sizeof doc, "%s [%s, %s]: %s", bd->theorem, lr_bound_kind_name(bd->kind),
+                 bd->compressor, bd->statement);
+        if ((run->col.bound_value[b] = lr_table_add_column(t, bd->name, LR_COL_REAL, doc)) < 0)
+            LR_ERROR(LR_ENOMEM, "out of memory");
+        snprintf(name, sizeof name, "%s_held", bd->name);
+        snprintf(doc, sizeof doc, "1 if %s held for %s's error, 0 if not, -1 if not applicable",
+                 bd->name, lr_observed_name(bd->observed));
+        if ((run->col.bound_held[b] = lr_table_add_column(t, name, LR_COL_FLAG, doc)) < 0)
+            LR_ERROR(LR_ENOMEM, "out of memory");
+    }
+    return LR_OK;
+}
+
+void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial, size_t comp,
+                     size_t rank_index)
+{
+    for (size_t c = 0; c < run->trials->ncols; c++) row[c] = NAN;
+    row[run->col.point] = (double)point;
+    row[run->col.trial] = (double)trial;
+    row[run->col.compressor] = (double)comp;
+    row[run->col.rank_index] = (double)rank_index;
+    for (size_t i = 0; i < run->nparam_cols; i++)
+        row[run->param_cols[i].column] = lr_config_num(run->cfg, point, run->param_cols[i].path);
+}
+
+/* ---- checkpoint log ---- */
+
+#define LOG_MAGIC "LRLABLOG1"
+
+typedef struct log_header {
+    char magic[16];
+    char config_sha256[72];
+    uint64_t ncols, rows_per_unit, nunits;
+} log_header;
+
+static uint64_t fnv1a(const void *data, size_t n, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static size_t record_doubles(const lr_run *run)
+{
+    return run->rows_per_unit * (run->trials->ncols + 1);
+}
+
+/* Read the records of an existing log into rows/seconds; mark done units.  Truncates a
+ * torn last record.  Returns the number of units recovered, or -1 with an error set. */
+static long log_recover(const char *path, const lr_run *run, const char *sha, unsigned char *done)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f) return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot open: %s", path, strerror(errno)), -1;
+    log_header h;
+    if (fread(&h, sizeof h, 1, f) != 1 || strcmp(h.magic, LOG_MAGIC)) {
+        fclose(f);
+        return lr_error(LR_EIO, __FILE__, __LINE__, "%s is not an lrlab checkpoint log", path), -1;
+    }
+    if (strcmp(h.config_sha256, sha) || h.ncols != run->trials->ncols ||
+        h.rows_per_unit != run->rows_per_unit || h.nunits != run->nunits) {
+        fclose(f);
+        return lr_error(LR_ECONFIG, __FILE__, __LINE__,
+                        "%s was made with a different resolved config (SHA-256 %.16s..., now "
+                        "%.16s...): rerun with --force to start over",
+                        path, h.config_sha256, sha), -1;
+    }
+    size_t nd = record_doubles(run);
+    double *buf = malloc(nd * sizeof(double));
+    long recovered = 0;
+    long good_end = (long)sizeof h;
+    double *seconds_tmp = NULL;
+    (void)seconds_tmp;
+    for (;;) {
+        uint64_t unit, sum;
+        if (fread(&unit, sizeof unit, 1, f) != 1) break;
+        if (fread(buf, sizeof(double), nd, f) != nd) break;
+        if (fread(&sum, sizeof sum, 1, f) != 1) break;
+        uint64_t h2 = fnv1a(&unit, sizeof unit, 0xcbf29ce484222325ull);
+        if (fnv1a(buf, nd * sizeof(double), h2) != sum || unit >= run->nunits) break;
+        size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
+        memcpy(run->trials->data + unit * rpu * ncols, buf, rpu * ncols * sizeof(double));
+        memcpy(run->seconds + unit * rpu, buf + rpu * ncols, rpu * sizeof(double));
+        if (!done[unit]) recovered++;
+        done[unit] = 1;
+        good_end = ftell(f);
+    }
+    free(buf);
+    fclose(f);
+    if (truncate(path, good_end) != 0)
+        return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot truncate: %s", path, strerror(errno)), -1;
+    return recovered;
+}
+
+static int log_append(FILE *f, const lr_run *run, size_t unit)
+{
+    size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
+    const double *rows = run->trials->data + unit * rpu * ncols, *secs = run->seconds + unit * rpu;
+    uint64_t u = unit;
+    uint64_t h = fnv1a(&u, sizeof u, 0xcbf29ce484222325ull);
+    h = fnv1a(rows, rpu * ncols * sizeof(double), h);
+    h = fnv1a(secs, rpu * sizeof(double), h);
+    if (fwrite(&u, sizeof u, 1, f) != 1 || fwrite(rows, sizeof(double), rpu * ncols, f) != rpu * ncols ||
+        fwrite(secs, sizeof(double), rpu, f) != rpu || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) != 0)
+        LR_ERRORF(LR_EIO, "cannot write the checkpoint log: %s", strerror(errno));
+    return LR_OK;
+}
+
+/* ---- progress ---- */
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress_draw(size_t done, size_t total, double started, int final)
+{
+    double el = wall_now() - started, frac = total ? (double)done / (double)total : 1.0;
+    double eta = done ? el * (double)(total - done) / (double)done : 0.0;
+    int width = 30, filled = (int)(frac * width + 0.5);
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %5.1f%% %zu/%zu trials  %.0fs elapsed  ETA %.0fs ", bar, 100 * frac,
+            done, total, el, eta);
+    if (final) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* ---- the run ---- */
+
+static void run_release(lr_run *run)
+{
+    if (run->exp && run->exp->release) run->exp->release(run);
+    lr_table_free(run->trials);
+    free(run->seconds);
+    free(run->comps);
+    free(run->rank_offsets);
+    free(run->bounds);
+    free(run->param_cols);
+    free(run->col.bound_value);
+    free(run->col.bound_held);
+    lr_config_free(run->cfg);
+}
+
+static void default_output(const char *config_path, char *out, size_t len)
+{
+    const char *base = strrchr(config_path, '/');
+    base = base ? base + 1 : config_path;
+    char stem[256];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem) *dot = '\0';
+    snprintf(out, len, "results/%s.h5", stem);
+}
+
+static int ensure_parent_dir(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return LR_OK;
+    *slash = '\0';
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        LR_ERRORF(LR_EIO, "cannot create directory %s: %s", dir, strerror(errno));
+    return LR_OK;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Run the pending units in parallel.  The first error stops the others. */
+static int run_units(lr_run *run, unsigned char *done, FILE *log, int progress)
+{
+    size_t npending = 0;
+    size_t *pending = malloc((run->nunits ? run->nunits : 1) * sizeof *pending);
+    if (!pending) LR_ERROR(LR_ENOMEM, "out of memory");
+    for (size_t u = 0; u < run->nunits; u++)
+        if (!done[u]) pending[npending++] = u;
+    size_t ndone = run->nunits - npending;
+    int status = LR_OK;
+    char message[1024] = "";
+    long kill_after = getenv("LRLAB_TEST_KILL_AFTER") ? atol(getenv("LRLAB_TEST_KILL_AFTER")) : -1;
+    long logged_here = 0;
+    double started = wall_now(), last_draw = 0;
+    size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
+
+#pragma omp parallel num_threads(run->nthreads)
+    {
+        void *ws = run->exp->ws_alloc(run);
+        gsl_rng *rng = lr_rng_alloc();
+        double *rows = malloc(rpu * ncols * sizeof(double)), *secs = malloc(rpu * sizeof(double));
+        if (!ws || !rng || !rows || !secs) {
+#pragma omp critical(lr_run_log)
+            {
+                if (status == LR_OK) {
+                    status = LR_ENOMEM;
+                    snprintf(message, sizeof message, "cannot allocate a trial workspace");
+                }
+            }
+        }
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+        for (size_t i = 0; i < npending; i++) {
+            int stop;
+#pragma omp atomic read
+            stop = status;
+            if (stop != LR_OK) continue;
+            size_t u = pending[i], point = u / run->ntrials, trial = u % run->ntrials;
+            lr_rng_seed_unit(rng, run->seed, point, trial);
+            int s = run->exp->unit(run, ws, point, trial, rng, rows, secs);
+#pragma omp critical(lr_run_log)
+            {
+                if (s != LR_OK && status == LR_OK) {
+                    status = s;
+                    snprintf(message, sizeof message, "%s", lr_last_error());
+                } else if (s == LR_OK && status == LR_OK) {
+                    memcpy(run->trials->data + u * rpu * ncols, rows, rpu * ncols * sizeof(double));
+                    memcpy(run->seconds + u * rpu, secs, rpu * sizeof(double));
+                    done[u] = 1;
+                    ndone++;
+                    if (log_append(log, run, u) != LR_OK) {
+                        status = LR_EIO;
+                        snprintf(message, sizeof message, "%s", lr_last_error());
+                    }
+                    /* Tests simulate a kill at a known point of the run. */
+                    if (kill_after >= 0 && ++logged_here >= kill_after) raise(SIGKILL);
+                    if (progress && (wall_now() - last_draw > 0.2 || ndone == run->nunits)) {
+                        last_draw = wall_now();
+                        progress_draw(ndone, run->nunits, started, 0);
+                    }
+                }
+            }
+        }
+        run->exp->ws_free(ws);
+        if (rng) gsl_rng_free(rng);
+        free(rows);
+        free(secs);
+    }
+    if (progress) progress_draw(ndone, run->nunits, started, 1);
+    free(pending);
+    if (status != LR_OK) return lr_error(status, __FILE__, __LINE__, "%s", message);
+    return LR_OK;
+}
+
+int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
+{
+    lr_run run_s, *run = &run_s;
+    memset(run, 0, sizeof *run);
+    int status = lr_config_read(&run->cfg, opt->config_path, opt->overrides, opt->noverrides);
+    if (status != LR_OK) return status;
+
+    const char *expname = lr_config_peek_string(run->cfg, "experiment");
+    run->exp = lr_experiment_find(expname);
+    const lr_key *schemas[2] = {lr_common_schema, run->exp ? run->exp->schema : NULL};
+    status = lr_config_validate(run->cfg, schemas, run->exp ? 2 : 1);
+    if (status == LR_OK && !run->exp)
+        status = lr_error(LR_ECONFIG, __FILE__, __LINE__, "%s: key 'experiment' is missing",
+                          lr_config_filename(run->cfg));
+    if (status != LR_OK) goto done;
+
+    run->seed = (uint64_t)lr_config_num(run->cfg, 0, "seed");
+    run->ntrials = (size_t)lr_config_num(run->cfg, 0, "trials");
+    run->npoints = lr_config_npoints(run->cfg);
+    run->nunits = run->npoints * run->ntrials;
+    if (run->npoints > LR_RNG_MAX_POINTS) {
+        status = lr_error(LR_ECONFIG, __FILE__, __LINE__,
+                          "%s: the sweep has %zu points; at most %lu are supported",
+                          lr_config_filename(run->cfg), run->npoints, LR_RNG_MAX_POINTS);
+        goto done;
+    }
+#ifdef _OPENMP
+    run->nthreads = opt->nthreads > 0 ? opt->nthreads : omp_get_max_threads();
+#else
+    run->nthreads = 1;
+#endif
+    run->trials = lr_table_alloc("trials");
+    if (!run->trials) {
+        status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+        goto done;
+    }
+    if ((status = run->exp->prepare(run)) != LR_OK) goto done;
+
+    /* Everything is valid: now decide where results go, before any work. */
+    char out[4096], logp[4200], tmp[4200];
+    if (opt->output) snprintf(out, sizeof out, "%s", opt->output);
+    else default_output(opt->config_path, out, sizeof out);
+    snprintf(logp, sizeof logp, "%s.partial", out);
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    if (out_path) snprintf(out_path, out_len, "%s", out);
+    if (file_exists(out) && !opt->force) {
+        status = lr_error(LR_EEXIST, __FILE__, __LINE__,
+                          "%s exists: use --force to overwrite it or -o to write elsewhere", out);
+        goto done;
+    }
+    if (file_exists(logp) && !opt->resume && !opt->force) {
+        status = lr_error(LR_EEXIST, __FILE__, __LINE__,
+                          "%s holds an unfinished run: use --resume to continue it or --force to "
+                          "start over", logp);
+        goto done;
+    }
+    if ((status = ensure_parent_dir(out)) != LR_OK) goto done;
+
+    size_t nrows = run->nunits * run->rows_per_unit;
+    run->seconds = calloc(nrows ? nrows : 1, sizeof(double));
+    unsigned char *done_units = calloc(run->nunits ? run->nunits : 1, 1);
+    if (!run->seconds || !done_units || lr_table_reserve(run->trials, nrows ? nrows : 1) != LR_OK) {
+        free(done_units);
+        status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory for %zu result rows", nrows);
+        goto done;
+    }
+    run->trials->nrows = nrows;
+
+    char sha[72];
+    lr_sha256_hex(lr_config_text(run->cfg), sha);
+    long recovered = 0;
+    if (opt->resume && !opt->force && file_exists(logp)) {
+        recovered = log_recover(logp, run, sha, done_units);
+        if (recovered < 0) {
+            free(done_units);
+            status = LR_ECONFIG;
+            goto done;
+        }
+        fprintf(stderr, "lrlab: resuming %s: %ld of %zu trials already done\n", out, recovered,
+                run->nunits);
+    }
+    FILE *log = fopen(logp, recovered > 0 ? "ab" : "wb");
+    if (!log) {
+        free(done_units);
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot create: %s", logp, strerror(errno));
+        goto done;
+    }
+    if (recovered == 0) {
+        log_header h;
+        memset(&h, 0, sizeof h);
+        snprintf(h.magic, sizeof h.magic, "%s", LOG_MAGIC);
+        snprintf(h.config_sha256, sizeof h.config_sha256, "%s", sha);
+        h.ncols = run->trials->ncols;
+        h.rows_per_unit = run->rows_per_unit;
+        h.nunits = run->nunits;
+        if (fwrite(&h, sizeof h, 1, log) != 1 || fflush(log) != 0) {
+            fclose(log);
+            free(done_units);
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write", logp);
+            goto done;
+        }
+    }
+
+    openblas_set_num_threads(1);
+    int progress = opt->progress < 0 ? isatty(STDERR_FILENO) : opt->progress;
+    double t0 = wall_now();
+    status = run_units(run, done_units, log, progress);
+    double wall = wall_now() - t0;
+    fclose(log);
+    free(done_units);
+    if (status != LR_OK) goto done;
+
+    lr_table *points = NULL, *fits = NULL;
+    if ((status = lr_summarise_points(run, &points)) == LR_OK &&
+        (status = lr_summarise_fits(run, &fits)) == LR_OK) {
+        lr_results_meta meta = {opt->command_line, sha, wall, opt->config_path};
+        unlink(tmp);
+        status = lr_results_write(run, tmp, points, fits, &meta);
+        if (status == LR_OK && rename(tmp, out) != 0)
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot rename %s to %s: %s", tmp, out,
+                              strerror(errno));
+        if (status == LR_OK) unlink(logp);
+        else unlink(tmp);
+    }
+    lr_table_free(points);
+    lr_table_free(fits);
+
+done:
+    run_release(run);
+    return status;
+}

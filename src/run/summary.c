@@ -1,0 +1,368 @@
+/* Summaries of /trials: per-point statistics and log-log scaling fits.
+ *
+ * /points, per sweep point x compressor x target rank: quantiles of the errors; for
+ * each bound the median bound value, in how many trials it applied and held, the
+ * coverage with a Wilson 95% interval next to the nominal level (1 for deterministic
+ * bounds, 1 - exp(-t^2/2) for probabilistic ones), and tightness error / bound (median
+ * and worst); for a prediction, the ratio of the RMS observed error to the RMS
+ * prediction.
+ *
+ * /fits: for each swept key, each compressor and rank, and each combination of the
+ * other swept keys, the least-squares slope of log err_fro against the log of the key's
+ * value over all trials, with a 95% t interval, next to the theory's slope. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/stats.h"
+#include "run/run.h"
+
+#define COVERAGE_LEVEL 0.95
+
+static size_t row_of(const lr_run *run, size_t point, size_t trial, size_t comp, size_t rank)
+{
+    return ((point * run->ntrials + trial) * run->ncomps + comp) * run->nranks + rank;
+}
+
+/* Sorted copy of column `col` over the trials of (point, comp, rank), NaNs dropped;
+ * returns the count.  When `mask_col` >= 0, only rows whose flag there is >= 0. */
+static size_t gather(const lr_run *run, size_t p, size_t c, size_t i, int col, int mask_col,
+                     double *out)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < run->ntrials; t++) {
+        const double *r2 = lr_table_row(run->trials, row_of(run, p, t, c, i));
+        if (mask_col >= 0 && r2[mask_col] < 0) continue;
+        if (!isnan(r2[col])) out[n++] = r2[col];
+    }
+    lr_sort(out, n);
+    return n;
+}
+
+static double quantile_of(const lr_run *run, size_t p, size_t c, size_t i, int col, double q,
+                          double *buf)
+{
+    size_t n = gather(run, p, c, i, col, -1, buf);
+    return n ? lr_quantile_sorted(buf, n, q) : NAN;
+}
+
+typedef struct point_cols {
+    int point, comp, rank_index, k_target, n, efro_med, efro_q10, efro_q90, efro_rms;
+    int erel_med, erel_q10, erel_q90, ew_med, eho_med, pg_med, fallbacks;
+    int elayer_med, dd_le_da, dd_le_da_n;
+    int *params;
+    int *b_med, *b_n, *b_held, *b_cov, *b_lo, *b_hi, *b_nom, *b_tmed, *b_tmax, *b_ratio;
+} point_cols;
+
+static int add(lr_table *t, const char *name, lr_col_type type, const char *doc, int *slot)
+{
+    *slot = lr_table_add_column(t, name, type, doc);
+    if (*slot < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+    return LR_OK;
+}
+
+static int add_bound(lr_table *t, const char *bname, const char *suffix, lr_col_type type,
+                     const char *doc, int *slot)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s_%s", bname, suffix);
+    return add(t, name, type, doc, slot);
+}
+
+static double nominal_at(const lr_run *run, const lr_bound *b, size_t p)
+{
+    lr_bound_params bp = run->bparams;
+    double t = lr_config_num(run->cfg, p, "bounds.t");
+    if (!isnan(t)) bp.t = t;
+    return lr_bound_nominal(b, &bp);
+}
+
+static int declare_point_columns(const lr_run *run, lr_table *t, point_cols *pc)
+{
+    LR_TRY(add(t, "point", LR_COL_INT, "sweep point index", &pc->point));
+    LR_TRY(add(t, "compressor", LR_COL_NAME, "compressor name", &pc->comp));
+    LR_TRY(add(t, "rank_index", LR_COL_INT, "index into compress.rank_offsets", &pc->rank_index));
+    LR_TRY(add(t, "k_target", LR_COL_INT, "requested rank", &pc->k_target));
+    for (size_t c = 0; c < run->ncomps; c++)
+        if (lr_table_dict_index(t, (size_t)pc->comp, run->comps[c]->name) < 0)
+            LR_ERROR(LR_ENOMEM, "out of memory");
+    pc->params = calloc(run->nparam_cols + 1, sizeof(int));
+    if (!pc->params) LR_ERROR(LR_ENOMEM, "out of memory");
+    for (size_t j = 0; j < run->nparam_cols; j++) {
+        const lr_column *src = &run->trials->cols[run->param_cols[j].column];
+        LR_TRY(add(t, src->name, src->type, src->doc, &pc->params[j]));
+    }
+    LR_TRY(add(t, "n", LR_COL_INT, "trials", &pc->n));
+    LR_TRY(add(t, "err_fro_median", LR_COL_REAL, "median of err_fro", &pc->efro_med));
+    LR_TRY(add(t, "err_fro_q10", LR_COL_REAL, "10% quantile of err_fro", &pc->efro_q10));
+    LR_TRY(add(t, "err_fro_q90", LR_COL_REAL, "90% quantile of err_fro", &pc->efro_q90));
+    LR_TRY(add(t, "err_fro_rms", LR_COL_REAL, "sqrt(mean err_fro^2)", &pc->efro_rms));
+    LR_TRY(add(t, "err_rel_median", LR_COL_REAL, "median of err_rel", &pc->erel_med));
+    LR_TRY(add(t, "err_rel_q10", LR_COL_REAL, "10% quantile of err_rel", &pc->erel_q10));
+    LR_TRY(add(t, "err_rel_q90", LR_COL_REAL, "90% quantile of err_rel", &pc->erel_q90));
+    LR_TRY(add(t, "err_weight_median", LR_COL_REAL, "median of err_weight", &pc->ew_med));
+    LR_TRY(add(t, "err_heldout_rel_median", LR_COL_REAL, "median of err_heldout_rel", &pc->eho_med));
+    LR_TRY(add(t, "err_layer_median", LR_COL_REAL, "median of err_layer", &pc->elayer_med));
+    LR_TRY(add(t, "layer_le_svd_w", LR_COL_INT,
+               "trials in which this compressor's err_layer <= svd_w's at the same rank "
+               "(relative slack bounds.tol); -1 for svd_w itself or when svd_w did not run",
+               &pc->dd_le_da));
+    LR_TRY(add(t, "err_fro_le_svd_w", LR_COL_INT,
+               "trials in which this compressor's err_fro <= svd_w's at the same rank",
+               &pc->dd_le_da_n));
+    LR_TRY(add(t, "pg_op_median", LR_COL_REAL, "median of ||PG||_op", &pc->pg_med));
+    LR_TRY(add(t, "svd_fallbacks", LR_COL_INT, "trials with a dgesdd -> dgesvd fallback", &pc->fallbacks));
+    size_t nb = run->nbounds + 1;
+    int **slots[] = {&pc->b_med, &pc->b_n, &pc->b_held, &pc->b_cov, &pc->b_lo,
+                     &pc->b_hi, &pc->b_nom, &pc->b_tmed, &pc->b_tmax, &pc->b_ratio};
+    for (size_t s = 0; s < sizeof slots / sizeof *slots; s++) {
+        *slots[s] = calloc(nb, sizeof(int));
+        if (!*slots[s]) LR_ERROR(LR_ENOMEM, "out of memory");
+        for (size_t b = 0; b < nb; b++) (*slots[s])[b] = -1;
+    }
+    for (size_t b = 0; b < run->nbounds; b++) {
+        const lr_bound *bd = run->bounds[b];
+        const char *nm = bd->name;
+        LR_TRY(add_bound(t, nm, "median", LR_COL_REAL, "median of the bound's value", &pc->b_med[b]));
+        if (bd->kind == LR_BOUND_PREDICTION) {
+            LR_TRY(add_bound(t, nm, "ratio", LR_COL_REAL,
+                             "RMS observed error / RMS prediction over the trials where it applies",
+                             &pc->b_ratio[b]));
+            continue;
+        }
+        LR_TRY(add_bound(t, nm, "n", LR_COL_INT, "trials where the bound applies", &pc->b_n[b]));
+        LR_TRY(add_bound(t, nm, "held", LR_COL_INT, "trials where it held", &pc->b_held[b]));
+        LR_TRY(add_bound(t, nm, "coverage", LR_COL_REAL, "held / n", &pc->b_cov[b]));
+        LR_TRY(add_bound(t, nm, "coverage_lo", LR_COL_REAL, "Wilson 95% interval, low end", &pc->b_lo[b]));
+        LR_TRY(add_bound(t, nm, "coverage_hi", LR_COL_REAL, "Wilson 95% interval, high end", &pc->b_hi[b]));
+        LR_TRY(add_bound(t, nm, "nominal", LR_COL_REAL,
+                         "level the theory promises (1 always; 1 - exp(-t^2/2) w.p.)", &pc->b_nom[b]));
+        LR_TRY(add_bound(t, nm, "tight_median", LR_COL_REAL, "median of error / bound", &pc->b_tmed[b]));
+        LR_TRY(add_bound(t, nm, "tight_worst", LR_COL_REAL, "largest error / bound", &pc->b_tmax[b]));
+    }
+    return LR_OK;
+}
+
+static void free_point_cols(point_cols *pc)
+{
+    free(pc->params);
+    free(pc->b_med); free(pc->b_n); free(pc->b_held); free(pc->b_cov); free(pc->b_lo);
+    free(pc->b_hi); free(pc->b_nom); free(pc->b_tmed); free(pc->b_tmax); free(pc->b_ratio);
+}
+
+static void summarise_bound(const lr_run *run, size_t p, size_t c, size_t i, size_t b,
+                            const point_cols *pc, double *out, double *buf)
+{
+    const lr_bound *bd = run->bounds[b];
+    int vcol = run->col.bound_value[b], hcol = run->col.bound_held[b];
+    int ocol = bd->observed == LR_OBS_ERR_WEIGHT ? run->col.err_weight : run->col.err_fro;
+    out[pc->b_med[b]] = quantile_of(run, p, c, i, vcol, 0.5, buf);
+    if (bd->kind == LR_BOUND_PREDICTION) {
+        double so = 0, sp = 0;
+        size_t n = 0;
+        for (size_t t = 0; t < run->ntrials; t++) {
+            const double *row = lr_table_row(run->trials, row_of(run, p, t, c, i));
+            if (isnan(row[vcol]) || strcmp(bd->compressor, run->comps[c]->name)) continue;
+            so += row[ocol] * row[ocol];
+            sp += row[vcol] * row[vcol];
+            n++;
+        }
+        out[pc->b_ratio[b]] = n && sp > 0 ? sqrt(so / sp) : NAN;
+        return;
+    }
+    size_t n = 0, held = 0, nt = 0;
+    for (size_t t = 0; t < run->ntrials; t++) {
+        const double *row = lr_table_row(run->trials, row_of(run, p, t, c, i));
+        if (row[hcol] < 0) continue;
+        n++;
+        held += row[hcol] > 0;
+        if (row[vcol] > 0) buf[nt++] = row[ocol] / row[vcol];
+    }
+    lr_sort(buf, nt);
+    out[pc->b_n[b]] = (double)n;
+    out[pc->b_held[b]] = (double)held;
+    double lo = NAN, hi = NAN;
+    if (n) lr_wilson_interval(held, n, COVERAGE_LEVEL, &lo, &hi);
+    out[pc->b_cov[b]] = n ? (double)held / (double)n : NAN;
+    out[pc->b_lo[b]] = lo;
+    out[pc->b_hi[b]] = hi;
+    out[pc->b_nom[b]] = n ? nominal_at(run, bd, p) : NAN;
+    out[pc->b_tmed[b]] = nt ? lr_quantile_sorted(buf, nt, 0.5) : NAN;
+    out[pc->b_tmax[b]] = nt ? buf[nt - 1] : NAN;
+}
+
+int lr_summarise_points(const lr_run *run, lr_table **points)
+{
+    lr_table *t = lr_table_alloc("points");
+    point_cols pc;
+    memset(&pc, 0, sizeof pc);
+    double *buf = malloc((run->ntrials + 1) * sizeof(double));
+    double *out = NULL;
+    int status = t && buf ? declare_point_columns(run, t, &pc) : LR_ENOMEM;
+    if (status == LR_OK && !(out = malloc(t->ncols * sizeof(double)))) status = LR_ENOMEM;
+    const lr_trial_columns *col = &run->col;
+    for (size_t p = 0; status == LR_OK && p < run->npoints; p++)
+        for (size_t c = 0; status == LR_OK && c < run->ncomps; c++)
+            for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
+                for (size_t j = 0; j < t->ncols; j++) out[j] = NAN;
+                const double *first = lr_table_row(run->trials, row_of(run, p, 0, c, i));
+                out[pc.point] = (double)p;
+                out[pc.comp] = (double)c;
+                out[pc.rank_index] = (double)i;
+                out[pc.k_target] = first[col->k_target];
+                for (size_t j = 0; j < run->nparam_cols; j++)
+                    out[pc.params[j]] = first[run->param_cols[j].column];
+                size_t n = gather(run, p, c, i, col->err_fro, -1, buf);
+                out[pc.n] = (double)n;
+                out[pc.efro_med] = lr_quantile_sorted(buf, n, 0.5);
+                out[pc.efro_q10] = lr_quantile_sorted(buf, n, 0.1);
+                out[pc.efro_q90] = lr_quantile_sorted(buf, n, 0.9);
+                double ss = 0;
+                for (size_t j = 0; j < n; j++) ss += buf[j] * buf[j];
+                out[pc.efro_rms] = n ? sqrt(ss / (double)n) : NAN;
+                n = gather(run, p, c, i, col->err_rel, -1, buf);
+                out[pc.erel_med] = lr_quantile_sorted(buf, n, 0.5);
+                out[pc.erel_q10] = lr_quantile_sorted(buf, n, 0.1);
+                out[pc.erel_q90] = lr_quantile_sorted(buf, n, 0.9);
+                out[pc.ew_med] = quantile_of(run, p, c, i, col->err_weight, 0.5, buf);
+                out[pc.eho_med] = quantile_of(run, p, c, i, col->err_heldout_rel, 0.5, buf);
+                out[pc.pg_med] = quantile_of(run, p, c, i, col->pg_op, 0.5, buf);
+                out[pc.elayer_med] = quantile_of(run, p, c, i, col->err_layer, 0.5, buf);
+                out[pc.dd_le_da] = out[pc.dd_le_da_n] = -1;
+                for (size_t da = 0; da < run->ncomps; da++) {
+                    if (da == c || strcmp(run->comps[da]->name, "svd_w")) continue;
+                    size_t le = 0, le_fro = 0;
+                    for (size_t tr = 0; tr < run->ntrials; tr++) {
+                        const double *x = lr_table_row(run->trials, row_of(run, p, tr, c, i));
+                        const double *y = lr_table_row(run->trials, row_of(run, p, tr, da, i));
+                        le += x[col->err_layer] <= y[col->err_layer] * (1 + run->bparams.tol);
+                        le_fro += x[col->err_fro] <= y[col->err_fro];
+                    }
+                    out[pc.dd_le_da] = (double)le;
+                    out[pc.dd_le_da_n] = (double)le_fro;
+                }
+                size_t fb = 0;
+                for (size_t tr = 0; tr < run->ntrials; tr++)
+                    fb += lr_table_row(run->trials, row_of(run, p, tr, c, i))[col->svd_fallback] > 0;
+                out[pc.fallbacks] = (double)fb;
+                for (size_t b = 0; b < run->nbounds; b++) summarise_bound(run, p, c, i, b, &pc, out, buf);
+                status = lr_table_append(t, out);
+            }
+    free(out);
+    free(buf);
+    free_point_cols(&pc);
+    if (status != LR_OK) {
+        lr_table_free(t);
+        if (status == LR_ENOMEM) LR_ERROR(LR_ENOMEM, "out of memory summarising /points");
+        return status;
+    }
+    *points = t;
+    return LR_OK;
+}
+
+/* ---- fits ---- */
+
+/* "key=value, key=value" for the swept keys other than `axis` at point p. */
+static void describe_fixed(const lr_run *run, size_t axis, size_t p, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    for (size_t a = 0; a < lr_config_naxes(run->cfg); a++) {
+        if (a == axis) continue;
+        double v = lr_config_axis_value(run->cfg, a, lr_config_axis_index(run->cfg, a, p));
+        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s=%g",
+                                 used ? ", " : "", lr_config_axis_path(run->cfg, a), v);
+        if (used >= len) break;
+    }
+    if (!buf[0]) snprintf(buf, len, "-");
+}
+
+int lr_summarise_fits(const lr_run *run, lr_table **fits)
+{
+    lr_table *t = lr_table_alloc("fits");
+    if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
+    int cc, cr, ca, cf, cs, clo, chi, cint, cr2, cn, cth, cin;
+    int status = LR_OK;
+    if (add(t, "compressor", LR_COL_NAME, "compressor", &cc) || add(t, "rank_index", LR_COL_INT, "index into compress.rank_offsets", &cr) ||
+        add(t, "axis", LR_COL_NAME, "the swept config key", &ca) ||
+        add(t, "fixed", LR_COL_NAME, "values of the other swept keys", &cf) ||
+        add(t, "slope", LR_COL_REAL, "d log err_fro / d log axis (least squares over all trials)", &cs) ||
+        add(t, "slope_lo", LR_COL_REAL, "95% t interval, low end", &clo) ||
+        add(t, "slope_hi", LR_COL_REAL, "95% t interval, high end", &chi) ||
+        add(t, "intercept", LR_COL_REAL, "log err_fro at axis value 1", &cint) ||
+        add(t, "r2", LR_COL_REAL, "coefficient of determination", &cr2) ||
+        add(t, "n", LR_COL_INT, "trials in the fit", &cn) ||
+        add(t, "theory", LR_COL_REAL, "slope the theory predicts (NaN: none)", &cth) ||
+        add(t, "theory_in_ci", LR_COL_FLAG, "1 if the theory's slope lies in the interval, -1 if no theory", &cin)) {
+        lr_table_free(t);
+        return LR_ENOMEM;
+    }
+    size_t naxes = lr_config_naxes(run->cfg);
+    double *xs = malloc((run->nunits + 1) * sizeof(double)), *ys = malloc((run->nunits + 1) * sizeof(double));
+    unsigned char *seen = calloc(run->npoints + 1, 1);
+    double row[12];
+    if (!xs || !ys || !seen) status = LR_ENOMEM;
+    for (size_t a = 0; status == LR_OK && a < naxes; a++) {
+        if (lr_config_axis_len(run->cfg, a) < 2) continue;
+        const char *path = lr_config_axis_path(run->cfg, a);
+        int xcol = -1;
+        for (size_t j = 0; j < run->nparam_cols; j++)
+            if (!strcmp(run->param_cols[j].path, path)) xcol = run->param_cols[j].column;
+        if (xcol < 0) continue;
+        double theory = run->exp->theory_slope ? run->exp->theory_slope(path) : NAN;
+        for (size_t c = 0; status == LR_OK && c < run->ncomps; c++)
+            for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
+                memset(seen, 0, run->npoints);
+                for (size_t p0 = 0; status == LR_OK && p0 < run->npoints; p0++) {
+                    if (seen[p0] || lr_config_axis_index(run->cfg, a, p0) != 0) continue;
+                    /* The group: points that differ from p0 only along axis a. */
+                    size_t n = 0;
+                    for (size_t p = 0; p < run->npoints; p++) {
+                        int same = 1;
+                        for (size_t b = 0; b < naxes && same; b++)
+                            if (b != a && lr_config_axis_index(run->cfg, b, p) != lr_config_axis_index(run->cfg, b, p0))
+                                same = 0;
+                        if (!same) continue;
+                        seen[p] = 1;
+                        for (size_t tr = 0; tr < run->ntrials; tr++) {
+                            const double *r = lr_table_row(run->trials, row_of(run, p, tr, c, i));
+                            xs[n] = r[xcol];
+                            ys[n] = r[run->col.err_fro];
+                            n++;
+                        }
+                    }
+                    lr_fit fit;
+                    if (lr_fit_loglog(xs, ys, n, 0.95, &fit) != LR_OK) continue;
+                    char fixed[512];
+                    describe_fixed(run, a, p0, fixed, sizeof fixed);
+                    row[cc] = (double)c;
+                    lr_table_dict_index(t, (size_t)cc, run->comps[c]->name);
+                    row[cc] = lr_table_dict_index(t, (size_t)cc, run->comps[c]->name);
+                    row[cr] = (double)i;
+                    row[ca] = lr_table_dict_index(t, (size_t)ca, path);
+                    row[cf] = lr_table_dict_index(t, (size_t)cf, fixed);
+                    row[cs] = fit.slope;
+                    row[clo] = fit.slope_lo;
+                    row[chi] = fit.slope_hi;
+                    row[cint] = fit.intercept;
+                    row[cr2] = fit.r2;
+                    row[cn] = (double)fit.n;
+                    row[cth] = theory;
+                    row[cin] = isnan(theory) ? -1 : (theory >= fit.slope_lo && theory <= fit.slope_hi);
+                    status = lr_table_append(t, row);
+                }
+            }
+    }
+    lr_clear_error();
+    free(xs);
+    free(ys);
+    free(seen);
+    if (status != LR_OK) {
+        lr_table_free(t);
+        LR_ERROR(LR_ENOMEM, "out of memory fitting slopes");
+    }
+    *fits = t;
+    return LR_OK;
+}

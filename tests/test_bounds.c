@@ -1,0 +1,90 @@
+/* Bounds: each bound's arithmetic against a hand computation, how a bound is checked,
+ * and Theorem 1(a) holding for dd_rank on seeded random instances. */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <string.h>
+
+#include "bounds/bounds.h"
+#include "core/stats.h"
+#include "tests.h"
+
+static const lr_bound_params P = {2.0, 2.0, 1e-10};
+
+static void test_thm1_arithmetic(void)
+{
+    lr_bound_input in = {.m = 100, .n0 = 30, .n1 = 20, .q = 30, .r = 4, .k = 6, .sigma = 0.1,
+                         .pg_op = 1.5, .smin_x = 2.0, .err_fro = 0.8, .iid_noise = 1};
+    LR_ASSERT_CLOSE(lr_bound_find("thm1a")->value(&in, &P), 2 * sqrt(10.0) * 1.5, 1e-15);
+    LR_ASSERT_CLOSE(lr_bound_find("thm1b")->value(&in, &P),
+                    2 * sqrt(10.0) * 0.1 * (sqrt(30.0) + sqrt(20.0) + 2), 1e-15);
+    CU_ASSERT(isnan(lr_bound_find("thm1c")->value(&in, &P))); /* k != r */
+    in.k = 4;
+    LR_ASSERT_CLOSE(lr_bound_find("thm1c")->value(&in, &P), 0.1 * sqrt(4.0 * (30 + 20 - 4)), 1e-15);
+    LR_ASSERT_CLOSE(lr_bound_find("thm1d")->value(&in, &P), 0.4, 1e-15);
+    in.q = 29; /* X~ without full column rank: 1(d) does not apply */
+    CU_ASSERT(isnan(lr_bound_find("thm1d")->value(&in, &P)));
+    in.k = 3; /* k < r: Theorem 1 does not apply */
+    CU_ASSERT(isnan(lr_bound_find("thm1a")->value(&in, &P)));
+    in.k = 4;
+    in.iid_noise = 0; /* weight noise: the probabilistic statements do not apply */
+    CU_ASSERT(isnan(lr_bound_find("thm1b")->value(&in, &P)));
+    CU_ASSERT(!isnan(lr_bound_find("thm1a")->value(&in, &P)));
+}
+
+static void test_nominal_and_check(void)
+{
+    const lr_bound *a = lr_bound_find("thm1a"), *b = lr_bound_find("thm1b"), *c = lr_bound_find("thm1c");
+    LR_ASSERT_CLOSE(lr_bound_nominal(b, &P), 1 - exp(-2.0), 1e-15);
+    CU_ASSERT_EQUAL(lr_bound_nominal(a, &P), 1.0);
+    CU_ASSERT_EQUAL(lr_bound_check(a, 1.0, 1.0 + 1e-12, &P), 1);  /* within tol */
+    CU_ASSERT_EQUAL(lr_bound_check(a, 1.0, 1.0 + 1e-8, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(b, 1.0, 1.0 + 1e-12, &P), 0);  /* no slack w.p. */
+    CU_ASSERT_EQUAL(lr_bound_check(a, NAN, 1.0, &P), -1);
+    CU_ASSERT_EQUAL(lr_bound_check(c, 1.0, 0.5, &P), -1);
+    CU_ASSERT_PTR_NULL(lr_bound_find("nope"));
+}
+
+static void test_wilson(void)
+{
+    double lo, hi;
+    lr_wilson_interval(50, 100, 0.95, &lo, &hi);
+    LR_ASSERT_CLOSE(lo, 0.40383, 1e-4);
+    LR_ASSERT_CLOSE(hi, 0.59617, 1e-4);
+    lr_wilson_interval(100, 100, 0.95, &lo, &hi);
+    CU_ASSERT_EQUAL(hi, 1.0);
+    LR_ASSERT_CLOSE(lo, 0.96301, 1e-4);
+}
+
+static void test_loglog_fit(void)
+{
+    double x[20], y[20];
+    for (int i = 0; i < 20; i++) {
+        x[i] = pow(10, -4 + 0.2 * i);
+        y[i] = 3.0 * pow(x[i], 0.5) * (1 + 0.01 * ((i % 3) - 1));
+    }
+    lr_fit f;
+    CU_ASSERT_EQUAL(lr_fit_loglog(x, y, 20, 0.95, &f), 0);
+    CU_ASSERT(fabs(f.slope - 0.5) < 0.01);
+    CU_ASSERT(f.slope_lo < 0.5 && f.slope_hi > 0.5);
+    CU_ASSERT(f.r2 > 0.99);
+    double one[3] = {1, 1, 1};
+    CU_ASSERT_NOT_EQUAL(lr_fit_loglog(one, y, 3, 0.95, &f), 0);
+}
+
+static void test_quantile(void)
+{
+    double v[] = {5, 1, 3, 2, 4};
+    lr_sort(v, 5);
+    CU_ASSERT_EQUAL(lr_quantile_sorted(v, 5, 0.5), 3.0);
+    LR_ASSERT_CLOSE(lr_quantile_sorted(v, 5, 0.1), 1.4, 1e-15);
+}
+
+void lr_tests_bounds(void)
+{
+    CU_pSuite s = CU_add_suite("bounds", NULL, NULL);
+    CU_add_test(s, "Theorem 1 (a)-(d) arithmetic and applicability", test_thm1_arithmetic);
+    CU_add_test(s, "nominal levels and the held check", test_nominal_and_check);
+    CU_add_test(s, "Wilson interval against known values", test_wilson);
+    CU_add_test(s, "log-log slope fit and its interval", test_loglog_fit);
+    CU_add_test(s, "quantiles", test_quantile);
+}

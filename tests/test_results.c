@@ -1,0 +1,83 @@
+/* Results: a table survives the HDF5 round trip with its types, names and docs. */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io/h5.h"
+#include "io/results.h"
+#include "run/table.h"
+#include "tests.h"
+
+static void test_table_roundtrip(void)
+{
+    lr_table *t = lr_table_alloc("trials");
+    int ci = lr_table_add_column(t, "point", LR_COL_INT, "index");
+    int cn = lr_table_add_column(t, "compressor", LR_COL_NAME, "name");
+    int cr = lr_table_add_column(t, "err", LR_COL_REAL, "error");
+    int cf = lr_table_add_column(t, "held", LR_COL_FLAG, "flag");
+    CU_ASSERT(ci == 0 && cn == 1 && cr == 2 && cf == 3);
+    const char *names[] = {"svd_w", "dd_rank"};
+    for (int i = 0; i < 1500; i++) {
+        double row[4] = {i, lr_table_dict_index(t, 1, names[i % 2]), i * 1e-3 + M_PI,
+                         i % 3 - 1};
+        if (i == 7) row[2] = NAN;
+        CU_ASSERT_EQUAL(lr_table_append(t, row), 0);
+    }
+    char path[] = "/tmp/lrlab-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    CU_ASSERT_EQUAL(lr_h5_write_table(f, t, "a test table"), 0);
+    CU_ASSERT_EQUAL(lr_h5_attr_str(f, "schema", "x"), 0);
+    H5Fclose(f);
+
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    lr_table *u = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_h5_read_table(f, "trials", &u), 0);
+    CU_ASSERT_EQUAL(u->nrows, 1500);
+    CU_ASSERT_EQUAL(u->ncols, 4);
+    CU_ASSERT_EQUAL(u->cols[0].type, LR_COL_INT);
+    CU_ASSERT_EQUAL(u->cols[1].type, LR_COL_NAME);
+    CU_ASSERT_EQUAL(u->cols[2].type, LR_COL_REAL);
+    CU_ASSERT_EQUAL(u->cols[3].type, LR_COL_FLAG);
+    int same = 1;
+    for (size_t i = 0; i < 1500; i++) {
+        const double *a = lr_table_row(t, i), *b = lr_table_row(u, i);
+        same &= a[0] == b[0] && a[3] == b[3];
+        same &= (isnan(a[2]) && isnan(b[2])) || a[2] == b[2];
+        same &= !strcmp(lr_table_name_at(t, i, 1), lr_table_name_at(u, i, 1));
+    }
+    CU_ASSERT(same);
+    char *s = lr_h5_get_attr_str(f, "schema");
+    CU_ASSERT_STRING_EQUAL(s, "x");
+    free(s);
+    hid_t ds = H5Dopen2(f, "trials", H5P_DEFAULT);
+    char *cols = lr_h5_get_attr_str(ds, "columns");
+    CU_ASSERT_PTR_NOT_NULL(strstr(cols, "err: error"));
+    free(cols);
+    H5Dclose(ds);
+    CU_ASSERT_NOT_EQUAL(lr_h5_read_table(f, "missing", &u), 0);
+    H5Fclose(f);
+    unlink(path);
+    lr_table_free(t);
+    lr_table_free(u);
+}
+
+static void test_sha256(void)
+{
+    char hex[65];
+    lr_sha256_hex("abc", hex);
+    CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+void lr_tests_results(void)
+{
+    CU_pSuite s = CU_add_suite("results", NULL, NULL);
+    CU_add_test(s, "table HDF5 round trip keeps types, names, NaN and docs", test_table_roundtrip);
+    CU_add_test(s, "SHA-256 of the config text", test_sha256);
+}

@@ -1,0 +1,17 @@
+/* Registration of the CUnit suites; each test file adds one or more suites. */
+#ifndef LR_TESTS_H
+#define LR_TESTS_H
+
+#include <CUnit/CUnit.h>
+
+void lr_tests_config(void);
+void lr_tests_linalg(void);
+void lr_tests_gen(void);
+void lr_tests_bounds(void);
+void lr_tests_results(void);
+
+/* |a - b| <= tol * max(1, |a|, |b|) */
+#define LR_ASSERT_CLOSE(a, b, tol)                                                          \
+    CU_ASSERT(fabs((a) - (b)) <= (tol) * fmax(1.0, fmax(fabs(a), fabs(b))))
+
+#endif

@@ -1,0 +1,29 @@
+/* The CUnit runner of lrlab's unit tests. */
+#include <CUnit/Basic.h>
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+
+#include "io/h5.h"
+#include "tests.h"
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    lr_h5_quiet();
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    lr_tests_config();
+    lr_tests_linalg();
+    lr_tests_gen();
+    lr_tests_bounds();
+    lr_tests_results();
+    CU_basic_set_mode(CU_BRM_NORMAL);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    if (run == 0) {
+        fprintf(stderr, "no unit test ran\n");
+        return 1;
+    }
+    return failed ? 1 : 0;
+}
