@@ -336,9 +336,10 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
             f[i].B = lr_arena_mat(&fa, st->max_k, n1);
             if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery: factor workspace too small");
         }
-        lr_fit_info info = {0};
+        lr_fit_info info = {0, 0, NAN, 0};
         double t0 = now_seconds();
-        LR_TRY(run->comps[c]->fit(&L, w->ranks, run->nranks, f, &w->cws, &info));
+        lr_compress_opts opts = {pt->sigma, NAN, pt->t, 1e-10, 1000, 0.5};
+        LR_TRY(run->comps[c]->fit(&L, &opts, w->ranks, run->nranks, f, &w->cws, &info));
         double elapsed = now_seconds() - t0;
 
         for (size_t i = 0; i < run->nranks; i++) {

@@ -38,7 +38,21 @@ typedef struct lr_factors {
 
 typedef struct lr_fit_info {
     int svd_fallback; /* a dgesdd failure was recovered by dgesvd */
+    int iterations;   /* iterative compressors: iterations taken (0 otherwise) */
+    double gap;       /* iterative compressors: final duality or objective gap (NAN otherwise) */
+    int route;        /* which numerical route produced the factors (compressor-specific; 0 plain) */
 } lr_fit_info;
+
+/* Parameters a compressor may read; each compressor documents which.  Filled by the
+ * experiment from its config; NAN means "not given". */
+typedef struct lr_compress_opts {
+    double sigma;  /* noise level, when the experiment knows it (for lambda = auto) */
+    double lambda; /* regularisation weight; NAN = the compressor's automatic choice */
+    double t;      /* deviation parameter of the automatic lambda */
+    double tol;    /* stopping tolerance of iterative compressors */
+    int max_iter;  /* iteration cap of iterative compressors */
+    double alpha;  /* exponent of activation-aware scaling */
+} lr_compress_opts;
 
 typedef struct lr_compressor {
     const char *name;
@@ -47,8 +61,8 @@ typedef struct lr_compressor {
     /* Doubles of arena scratch a fit needs for these sizes. */
     size_t (*scratch)(size_t m, size_t n0, size_t n1);
     /* out[i].A / out[i].B arrive with storage for ranks[i] columns / rows. */
-    int (*fit)(const lr_layer *L, const size_t *ranks, size_t nranks, lr_factors *out,
-               lr_compress_ws *ws, lr_fit_info *info);
+    int (*fit)(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks,
+               size_t nranks, lr_factors *out, lr_compress_ws *ws, lr_fit_info *info);
 } lr_compressor;
 
 extern const lr_compressor lr_compressor_svd_w;

@@ -18,7 +18,7 @@ static size_t dd_rank_scratch(size_t m, size_t n0, size_t n1)
            lr_arena_need(mn, 1) + lr_arena_need(q, mn);
 }
 
-static int dd_rank_fit(const lr_layer *L, const size_t *ranks, size_t nranks, lr_factors *out,
+static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks, lr_factors *out,
                        lr_compress_ws *ws, lr_fit_info *info)
 {
     size_t q = L->q, n1 = L->Y.cols, mn = q < n1 ? q : n1;

@@ -12,7 +12,7 @@ static size_t svd_w_scratch(size_t m, size_t n0, size_t n1)
     return lr_arena_need(n0, n1) + lr_arena_need(n0, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1);
 }
 
-static int svd_w_fit(const lr_layer *L, const size_t *ranks, size_t nranks, lr_factors *out,
+static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks, lr_factors *out,
                      lr_compress_ws *ws, lr_fit_info *info)
 {
     size_t n0 = L->W.rows, n1 = L->W.cols, mn = n0 < n1 ? n0 : n1;
