@@ -11,7 +11,23 @@
  * layer error ||X~ M - X~ W||_F (distance from the uncompressed layer's response, which
  * dd_rank minimises: it is never above svd_w's at equal rank) and,
  * when problem.m_test > 0, the relative error on fresh samples from the same
- * distribution are measured the same way for all of them, and every bound is evaluated. */
+ * distribution are measured the same way for all of them, and every bound is evaluated.
+ *
+ * Theorems 2 and 3 (issue 3) extend the same trial:
+ *   spectral tails   problem.signal.tail: the signal M0 has r head singular values plus a
+ *                    power-law, exponential, flat or measured tail; Z0 = X~ M0 and
+ *                    tau_k(Z0) (from the SVD of U_q^T Z0) is recorded in every row;
+ *   noise            row_correlated: Gaussian, AR(1) down the rows (problem.noise.rho);
+ *   annihilated part problem.annihilate = c adds to the layer W a component c' N with the
+ *                    columns of N in ker X~ and ||c' N||_F = c ||M0||_F; data-driven
+ *                    estimators cannot see it, data-agnostic truncation of W does;
+ *   ReLU             problem.activation = "relu": the compressors see Y+ = rho(Z* + G) and
+ *                    err_fro is the post-activation error ||rho(X~ M) - rho(Z*)||_F
+ *                    (err_pre keeps the pre-activation one);
+ *   convex methods   dd_svt, dd_nuc, relu_cvx, relu_cvx_sq take compress.lambda (absent:
+ *                    each one's automatic choice) times compress.lambda_factor.  They are
+ *                    rank-adaptive: their one result is written to every target-rank row,
+ *                    with k the rank they produced, so per-rank summaries of them repeat. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +35,7 @@
 
 #include "core/error.h"
 #include "gen/gen.h"
+#include "io/spectrum.h"
 #include "run/run.h"
 
 static const lr_key recovery_schema[] = {
@@ -41,25 +58,62 @@ static const lr_key recovery_schema[] = {
     {"problem.signal.cond", LR_KEY_REAL, 1, 0, 1, NULL, 1, 1e16, NULL,
      "ratio of the largest to the r-th singular value of M* (geometric in between)"},
     {"problem.noise.kind", LR_KEY_STRING, 0, 0, NAN, "gaussian", 0, 0,
-     "gaussian|rademacher|student_t", "noise distribution (all scaled to variance sigma^2)"},
+     "gaussian|rademacher|student_t|row_correlated",
+     "noise distribution (all scaled to variance sigma^2; row_correlated: Gaussian, AR(1) down the rows)"},
     {"problem.noise.sigma", LR_KEY_REAL, 1, 0, 0.01, NULL, 0, 1e300, NULL,
      "noise standard deviation"},
     {"problem.noise.df", LR_KEY_REAL, 1, 0, 5, NULL, 2.000001, 1e300, NULL,
      "degrees of freedom of Student t noise (> 2)"},
     {"compress.methods", LR_KEY_STRING_LIST, 0, 0, NAN, "[\"svd_w\", \"dd_rank\"]", 0, 0,
-     "svd_w|dd_rank", "compressors to run"},
+     "svd_w|dd_rank|dd_svt|dd_nuc|relu_cvx|relu_cvx_sq|relu_naive", "compressors to run"},
     {"compress.rank_offsets", LR_KEY_INT_LIST, 0, 0, NAN, "[0]", 0, 1e5, NULL,
      "target ranks k = r + offset"},
     {"compress.rank_rtol", LR_KEY_REAL, 0, 0, 0, NULL, 0, 1, NULL,
      "relative tolerance of the numerical rank of X~ (0: max(m, N0) * eps)"},
     {"bounds.names", LR_KEY_STRING_LIST, 0, 0, NAN,
-     "[\"thm1a\", \"thm1b\", \"thm1c\", \"thm1d\"]", 0, 0, "thm1a|thm1b|thm1c|thm1d",
+     "[\"thm1a\", \"thm1b\", \"thm1c\", \"thm1d\"]", 0, 0,
+     "thm1a|thm1b|thm1c|thm1d|thm2a|thm2a_p|thm2b|thm2c|thm3",
      "bounds to evaluate"},
     {"bounds.C", LR_KEY_REAL, 1, 0, 2, NULL, 0, 1e300, NULL, "constant of Theorem 1(a)/(b)"},
     {"bounds.t", LR_KEY_REAL, 1, 0, 2, NULL, 0, 1e300, NULL,
      "deviation t: probabilistic bounds hold w.p. 1 - exp(-t^2/2)"},
     {"bounds.tol", LR_KEY_REAL, 0, 0, 1e-10, NULL, 0, 1, NULL,
      "relative slack when checking deterministic bounds"},
+    /* issue 3: Theorems 2 and 3 */
+    {"problem.signal.tail.kind", LR_KEY_STRING, 0, 0, NAN, "none", 0, 0, "none|power|exp|floor|file",
+     "spectral tail of the signal past rank r: s_{r+i} = level * scale * g(i), g(1) = 1"},
+    {"problem.signal.tail.alpha", LR_KEY_REAL, 1, 0, 1, NULL, 0, 1e3, NULL,
+     "power tail exponent: g(i) = i^-alpha"},
+    {"problem.signal.tail.beta", LR_KEY_REAL, 1, 0, 0.5, NULL, 0, 1e3, NULL,
+     "exponential tail rate: g(i) = exp(-beta (i - 1))"},
+    {"problem.signal.tail.level", LR_KEY_REAL, 1, 0, 0.1, NULL, 0, 1e300, NULL,
+     "first tail singular value relative to signal.scale"},
+    {"problem.signal.tail.file", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL,
+     "measured spectrum (text, or HDF5 with tail.dataset) for kind file; relative paths from the config's directory"},
+    {"problem.signal.tail.dataset", LR_KEY_STRING, 0, 0, NAN, "spectrum", 0, 0, NULL,
+     "dataset of the spectrum in an HDF5 tail.file"},
+    {"problem.noise.rho", LR_KEY_REAL, 1, 0, 0.5, NULL, -0.999, 0.999, NULL,
+     "correlation of consecutive rows of row_correlated noise"},
+    {"problem.annihilate", LR_KEY_REAL, 1, 0, 0, NULL, 0, 1e300, NULL,
+     "add to W a component in ker X~ of Frobenius norm annihilate * ||M0||_F (needs rank X~ < N0)"},
+    {"problem.activation", LR_KEY_STRING, 0, 0, NAN, "none", 0, 0, "none|relu",
+     "relu: observations Y+ = rho(Z* + G) and err_fro is ||rho(X~ M) - rho(Z*)||_F (Theorem 3)"},
+    {"compress.lambda", LR_KEY_REAL, 1, 0, NAN, NULL, 0, 1e300, NULL,
+     "regularisation weight of the convex compressors (absent: each one's automatic choice)"},
+    {"compress.lambda_factor", LR_KEY_REAL, 1, 0, 1, NULL, 0, 1e300, NULL,
+     "lambda used = lambda_factor * (compress.lambda or the automatic lambda)"},
+    {"compress.tol", LR_KEY_REAL, 0, 0, 1e-9, NULL, 1e-300, 1, NULL,
+     "iterative compressors: relative duality gap (dd_nuc) or relative step (relu_cvx) to stop at"},
+    {"compress.max_iter", LR_KEY_INT, 0, 0, 5000, NULL, 1, 1e8, NULL, "iterative compressors: iteration cap"},
+    {"compress.monotone", LR_KEY_BOOL, 0, 0, 1, NULL, 0, 1, NULL,
+     "FISTA compressors: monotone variant (objective never increases)"},
+    {"bounds.Ctau", LR_KEY_REAL, 0, 0, 1, NULL, 0, 1e300, NULL, "coefficient of tau_k(Z0) in Theorem 2(a)"},
+    {"bounds.C2b", LR_KEY_REAL, 0, 0, 4.5, NULL, 0, 1e300, NULL, "constant of Theorem 2(b) (9/2)"},
+    {"bounds.C2c", LR_KEY_REAL, 0, 0, 3, NULL, 0, 1e300, NULL, "constant of Theorem 2(c)"},
+    {"bounds.lambda_c", LR_KEY_REAL, 0, 0, 2, NULL, 0, 1e300, NULL,
+     "2(b)/2(c) apply when lambda >= lambda_c ||PG||_op (resp. ||X~^T G||_op)"},
+    {"bounds.C3", LR_KEY_REAL, 0, 0, 1, NULL, 0, 1e300, NULL,
+     "constant drawn with Theorem 3's shape (the fitted one is in /shape)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 /* Per-point parameters, read once in prepare. */
@@ -69,12 +123,22 @@ typedef struct recovery_point {
     lr_x_kind x_kind;
     double x_cond, scale, scond, sigma, df, C, t;
     lr_noise_kind noise;
+    lr_tail_kind tail;
+    double alpha, beta, level, rho, annih, lambda, lambda_factor;
+    int relu;
 } recovery_point;
 
 typedef struct recovery_state {
     recovery_point *pts;
     size_t max_m, max_n0, max_n1, max_k, max_mt;
     double rank_rtol;
+    size_t kstore;     /* factor columns: max_k, or min(N0, N1) with a rank-adaptive compressor */
+    double *spectrum;  /* measured spectrum of tail.kind = "file" */
+    size_t nspectrum;
+    double tol;
+    int max_iter, monotone;
+    /* experiment-owned /trials columns */
+    int c_tau, c_lambda, c_iter, c_gap, c_conv, c_xg, c_m0nuc, c_pre;
 } recovery_state;
 
 static const char *const param_paths[] = {
@@ -101,6 +165,15 @@ static int read_point(lr_run *run, size_t p, recovery_point *pt)
     pt->df = lr_config_num(c, p, "problem.noise.df");
     pt->C = lr_config_num(c, p, "bounds.C");
     pt->t = lr_config_num(c, p, "bounds.t");
+    pt->tail = lr_tail_kind_parse(lr_config_str(c, "problem.signal.tail.kind"));
+    pt->alpha = lr_config_num(c, p, "problem.signal.tail.alpha");
+    pt->beta = lr_config_num(c, p, "problem.signal.tail.beta");
+    pt->level = lr_config_num(c, p, "problem.signal.tail.level");
+    pt->rho = lr_config_num(c, p, "problem.noise.rho");
+    pt->annih = lr_config_num(c, p, "problem.annihilate");
+    pt->lambda = lr_config_num(c, p, "compress.lambda");
+    pt->lambda_factor = lr_config_num(c, p, "compress.lambda_factor");
+    pt->relu = !strcmp(lr_config_str(c, "problem.activation"), "relu");
 
     size_t full = pt->m < pt->n0 ? pt->m : pt->n0;
     if (pt->x_kind == LR_X_GAUSSIAN) {
@@ -123,6 +196,11 @@ static int read_point(lr_run *run, size_t p, recovery_point *pt)
                   "%s = %zu exceeds the rank q = %zu of X~ at sweep point %zu (Z* would have "
                   "rank below r)",
                   lr_config_where(c, "problem.r", where, sizeof where), pt->r, pt->q_x, p);
+    if (pt->annih > 0 && pt->q_x >= pt->n0)
+        LR_ERRORF(LR_ECONFIG,
+                  "%s = %g needs X~ of rank q < N0 (problem.x.kind = \"lowrank\" or \"spectrum\" with "
+                  "x.q < N0 = %zu) at sweep point %zu: nothing is annihilated otherwise",
+                  lr_config_where(c, "problem.annihilate", where, sizeof where), pt->annih, pt->n0, p);
     size_t kcap = pt->q_x < pt->n1 ? pt->q_x : pt->n1;
     for (size_t i = 0; i < run->nranks; i++)
         if (pt->r + (size_t)run->rank_offsets[i] > kcap)
@@ -130,6 +208,65 @@ static int read_point(lr_run *run, size_t p, recovery_point *pt)
                       "%s: target rank r + %ld = %zu exceeds min(q, N1) = %zu at sweep point %zu",
                       lr_config_where(c, "compress.rank_offsets", where, sizeof where),
                       run->rank_offsets[i], pt->r + (size_t)run->rank_offsets[i], kcap, p);
+    return LR_OK;
+}
+
+/* Load the measured spectrum of tail.kind = "file"; a relative path is taken from the
+ * config file's directory (as libconfig's @include is), so configs travel with their data. */
+static int load_spectrum(lr_run *run, recovery_state *st)
+{
+    const lr_config *c = run->cfg;
+    const char *file = lr_config_str(c, "problem.signal.tail.file");
+    char where[512], path[4096];
+    if (!file || !file[0])
+        LR_ERRORF(LR_ECONFIG, "%s: tail.kind = \"file\" needs problem.signal.tail.file",
+                  lr_config_where(c, "problem.signal.tail.kind", where, sizeof where));
+    const char *cfgname = lr_config_filename(c), *slash = cfgname ? strrchr(cfgname, '/') : NULL;
+    if (file[0] != '/' && slash)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - cfgname), cfgname, file);
+    else
+        snprintf(path, sizeof path, "%s", file);
+    if (lr_spectrum_read(path, lr_config_str(c, "problem.signal.tail.dataset"), &st->spectrum,
+                         &st->nspectrum) != LR_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", lr_last_error());
+        LR_ERRORF(LR_ECONFIG, "%s: %s", lr_config_where(c, "problem.signal.tail.file", where, sizeof where), msg);
+    }
+    for (size_t p = 0; p < run->npoints; p++)
+        if (st->nspectrum <= st->pts[p].r || !(st->spectrum[st->pts[p].r] > 0))
+            LR_ERRORF(LR_ECONFIG, "%s: %s has %zu values, no positive tail past rank r = %zu",
+                      lr_config_where(c, "problem.signal.tail.file", where, sizeof where), path,
+                      st->nspectrum, st->pts[p].r);
+    return LR_OK;
+}
+
+#define ADD_EXP_COL(slot, name, type, doc)                                                 \
+    do {                                                                                   \
+        if ((st->slot = lr_table_add_column(run->trials, name, type, doc)) < 0)            \
+            LR_ERROR(LR_ENOMEM, "out of memory");                                          \
+    } while (0)
+
+static int add_columns(lr_run *run, recovery_state *st)
+{
+    ADD_EXP_COL(c_tau, "tau_k", LR_COL_REAL,
+                "tau_k(Z0) = ||Z0 - [Z0]_k||_F at the produced rank k: the signal's own tail (0 without one)");
+    ADD_EXP_COL(c_lambda, "lambda", LR_COL_REAL, "regularisation weight the compressor used (NaN: none)");
+    ADD_EXP_COL(c_iter, "iterations", LR_COL_INT, "iterations of an iterative compressor (0 otherwise)");
+    ADD_EXP_COL(c_gap, "gap", LR_COL_REAL,
+                "final duality gap (dd_nuc) or relative step (relu_cvx*) of an iterative compressor");
+    ADD_EXP_COL(c_conv, "converged", LR_COL_FLAG,
+                "1 if an iterative compressor met compress.tol, 0 if it hit compress.max_iter, -1 if not iterative");
+    ADD_EXP_COL(c_xg, "xg_op", LR_COL_REAL, "||X~^T G||_op, the noise level of Theorem 2(c)");
+    ADD_EXP_COL(c_m0nuc, "m0_nuc", LR_COL_REAL, "||M0||_*, the nuclear norm of the signal weights");
+    ADD_EXP_COL(c_pre, "err_pre", LR_COL_REAL,
+                "||X~ M - Z*||_F in pre-activation space (= err_fro unless problem.activation = relu)");
+    if (!strcmp(lr_config_str(run->cfg, "problem.activation"), "relu")) {
+        lr_column *col = &run->trials->cols[run->col.err_fro];
+        free(col->doc);
+        col->doc = strdup("||rho(X~ M) - rho(Z*)||_F: post-activation error on the calibration samples "
+                          "(problem.activation = relu; err_pre is the pre-activation error)");
+        if (!col->doc) LR_ERROR(LR_ENOMEM, "out of memory");
+    }
     return LR_OK;
 }
 
@@ -182,8 +319,39 @@ static int recovery_prepare(lr_run *run)
         if (pt->m_test > st->max_mt) st->max_mt = pt->m_test;
     }
     st->rank_rtol = lr_config_num(c, 0, "compress.rank_rtol");
+    st->tol = lr_config_num(c, 0, "compress.tol");
+    st->max_iter = (int)lr_config_num(c, 0, "compress.max_iter");
+    st->monotone = lr_config_num(c, 0, "compress.monotone") != 0;
+    run->bparams.Ctau = lr_config_num(c, 0, "bounds.Ctau");
+    run->bparams.C2b = lr_config_num(c, 0, "bounds.C2b");
+    run->bparams.C2c = lr_config_num(c, 0, "bounds.C2c");
+    run->bparams.lambda_c = lr_config_num(c, 0, "bounds.lambda_c");
+    run->bparams.C3 = lr_config_num(c, 0, "bounds.C3");
+    st->kstore = st->max_k;
+    for (size_t i = 0; i < run->ncomps; i++)
+        if (run->comps[i]->rank_adaptive) {
+            size_t full = st->max_n0 < st->max_n1 ? st->max_n0 : st->max_n1;
+            if (full > st->kstore) st->kstore = full;
+        }
+    if (!strcmp(lr_config_str(c, "problem.signal.tail.kind"), "file"))
+        LR_TRY(load_spectrum(run, st));
+    if (!strcmp(lr_config_str(c, "problem.activation"), "relu")) {
+        if (strcmp(lr_config_str(c, "problem.model"), "preact"))
+            LR_ERRORF(LR_ECONFIG, "%s: problem.activation = \"relu\" needs problem.model = \"preact\"",
+                      lr_config_where(c, "problem.activation", where, sizeof where));
+    }
+    for (size_t i = 0; i < run->ncomps; i++)
+        if (run->comps[i]->rank_adaptive && !lr_config_given(c, "compress.lambda"))
+            for (size_t p = 0; p < run->npoints; p++)
+                if (!(st->pts[p].sigma > 0))
+                    LR_ERRORF(LR_ECONFIG,
+                              "%s: %s's automatic lambda needs problem.noise.sigma > 0 (sweep point %zu); "
+                              "give compress.lambda",
+                              lr_config_where(c, "compress.methods", where, sizeof where),
+                              run->comps[i]->name, p);
     run->rows_per_unit = run->ncomps * run->nranks;
-    return lr_run_trial_columns(run, param_paths, param_names, 5);
+    LR_TRY(lr_run_trial_columns(run, param_paths, param_names, 5));
+    return add_columns(run, st);
 }
 
 /* ---- per-thread workspace ---- */
@@ -215,7 +383,7 @@ static size_t max3(size_t a, size_t b, size_t c) { return a > b ? (a > c ? a : c
 static void *recovery_ws_alloc(const lr_run *run)
 {
     const recovery_state *st = run->exp_state;
-    size_t m = st->max_m, n0 = st->max_n0, n1 = st->max_n1, k = st->max_k, mt = st->max_mt;
+    size_t m = st->max_m, n0 = st->max_n0, n1 = st->max_n1, k = st->kstore, mt = st->max_mt;
     size_t mn = m < n0 ? m : n0;
     recovery_ws *w = calloc(1, sizeof *w);
     if (!w) return NULL;
@@ -227,7 +395,10 @@ static void *recovery_ws_alloc(const lr_run *run)
                   lr_arena_need(m, mn) + lr_arena_need(mn, 1) + lr_arena_need(n0, mn) +
                   2 * lr_arena_need(mn, n1) + lr_arena_need(n1, 1) + lr_arena_need(m > mt ? m : mt, n1) +
                   lr_arena_need(m > mt ? m : mt, k) + lr_arena_need(n0, n1) + lr_arena_need(k, 1) +
-                  lr_arena_need(n0, n1) + nf * (lr_arena_need(n0, k) + lr_arena_need(k, n1));
+                  lr_arena_need(n0, n1) + nf * (lr_arena_need(n0, k) + lr_arena_need(k, n1)) +
+                  /* issue 3: annihilated N, U_q^T Z0, X~^T G, tail sums, signal spectrum */
+                  lr_arena_need(n0, n1) + 2 * lr_arena_need(mn, n1) + 2 * lr_arena_need(mn + 1, 1) +
+                  lr_arena_need(n0 < n1 ? n0 : n1, 1);
     size_t cneed = lr_layer_factor_x_scratch(m, n0) + lr_arena_need(mn, n0);
     for (size_t i = 0; i < run->ncomps; i++) {
         size_t s = run->comps[i]->scratch(m, n0, n1);
@@ -235,6 +406,7 @@ static void *recovery_ws_alloc(const lr_run *run)
     }
     size_t gneed = max3(lr_gen_x_scratch(m, n0, mn), lr_gen_x_scratch(mt, n0, mn),
                         lr_gen_with_spectrum_scratch(n0, n1, n0 < n1 ? n0 : n1) + n1);
+    if (lr_gen_annihilated_scratch(n0, n1, mn) > gneed) gneed = lr_gen_annihilated_scratch(n0, n1, mn);
     w->gen_scratch = lr_malloc(gneed * sizeof(double));
     w->cws.svd = lr_svd_plan_alloc(max3(m, n0, 1), max3(n0, n1, 1));
     w->factors = calloc(nf, sizeof *w->factors);
@@ -268,9 +440,13 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     lr_mat Ms = lr_arena_mat(a, n0, n1), Zs = lr_arena_mat(a, m, n1), Zt = lr_arena_mat(a, mt, n1);
     lr_mat G = lr_arena_mat(a, m, n1), Y = lr_arena_mat(a, m, n1), W = lr_arena_mat(a, n0, n1);
     lr_mat XW = lr_arena_mat(a, m, n1);
-    lr_mat E = lr_arena_mat(a, m > mt ? m : mt, n1), XA = lr_arena_mat(a, m > mt ? m : mt, st->max_k);
+    lr_mat E = lr_arena_mat(a, m > mt ? m : mt, n1), XA = lr_arena_mat(a, m > mt ? m : mt, st->kstore);
     lr_mat Mh = lr_arena_mat(a, n0, n1), Ew = lr_arena_mat(a, n0, n1);
-    double *ssig = lr_arena_vec(a, r);
+    /* The signal's spectrum: r values, or min(N0, N1) with a spectral tail. */
+    size_t nsig = pt->tail == LR_TAIL_NONE ? r : (n0 < n1 ? n0 : n1);
+    double *ssig = lr_arena_vec(a, nsig);
+    lr_mat Nann = lr_arena_mat(a, n0, n1), Bz = lr_arena_mat(a, mn, n1), XG = lr_arena_mat(a, mn, n1);
+    double *sz = lr_arena_vec(a, mn + 1), *tau2 = lr_arena_vec(a, mn + 1);
     lr_layer L = {.X = X, .W = W, .Y = Y};
     L.Ux = lr_arena_mat(a, m, mn);
     L.sx = lr_arena_vec(a, mn);
@@ -282,17 +458,23 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     /* Draw the ground truth and the data.  The order of draws is fixed, so a trial's
      * numbers depend only on its stream. */
     LR_TRY(lr_gen_x(rng, X, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
-    lr_spectrum_geometric(ssig, r, pt->scale, pt->scond);
-    LR_TRY(lr_gen_with_spectrum(rng, Ms, ssig, r, w->gen_scratch));
+    LR_TRY(lr_spectrum_with_tail(ssig, nsig, r, pt->scale, pt->scond, pt->tail, pt->alpha, pt->beta,
+                                 pt->level, st->spectrum, st->nspectrum));
+    double m0_nuc = 0.0, m0_fro = 0.0;
+    for (size_t i = 0; i < nsig; i++) m0_nuc += ssig[i], m0_fro += ssig[i] * ssig[i];
+    m0_fro = sqrt(m0_fro);
+    LR_TRY(lr_gen_with_spectrum(rng, Ms, ssig, nsig, w->gen_scratch));
     LR_TRY(lr_gemm('N', 'N', 1.0, X, Ms, 0.0, Zs));
     if (pt->weight_model) {
-        LR_TRY(lr_gen_noise(rng, Ew, pt->noise, pt->sigma, pt->df));
+        if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, Ew, pt->sigma, pt->rho));
+        else LR_TRY(lr_gen_noise(rng, Ew, pt->noise, pt->sigma, pt->df));
         lr_mat_copy(W, Ms);
         lr_mat_axpy(1.0, Ew, W);
         LR_TRY(lr_gemm('N', 'N', 1.0, X, W, 0.0, Y));
         LR_TRY(lr_gemm('N', 'N', 1.0, X, Ew, 0.0, G));
     } else {
-        LR_TRY(lr_gen_noise(rng, G, pt->noise, pt->sigma, pt->df));
+        if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, G, pt->sigma, pt->rho));
+        else LR_TRY(lr_gen_noise(rng, G, pt->noise, pt->sigma, pt->df));
         lr_mat_copy(Y, Zs);
         lr_mat_axpy(1.0, G, Y);
     }
@@ -322,6 +504,36 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     LR_TRY(lr_norm_op(w->cws.svd, PGc, spg, &pg_op, &fb2));
     fallback |= fb2;
 
+    /* ||X~^T G||_op = ||diag(sx) U_q^T G||_op (Theorem 2(c)'s noise level). */
+    XG.rows = q;
+    for (size_t j = 0; j < n1; j++)
+        for (size_t i = 0; i < q; i++) LR_AT(XG, i, j) = L.sx[i] * LR_AT(PG, i, j);
+    double xg_op = 0.0;
+    LR_TRY(lr_norm_op(w->cws.svd, XG, spg, &xg_op, &fb2));
+    fallback |= fb2;
+
+    /* tau_j(Z0)^2 = sum_{i > j} s_i(Z0)^2; Z0 lies in range(X~), so its singular values
+     * are those of the q x N1 matrix U_q^T Z0. */
+    size_t nz = q < n1 ? q : n1;
+    Bz.rows = q;
+    LR_TRY(lr_gemm('T', 'N', 1.0, L.Ux, Zs, 0.0, Bz));
+    LR_TRY(lr_norm_op(w->cws.svd, Bz, sz, &(double){0.0}, &fb2));
+    fallback |= fb2;
+    tau2[nz] = 0.0;
+    for (size_t j = nz; j-- > 0;) tau2[j] = tau2[j + 1] + sz[j] * sz[j];
+
+    /* The data-agnostic side sees a component the inputs annihilate (dd_vs_da). */
+    if (pt->annih > 0) {
+        LR_TRY(lr_gen_annihilated(rng, Nann, lr_mat_view(L.Vx, 0, 0, n0, q), pt->annih * m0_fro, w->gen_scratch));
+        lr_mat_axpy(1.0, Nann, W);
+    }
+    /* ReLU observations: the compressors see Y+ = rho(Z* + G); W stays the least-squares
+     * layer of the pre-activations. */
+    if (pt->relu)
+        for (size_t j = 0; j < n1; j++)
+            for (size_t i = 0; i < m; i++)
+                if (LR_AT(Y, i, j) < 0) LR_AT(Y, i, j) = 0.0;
+
     LR_TRY(lr_gemm('N', 'N', 1.0, X, W, 0.0, XW));
     double xw_norm = lr_mat_norm_fro(XW);
     double z_norm = lr_mat_norm_fro(Zs), zt_norm = mt ? lr_mat_norm_fro(Zt) : NAN;
@@ -332,13 +544,14 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
         lr_factors *f = &w->factors[c * run->nranks];
         lr_arena fa = *a; /* factor storage follows the trial's matrices */
         for (size_t i = 0; i < run->nranks; i++) {
-            f[i].A = lr_arena_mat(&fa, n0, st->max_k);
-            f[i].B = lr_arena_mat(&fa, st->max_k, n1);
+            f[i].A = lr_arena_mat(&fa, n0, st->kstore);
+            f[i].B = lr_arena_mat(&fa, st->kstore, n1);
             if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery: factor workspace too small");
         }
-        lr_fit_info info = {0, 0, NAN, 0};
+        lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
         double t0 = now_seconds();
-        lr_compress_opts opts = {pt->sigma, NAN, pt->t, 1e-10, 1000, 0.5};
+        lr_compress_opts opts = {pt->sigma, pt->lambda, pt->t, st->tol, st->max_iter, 0.5, pt->lambda_factor,
+                                 st->monotone};
         LR_TRY(run->comps[c]->fit(&L, &opts, w->ranks, run->nranks, f, &w->cws, &info));
         double elapsed = now_seconds() - t0;
 
@@ -353,7 +566,18 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
             lr_mat XAk = lr_mat_view(XA, 0, 0, m, k), Ek = lr_mat_view(E, 0, 0, m, n1);
             LR_TRY(lr_gemm('N', 'N', 1.0, X, A, 0.0, XAk));
             LR_TRY(lr_gemm('N', 'N', 1.0, XAk, B, 0.0, Ek));
-            double err = lr_mat_diff_fro(Ek, Zs), err_layer = lr_mat_diff_fro(Ek, XW);
+            double err = lr_mat_diff_fro(Ek, Zs), err_layer = lr_mat_diff_fro(Ek, XW), err_pre = err;
+            if (pt->relu) {
+                /* Theorem 3 measures the error after the activation. */
+                double ss = 0.0;
+                for (size_t jj = 0; jj < n1; jj++)
+                    for (size_t ii = 0; ii < m; ii++) {
+                        double e = LR_AT(Ek, ii, jj), z = LR_AT(Zs, ii, jj);
+                        double d = (e > 0 ? e : 0.0) - (z > 0 ? z : 0.0);
+                        ss += d * d;
+                    }
+                err = sqrt(ss);
+            }
             LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, Mh));
             double errw = lr_mat_diff_fro(Mh, Ms);
             double errt = NAN;
@@ -378,10 +602,26 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
             row[col->z_norm] = z_norm;
             row[col->pg_op] = pg_op;
             row[col->svd_fallback] = fallback | info.svd_fallback;
+            double tau_k = k <= nz ? sqrt(tau2[k]) : 0.0;
+            row[st->c_tau] = tau_k;
+            row[st->c_lambda] = info.lambda;
+            row[st->c_iter] = info.iterations;
+            row[st->c_gap] = info.gap;
+            row[st->c_conv] = info.converged;
+            row[st->c_xg] = xg_op;
+            row[st->c_m0nuc] = m0_nuc;
+            row[st->c_pre] = err_pre;
 
-            lr_bound_input in = {m, n0, n1, q, r, w->ranks[i], pt->sigma, pg_op, L.smin_x, err,
-                                 !pt->weight_model && pt->noise == LR_NOISE_GAUSSIAN};
-            lr_bound_params bp = {pt->C, pt->t, run->bparams.tol};
+            lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
+                                 .sigma = pt->sigma, .pg_op = pg_op, .smin_x = L.smin_x, .err_fro = err,
+                                 .iid_noise = !pt->weight_model && pt->noise == LR_NOISE_GAUSSIAN,
+                                 .tau_k = tau_k, .tau2 = tau2, .ntau = nz + 1, .lambda = info.lambda,
+                                 .xg_op = xg_op, .m0_nuc = m0_nuc, .z_norm = z_norm, .relu = pt->relu};
+            /* Theorem 2's bounds are about the produced rank (rank-adaptive rows repeat). */
+            if (run->comps[c]->rank_adaptive) in.k = k;
+            lr_bound_params bp = run->bparams;
+            bp.C = pt->C;
+            bp.t = pt->t;
             for (size_t b = 0; b < run->nbounds; b++) {
                 const lr_bound *bd = run->bounds[b];
                 double v = bd->value(&in, &bp);
@@ -400,6 +640,11 @@ static double recovery_theory_slope(const char *path)
 {
     if (!strcmp(path, "problem.noise.sigma")) return 1.0;
     if (!strcmp(path, "problem.r")) return 0.5;
+    /* Issue 3: the dimension enters as sqrt(q + N1) (the /fits rows with axis "q+N1"); at
+     * fixed q and N1 the sample count m does not enter Theorems 1 and 2 (slope 0; only
+     * through q = min(m, N0) when m < N0, and through sqrt(log(m N1)) in Theorem 3). */
+    if (!strcmp(path, "q+N1")) return 0.5;
+    if (!strcmp(path, "problem.m")) return 0.0;
     return NAN;
 }
 
@@ -407,6 +652,7 @@ static void recovery_release(lr_run *run)
 {
     recovery_state *st = run->exp_state;
     if (st) free(st->pts);
+    if (st) free(st->spectrum);
     free(st);
     run->exp_state = NULL;
 }

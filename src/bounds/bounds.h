@@ -30,6 +30,15 @@ typedef struct lr_bound_input {
     double smin_x; /* sigma_min(X~), 0 if X~ lacks full column rank */
     double err_fro;
     int iid_noise; /* G i.i.d. (pre-activation noise model) */
+    /* Theorems 2 and 3 (issue 3); fields a caller leaves zero / NULL make them NAN. */
+    double tau_k;        /* tau_k(Z0) = ||Z0 - [Z0]_k||_F at this row's rank k */
+    const double *tau2;  /* tau_j(Z0)^2 for j = 0 .. ntau - 1 (tau2[0] = ||Z0||_F^2) */
+    size_t ntau;
+    double lambda;       /* the regularisation weight the row's compressor used (NAN: none) */
+    double xg_op;        /* ||X~^T G||_op */
+    double m0_nuc;       /* ||M0||_* of the signal weights */
+    double z_norm;       /* ||Z0||_F */
+    int relu;            /* observations are Y+ = rho(Z* + G) (Theorem 3) */
 } lr_bound_input;
 
 /* Constants and confidence parameter; names match the config's `bounds` group. */
@@ -37,6 +46,12 @@ typedef struct lr_bound_params {
     double C;   /* constant of Theorem 1(a)/(b): 2 in THEORY.md */
     double t;   /* deviation parameter: probability 1 - exp(-t^2/2) */
     double tol; /* relative tolerance when checking deterministic bounds */
+    /* Theorems 2 and 3 (issue 3): config keys bounds.Ctau, C2b, C2c, lambda_c, C3. */
+    double Ctau;     /* coefficient of tau_k(Z0) in 2(a): 1 in THEORY.md */
+    double C2b;      /* 9/2 in 2(b) */
+    double C2c;      /* 3 in 2(c) */
+    double lambda_c; /* 2(b), 2(c) assume lambda >= lambda_c ||P G||_op (resp. ||X~^T G||_op): 2 */
+    double C3;       /* constant of Theorem 3's shape (fitted from the data; 1 draws the shape) */
 } lr_bound_params;
 
 typedef struct lr_bound {

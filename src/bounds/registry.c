@@ -5,9 +5,11 @@
 #include "bounds.h"
 
 extern const lr_bound lr_bound_thm1a, lr_bound_thm1b, lr_bound_thm1c, lr_bound_thm1d;
+extern const lr_bound lr_bound_thm2a, lr_bound_thm2a_p, lr_bound_thm2b, lr_bound_thm2c, lr_bound_thm3;
 
 const lr_bound *const lr_bounds[] = {&lr_bound_thm1a, &lr_bound_thm1b, &lr_bound_thm1c,
-                                     &lr_bound_thm1d, NULL};
+                                     &lr_bound_thm1d, &lr_bound_thm2a, &lr_bound_thm2a_p,
+                                     &lr_bound_thm2b, &lr_bound_thm2c, &lr_bound_thm3, NULL};
 
 const lr_bound *lr_bound_find(const char *name)
 {

@@ -41,6 +41,8 @@ typedef struct lr_fit_info {
     int iterations;   /* iterative compressors: iterations taken (0 otherwise) */
     double gap;       /* iterative compressors: final duality or objective gap (NAN otherwise) */
     int route;        /* which numerical route produced the factors (compressor-specific; 0 plain) */
+    double lambda;    /* regularisation weight actually used (NAN for compressors without one) */
+    int converged;    /* iterative compressors: 1 if the tolerance was met, 0 if max_iter hit */
 } lr_fit_info;
 
 /* Parameters a compressor may read; each compressor documents which.  Filled by the
@@ -52,6 +54,8 @@ typedef struct lr_compress_opts {
     double tol;    /* stopping tolerance of iterative compressors */
     int max_iter;  /* iteration cap of iterative compressors */
     double alpha;  /* exponent of activation-aware scaling */
+    double lambda_factor; /* lambda used = lambda_factor * (lambda, or the automatic choice) */
+    int monotone;         /* FISTA compressors: 1 for the monotone variant (MFISTA) */
 } lr_compress_opts;
 
 typedef struct lr_compressor {
@@ -63,10 +67,16 @@ typedef struct lr_compressor {
     /* out[i].A / out[i].B arrive with storage for ranks[i] columns / rows. */
     int (*fit)(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks,
                size_t nranks, lr_factors *out, lr_compress_ws *ws, lr_fit_info *info);
+    /* 1: the rank follows from the data (convex estimators).  Such a compressor ignores
+     * `ranks` and writes its one result into every out[i] (k = the rank it produced); the
+     * caller supplies storage for min(N0, N1) columns in each. */
+    int rank_adaptive;
 } lr_compressor;
 
 extern const lr_compressor lr_compressor_svd_w;
 extern const lr_compressor lr_compressor_dd_rank;
+extern const lr_compressor lr_compressor_dd_svt, lr_compressor_dd_nuc;
+extern const lr_compressor lr_compressor_relu_cvx, lr_compressor_relu_cvx_sq, lr_compressor_relu_naive;
 
 /* NULL-terminated registry. */
 extern const lr_compressor *const lr_compressors[];
@@ -79,5 +89,11 @@ size_t lr_layer_factor_x_scratch(size_t m, size_t n0);
 
 /* Truncated factors from a thin SVD: A = U_k diag(s_k) (rows x k), B = VT_k (k x cols). */
 void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f);
+
+/* The automatic lambda of the pre-activation convex estimators (THEORY.md section 2):
+ * 2 sigma (sqrt q + sqrt N1 + t), twice the high-probability bound on ||P G||_op. */
+double lr_lambda_auto(double sigma, size_t q, size_t n1, double t);
+/* Copy rank-adaptive result out[0] into out[1..nranks). */
+void lr_factors_replicate(lr_factors *out, size_t nranks);
 
 #endif

@@ -1,10 +1,14 @@
 /* The list of compressors lrlab knows, and the helpers they share. */
+#include <math.h>
 #include <string.h>
 
 #include "compress.h"
 #include "core/error.h"
 
-const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank, NULL};
+const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank,
+                                               &lr_compressor_dd_svt, &lr_compressor_dd_nuc,
+                                               &lr_compressor_relu_cvx, &lr_compressor_relu_cvx_sq,
+                                               &lr_compressor_relu_naive, NULL};
 
 const lr_compressor *lr_compressor_find(const char *name)
 {
@@ -45,4 +49,21 @@ void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f)
         for (size_t i = 0; i < U.rows; i++) LR_AT(f->A, i, j) = LR_AT(U, i, j) * s[j];
     for (size_t j = 0; j < VT.cols; j++)
         for (size_t i = 0; i < k; i++) LR_AT(f->B, i, j) = LR_AT(VT, i, j);
+}
+
+double lr_lambda_auto(double sigma, size_t q, size_t n1, double t)
+{
+    return 2.0 * sigma * (sqrt((double)q) + sqrt((double)n1) + t);
+}
+
+void lr_factors_replicate(lr_factors *out, size_t nranks)
+{
+    size_t k = out[0].k;
+    for (size_t i = 1; i < nranks; i++) {
+        out[i].k = k;
+        out[i].A.cols = k;
+        out[i].B.rows = k;
+        lr_mat_copy(out[i].A, lr_mat_view(out[0].A, 0, 0, out[0].A.rows, k));
+        lr_mat_copy(out[i].B, lr_mat_view(out[0].B, 0, 0, k, out[0].B.cols));
+    }
 }

@@ -13,6 +13,7 @@ int lr_noise_kind_parse(const char *name)
     if (!strcmp(name, "gaussian")) return LR_NOISE_GAUSSIAN;
     if (!strcmp(name, "rademacher")) return LR_NOISE_RADEMACHER;
     if (!strcmp(name, "student_t")) return LR_NOISE_STUDENT_T;
+    if (!strcmp(name, "row_correlated")) return LR_NOISE_ROW_CORRELATED;
     return -1;
 }
 
@@ -51,6 +52,8 @@ int lr_gen_noise(gsl_rng *r, lr_mat A, lr_noise_kind kind, double sigma, double 
             for (size_t i = 0; i < A.rows; i++) LR_AT(A, i, j) = scale * gsl_ran_tdist(r, df);
         return LR_OK;
     }
+    case LR_NOISE_ROW_CORRELATED:
+        LR_ERROR(LR_EINVAL, "row-correlated noise needs its correlation: use lr_gen_noise_rows");
     }
     LR_ERRORF(LR_EINVAL, "unknown noise kind %d", (int)kind);
 }
@@ -135,4 +138,79 @@ int lr_gen_x(gsl_rng *r, lr_mat X, lr_x_kind kind, size_t q, double cond, double
     }
     }
     LR_ERRORF(LR_EINVAL, "unknown X kind %d", (int)kind);
+}
+
+/* ---- issue 3 ---- */
+
+int lr_gen_noise_rows(gsl_rng *r, lr_mat A, double sigma, double rho)
+{
+    if (!(sigma >= 0.0)) LR_ERRORF(LR_EINVAL, "noise sigma = %g must be >= 0", sigma);
+    if (!(rho > -1.0 && rho < 1.0)) LR_ERRORF(LR_EINVAL, "row correlation rho = %g outside (-1, 1)", rho);
+    double innov = sqrt(1.0 - rho * rho);
+    /* Column by column, so the draw order matches the column-major storage. */
+    for (size_t j = 0; j < A.cols; j++) {
+        double g = 0.0;
+        for (size_t i = 0; i < A.rows; i++) {
+            double z = gsl_ran_gaussian_ziggurat(r, 1.0);
+            g = i == 0 ? z : rho * g + innov * z;
+            LR_AT(A, i, j) = sigma * g;
+        }
+    }
+    return LR_OK;
+}
+
+int lr_tail_kind_parse(const char *name)
+{
+    if (!name) return -1;
+    if (!strcmp(name, "none")) return LR_TAIL_NONE;
+    if (!strcmp(name, "power")) return LR_TAIL_POWER;
+    if (!strcmp(name, "exp")) return LR_TAIL_EXP;
+    if (!strcmp(name, "floor")) return LR_TAIL_FLOOR;
+    if (!strcmp(name, "file")) return LR_TAIL_FILE;
+    return -1;
+}
+
+int lr_spectrum_with_tail(double *s, size_t n, size_t r, double top, double cond,
+                          lr_tail_kind kind, double alpha, double beta, double level,
+                          const double *v, size_t nv)
+{
+    if (r > n) LR_ERRORF(LR_EINVAL, "spectrum head r = %zu longer than the spectrum (%zu)", r, n);
+    lr_spectrum_geometric(s, r, top, cond);
+    if (kind == LR_TAIL_FILE && (!v || nv <= r || !(v[r] > 0.0)))
+        LR_ERRORF(LR_EINVAL, "a measured spectrum of %zu values has no positive tail past rank %zu", nv, r);
+    for (size_t i = 1; r + i - 1 < n; i++) {
+        double g = 0.0;
+        switch (kind) {
+        case LR_TAIL_NONE: g = 0.0; break;
+        case LR_TAIL_POWER: g = pow((double)i, -alpha); break;
+        case LR_TAIL_EXP: g = exp(-beta * (double)(i - 1)); break;
+        case LR_TAIL_FLOOR: g = 1.0; break;
+        case LR_TAIL_FILE: g = r + i - 1 < nv ? v[r + i - 1] / v[r] : 0.0; break;
+        }
+        s[r + i - 1] = level * top * g;
+    }
+    return LR_OK;
+}
+
+size_t lr_gen_annihilated_scratch(size_t n0, size_t n1, size_t q) { return q * n1; }
+
+int lr_gen_annihilated(gsl_rng *r, lr_mat N, lr_mat Vx, double fro, double *scratch)
+{
+    size_t n0 = N.rows, n1 = N.cols, q = Vx.cols;
+    if (Vx.rows != n0) LR_ERRORF(LR_EINVAL, "annihilated component: Vx has %zu rows, N %zu", Vx.rows, n0);
+    if (q >= n0)
+        LR_ERRORF(LR_EINVAL, "X~ has full column rank (q = N0 = %zu): no component is annihilated", n0);
+    fill_gaussian(r, N, 1.0);
+    /* N <- (I - Vx Vx^T) N, twice: one pass of classical Gram-Schmidt leaves a residue of
+     * order eps * ||N|| in range(Vx); the second pass removes it. */
+    lr_mat T = lr_mat_wrap(scratch, q, n1);
+    for (int pass = 0; pass < 2; pass++) {
+        LR_TRY(lr_gemm('T', 'N', 1.0, Vx, N, 0.0, T));
+        LR_TRY(lr_gemm('N', 'N', -1.0, Vx, T, 1.0, N));
+    }
+    double nf = lr_mat_norm_fro(N);
+    if (!(nf > 0.0)) LR_ERROR(LR_ENUMERIC, "annihilated component vanished after projection");
+    for (size_t j = 0; j < n1; j++)
+        for (size_t i = 0; i < n0; i++) LR_AT(N, i, j) *= fro / nf;
+    return LR_OK;
 }

@@ -16,7 +16,12 @@
 
 #include "core/mat.h"
 
-typedef enum { LR_NOISE_GAUSSIAN, LR_NOISE_RADEMACHER, LR_NOISE_STUDENT_T } lr_noise_kind;
+typedef enum {
+    LR_NOISE_GAUSSIAN,
+    LR_NOISE_RADEMACHER,
+    LR_NOISE_STUDENT_T,
+    LR_NOISE_ROW_CORRELATED /* Gaussian, AR(1) across rows: lr_gen_noise_rows */
+} lr_noise_kind;
 
 /* Parse "gaussian" | "rademacher" | "student_t"; returns -1 if unknown. */
 int lr_noise_kind_parse(const char *name);
@@ -45,5 +50,33 @@ int lr_x_kind_parse(const char *name);
  * lr_gen_x_scratch(m, n0, q). */
 size_t lr_gen_x_scratch(size_t m, size_t n0, size_t q);
 int lr_gen_x(gsl_rng *r, lr_mat X, lr_x_kind kind, size_t q, double cond, double *scratch);
+
+/* ---- issue 3: spectral tails, row-correlated noise, annihilated components ---- */
+
+/* Row-correlated Gaussian noise: each column is a stationary AR(1) sequence down the rows,
+ * g_1 = z_1, g_i = rho g_{i-1} + sqrt(1 - rho^2) z_i, times sigma, so every entry has
+ * variance sigma^2 and rows i, j have correlation rho^|i-j| (the calibration samples are
+ * not independent, as in consecutive tokens or overlapping image patches). */
+int lr_gen_noise_rows(gsl_rng *r, lr_mat A, double sigma, double rho);
+
+typedef enum { LR_TAIL_NONE, LR_TAIL_POWER, LR_TAIL_EXP, LR_TAIL_FLOOR, LR_TAIL_FILE } lr_tail_kind;
+int lr_tail_kind_parse(const char *name);
+
+/* Singular values of an approximately low-rank signal, s[0..n): a head of r values from
+ * top down to top / cond (geometric, as lr_spectrum_geometric), then a tail
+ *   s[r + i - 1] = level * top * g(i),  i = 1 .. n - r,
+ * with g(1) = 1 and g(i) = i^-alpha (power), e^{-beta (i - 1)} (exp), 1 (floor), or the
+ * shape of a measured spectrum v past its r-th value, g(i) = v[r + i - 1] / v[r] (file;
+ * 0 beyond the end of v).  LR_TAIL_NONE gives zeros past r. */
+int lr_spectrum_with_tail(double *s, size_t n, size_t r, double top, double cond,
+                          lr_tail_kind kind, double alpha, double beta, double level,
+                          const double *v, size_t nv);
+
+/* N (n0 x n1): a Gaussian matrix projected onto the orthogonal complement of the columns
+ * of Vx (n0 x q, orthonormal), i.e. with columns in ker X~ when Vx spans X~'s row space,
+ * scaled to Frobenius norm `fro`.  Fails if the complement is empty (q = n0).  Scratch:
+ * lr_gen_annihilated_scratch(n0, n1, q) doubles. */
+size_t lr_gen_annihilated_scratch(size_t n0, size_t n1, size_t q);
+int lr_gen_annihilated(gsl_rng *r, lr_mat N, lr_mat Vx, double fro, double *scratch);
 
 #endif

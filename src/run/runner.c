@@ -38,6 +38,8 @@ const lr_key lr_common_schema[] = {
      "run seed: every trial's stream derives from (seed, point, trial)"},
     {"trials", LR_KEY_INT, 0, 0, 100, NULL, 1, (double)LR_RNG_MAX_TRIALS, NULL,
      "independent trials per sweep point"},
+    {"plot.x", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL,
+     "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 extern const lr_experiment lr_experiment_recovery;

@@ -1,0 +1,29 @@
+/* Pieces of the convex compressors that tests reach directly: the reference solver of
+ * dd_nuc in the full weight space, and the ReLU losses of relu_cvx. */
+#ifndef LR_COMPRESS_CONVEX_H
+#define LR_COMPRESS_CONVEX_H
+
+#include "compress/fista.h"
+
+/* dd_nuc's problem solved the plain way, over all of M (N0 x N1):
+ *   min_M 1/2 ||Y - X M||_F^2 + lambda ||M||_*,  step 1 / ||X||_op^2,
+ * the reference for the reduced solver of the compressor.  M holds the start and gets
+ * the solution; scratch: lr_dd_nuc_reference_scratch doubles. */
+size_t lr_dd_nuc_reference_scratch(size_t m, size_t n0, size_t n1);
+int lr_dd_nuc_reference(lr_mat X, lr_mat Y, double lambda, const lr_fista_opts *o, lr_mat M,
+                        lr_svd_plan *svd, double *scratch, lr_fista_out *out);
+
+typedef enum { LR_RELU_LOSS_CENSORED, LR_RELU_LOSS_SQUARED } lr_relu_loss;
+
+/* Per-entry ReLU losses (THEORY.md section 2, relu_cvx) and their derivative in z:
+ *   censored Gaussian:   (y - z)^2 / (2 sigma^2) if y > 0,   -log Phi(-z / sigma) if y = 0;
+ *   ReLU-consistent sq.: (y - z)^2 / 2 if y > 0,             rho(z)^2 / 2 if y = 0. */
+double lr_relu_loss_entry(lr_relu_loss kind, double y, double z, double sigma, double *dz);
+
+/* -log Phi(-a) = -log Q(a) and the normal hazard h(a) = phi(a) / Q(a), its derivative,
+ * stable for all a: erfc below a = 5, a continued fraction for Mills' ratio above (where
+ * erfc underflows).  GSL's gsl_sf_log_erfc and gsl_sf_hazard are the reference. */
+double lr_neglog_q(double a);
+double lr_normal_hazard(double a);
+
+#endif
