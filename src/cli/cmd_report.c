@@ -18,6 +18,94 @@ static void param_range(const lr_table *p, int *first, int *last)
     *last = lr_table_col(p, "n");
 }
 
+/* Issue 3: each bound over the whole run: how many trials it applied to and held in, the
+ * worst tightness, and the lowest coverage against its nominal level. */
+static void report_bound_totals(const lr_results_file *rf)
+{
+    const lr_table *P = rf->points;
+    if (!rf->bounds->nrows) return;
+    printf("\nEach bound over the whole run (deterministic: must hold in every trial; w.p.: "
+           "coverage at every point):\n");
+    for (size_t b = 0; b < rf->bounds->nrows; b++) {
+        const char *bn = lr_rf_str(rf->bounds, b, "name"), *kind = lr_rf_str(rf->bounds, b, "kind");
+        char c1[128], c2[128], c3[128], c4[128], c5[128], c6[128];
+        snprintf(c1, sizeof c1, "%s_n", bn);
+        snprintf(c2, sizeof c2, "%s_held", bn);
+        snprintf(c3, sizeof c3, "%s_coverage", bn);
+        snprintf(c4, sizeof c4, "%s_coverage_hi", bn);
+        snprintf(c5, sizeof c5, "%s_nominal", bn);
+        snprintf(c6, sizeof c6, "%s_tight_worst", bn);
+        if (lr_table_col(P, c1) < 0) continue;
+        double n = 0, held = 0, worst = 0, mincov = 2, nom = NAN, low = 0, points = 0;
+        for (size_t i = 0; i < P->nrows; i++) {
+            double ni = lr_rf_num(P, i, c1);
+            if (!(ni > 0)) continue;
+            points++;
+            n += ni;
+            held += lr_rf_num(P, i, c2);
+            worst = fmax(worst, lr_rf_num(P, i, c6));
+            double cov = lr_rf_num(P, i, c3);
+            nom = lr_rf_num(P, i, c5);
+            if (cov < mincov) mincov = cov;
+            if (lr_rf_num(P, i, c4) < nom) low++;
+        }
+        if (!(n > 0)) {
+            printf("  %-8s %-16s applied in no trial\n", bn, kind);
+            continue;
+        }
+        printf("  %-8s %-16s held in %.0f of %.0f trials over %.0f point x rank cells; worst error/bound "
+               "%.3f; lowest coverage %.3f (nominal %.3f)%s\n",
+               bn, kind, held, n, points, worst, mincov, nom,
+               low > 0 ? "  BELOW NOMINAL at some point" : "");
+    }
+}
+
+/* Issue 3: the median error of a baseline (svd_w, the data-agnostic compressor, or
+ * relu_naive, the ReLU baseline) over each other compressor's, per point and rank. */
+static void report_baseline_ratios(const lr_results_file *rf)
+{
+    const lr_table *P = rf->points;
+    const char *base = NULL;
+    for (size_t i = 0; i < P->nrows && !base; i++)
+        if (!strcmp(lr_rf_str(P, i, "compressor"), "svd_w")) base = "svd_w";
+    for (size_t i = 0; i < P->nrows && !base; i++)
+        if (!strcmp(lr_rf_str(P, i, "compressor"), "relu_naive")) base = "relu_naive";
+    if (!base) return;
+    int pf, pl;
+    param_range(P, &pf, &pl);
+    printf("\nMedian err_fro of %s over each compressor's (and median err_weight ||M - M*||_F):\n", base);
+    for (size_t i = 0; i < P->nrows; i++) {
+        const char *comp = lr_rf_str(P, i, "compressor");
+        if (!strcmp(comp, base)) continue;
+        size_t j;
+        for (j = 0; j < P->nrows; j++)
+            if (lr_rf_num(P, j, "point") == lr_rf_num(P, i, "point") &&
+                lr_rf_num(P, j, "rank_index") == lr_rf_num(P, i, "rank_index") &&
+                !strcmp(lr_rf_str(P, j, "compressor"), base))
+                break;
+        if (j == P->nrows) continue;
+        printf("  point %.0f k=%.0f", lr_rf_num(P, i, "point"), lr_rf_num(P, i, "k_target"));
+        for (int c = pf; c < pl; c++) printf(" %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
+        double eb = lr_rf_num(P, j, "err_fro_median"), ec = lr_rf_num(P, i, "err_fro_median");
+        printf("  %s %.4g / %s %.4g = %.3g   err_weight %.4g vs %.4g\n", base, eb, comp, ec, eb / ec,
+               lr_rf_num(P, j, "err_weight_median"), lr_rf_num(P, i, "err_weight_median"));
+    }
+}
+
+/* Issue 3: fitted constants of predicted shapes (/shape). */
+static void report_shape(const lr_results_file *rf)
+{
+    const lr_table *S = rf->shape;
+    if (!S || !S->nrows) return;
+    printf("\nFitted constants C in error ~ C * shape (geometric mean of error/shape, 95%% interval; "
+           "C_max: every trial below C_max * shape):\n");
+    for (size_t i = 0; i < S->nrows; i++)
+        printf("  %-6s %-12s rank %.0f  n %5.0f  C = %.4g [%.4g, %.4g]  median %.4g  C_max %.4g\n",
+               lr_rf_str(S, i, "bound"), lr_rf_str(S, i, "compressor"), lr_rf_num(S, i, "rank_index"),
+               lr_rf_num(S, i, "n"), lr_rf_num(S, i, "C_fit"), lr_rf_num(S, i, "C_lo"),
+               lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
+}
+
 int lr_cmd_report(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -103,6 +191,9 @@ int lr_cmd_report(int argc, char **argv)
                lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lr_rf_str(F, i, "fixed"),
                slope, theory);
     }
+    report_bound_totals(&rf);
+    report_baseline_ratios(&rf);
+    report_shape(&rf);
     printf("\nok: coverage at or above nominal; ok~: below, but nominal inside the Wilson "
            "interval; LOW: nominal above the interval.\n");
     lr_results_close(&rf);

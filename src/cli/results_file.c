@@ -45,6 +45,9 @@ int lr_results_open(const char *path, lr_results_file *rf)
     int s = lr_h5_read_table(rf->file, "points", &rf->points);
     if (s == LR_OK) s = lr_h5_read_table(rf->file, "fits", &rf->fits);
     if (s == LR_OK) s = lr_h5_read_table(rf->file, "bounds", &rf->bounds);
+    if (s == LR_OK && H5Lexists(rf->file, "shape", H5P_DEFAULT) > 0)
+        s = lr_h5_read_table(rf->file, "shape", &rf->shape);
+    rf->config = lr_h5_get_attr_str(rf->file, "config");
     if (s != LR_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", lr_last_error());
@@ -58,6 +61,8 @@ void lr_results_close(lr_results_file *rf)
 {
     lr_table_free(rf->points);
     lr_table_free(rf->fits);
+    lr_table_free(rf->shape);
+    free(rf->config);
     lr_table_free(rf->bounds);
     free(rf->experiment);
     free(rf->name);

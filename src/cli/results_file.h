@@ -9,6 +9,8 @@
 typedef struct lr_results_file {
     hid_t file;
     lr_table *points, *fits, *bounds;
+    lr_table *shape; /* NULL in files written before /shape existed */
+    char *config;    /* the resolved config text */
     char *experiment, *name, *config_sha256, *utc_time, *blas_core, *config_file;
     double seed, trials, threads, wall_seconds, fallbacks;
 } lr_results_file;

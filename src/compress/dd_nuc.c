@@ -73,7 +73,7 @@ static int nuc_gap(void *p, lr_mat C, double F, double *gap)
 static size_t dd_nuc_scratch(size_t m, size_t n0, size_t n1)
 {
     size_t q = m < n0 ? m : n0, mn = q < n1 ? q : n1;
-    return 3 * lr_arena_need(q, n1) + lr_fista_scratch(q, n1) + lr_arena_need(q, mn) +
+    return 3 * lr_arena_need(q, n1) + lr_arena_need(lr_fista_scratch(q, n1), 1) + lr_arena_need(q, mn) +
            lr_arena_need(mn, n1) + 2 * lr_arena_need(mn > q ? mn : q, 1) + lr_arena_need(q, mn);
 }
 
@@ -101,7 +101,7 @@ static int dd_nuc_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
     LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, L->Y, 0.0, ctx.B));
     lr_mat_set_zero(C);
     lr_fista_smooth f = {nuc_eval, nuc_gap, &ctx, s1 * s1};
-    lr_fista_opts o = {lam, opts->tol, opts->max_iter, opts->monotone ? LR_FISTA_MONOTONE : LR_FISTA, 5};
+    lr_fista_opts o = {lam, opts->tol, opts->max_iter, opts->monotone ? LR_FISTA_MONOTONE : LR_FISTA};
     lr_fista_out fo;
     LR_TRY(lr_fista_nuclear(&f, &o, C, ws->svd, fs, &fo, NULL, &info->svd_fallback));
     info->iterations = fo.iterations;
@@ -143,7 +143,7 @@ static int full_eval(void *p, lr_mat M, double *f, lr_mat grad)
 size_t lr_dd_nuc_reference_scratch(size_t m, size_t n0, size_t n1)
 {
     size_t mn = m < n0 ? m : n0;
-    return lr_arena_need(m, n1) + lr_arena_need(m, n0) + lr_arena_need(mn, 1) + lr_fista_scratch(n0, n1);
+    return lr_arena_need(m, n1) + lr_arena_need(m, n0) + lr_arena_need(mn, 1) + lr_arena_need(lr_fista_scratch(n0, n1), 1);
 }
 
 int lr_dd_nuc_reference(lr_mat X, lr_mat Y, double lambda, const lr_fista_opts *o, lr_mat M,

@@ -74,7 +74,7 @@ int lr_fista_nuclear(const lr_fista_smooth *f, const lr_fista_opts *o, lr_mat C,
     lr_mat_copy(Xp, X);
     lr_mat_copy(Y, X);
     double t = 1.0, last = NAN;
-    int it, converged = 0;
+    int it, converged = 0, restarted = 0;
     for (it = 1; it <= o->max_iter; it++) {
         double fy;
         LR_TRY(f->eval(f->ctx, Y, &fy, G));
@@ -99,6 +99,13 @@ int lr_fista_nuclear(const lr_fista_smooth *f, const lr_fista_opts *o, lr_mat C,
         }
         if (o->scheme == LR_ISTA) {
             lr_mat_copy(Y, X);
+        } else if (!moved) {
+            /* MFISTA rejected the step: restart the momentum from the current iterate
+             * (adaptive restart, O'Donoghue & Candes 2015).  Without it the extrapolation
+             * can keep pointing uphill for thousands of iterations; with it the next step
+             * is a plain proximal-gradient step from x_k, which never increases F. */
+            lr_mat_copy(Y, X);
+            t = 1.0;
         } else {
             /* MFISTA: y = x_k + (t/t1)(z_k - x_k) + ((t-1)/t1)(x_k - x_{k-1}); with
              * x_k = z_k this is FISTA's y = x_k + ((t-1)/t1)(x_k - x_{k-1}). */
@@ -111,22 +118,20 @@ int lr_fista_nuclear(const lr_fista_smooth *f, const lr_fista_opts *o, lr_mat C,
             t = t1;
         }
         if (trace) trace[it - 1] = Fx;
-        if (f->gap) {
-            if (it % (o->gap_every > 0 ? o->gap_every : 1) == 0 || it == o->max_iter) {
-                LR_TRY(f->gap(f->ctx, X, Fx, &last));
-                if (last <= o->tol * fabs(Fx)) {
-                    converged = 1;
-                    break;
-                }
-            }
-        } else {
-            last = rel;
-            if (rel <= o->tol) {
-                converged = 1;
-                break;
-            }
+        last = rel;
+        if (rel <= o->tol) {
+            converged = 1;
+            break;
         }
+        /* A plain proximal-gradient step from x_k cannot increase F in exact arithmetic;
+         * when it is rejected right after a restart, F(x_k) is optimal to rounding. */
+        if (!moved && restarted) {
+            converged = 1;
+            break;
+        }
+        restarted = !moved && o->scheme == LR_FISTA_MONOTONE;
     }
+    if (f->gap) LR_TRY(f->gap(f->ctx, X, Fx, &last));
     lr_mat_copy(C, X);
     if (svd_fallback) *svd_fallback |= fb;
     out->iterations = it > o->max_iter ? o->max_iter : it;

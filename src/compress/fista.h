@@ -10,10 +10,13 @@
  *           iterate only moves when the objective does not increase, so F(x_k) is
  *           non-increasing (the extrapolation still uses the prox point z_k);
  *   ISTA    plain proximal gradient, the reference the accelerated paths are tested against.
- * Stopping: when a duality-gap callback is given, gap <= tol * |F|; otherwise the
- * relative step ||z_k - y_k||_F <= tol * ||z_k||_F (the proximal-gradient mapping, scaled
- * so the test does not depend on the problem's units).  No hidden tolerance: tol and
- * max_iter come from the caller (config keys compress.tol, compress.max_iter). */
+ * Stopping: the relative step ||z_k - y_k||_F <= tol * ||z_k||_F (the proximal-gradient
+ * mapping, scaled so the test does not depend on the problem's units), or, in MFISTA, a
+ * plain proximal-gradient step rejected right after a restart (F is then optimal to
+ * rounding).  A duality-gap callback, when given, reports the gap at the returned
+ * iterate (it is not the stopping test: a gap from the scaled residual decreases only
+ * like the square root of the objective error).  No hidden tolerance: tol and max_iter
+ * come from the caller (config keys compress.tol, compress.max_iter). */
 #ifndef LR_COMPRESS_FISTA_H
 #define LR_COMPRESS_FISTA_H
 
@@ -23,7 +26,7 @@
 typedef struct lr_fista_smooth {
     /* f(C) into *f and, when grad.data is not NULL, its gradient into grad. */
     int (*eval)(void *ctx, lr_mat C, double *f, lr_mat grad);
-    /* Optional: a duality gap at C (F = F(C) given); NULL to stop on the relative step. */
+    /* Optional: a duality gap at C (F = F(C) given), reported for the returned iterate. */
     int (*gap)(void *ctx, lr_mat C, double F, double *gap);
     void *ctx;
     double L; /* Lipschitz constant of the gradient: the step is 1 / L */
@@ -35,14 +38,13 @@ typedef struct lr_fista_opts {
     double lambda, tol;
     int max_iter;
     lr_fista_scheme scheme;
-    int gap_every; /* evaluate the gap callback every this many iterations (>= 1) */
 } lr_fista_opts;
 
 typedef struct lr_fista_out {
     int iterations, converged;
     size_t rank;      /* rank of the returned iterate (exact: it is an SVT output or the start) */
     double objective; /* F at the returned iterate */
-    double gap;       /* last duality gap, or the last relative step without a gap callback */
+    double gap;       /* duality gap at the returned iterate, or the last relative step without a gap callback */
 } lr_fista_out;
 
 /* Doubles of scratch for a rows x cols problem. */

@@ -102,7 +102,7 @@ static int relu_eval(void *p, lr_mat C, double *f, lr_mat grad)
 static size_t relu_scratch(size_t m, size_t n0, size_t n1)
 {
     size_t q = m < n0 ? m : n0, mn = q < n1 ? q : n1;
-    return 2 * lr_arena_need(m, n1) + lr_arena_need(q, n1) + lr_fista_scratch(q, n1) +
+    return 2 * lr_arena_need(m, n1) + lr_arena_need(q, n1) + lr_arena_need(lr_fista_scratch(q, n1), 1) +
            lr_arena_need(q, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) + lr_arena_need(q, mn);
 }
 
@@ -129,7 +129,7 @@ static int relu_fit(lr_relu_loss kind, const lr_layer *L, const lr_compress_opts
     if (!sc) LR_ERROR(LR_EINVAL, "relu_cvx: workspace too small");
     lr_mat_set_zero(C);
     lr_fista_smooth f = {relu_eval, NULL, &ctx, kind == LR_RELU_LOSS_CENSORED ? 1.0 / (sigma * sigma) : 1.0};
-    lr_fista_opts o = {lam, opts->tol, opts->max_iter, opts->monotone ? LR_FISTA_MONOTONE : LR_FISTA, 1};
+    lr_fista_opts o = {lam, opts->tol, opts->max_iter, opts->monotone ? LR_FISTA_MONOTONE : LR_FISTA};
     lr_fista_out fo;
     LR_TRY(lr_fista_nuclear(&f, &o, C, ws->svd, fs, &fo, NULL, &info->svd_fallback));
     info->iterations = fo.iterations;

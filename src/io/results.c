@@ -183,3 +183,14 @@ int lr_results_write(const lr_run *run, const char *path, const lr_table *points
         status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close", path);
     return status;
 }
+
+int lr_results_add_table(const char *path, const lr_table *t, const char *doc)
+{
+    lr_h5_quiet();
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (file < 0) LR_ERRORF(LR_EIO, "%s: cannot reopen the results file", path);
+    int status = lr_h5_write_table(file, t, doc);
+    if (H5Fclose(file) < 0 && status == LR_OK)
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close", path);
+    return status;
+}

@@ -30,6 +30,9 @@ typedef struct lr_results_meta {
 int lr_results_write(const lr_run *run, const char *path, const lr_table *points,
                      const lr_table *fits, const lr_results_meta *meta);
 
+/* Add one more table to a results file written by lr_results_write (e.g. /shape). */
+int lr_results_add_table(const char *path, const lr_table *t, const char *doc);
+
 /* SHA-256 of a string as 64 hex digits (out holds 65 bytes). */
 void lr_sha256_hex(const char *text, char *out);
 

@@ -108,5 +108,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len);
 /* Summaries (summary.c): /points and /fits from /trials. */
 int lr_summarise_points(const lr_run *run, lr_table **points);
 int lr_summarise_fits(const lr_run *run, lr_table **fits);
+/* /shape: fitted constants of prediction-kind bounds (Theorem 3's shape), issue 3. */
+int lr_summarise_shape(const lr_run *run, lr_table **shape);
 
 #endif

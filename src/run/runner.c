@@ -501,6 +501,11 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         lr_results_meta meta = {opt->command_line, sha, wall, opt->config_path};
         unlink(tmp);
         status = lr_results_write(run, tmp, points, fits, &meta);
+        lr_table *shape = NULL;
+        if (status == LR_OK && (status = lr_summarise_shape(run, &shape)) == LR_OK)
+            status = lr_results_add_table(tmp, shape,
+                                          "fitted constants of predicted shapes (Theorem 3): error ~ C * shape");
+        lr_table_free(shape);
         if (status == LR_OK && rename(tmp, out) != 0)
             status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot rename %s to %s: %s", tmp, out,
                               strerror(errno));

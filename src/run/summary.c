@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include "core/error.h"
 #include "core/stats.h"
 #include "run/run.h"
@@ -301,9 +303,10 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
     }
     size_t naxes = lr_config_naxes(run->cfg);
     double *xs = malloc((run->nunits + 1) * sizeof(double)), *ys = malloc((run->nunits + 1) * sizeof(double));
+    double *xq = malloc((run->nunits + 1) * sizeof(double));
     unsigned char *seen = calloc(run->npoints + 1, 1);
     double row[12];
-    if (!xs || !ys || !seen) status = LR_ENOMEM;
+    if (!xs || !ys || !xq || !seen) status = LR_ENOMEM;
     for (size_t a = 0; status == LR_OK && a < naxes; a++) {
         if (lr_config_axis_len(run->cfg, a) < 2) continue;
         const char *path = lr_config_axis_path(run->cfg, a);
@@ -312,6 +315,13 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
             if (!strcmp(run->param_cols[j].path, path)) xcol = run->param_cols[j].column;
         if (xcol < 0) continue;
         double theory = run->exp->theory_slope ? run->exp->theory_slope(path) : NAN;
+        /* Issue 3: along a key that moves the dimensions, also fit against q + N1. */
+        int dim_axis = !strcmp(path, "problem.N1") || !strcmp(path, "problem.N0") ||
+                       !strcmp(path, "problem.x.q") || !strcmp(path, "problem.m");
+        int n1col = -1;
+        for (size_t j = 0; j < run->nparam_cols; j++)
+            if (!strcmp(run->param_cols[j].path, "problem.N1")) n1col = run->param_cols[j].column;
+        if (n1col < 0) dim_axis = 0;
         for (size_t c = 0; status == LR_OK && c < run->ncomps; c++)
             for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
                 memset(seen, 0, run->npoints);
@@ -330,6 +340,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                             const double *r = lr_table_row(run->trials, row_of(run, p, tr, c, i));
                             xs[n] = r[xcol];
                             ys[n] = r[run->col.err_fro];
+                            if (dim_axis) xq[n] = r[run->col.q] + r[n1col];
                             n++;
                         }
                     }
@@ -352,17 +363,114 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     row[cth] = theory;
                     row[cin] = isnan(theory) ? -1 : (theory >= fit.slope_lo && theory <= fit.slope_hi);
                     status = lr_table_append(t, row);
+                    lr_fit fq;
+                    if (status == LR_OK && dim_axis && lr_fit_loglog(xq, ys, n, 0.95, &fq) == LR_OK) {
+                        double th = run->exp->theory_slope ? run->exp->theory_slope("q+N1") : NAN;
+                        char along[600];
+                        snprintf(along, sizeof along, "along %s; %s", path, fixed);
+                        row[ca] = lr_table_dict_index(t, (size_t)ca, "q+N1");
+                        row[cf] = lr_table_dict_index(t, (size_t)cf, along);
+                        row[cs] = fq.slope;
+                        row[clo] = fq.slope_lo;
+                        row[chi] = fq.slope_hi;
+                        row[cint] = fq.intercept;
+                        row[cr2] = fq.r2;
+                        row[cn] = (double)fq.n;
+                        row[cth] = th;
+                        row[cin] = isnan(th) ? -1 : (th >= fq.slope_lo && th <= fq.slope_hi);
+                        status = lr_table_append(t, row);
+                    }
                 }
             }
     }
     lr_clear_error();
     free(xs);
     free(ys);
+    free(xq);
     free(seen);
     if (status != LR_OK) {
         lr_table_free(t);
         LR_ERROR(LR_ENOMEM, "out of memory fitting slopes");
     }
     *fits = t;
+    return LR_OK;
+}
+
+/* ---- shape constants (issue 3) ---- */
+
+/* For each prediction-kind bound (a shape such as Theorem 3's sigma sqrt(r) (sqrt q +
+ * sqrt N1) sqrt(log(m N1)), drawn with constant bounds.C3), each compressor and rank: the
+ * constant C in error ~ C * shape fitted over every trial of the run.  C_fit is the
+ * geometric mean of error / shape (least squares in log space with the exponents fixed
+ * at the theory's), with a 95% t interval; C_median its median; C_max the largest ratio,
+ * i.e. the smallest constant under which error <= C * shape held in every trial. */
+int lr_summarise_shape(const lr_run *run, lr_table **shape)
+{
+    lr_table *t = lr_table_alloc("shape");
+    if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
+    int cb, cc, cr, cn, cf, clo, chi, cmed, cmax;
+    if (add(t, "bound", LR_COL_NAME, "the prediction whose shape is fitted", &cb) ||
+        add(t, "compressor", LR_COL_NAME, "compressor", &cc) ||
+        add(t, "rank_index", LR_COL_INT, "index into compress.rank_offsets", &cr) ||
+        add(t, "n", LR_COL_INT, "trials in the fit", &cn) ||
+        add(t, "C_fit", LR_COL_REAL, "fitted constant: geometric mean of error / (shape with constant 1)", &cf) ||
+        add(t, "C_lo", LR_COL_REAL, "95% t interval of C_fit, low end", &clo) ||
+        add(t, "C_hi", LR_COL_REAL, "95% t interval of C_fit, high end", &chi) ||
+        add(t, "C_median", LR_COL_REAL, "median of error / shape", &cmed) ||
+        add(t, "C_max", LR_COL_REAL, "largest error / shape: the smallest C for which every trial held", &cmax)) {
+        lr_table_free(t);
+        return LR_ENOMEM;
+    }
+    double *buf = malloc((run->npoints * run->ntrials + 1) * sizeof(double));
+    if (!buf) {
+        lr_table_free(t);
+        LR_ERROR(LR_ENOMEM, "out of memory");
+    }
+    int status = LR_OK;
+    double row[9];
+    for (size_t b = 0; status == LR_OK && b < run->nbounds; b++) {
+        const lr_bound *bd = run->bounds[b];
+        if (bd->kind != LR_BOUND_PREDICTION) continue;
+        /* The column holds the shape times the configured constant; divide it out. */
+        double c0 = !strcmp(bd->name, "thm3") ? run->bparams.C3 : 1.0;
+        if (!(c0 > 0)) c0 = 1.0;
+        int vcol = run->col.bound_value[b];
+        int ocol = bd->observed == LR_OBS_ERR_WEIGHT ? run->col.err_weight : run->col.err_fro;
+        for (size_t c = 0; status == LR_OK && c < run->ncomps; c++)
+            for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
+                size_t n = 0;
+                double sum = 0.0, sum2 = 0.0;
+                for (size_t p = 0; p < run->npoints; p++)
+                    for (size_t tr = 0; tr < run->ntrials; tr++) {
+                        const double *r = lr_table_row(run->trials, row_of(run, p, tr, c, i));
+                        double v = r[vcol] / c0, e = r[ocol];
+                        if (!(v > 0) || !(e > 0) || !isfinite(v) || !isfinite(e)) continue;
+                        double l = log(e / v);
+                        buf[n++] = e / v;
+                        sum += l;
+                        sum2 += l * l;
+                    }
+                if (n < 2) continue;
+                double mean = sum / (double)n, var = (sum2 - (double)n * mean * mean) / (double)(n - 1);
+                double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(var > 0 ? var : 0.0) / sqrt((double)n);
+                lr_sort(buf, n);
+                row[cb] = lr_table_dict_index(t, (size_t)cb, bd->name);
+                row[cc] = lr_table_dict_index(t, (size_t)cc, run->comps[c]->name);
+                row[cr] = (double)i;
+                row[cn] = (double)n;
+                row[cf] = exp(mean);
+                row[clo] = exp(mean - half);
+                row[chi] = exp(mean + half);
+                row[cmed] = lr_quantile_sorted(buf, n, 0.5);
+                row[cmax] = buf[n - 1];
+                status = lr_table_append(t, row);
+            }
+    }
+    free(buf);
+    if (status != LR_OK) {
+        lr_table_free(t);
+        LR_ERROR(LR_ENOMEM, "out of memory summarising /shape");
+    }
+    *shape = t;
     return LR_OK;
 }
