@@ -1,7 +1,7 @@
 # Coverage of each bound against a swept key: the fraction of trials in which it held,
 # with its Wilson 95% interval (points), next to the nominal level the theory promises
 # (black lines).  lrlab plot sets: dir, out, fmt, xlab, title, ncov, nnom, ylo, ccov,
-# pcov (colours and point types per curve).
+# pcov (colours and point types per curve), logx and xfmt (x axis).
 if (fmt eq "pdf") {
     set terminal pdfcairo noenhanced size 8in,4.8in font "Sans,10"
 } else {
@@ -9,8 +9,10 @@ if (fmt eq "pdf") {
 }
 set output out
 set title title
-set logscale x
-set format x "1e%L"
+if (!exists("logx")) logx = 1
+if (!exists("xfmt")) xfmt = "1e%L"
+if (logx) set logscale x
+set format x xfmt
 set autoscale xfixmin
 set autoscale xfixmax
 set offsets graph 0.03, graph 0.03, 0, 0

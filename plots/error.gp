@@ -3,7 +3,7 @@
 # dash-dot: with probability), the RMS prediction (dotted) and the theory's reference
 # slope (grey).  One colour per value of the other swept keys.
 # lrlab plot sets: dir, out, fmt, xlab, ylab, title, n* (curve counts) and, per curve,
-# c* (colours) and pmeas (point types).
+# c* (colours) and pmeas (point types); logx (1: log x axis) and xfmt (tick format).
 if (fmt eq "pdf") {
     set terminal pdfcairo noenhanced size 8in,4.8in font "Sans,10"
 } else {
@@ -11,8 +11,11 @@ if (fmt eq "pdf") {
 }
 set output out
 set title title
-set logscale xy
-set format x "1e%L"
+if (!exists("logx")) logx = 1
+if (!exists("xfmt")) xfmt = "1e%L"
+set logscale y
+if (logx) set logscale x
+set format x xfmt
 set format y "1e%L"
 set autoscale xfixmin
 set autoscale xfixmax

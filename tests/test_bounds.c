@@ -8,7 +8,7 @@
 #include "core/stats.h"
 #include "tests.h"
 
-static const lr_bound_params P = {2.0, 2.0, 1e-10};
+static const lr_bound_params P = {.C = 2.0, .t = 2.0, .tol = 1e-10};
 
 static void test_thm1_arithmetic(void)
 {

@@ -21,6 +21,8 @@
 #include "io/h5.h"
 #include "lrlab_config.h"
 
+#include <libconfig.h>
+
 #define MAX_AXES 16
 
 typedef struct axis_info {
@@ -74,7 +76,46 @@ static const char *axis_label(const char *column)
     if (!strcmp(column, "m")) return "calibration samples m";
     if (!strcmp(column, "N0")) return "layer inputs N_0";
     if (!strcmp(column, "N1")) return "layer outputs N_1";
+    /* issue 3 */
+    if (!strcmp(column, "lambda_factor")) return "λ / λ_auto  (λ_auto = 2σ(√q + √N1 + t), the level Theorem 2(b) needs)";
+    if (!strcmp(column, "lambda")) return "regularisation weight λ";
+    if (!strcmp(column, "signal_tail_alpha")) return "tail exponent α  (σ_{r+i}(M0) ∝ i^-α)";
+    if (!strcmp(column, "signal_tail_beta")) return "tail decay rate β  (σ_{r+i}(M0) ∝ e^{-β i})";
+    if (!strcmp(column, "signal_tail_level")) return "tail level  (σ_{r+1}(M0) / σ_1(M0))";
+    if (!strcmp(column, "annihilate")) return "annihilated component ||c N||_F / ||M*||_F  (X~ N = 0)";
+    if (!strcmp(column, "x_cond")) return "condition number of the inputs X~";
+    if (!strcmp(column, "x_q")) return "rank q of the inputs X~";
+    if (!strcmp(column, "noise_rho")) return "row correlation ρ of the noise";
     return column;
+}
+
+/* A string key of the run's resolved config (stored in the file), or NULL. */
+static const char *config_string(const char *text, const char *path, char *buf, size_t len)
+{
+    if (!text) return NULL;
+    config_t cf;
+    config_init(&cf);
+    const char *v = NULL, *out = NULL;
+    if (config_read_string(&cf, text) == CONFIG_TRUE && config_lookup_string(&cf, path, &v) == CONFIG_TRUE) {
+        snprintf(buf, len, "%s", v);
+        out = buf;
+    }
+    config_destroy(&cf);
+    return out;
+}
+
+/* Point type of a compressor: its own symbol, so curves of several compressors in one
+ * colour stay apart (svd_w, the data-agnostic one, keeps the open circle). */
+static int comp_point_type(const char *comp)
+{
+    static const char *seen[16];
+    static const int types[] = {7, 5, 9, 13, 11, 15, 4, 8};
+    if (!strcmp(comp, "svd_w")) return 6;
+    size_t i;
+    for (i = 0; i < 16 && seen[i]; i++)
+        if (!strcmp(seen[i], comp)) return types[i % 8];
+    if (i < 16) seen[i] = comp;
+    return types[i % 8];
 }
 
 /* The group a /points row belongs to: the values of every swept column except x. */
@@ -257,7 +298,19 @@ int lr_cmd_plot(int argc, char **argv)
     axis_info ax[MAX_AXES];
     size_t nax = 0, xaxis = (size_t)-1;
     read_axes(rf.file, ax, &nax);
-    for (size_t a = 0; a < nax; a++)
+    char want[256] = "", relu[32] = "";
+    config_string(rf.config, "plot.x", want, sizeof want);
+    config_string(rf.config, "problem.activation", relu, sizeof relu);
+    if (want[0]) {
+        for (size_t a = 0; a < nax; a++)
+            if (!strcmp(ax[a].path, want) && ax[a].len >= 2) xaxis = a;
+        if (xaxis == (size_t)-1) {
+            fprintf(stderr, "lrlab: plot.x = \"%s\" is not a swept key with two or more values in %s\n", want, argv[1]);
+            lr_results_close(&rf);
+            return 1;
+        }
+    }
+    for (size_t a = 0; a < nax && xaxis == (size_t)-1; a++)
         if (ax[a].len >= 2 && !strcmp(ax[a].path, "problem.noise.sigma")) xaxis = a;
     for (size_t a = 0; a < nax && xaxis == (size_t)-1; a++)
         if (ax[a].len >= 2) xaxis = a;
@@ -289,6 +342,26 @@ int lr_cmd_plot(int argc, char **argv)
     int status = LR_OK, nranks = 0;
     for (size_t i = 0; i < P->nrows; i++)
         if ((int)lr_rf_num(P, i, "rank_index") + 1 > nranks) nranks = (int)lr_rf_num(P, i, "rank_index") + 1;
+    /* Colour by the other swept keys when there are several groups, else by compressor;
+     * a log x axis when the swept values span a decade or more. */
+    static curve_key comps[MAX_CURVES];
+    size_t ncomps_seen = 0, ngroups_all = 0;
+    double xmin = INFINITY, xmax = -INFINITY;
+    for (size_t i = 0; i < P->nrows; i++) {
+        char grp[256];
+        group_label(P, i, ax, nax, xaxis, grp, sizeof grp);
+        key_index(groups, &ngroups_all, grp);
+        key_index(comps, &ncomps_seen, lr_rf_str(P, i, "compressor"));
+        double x = lr_rf_num(P, i, xcol);
+        xmin = fmin(xmin, x), xmax = fmax(xmax, x);
+    }
+    ngroups = 0;
+    int by_comp = ngroups_all <= 1;
+    int logx = xmin > 0 && xmax / xmin >= 10;
+    const char *xfmt = logx && xmax / xmin >= 100 ? "1e%L" : "%g";
+    const char *ylabel = !strcmp(relu, "relu")
+                             ? "post-activation error ||ρ(X~ M) - ρ(Z*)||_F (calibration samples)"
+                             : "error ||X~ M - Z*||_F (pre-activation space, calibration samples)";
 
     for (int ri = 0; ri < nranks && status == LR_OK; ri++) {
         char rlabel[96] = "";
@@ -300,10 +373,10 @@ int lr_cmd_plot(int argc, char **argv)
             int g = (int)key_index(groups, &ngroups, grp);
             const char *comp = lr_rf_str(P, i, "compressor");
             double x = lr_rf_num(P, i, xcol);
-            int data_driven = strcmp(comp, "svd_w") != 0;
+            int ci = (int)key_index(comps, &ncomps_seen, comp), colour = by_comp ? ci : g;
             snprintf(key, sizeof key, "%s|%s", comp, grp);
             snprintf(t, sizeof t, "%s%s%s: measured median, 10-90%%", comp, grp[0] ? ", " : "", grp);
-            block *m = curve_for(&meas, key, t, g, data_driven ? 7 : 6);
+            block *m = curve_for(&meas, key, t, colour, comp_point_type(comp));
             if (m) block_add(m, x, lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
                              lr_rf_num(P, i, "err_fro_q90"));
             for (size_t b = 0; b < B->nrows; b++) {
@@ -317,7 +390,7 @@ int lr_cmd_plot(int argc, char **argv)
                     snprintf(t, sizeof t, "%s %s%s%s", bn,
                              is_pred ? "prediction (RMS)" : always ? "bound (always)" : "bound (w.p.)",
                              grp[0] ? ", " : "", grp);
-                    block *c = curve_for(is_pred ? &pred : always ? &det : &prob, key, t, g, 0);
+                    block *c = curve_for(is_pred ? &pred : always ? &det : &prob, key, t, colour, 0);
                     if (c) block_add(c, x, v, v, v);
                 }
                 if (is_pred) continue;
@@ -329,7 +402,7 @@ int lr_cmd_plot(int argc, char **argv)
                 if (isnan(lr_rf_num(P, i, c1))) continue;
                 snprintf(key, sizeof key, "%s|%d|%s", bn, ri, grp);
                 snprintf(t, sizeof t, "%s measured%s%s, %s", bn, grp[0] ? ", " : "", grp, rlabel + 12);
-                block *c = curve_for(&cov, key, t, g + 3 * ri, 5 + 2 * (int)b);
+                block *c = curve_for(&cov, key, t, (by_comp ? (int)b : g) + 3 * ri, 5 + 2 * (int)b);
                 if (c) block_add(c, x, lr_rf_num(P, i, c1), lr_rf_num(P, i, c2), lr_rf_num(P, i, c3));
                 snprintf(t, sizeof t, "%s nominal level (%s)", bn, kind);
                 block *n = curve_for(&nom, bn, t, 7, 0);
@@ -362,11 +435,11 @@ int lr_cmd_plot(int argc, char **argv)
             char script[4200];
             snprintf(vars, sizeof vars,
                      "dir='%s'; out='%s_error%s.%s'; fmt='%s'; xlab='%s'; "
-                     "ylab='error ||X~ M - Z*||_F (pre-activation space, calibration samples)'; "
+                     "ylab='%s'; logx=%d; xfmt='%s'; "
                      "title='%s; %s'; nmeas=%zu; ndet=%zu; nprob=%zu; npred=%zu; nref=%zu; "
                      "cmeas='%s'; pmeas='%s'; cdet='%s'; cprob='%s'; cpred='%s'",
-                     tmpdir, stem, suffix, fmts[f], fmts[f], axis_label(xcol), title, rlabel,
-                     meas.n, det.n, prob.n, pred.n, ref.n, cm, pm, cd, cp, cpr);
+                     tmpdir, stem, suffix, fmts[f], fmts[f], axis_label(xcol), ylabel, logx, xfmt, title,
+                     rlabel, meas.n, det.n, prob.n, pred.n, ref.n, cm, pm, cd, cp, cpr);
             snprintf(script, sizeof script, "%s/error.gp", plots);
             status = run_gnuplot(script, vars);
         }
@@ -387,8 +460,9 @@ int lr_cmd_plot(int argc, char **argv)
             char script[4200];
             snprintf(vars, sizeof vars,
                      "dir='%s'; out='%s_coverage.%s'; fmt='%s'; xlab='%s'; title='%s'; ncov=%zu; "
-                     "nnom=%zu; ylo=%g; ccov='%s'; pcov='%s'",
-                     tmpdir, stem, fmts[f], fmts[f], axis_label(xcol), title, cov.n, nom.n, ylo, cc, pc);
+                     "nnom=%zu; ylo=%g; ccov='%s'; pcov='%s'; logx=%d; xfmt='%s'",
+                     tmpdir, stem, fmts[f], fmts[f], axis_label(xcol), title, cov.n, nom.n, ylo, cc, pc,
+                     logx, xfmt);
             snprintf(script, sizeof script, "%s/coverage.gp", plots);
             status = run_gnuplot(script, vars);
         }
