@@ -11,7 +11,7 @@ set output out
 set title title
 if (!exists("logx")) logx = 1
 if (!exists("xfmt")) xfmt = "1e%L"
-if (logx) set logscale x
+if (logx) { if (xfmt eq "%g") { set logscale x 2 } else { set logscale x } }
 set format x xfmt
 set autoscale xfixmin
 set autoscale xfixmax

@@ -14,7 +14,7 @@ set title title
 if (!exists("logx")) logx = 1
 if (!exists("xfmt")) xfmt = "1e%L"
 set logscale y
-if (logx) set logscale x
+if (logx) { if (xfmt eq "%g") { set logscale x 2 } else { set logscale x } }
 set format x xfmt
 set format y "1e%L"
 set autoscale xfixmin

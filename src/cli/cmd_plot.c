@@ -343,7 +343,7 @@ int lr_cmd_plot(int argc, char **argv)
     for (size_t i = 0; i < P->nrows; i++)
         if ((int)lr_rf_num(P, i, "rank_index") + 1 > nranks) nranks = (int)lr_rf_num(P, i, "rank_index") + 1;
     /* Colour by the other swept keys when there are several groups, else by compressor;
-     * a log x axis when the swept values span a decade or more. */
+     * a log x axis when the swept values span a factor 4 or more (power laws). */
     static curve_key comps[MAX_CURVES];
     size_t ncomps_seen = 0, ngroups_all = 0;
     double xmin = INFINITY, xmax = -INFINITY;
@@ -357,7 +357,7 @@ int lr_cmd_plot(int argc, char **argv)
     }
     ngroups = 0;
     int by_comp = ngroups_all <= 1;
-    int logx = xmin > 0 && xmax / xmin >= 10;
+    int logx = xmin > 0 && xmax / xmin >= 4;
     const char *xfmt = logx && xmax / xmin >= 100 ? "1e%L" : "%g";
     const char *ylabel = !strcmp(relu, "relu")
                              ? "post-activation error ||ρ(X~ M) - ρ(Z*)||_F (calibration samples)"
