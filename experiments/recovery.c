@@ -338,7 +338,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
         }
         lr_fit_info info = {0, 0, NAN, 0};
         double t0 = now_seconds();
-        lr_compress_opts opts = {pt->sigma, NAN, pt->t, 1e-10, 1000, 0.5};
+        lr_compress_opts opts = {pt->sigma, NAN, pt->t, 1e-10, 1000, 0.5, 0.0};
         LR_TRY(run->comps[c]->fit(&L, &opts, w->ranks, run->nranks, f, &w->cws, &info));
         double elapsed = now_seconds() - t0;
 
@@ -415,4 +415,4 @@ const lr_experiment lr_experiment_recovery = {
     "recovery",
     "synthetic low-rank + noise layers with a known truth; ZS25 Theorem 1 checked per trial",
     recovery_schema, recovery_prepare, recovery_ws_alloc, recovery_ws_free, recovery_unit,
-    recovery_theory_slope, recovery_release};
+    recovery_theory_slope, recovery_release, NULL};

@@ -4,7 +4,9 @@
 #include "compress.h"
 #include "core/error.h"
 
-const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank, NULL};
+const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank,
+                                               &lr_compressor_whiten, &lr_compressor_act_scaled,
+                                               NULL};
 
 const lr_compressor *lr_compressor_find(const char *name)
 {
