@@ -9,6 +9,7 @@ void lr_tests_linalg(void);
 void lr_tests_gen(void);
 void lr_tests_bounds(void);
 void lr_tests_results(void);
+void lr_tests_real(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

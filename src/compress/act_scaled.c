@@ -42,7 +42,8 @@ static int act_scaled_fit(const lr_layer *L, const lr_compress_opts *opts, const
             for (size_t k = 0; k < m; k++) acc += fabs(LR_AT(L->X, k, i));
             mean = m ? acc / (double)m : 0.0;
         }
-        d[i] = mean > 0 ? pow(mean, alpha) : 0.0;
+        /* alpha = 0 is svd_w exactly (s_i = 1), dead inputs included. */
+        d[i] = alpha == 0 ? 1.0 : (mean > 0 ? pow(mean, alpha) : 0.0);
         if (!(d[i] > 0) || !isfinite(d[i])) {
             d[i] = 0.0;
             dead = 1;
