@@ -550,8 +550,9 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
         }
         lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
         double t0 = now_seconds();
-        lr_compress_opts opts = {pt->sigma, pt->lambda, pt->t, st->tol, st->max_iter, 0.5, pt->lambda_factor,
-                                 st->monotone};
+        lr_compress_opts opts = {.sigma = pt->sigma, .lambda = pt->lambda, .t = pt->t, .tol = st->tol,
+                                 .max_iter = st->max_iter, .alpha = 0.5,
+                                 .lambda_factor = pt->lambda_factor, .monotone = st->monotone};
         LR_TRY(run->comps[c]->fit(&L, &opts, w->ranks, run->nranks, f, &w->cws, &info));
         double elapsed = now_seconds() - t0;
 
@@ -661,4 +662,4 @@ const lr_experiment lr_experiment_recovery = {
     "recovery",
     "synthetic low-rank + noise layers with a known truth; ZS25 Theorem 1 checked per trial",
     recovery_schema, recovery_prepare, recovery_ws_alloc, recovery_ws_free, recovery_unit,
-    recovery_theory_slope, recovery_release};
+    recovery_theory_slope, recovery_release, NULL};

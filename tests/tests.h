@@ -11,6 +11,7 @@ void lr_tests_bounds(void);
 void lr_tests_results(void);
 void lr_tests_convex(void);
 void lr_tests_thm2(void);
+void lr_tests_real(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

@@ -18,6 +18,7 @@ int main(void)
     lr_tests_results();
     lr_tests_convex();
     lr_tests_thm2();
+    lr_tests_real();
     CU_basic_set_mode(CU_BRM_NORMAL);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

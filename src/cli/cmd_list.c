@@ -18,6 +18,7 @@ static const char *type_name(lr_key_type t)
     case LR_KEY_INT_LIST: return "int list";
     case LR_KEY_STRING_LIST: return "string list";
     case LR_KEY_GROUP: return "group";
+    case LR_KEY_REAL_LIST: return "real list";
     }
     return "?";
 }

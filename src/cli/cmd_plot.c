@@ -25,6 +25,8 @@
 
 #define MAX_AXES 16
 
+int lr_plot_real_layers(const lr_results_file *rf, const char *stem, const char *plots);
+
 typedef struct axis_info {
     char path[256], column[128];
     size_t len;
@@ -295,6 +297,15 @@ int lr_cmd_plot(int argc, char **argv)
     }
     lr_results_file rf;
     if (lr_results_open(argv[1], &rf) != LR_OK) return lr_cli_fail();
+    if (rf.experiment && !strcmp(rf.experiment, "real_layers")) {
+        char rstem[4096];
+        snprintf(rstem, sizeof rstem, "%s", argv[1]);
+        char *rdot = strrchr(rstem, '.');
+        if (rdot && !strchr(rdot, '/')) *rdot = '\0';
+        int rs = lr_plot_real_layers(&rf, rstem, plots);
+        lr_results_close(&rf);
+        return rs;
+    }
     axis_info ax[MAX_AXES];
     size_t nax = 0, xaxis = (size_t)-1;
     read_axes(rf.file, ax, &nax);

@@ -11,6 +11,8 @@
 #include "cli/results_file.h"
 #include "core/error.h"
 
+int lr_report_real_layers(const lr_results_file *rf);
+
 /* The parameter columns of /points: those between k_target and n. */
 static void param_range(const lr_table *p, int *first, int *last)
 {
@@ -124,6 +126,11 @@ int lr_cmd_report(int argc, char **argv)
     printf("  seed %.0f, %.0f trials per point, %.0f threads, %.1f s, BLAS core %s, %s\n", rf.seed,
            rf.trials, rf.threads, rf.wall_seconds, rf.blas_core, rf.utc_time);
     printf("  SVD fallbacks (dgesdd -> dgesvd): %.0f rows\n\n", rf.fallbacks);
+    if (rf.experiment && !strcmp(rf.experiment, "real_layers")) {
+        int rs = lr_report_real_layers(&rf);
+        lr_results_close(&rf);
+        return rs;
+    }
 
     const lr_table *P = rf.points;
     int pf, pl;

@@ -23,6 +23,10 @@ typedef struct lr_layer {
     double rank_rtol; /* relative tolerance that defined q */
     double smin_x;    /* sigma_min(X~) over all min(m, N0) values (0 if rank deficient) */
     int x_fallback;   /* 1 if the SVD of X~ needed the dgesvd fallback */
+    /* Optional: mean_k |X~_ki| over the original rows (N0 values), for compressors that
+     * scale by activation statistics, when X above is a reduced stand-in for X~ (see
+     * src/nn/reduce.h).  NULL: computed from X. */
+    const double *x_absmean;
 } lr_layer;
 
 /* Scratch a trial needs; sized once for the largest problem of a run. */
@@ -56,6 +60,7 @@ typedef struct lr_compress_opts {
     double alpha;  /* exponent of activation-aware scaling */
     double lambda_factor; /* lambda used = lambda_factor * (lambda, or the automatic choice) */
     int monotone;         /* FISTA compressors: 1 for the monotone variant (MFISTA) */
+    double jitter; /* whiten: relative diagonal jitter added to X~^T X~ before Cholesky (0: none) */
 } lr_compress_opts;
 
 typedef struct lr_compressor {
@@ -71,12 +76,18 @@ typedef struct lr_compressor {
      * `ranks` and writes its one result into every out[i] (k = the rank it produced); the
      * caller supplies storage for min(N0, N1) columns in each. */
     int rank_adaptive;
+    /* 1 if the factors at rank k are the first k columns of A and rows of B at any larger
+     * rank (truncations of one decomposition): one fit at the largest rank then serves
+     * every smaller one. */
+    int nested;
 } lr_compressor;
 
 extern const lr_compressor lr_compressor_svd_w;
 extern const lr_compressor lr_compressor_dd_rank;
 extern const lr_compressor lr_compressor_dd_svt, lr_compressor_dd_nuc;
 extern const lr_compressor lr_compressor_relu_cvx, lr_compressor_relu_cvx_sq, lr_compressor_relu_naive;
+extern const lr_compressor lr_compressor_whiten;
+extern const lr_compressor lr_compressor_act_scaled;
 
 /* NULL-terminated registry. */
 extern const lr_compressor *const lr_compressors[];

@@ -47,4 +47,4 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
 const lr_compressor lr_compressor_dd_rank = {
     "dd_rank",
     "data-driven: rank-constrained least squares, X~ M = [P Y]_k (generalised Eckart-Young)", 1,
-    dd_rank_scratch, dd_rank_fit, 0};
+    dd_rank_scratch, dd_rank_fit, 0, 1};

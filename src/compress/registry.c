@@ -8,7 +8,8 @@
 const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank,
                                                &lr_compressor_dd_svt, &lr_compressor_dd_nuc,
                                                &lr_compressor_relu_cvx, &lr_compressor_relu_cvx_sq,
-                                               &lr_compressor_relu_naive, NULL};
+                                               &lr_compressor_relu_naive, &lr_compressor_whiten,
+                                               &lr_compressor_act_scaled, NULL};
 
 const lr_compressor *lr_compressor_find(const char *name)
 {

@@ -32,4 +32,4 @@ static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size
 
 const lr_compressor lr_compressor_svd_w = {
     "svd_w", "data-agnostic: truncated SVD of the weights, M = [W]_k (Eckart-Young)", 0,
-    svd_w_scratch, svd_w_fit, 0};
+    svd_w_scratch, svd_w_fit, 0, 1};

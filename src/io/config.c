@@ -41,6 +41,7 @@ typedef struct {
     size_t n;
     long *iv;
     const char **sv; /* strings owned by the libconfig tree */
+    double *rv;      /* LR_KEY_REAL_LIST */
 } list_rec;
 
 struct lr_config {
@@ -537,6 +538,7 @@ static void free_derived(lr_config *cfg)
         free(cfg->lists[i].path);
         free(cfg->lists[i].iv);
         free(cfg->lists[i].sv);
+        free(cfg->lists[i].rv);
     }
     free(cfg->lists);
     cfg->lists = NULL;
@@ -871,6 +873,7 @@ static int check_value(const lr_key *k, const char *path, const config_setting_t
         return LR_OK;
     case LR_KEY_STRING: return check_string(k, s, loc, what);
     case LR_KEY_INT_LIST:
+    case LR_KEY_REAL_LIST:
     case LR_KEY_STRING_LIST: {
         if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
             LR_ERRORF(LR_ECONFIG, "%s: key '%s' must be a list [...], got %s", loc, path,
@@ -884,6 +887,8 @@ static int check_value(const lr_key *k, const char *path, const config_setting_t
                 double v = setting_num(e);
                 if (v < (double)LONG_MIN || v > (double)LONG_MAX)
                     LR_ERRORF(LR_ECONFIG, "%s: %s does not fit in a long", loc, what);
+            } else if (k->type == LR_KEY_REAL_LIST) {
+                LR_TRY(check_number(k, e, 0, loc, what, NULL));
             } else {
                 LR_TRY(check_string(k, e, loc, what));
             }
@@ -993,6 +998,7 @@ static int make_default(const lr_key *k, config_t *scratch, const config_setting
         if (s) config_setting_set_string(s, k->def_str);
         break;
     case LR_KEY_INT_LIST:
+    case LR_KEY_REAL_LIST:
     case LR_KEY_STRING_LIST: {
         if (!k->def_str) return LR_OK;
         const char *why = NULL;
@@ -1073,7 +1079,9 @@ static int collect_lists(vctx *c)
     if (!cfg->lists) LR_ERRORF(LR_ENOMEM, "out of memory collecting lists");
     for (size_t i = 0; i < c->nkeys; i++) {
         const lr_key *k = c->keys[i];
-        if (k->type != LR_KEY_INT_LIST && k->type != LR_KEY_STRING_LIST) continue;
+        if (k->type != LR_KEY_INT_LIST && k->type != LR_KEY_STRING_LIST &&
+            k->type != LR_KEY_REAL_LIST)
+            continue;
         if (find_key(c, k->path) != (int)i) continue; /* duplicate declaration */
         const config_setting_t *s = config_lookup(&cfg->lc, k->path);
         if (!s) continue;
@@ -1083,13 +1091,17 @@ static int collect_lists(vctx *c)
         l->n = n;
         if (k->type == LR_KEY_INT_LIST)
             l->iv = malloc((n ? n : 1) * sizeof *l->iv);
+        else if (k->type == LR_KEY_REAL_LIST)
+            l->rv = malloc((n ? n : 1) * sizeof *l->rv);
         else
             l->sv = malloc((n ? n : 1) * sizeof *l->sv);
-        if (!l->path || (!l->iv && !l->sv)) LR_ERRORF(LR_ENOMEM, "out of memory collecting lists");
+        if (!l->path || (!l->iv && !l->sv && !l->rv)) LR_ERRORF(LR_ENOMEM, "out of memory collecting lists");
         for (size_t j = 0; j < n; j++) {
             const config_setting_t *e = config_setting_get_elem(s, (unsigned)j);
             if (l->iv)
                 l->iv[j] = (long)config_setting_get_int64(e);
+            else if (l->rv)
+                l->rv[j] = setting_num(e);
             else
                 l->sv[j] = config_setting_get_string(e);
         }
@@ -1225,6 +1237,13 @@ size_t lr_config_int_list(const lr_config *cfg, const char *path, const long **v
     const list_rec *l = find_list(cfg, path);
     if (values) *values = l ? l->iv : NULL;
     return l && l->iv ? l->n : 0;
+}
+
+size_t lr_config_real_list(const lr_config *cfg, const char *path, const double **values)
+{
+    const list_rec *l = find_list(cfg, path);
+    if (values) *values = l ? l->rv : NULL;
+    return l && l->rv ? l->n : 0;
 }
 
 size_t lr_config_str_list(const lr_config *cfg, const char *path, const char *const **values)

@@ -32,7 +32,8 @@ typedef enum {
     LR_KEY_STRING,      /* if .choices is set, one of the '|'-separated words */
     LR_KEY_INT_LIST,    /* a list of integers, not a sweep: [0, 2, 4] */
     LR_KEY_STRING_LIST, /* a list of strings; each checked against .choices if set */
-    LR_KEY_GROUP        /* a group; needs no entry unless it should be documented */
+    LR_KEY_GROUP,       /* a group; needs no entry unless it should be documented */
+    LR_KEY_REAL_LIST    /* a list of reals, not a sweep: [0.1, 0.25, 1.0] or (0.1, 1) */
 } lr_key_type;
 
 typedef struct lr_key {
@@ -91,6 +92,7 @@ const char *lr_config_str(const lr_config *cfg, const char *path);
 /* List values; the arrays are owned by cfg.  Return the length. */
 size_t lr_config_int_list(const lr_config *cfg, const char *path, const long **values);
 size_t lr_config_str_list(const lr_config *cfg, const char *path, const char *const **values);
+size_t lr_config_real_list(const lr_config *cfg, const char *path, const double **values);
 /* Whether the key was given explicitly (in the file or an override). */
 int lr_config_given(const lr_config *cfg, const char *path);
 

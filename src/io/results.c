@@ -179,6 +179,7 @@ int lr_results_write(const lr_run *run, const char *path, const lr_table *points
     if (status == LR_OK) status = write_bounds_table(file, run);
     if (status == LR_OK) status = write_compressors_table(file, run);
     if (status == LR_OK) status = write_axes(file, run);
+    if (status == LR_OK && run->exp->write_results) status = run->exp->write_results(run, (long long)file);
     if (H5Fclose(file) < 0 && status == LR_OK)
         status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close", path);
     return status;

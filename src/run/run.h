@@ -38,6 +38,10 @@ typedef struct lr_experiment {
     double (*theory_slope)(const char *axis_path);
     /* Free what prepare put in run->exp_state. */
     void (*release)(lr_run *run);
+    /* Optional: write the experiment's own datasets and root attributes into the results
+     * file (an HDF5 hid_t) after the standard ones.  Must derive everything from /trials
+     * and from what prepare computed, so that a resumed run writes the same file. */
+    int (*write_results)(const lr_run *run, long long file);
 } lr_experiment;
 
 extern const lr_key lr_common_schema[];

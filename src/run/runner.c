@@ -32,7 +32,7 @@
 #include "io/results.h"
 
 const lr_key lr_common_schema[] = {
-    {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, "recovery", "which experiment runs"},
+    {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, "recovery|real_layers", "which experiment runs"},
     {"name", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL, "a title for reports and figures"},
     {"seed", LR_KEY_INT, 0, 0, 1, NULL, 0, 4294967295.0, NULL,
      "run seed: every trial's stream derives from (seed, point, trial)"},
@@ -43,7 +43,9 @@ const lr_key lr_common_schema[] = {
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 extern const lr_experiment lr_experiment_recovery;
-const lr_experiment *const lr_experiments[] = {&lr_experiment_recovery, NULL};
+extern const lr_experiment lr_experiment_real_layers;
+const lr_experiment *const lr_experiments[] = {&lr_experiment_recovery, &lr_experiment_real_layers,
+                                               NULL};
 
 const lr_experiment *lr_experiment_find(const char *name)
 {

@@ -1,0 +1,158 @@
+/* whiten: truncation-aware data whitening (SVD-LLM; Wang et al. 2024; THEORY.md section 2).
+ *
+ * The layer error of a replacement M is ||X~ (W - M)||_F.  If S S^T = X~^T X~ then
+ *   ||X~ Z||_F^2 = tr(Z^T X~^T X~ Z) = ||S^T Z||_F^2,
+ * so minimising ||X~ (W - M)||_F over rank-k M is minimising ||S^T W - S^T M||_F: by
+ * Eckart-Young S^T M = [S^T W]_k.  With S^T W = U diag(s) V^T,
+ *   A = S^{-T} U_k diag(s_k)   (a triangular solve, never an explicit inverse),
+ *   B = V_k^T,
+ * and X~ A B = [X~ W]_k when X~ has full column rank: the best rank-k approximation of the
+ * uncompressed layer's response (what dd_rank computes with target X~ W instead of Y).
+ *
+ * Routes (recorded in lr_fit_info.route):
+ *   0  Cholesky of X~^T X~ (dpotrf), S lower triangular;
+ *   1  the same after adding jitter * tr(X~^T X~) / N0 to the diagonal (opts->jitter > 0,
+ *      SVD-LLM's practice; it changes the problem slightly, which is why it is recorded);
+ *   2  fallback: column-pivoted QR of X~ itself (dgeqp3), X~ P = Q R.  Used when Cholesky
+ *      fails (X~^T X~ not numerically positive definite: dead ReLU inputs, fewer samples
+ *      than inputs), or when it succeeds but the reciprocal condition number of S is below
+ *      the layer's rank tolerance (then S^{-T} would amplify rounding by more than the
+ *      data can resolve).  With R_q the first q rows of R (q = #{|R_ii| > rtol |R_11|}),
+ *      ||X~ Z||_F = ||R_q P^T Z||_F up to the dropped rows, S^T := R_q P^T, and the
+ *      solve uses the q x q upper triangle of R_q (the basic solution: Z is zero on the
+ *      inputs pivoted out, which X~ cannot see).  Squaring X~ (the Gram matrix) doubles
+ *      its condition number's exponent; QR of X~ does not, so the fallback is also the
+ *      accurate route. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+
+#include "compress.h"
+#include "core/error.h"
+
+static size_t whiten_scratch(size_t m, size_t n0, size_t n1)
+{
+    size_t mn = n0 < n1 ? n0 : n1;
+    return lr_arena_need(m, n0) + lr_arena_need(n0, n0) + lr_arena_need(n0, n1) +
+           lr_arena_need(n0, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) +
+           lr_arena_need(n0, mn) + 8 * lr_arena_need(n0, 1) + lr_arena_need(70 * n0 + 1, 1) +
+           lr_arena_need(n0, n1);
+}
+
+/* Factors from the SVD of T = S^T W (rows x n1) given a solver for S^T Z = U_k diag(s_k). */
+static void write_B(lr_mat VT, lr_factors *f)
+{
+    for (size_t c = 0; c < VT.cols; c++)
+        for (size_t r = 0; r < f->k; r++) LR_AT(f->B, r, c) = LR_AT(VT, r, c);
+}
+
+static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
+                      lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+{
+    size_t m = L->X.rows, n0 = L->W.rows, n1 = L->W.cols;
+    double jitter = opts && isfinite(opts->jitter) && opts->jitter > 0 ? opts->jitter : 0.0;
+    double rtol = L->rank_rtol > 0 ? L->rank_rtol : lr_rank_rtol_default(m, n0);
+    lr_arena *a = &ws->arena;
+    lr_arena_reset(a);
+    lr_mat G = lr_arena_mat(a, n0, n0), T = lr_arena_mat(a, n0, n1);
+    size_t mnT = n0 < n1 ? n0 : n1;
+    lr_mat U = lr_arena_mat(a, n0, mnT), VT = lr_arena_mat(a, mnT, n1);
+    double *s = lr_arena_vec(a, mnT), *work = lr_arena_vec(a, 70 * n0 + 1);
+    double *tau = lr_arena_vec(a, n0), *tmp = lr_arena_vec(a, 3 * n0);
+    lapack_int *jpvt = (lapack_int *)lr_arena_vec(a, n0);
+    lr_mat Z = lr_arena_mat(a, n0, mnT);
+    lr_mat Xc = lr_arena_mat(a, m, n0);
+    if (!Xc.data) LR_ERROR(LR_EINVAL, "whiten: workspace too small");
+
+    int route = 2;
+    if (m >= n0) {
+        /* G = X~^T X~ (lower triangle), then the Cholesky factor S in place. */
+        LR_TRY(lr_gemm('T', 'N', 1.0, L->X, L->X, 0.0, G));
+        if (jitter > 0) {
+            double tr = 0;
+            for (size_t i = 0; i < n0; i++) tr += LR_AT(G, i, i);
+            for (size_t i = 0; i < n0; i++) LR_AT(G, i, i) += jitter * tr / (double)n0;
+        }
+        lapack_int info_c = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n0, G.data, (lapack_int)G.ld);
+        if (info_c < 0) LR_ERRORF(LR_ELAPACK, "dpotrf: argument %d is illegal", (int)-info_c);
+        if (info_c == 0) {
+            double rcond = 0;
+            lapack_int info_r = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'L', 'N', (lapack_int)n0, G.data,
+                                                    (lapack_int)G.ld, &rcond, tmp, (lapack_int *)work);
+            if (info_r == 0 && rcond >= rtol) route = jitter > 0 ? 1 : 0;
+        }
+    }
+    size_t kmax_avail;
+    if (route != 2) {
+        /* T = S^T W, S lower triangular in G. */
+        lr_mat_copy(T, L->W);
+        cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n0, (int)n1, 1.0,
+                    G.data, (int)G.ld, T.data, (int)T.ld);
+        LR_TRY(lr_svd(ws->svd, T, s, U, VT, &info->svd_fallback));
+        kmax_avail = mnT;
+        /* Z = S^{-T} U diag(s) for the largest rank; smaller ranks are its leading columns. */
+        size_t kmax = 0;
+        for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
+        if (kmax > kmax_avail) kmax = kmax_avail;
+        for (size_t j = 0; j < kmax; j++)
+            for (size_t i = 0; i < n0; i++) LR_AT(Z, i, j) = LR_AT(U, i, j) * s[j];
+        if (kmax)
+            cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n0, (int)kmax, 1.0,
+                        G.data, (int)G.ld, Z.data, (int)Z.ld);
+    } else {
+        /* X~ P = Q R with column pivoting; q = numerical rank read off R's diagonal. */
+        lr_mat_copy(Xc, L->X);
+        for (size_t i = 0; i < n0; i++) jpvt[i] = 0;
+        lapack_int info_q = LAPACKE_dgeqp3_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n0, Xc.data,
+                                                (lapack_int)Xc.ld, jpvt, tau, work, (lapack_int)(70 * n0 + 1));
+        if (info_q != 0) LR_ERRORF(LR_ELAPACK, "dgeqp3: argument %d is illegal", (int)-info_q);
+        size_t mn = m < n0 ? m : n0, q = 0;
+        double r11 = mn ? fabs(LR_AT(Xc, 0, 0)) : 0.0;
+        while (q < mn && fabs(LR_AT(Xc, q, q)) > rtol * r11) q++;
+        /* T = R_q (P^T W): row i of P^T W is row jpvt[i] - 1 of W. */
+        lr_mat Tq = lr_mat_view(T, 0, 0, q, n1);
+        for (size_t c = 0; c < n1; c++)
+            for (size_t i = 0; i < q; i++) {
+                double acc = 0;
+                for (size_t j = i; j < n0; j++) acc += LR_AT(Xc, i, j) * LR_AT(L->W, (size_t)jpvt[j] - 1, c);
+                LR_AT(Tq, i, c) = acc;
+            }
+        size_t mnq = q < n1 ? q : n1;
+        kmax_avail = mnq;
+        lr_mat Uq = lr_mat_view(U, 0, 0, q, mnq), VTq = lr_mat_view(VT, 0, 0, mnq, n1);
+        if (q) LR_TRY(lr_svd(ws->svd, Tq, s, Uq, VTq, &info->svd_fallback));
+        size_t kmax = 0;
+        for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
+        if (kmax > kmax_avail) kmax = kmax_avail;
+        /* Solve R11 Zp = U_k diag(s_k) (q x q upper triangle), then scatter rows by P. */
+        lr_mat Zp = lr_mat_view(G, 0, 0, q, kmax ? kmax : 1);
+        for (size_t j = 0; j < kmax; j++)
+            for (size_t i = 0; i < q; i++) LR_AT(Zp, i, j) = LR_AT(Uq, i, j) * s[j];
+        if (kmax && q)
+            cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, (int)q, (int)kmax, 1.0,
+                        Xc.data, (int)Xc.ld, Zp.data, (int)Zp.ld);
+        for (size_t j = 0; j < kmax; j++) {
+            for (size_t i = 0; i < n0; i++) LR_AT(Z, i, j) = 0.0;
+            for (size_t i = 0; i < q; i++) LR_AT(Z, (size_t)jpvt[i] - 1, j) = LR_AT(Zp, i, j);
+        }
+    }
+    info->route = route;
+    for (size_t i = 0; i < nranks; i++) {
+        size_t k = ranks[i] < kmax_avail ? ranks[i] : kmax_avail;
+        out[i].k = k;
+        out[i].A.cols = k;
+        out[i].B.rows = k;
+        for (size_t j = 0; j < k; j++)
+            for (size_t r = 0; r < n0; r++) LR_AT(out[i].A, r, j) = LR_AT(Z, r, j);
+        write_B(VT, &out[i]);
+    }
+    for (size_t i = 0; i < nranks; i++)
+        if (!lr_mat_all_finite(lr_mat_view(out[i].A, 0, 0, n0, out[i].k)))
+            LR_ERRORF(LR_ENUMERIC, "whiten: non-finite factors (route %d)", route);
+    return LR_OK;
+}
+
+const lr_compressor lr_compressor_whiten = {
+    "whiten",
+    "data-aware: SVD of S^T W with S S^T = X~^T X~ (SVD-LLM), Cholesky or pivoted-QR fallback", 1,
+    whiten_scratch, whiten_fit, 0, 1};

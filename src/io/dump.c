@@ -1,0 +1,520 @@
+/* The layer-dump reader (format in dump.h and data/README.md).
+ *
+ * Why validate so much: a dump comes from someone else's script.  A transposed weight, a
+ * truncated write or a NaN from an exploding activation would otherwise surface as a
+ * meaningless error curve far from its cause.  Every check names the file, the layer
+ * (group and module) and the dataset, so the user can go straight to the producer. */
+#include "dump.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+
+const char *lr_dump_layer_label(const lr_dump *d, size_t layer, char *buf, size_t len)
+{
+    const lr_dump_layer *L = &d->layers[layer];
+    snprintf(buf, len, "layer %s (%s)", L->group, L->module[0] ? L->module : "?");
+    return buf;
+}
+
+/* A string attribute, fixed or variable length; 0 if absent or not a string. */
+static int attr_string(hid_t obj, const char *name, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (H5Aexists(obj, name) <= 0) return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return 0;
+    hid_t ft = H5Aget_type(a);
+    int ok = 0;
+    if (H5Tget_class(ft) == H5T_STRING) {
+        if (H5Tis_variable_str(ft) > 0) {
+            char *s = NULL;
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(ft));
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                snprintf(out, len, "%s", s);
+                ok = 1;
+            }
+            if (s) {
+                hid_t sp = H5Screate(H5S_SCALAR);
+                H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, &s);
+                H5Sclose(sp);
+            }
+            H5Tclose(mt);
+        } else {
+            size_t n = H5Tget_size(ft);
+            char *s = calloc(n + 1, 1);
+            if (s && H5Aread(a, ft, s) >= 0) {
+                snprintf(out, len, "%s", s);
+                ok = 1;
+            }
+            free(s);
+        }
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return ok;
+}
+
+/* Up to n integers of an integer attribute (scalar or 1-D); returns how many, -1 if absent
+ * or not an integer. */
+static long attr_ints(hid_t obj, const char *name, long *v, size_t n)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+    long got = -1;
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    if (H5Tget_class(ft) == H5T_INTEGER && np >= 1 && (size_t)np <= n) {
+        long long tmp[8];
+        if (H5Aread(a, H5T_NATIVE_LLONG, tmp) >= 0) {
+            for (hssize_t i = 0; i < np; i++) v[i] = (long)tmp[i];
+            got = (long)np;
+        }
+    }
+    H5Sclose(sp);
+    H5Tclose(ft);
+    H5Aclose(a);
+    return got;
+}
+
+static int attr_double(hid_t obj, const char *name, double *v)
+{
+    if (H5Aexists(obj, name) <= 0) return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = H5Aget_type(a);
+    H5T_class_t c = H5Tget_class(ft);
+    int ok = (c == H5T_FLOAT || c == H5T_INTEGER) && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+    H5Tclose(ft);
+    H5Aclose(a);
+    return ok;
+}
+
+/* Shape of a dataset: returns its rank, or -1 (missing) / -2 (wrong class). */
+static int dataset_shape(hid_t g, const char *name, int want_float, hsize_t *dims)
+{
+    if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    if (ds < 0) return -1;
+    hid_t ft = H5Dget_type(ds), sp = H5Dget_space(ds);
+    H5T_class_t c = H5Tget_class(ft);
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank > 0 && rank <= 5) H5Sget_simple_extent_dims(sp, dims, NULL);
+    if ((want_float && c != H5T_FLOAT) || (!want_float && c != H5T_INTEGER && c != H5T_FLOAT))
+        rank = -2;
+    H5Sclose(sp);
+    H5Tclose(ft);
+    H5Dclose(ds);
+    return rank;
+}
+
+#define DUMP_FAIL(code, ...)                                                                 \
+    do {                                                                                     \
+        status = lr_error((code), __FILE__, __LINE__, __VA_ARGS__);                          \
+        goto fail;                                                                           \
+    } while (0)
+
+static int open_layer(lr_dump *d, size_t i, hid_t layers)
+{
+    lr_dump_layer *L = &d->layers[i];
+    int status = LR_OK;
+    char lab[400];
+    snprintf(L->group, sizeof L->group, "%03zu", i);
+    if (H5Lexists(layers, L->group, H5P_DEFAULT) <= 0)
+        LR_ERRORF(LR_EDATA, "%s: group /layers/%s is missing (nlayers = %zu)", d->path, L->group,
+                  d->nlayers);
+    hid_t g = H5Gopen2(layers, L->group, H5P_DEFAULT);
+    if (g < 0) LR_ERRORF(LR_EDATA, "%s: /layers/%s is not a group", d->path, L->group);
+    attr_string(g, "module", L->module, sizeof L->module);
+    lr_dump_layer_label(d, i, lab, sizeof lab);
+    L->has_post = attr_string(g, "post", L->post, sizeof L->post);
+    char kind[32];
+    if (!attr_string(g, "kind", kind, sizeof kind))
+        DUMP_FAIL(LR_EDATA, "%s: %s: attribute 'kind' is missing", d->path, lab);
+    if (!strcmp(kind, "linear")) L->kind = LR_LAYER_LINEAR;
+    else if (!strcmp(kind, "conv2d")) L->kind = LR_LAYER_CONV2D;
+    else DUMP_FAIL(LR_EDATA, "%s: %s: unknown kind '%s' (linear or conv2d)", d->path, lab, kind);
+
+    hsize_t dw[5], dx[5], dy[5], db[5], dr[5];
+    const char *names[3] = {"W", "X", "Y"};
+    hsize_t *dims[3] = {dw, dx, dy};
+    for (int k = 0; k < 3; k++) {
+        int r = dataset_shape(g, names[k], 1, dims[k]);
+        if (r == -1) DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' is missing", d->path, lab, names[k]);
+        if (r == -2)
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' is not floating point", d->path, lab, names[k]);
+        if (r != 2)
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' has %d dimensions, expected 2", d->path, lab,
+                      names[k], r);
+    }
+    L->n1 = dw[0];
+    L->n0 = dw[1];
+    L->m = dx[0];
+    if (dx[1] != dw[1])
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'X' has %llu columns but 'W' [N1, N0] has N0 = %llu",
+                  d->path, lab, (unsigned long long)dx[1], (unsigned long long)dw[1]);
+    if (dy[1] != dw[0])
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'Y' has %llu columns but 'W' [N1, N0] has N1 = %llu",
+                  d->path, lab, (unsigned long long)dy[1], (unsigned long long)dw[0]);
+    if (dy[0] != dx[0])
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'X' has %llu rows but 'Y' has %llu", d->path, lab,
+                  (unsigned long long)dx[0], (unsigned long long)dy[0]);
+    if (L->m == 0 || L->n0 == 0 || L->n1 == 0)
+        DUMP_FAIL(LR_EDATA, "%s: %s: empty dataset (X is %zu x %zu, W gives N1 = %zu)", d->path,
+                  lab, L->m, L->n0, L->n1);
+    int rb = dataset_shape(g, "b", 1, db);
+    L->has_bias = rb != -1;
+    if (rb == -2) DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'b' is not floating point", d->path, lab);
+    if (L->has_bias && (rb != 1 || db[0] != L->n1))
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'b' must have shape [%zu] (N1), got %d dimensions "
+                  "of first size %llu", d->path, lab, L->n1, rb, (unsigned long long)db[0]);
+    int rr = dataset_shape(g, "rows", 0, dr);
+    L->has_rows = rr != -1;
+    if (L->has_rows && (rr != 1 || dr[0] != L->m))
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'rows' must have shape [%zu] (m)", d->path, lab, L->m);
+    long rt = 0;
+    L->rows_total = attr_ints(g, "rows_total", &rt, 1) == 1 && rt > 0 ? (size_t)rt : L->m;
+    if (L->rows_total < L->m)
+        DUMP_FAIL(LR_EDATA, "%s: %s: attribute rows_total = %zu is below the %zu stored rows",
+                  d->path, lab, L->rows_total, L->m);
+
+    if (L->kind == LR_LAYER_CONV2D) {
+        const char *an[6] = {"kernel", "stride", "padding", "dilation", "in_shape", "out_shape"};
+        long *av[6] = {L->kernel, L->stride, L->padding, L->dilation, L->in_shape, L->out_shape};
+        long want[6] = {2, 2, 2, 2, 3, 3};
+        for (int k = 0; k < 6; k++)
+            if (attr_ints(g, an[k], av[k], (size_t)want[k]) != want[k])
+                DUMP_FAIL(LR_EDATA, "%s: %s: conv2d attribute '%s' must hold %ld integers", d->path,
+                          lab, an[k], want[k]);
+        long c = L->in_shape[0], kh = L->kernel[0], kw = L->kernel[1];
+        if ((long)L->n0 != c * kh * kw)
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'W' has N0 = %zu but in_shape and kernel give "
+                      "C_in*kh*kw = %ld", d->path, lab, L->n0, c * kh * kw);
+        if ((long)L->n1 != L->out_shape[0])
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'W' has N1 = %zu but out_shape has %ld channels",
+                      d->path, lab, L->n1, L->out_shape[0]);
+        for (int a = 0; a < 2; a++) {
+            if (L->stride[a] < 1 || L->dilation[a] < 1 || L->padding[a] < 0 || L->kernel[a] < 1)
+                DUMP_FAIL(LR_EDATA, "%s: %s: conv2d geometry out of range", d->path, lab);
+            long o = (L->in_shape[1 + a] + 2 * L->padding[a] - L->dilation[a] * (L->kernel[a] - 1) - 1) /
+                         L->stride[a] + 1;
+            if (o != L->out_shape[1 + a])
+                DUMP_FAIL(LR_EDATA, "%s: %s: out_shape[%d] = %ld disagrees with the geometry (%ld)",
+                          d->path, lab, 1 + a, L->out_shape[1 + a], o);
+        }
+    }
+fail:
+    H5Gclose(g);
+    return status;
+}
+
+static int open_inputs(lr_dump *d)
+{
+    int status = LR_OK;
+    if (H5Lexists(d->file, "inputs", H5P_DEFAULT) <= 0) return LR_OK;
+    hid_t g = H5Gopen2(d->file, "inputs", H5P_DEFAULT);
+    if (g < 0) LR_ERRORF(LR_EDATA, "%s: /inputs is not a group", d->path);
+    hsize_t dx[5], dl[5];
+    int r = dataset_shape(g, "x", 1, dx);
+    if (r == -1) DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' is missing", d->path);
+    if (r == -2) DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' is not floating point", d->path);
+    if (r < 2 || r > 4)
+        DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' has %d dimensions (2 to 4 expected)", d->path, r);
+    d->has_inputs = 1;
+    d->n_inputs = dx[0];
+    d->input_rank = r - 1;
+    d->input_dim = 1;
+    for (int k = 1; k < r; k++) {
+        d->input_shape[k - 1] = dx[k];
+        d->input_dim *= dx[k];
+    }
+    int rl = dataset_shape(g, "labels", 0, dl);
+    d->has_labels = rl != -1;
+    if (rl == -2) DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'labels' is not numeric", d->path);
+    if (d->has_labels && (rl != 1 || dl[0] != d->n_inputs))
+        DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'labels' must have shape [%zu]", d->path, d->n_inputs);
+    long nc = (long)d->n_inputs;
+    if (H5Aexists(g, "n_calib") > 0 && attr_ints(g, "n_calib", &nc, 1) != 1)
+        DUMP_FAIL(LR_EDATA, "%s: /inputs: attribute n_calib must be an integer", d->path);
+    if (nc < 0 || (size_t)nc > d->n_inputs)
+        DUMP_FAIL(LR_EDATA, "%s: /inputs: n_calib = %ld exceeds the %zu inputs", d->path, nc, d->n_inputs);
+    d->n_calib = (size_t)nc;
+    attr_double(g, "test_accuracy", &d->test_accuracy);
+fail:
+    H5Gclose(g);
+    return status;
+}
+
+int lr_dump_open(const char *path, lr_dump **out)
+{
+    *out = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0) LR_ERRORF(LR_EIO, "%s: cannot open the layer dump: no such file", path);
+    if (H5Fis_hdf5(path) <= 0)
+        LR_ERRORF(LR_EDATA, "%s: not an HDF5 file (truncated or corrupt?)", path);
+    lr_dump *d = calloc(1, sizeof *d);
+    if (!d) LR_ERROR(LR_ENOMEM, "out of memory");
+    snprintf(d->path, sizeof d->path, "%s", path);
+    d->test_accuracy = NAN;
+    d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int status = LR_OK;
+    if (d->file < 0) {
+        free(d);
+        LR_ERRORF(LR_EDATA, "%s: HDF5 cannot open the file (truncated or corrupt?)", path);
+    }
+    char fmt[64];
+    if (!attr_string(d->file, "format", fmt, sizeof fmt))
+        DUMP_FAIL(LR_EDATA, "%s: root attribute 'format' is missing: not an lrlab layer dump", path);
+    if (strcmp(fmt, LR_DUMP_FORMAT))
+        DUMP_FAIL(LR_EDATA, "%s: format is '%s', expected '%s'", path, fmt, LR_DUMP_FORMAT);
+    if (attr_ints(d->file, "format_version", &d->version, 1) != 1)
+        DUMP_FAIL(LR_EDATA, "%s: root attribute 'format_version' is missing", path);
+    if (d->version != LR_DUMP_VERSION)
+        DUMP_FAIL(LR_EDATA, "%s: unknown format version %ld (this lrlab reads version %d)", path,
+                  d->version, LR_DUMP_VERSION);
+    char net[32];
+    d->sequential = attr_string(d->file, "network", net, sizeof net) && !strcmp(net, "sequential");
+    if (H5Lexists(d->file, "layers", H5P_DEFAULT) <= 0)
+        DUMP_FAIL(LR_EDATA, "%s: group /layers is missing", path);
+    hid_t layers = H5Gopen2(d->file, "layers", H5P_DEFAULT);
+    long nl = -1;
+    if (attr_ints(d->file, "nlayers", &nl, 1) != 1) {
+        H5G_info_t info;
+        nl = H5Gget_info(layers, &info) >= 0 ? (long)info.nlinks : 0;
+    }
+    if (nl <= 0) {
+        H5Gclose(layers);
+        DUMP_FAIL(LR_EDATA, "%s: the dump holds no layers", path);
+    }
+    d->nlayers = (size_t)nl;
+    d->layers = calloc(d->nlayers, sizeof *d->layers);
+    if (!d->layers) {
+        H5Gclose(layers);
+        DUMP_FAIL(LR_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < d->nlayers && status == LR_OK; i++) status = open_layer(d, i, layers);
+    H5Gclose(layers);
+    if (status != LR_OK) goto fail;
+    if ((status = open_inputs(d)) != LR_OK) goto fail;
+    *out = d;
+    return LR_OK;
+fail:
+    lr_dump_close(d);
+    return status;
+}
+
+void lr_dump_close(lr_dump *d)
+{
+    if (!d) return;
+    if (d->file >= 0) H5Fclose(d->file);
+    free(d->layers);
+    free(d);
+}
+
+/* Read a hyperslab [row0, row0+nrows) x all columns of a 2-D (or flattened n-D) dataset
+ * into a row-major double buffer. */
+static int read_slab(const lr_dump *d, const char *where, const char *dsname, size_t row0,
+                     size_t nrows, size_t ncols, double *buf)
+{
+    hid_t ds = H5Dopen2(d->file, where, H5P_DEFAULT);
+    if (ds < 0) LR_ERRORF(LR_EDATA, "%s: cannot open dataset %s", d->path, where);
+    hid_t fs = H5Dget_space(ds);
+    int rank = H5Sget_simple_extent_ndims(fs);
+    hsize_t dims[5], start[5] = {0}, count[5];
+    H5Sget_simple_extent_dims(fs, dims, NULL);
+    for (int k = 0; k < rank; k++) count[k] = dims[k];
+    start[0] = row0;
+    count[0] = nrows;
+    herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hsize_t mdim[1] = {(hsize_t)nrows * ncols};
+    hid_t ms = H5Screate_simple(1, mdim, NULL);
+    if (e >= 0) e = H5Dread(ds, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(ds);
+    if (e < 0)
+        LR_ERRORF(LR_EDATA, "%s: %s: cannot read rows %zu to %zu of dataset '%s' (truncated or "
+                  "corrupt file?)", d->path, where, row0, row0 + nrows - 1, dsname);
+    return LR_OK;
+}
+
+int lr_dump_read_weights(const lr_dump *d, size_t layer, lr_mat W, double *b)
+{
+    const lr_dump_layer *L = &d->layers[layer];
+    if (W.rows != L->n0 || W.cols != L->n1)
+        LR_ERRORF(LR_EINVAL, "lr_dump_read_weights: W is %zux%zu, layer needs %zux%zu", W.rows,
+                  W.cols, L->n0, L->n1);
+    char where[64];
+    double *buf = malloc(L->n0 * L->n1 * sizeof(double));
+    if (!buf) LR_ERROR(LR_ENOMEM, "out of memory reading weights");
+    snprintf(where, sizeof where, "/layers/%s/W", L->group);
+    int s = read_slab(d, where, "W", 0, L->n1, L->n0, buf);
+    /* buf is [N1, N0] row-major = W (N0 x N1) column-major. */
+    if (s == LR_OK)
+        for (size_t j = 0; j < L->n1; j++)
+            for (size_t i = 0; i < L->n0; i++) LR_AT(W, i, j) = buf[i + j * L->n0];
+    free(buf);
+    LR_TRY(s);
+    if (b) {
+        if (L->has_bias) {
+            snprintf(where, sizeof where, "/layers/%s/b", L->group);
+            LR_TRY(read_slab(d, where, "b", 0, L->n1, 1, b));
+        } else {
+            for (size_t j = 0; j < L->n1; j++) b[j] = 0.0;
+        }
+    }
+    return LR_OK;
+}
+
+int lr_dump_read_rows(const lr_dump *d, size_t layer, const char *which, size_t row0, lr_mat out)
+{
+    const lr_dump_layer *L = &d->layers[layer];
+    size_t cols = !strcmp(which, "X") ? L->n0 : L->n1;
+    if (out.cols != cols || row0 + out.rows > L->m)
+        LR_ERRORF(LR_EINVAL, "lr_dump_read_rows: rows %zu+%zu x %zu outside %s (%zu x %zu)", row0,
+                  out.rows, out.cols, which, L->m, cols);
+    if (out.rows == 0) return LR_OK;
+    double *buf = malloc(out.rows * cols * sizeof(double));
+    if (!buf) LR_ERROR(LR_ENOMEM, "out of memory reading a row block");
+    char where[64];
+    snprintf(where, sizeof where, "/layers/%s/%s", L->group, which);
+    int s = read_slab(d, where, which, row0, out.rows, cols, buf);
+    if (s == LR_OK)
+        for (size_t j = 0; j < cols; j++)
+            for (size_t i = 0; i < out.rows; i++) LR_AT(out, i, j) = buf[i * cols + j];
+    free(buf);
+    return s;
+}
+
+int lr_dump_read_row_index(const lr_dump *d, size_t layer, long long *rows)
+{
+    const lr_dump_layer *L = &d->layers[layer];
+    if (!L->has_rows) {
+        for (size_t i = 0; i < L->m; i++) rows[i] = (long long)i;
+        return LR_OK;
+    }
+    char where[64];
+    snprintf(where, sizeof where, "/layers/%s/rows", L->group);
+    hid_t ds = H5Dopen2(d->file, where, H5P_DEFAULT);
+    herr_t e = ds >= 0 ? H5Dread(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) : -1;
+    if (ds >= 0) H5Dclose(ds);
+    char lab[400];
+    if (e < 0) LR_ERRORF(LR_EDATA, "%s: %s: cannot read dataset 'rows'", d->path, lr_dump_layer_label(d, layer, lab, sizeof lab));
+    for (size_t i = 0; i < L->m; i++)
+        if (rows[i] < 0 || (size_t)rows[i] >= L->rows_total || (i && rows[i] <= rows[i - 1]))
+            LR_ERRORF(LR_EDATA, "%s: %s: dataset 'rows' must be increasing indices below "
+                      "rows_total = %zu (element %zu is %lld)", d->path, lab, L->rows_total, i, rows[i]);
+    return LR_OK;
+}
+
+int lr_dump_read_inputs(const lr_dump *d, size_t first, size_t n, lr_mat x, long *labels)
+{
+    if (!d->has_inputs) LR_ERRORF(LR_EDATA, "%s: the dump has no /inputs", d->path);
+    if (first + n > d->n_inputs || x.rows != n || x.cols != d->input_dim)
+        LR_ERRORF(LR_EINVAL, "lr_dump_read_inputs: %zu+%zu inputs of %zu", first, n, d->n_inputs);
+    if (n == 0) return LR_OK;
+    double *buf = malloc(n * d->input_dim * sizeof(double));
+    if (!buf) LR_ERROR(LR_ENOMEM, "out of memory reading inputs");
+    int s = read_slab(d, "/inputs/x", "x", first, n, d->input_dim, buf);
+    if (s == LR_OK) {
+        for (size_t j = 0; j < d->input_dim; j++)
+            for (size_t i = 0; i < n; i++) {
+                double v = buf[i * d->input_dim + j];
+                if (!isfinite(v)) {
+                    free(buf);
+                    LR_ERRORF(LR_EDATA, "%s: /inputs: dataset 'x' has a non-finite value (%g) at "
+                              "sample %zu", d->path, v, first + i);
+                }
+                LR_AT(x, i, j) = v;
+            }
+    }
+    free(buf);
+    LR_TRY(s);
+    if (labels && d->has_labels) {
+        double *lb = malloc(n * sizeof(double));
+        if (!lb) LR_ERROR(LR_ENOMEM, "out of memory reading labels");
+        s = read_slab(d, "/inputs/labels", "labels", first, n, 1, lb);
+        for (size_t i = 0; s == LR_OK && i < n; i++) labels[i] = (long)lb[i];
+        free(lb);
+        LR_TRY(s);
+    } else if (labels) {
+        for (size_t i = 0; i < n; i++) labels[i] = -1;
+    }
+    return LR_OK;
+}
+
+/* The first non-finite entry of A, or 0. */
+static int find_nonfinite(lr_mat A, size_t *ri, size_t *ci)
+{
+    for (size_t j = 0; j < A.cols; j++)
+        for (size_t i = 0; i < A.rows; i++)
+            if (!isfinite(LR_AT(A, i, j))) {
+                *ri = i;
+                *ci = j;
+                return 1;
+            }
+    return 0;
+}
+
+int lr_dump_check_layer(const lr_dump *d, size_t layer, double rtol, size_t block_rows,
+                        lr_dump_check_report *rep)
+{
+    const lr_dump_layer *L = &d->layers[layer];
+    size_t n0 = L->n0, n1 = L->n1, bs = block_rows ? block_rows : 1024;
+    if (bs > L->m) bs = L->m;
+    char lab[400];
+    lr_dump_layer_label(d, layer, lab, sizeof lab);
+    double *W = malloc(n0 * n1 * sizeof(double)), *b = malloc(n1 * sizeof(double));
+    double *X = malloc(bs * n0 * sizeof(double)), *Y = malloc(bs * n1 * sizeof(double));
+    int status = LR_OK;
+    if (!W || !b || !X || !Y) DUMP_FAIL(LR_ENOMEM, "out of memory checking %s", lab);
+    lr_mat Wm = lr_mat_wrap(W, n0, n1);
+    if ((status = lr_dump_read_weights(d, layer, Wm, b)) != LR_OK) goto fail;
+    size_t ri, ci;
+    if (find_nonfinite(Wm, &ri, &ci))
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'W' has a non-finite value (%g) at [%zu, %zu]", d->path,
+                  lab, LR_AT(Wm, ri, ci), ci, ri);
+    for (size_t j = 0; j < n1; j++)
+        if (!isfinite(b[j]))
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'b' has a non-finite value (%g) at [%zu]", d->path,
+                      lab, b[j], j);
+    double rr = 0, yy = 0;
+    for (size_t r0 = 0; r0 < L->m; r0 += bs) {
+        size_t nb = L->m - r0 < bs ? L->m - r0 : bs;
+        lr_mat Xb = lr_mat_wrap(X, nb, n0), Yb = lr_mat_wrap(Y, nb, n1);
+        if ((status = lr_dump_read_rows(d, layer, "X", r0, Xb)) != LR_OK) goto fail;
+        if ((status = lr_dump_read_rows(d, layer, "Y", r0, Yb)) != LR_OK) goto fail;
+        if (find_nonfinite(Xb, &ri, &ci))
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'X' has a non-finite value (%g) at row %zu, column %zu",
+                      d->path, lab, LR_AT(Xb, ri, ci), r0 + ri, ci);
+        if (find_nonfinite(Yb, &ri, &ci))
+            DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'Y' has a non-finite value (%g) at row %zu, column %zu",
+                      d->path, lab, LR_AT(Yb, ri, ci), r0 + ri, ci);
+        for (size_t j = 0; j < n1; j++)
+            for (size_t i = 0; i < nb; i++) yy += LR_AT(Yb, i, j) * LR_AT(Yb, i, j);
+        /* Yb <- Yb - Xb W - 1 b^T: the residual of the layer's own equation. */
+        if ((status = lr_gemm('N', 'N', -1.0, Xb, Wm, 1.0, Yb)) != LR_OK) goto fail;
+        for (size_t j = 0; j < n1; j++)
+            for (size_t i = 0; i < nb; i++) {
+                double v = LR_AT(Yb, i, j) - b[j];
+                rr += v * v;
+            }
+    }
+    rep->y_norm = sqrt(yy);
+    rep->resid_rel = yy > 0 ? sqrt(rr / yy) : sqrt(rr);
+    if (!(rep->resid_rel <= rtol))
+        DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'Y' does not match X W^T + b: ||Y - X W^T - b||_F / "
+                  "||Y||_F = %.3g exceeds the tolerance %.3g (dump.check_rtol)", d->path, lab,
+                  rep->resid_rel, rtol);
+fail:
+    free(W);
+    free(b);
+    free(X);
+    free(Y);
+    return status;
+}

@@ -1,0 +1,79 @@
+/* A forward pass for the sequential networks of layer dumps (dense and conv layers, ReLU,
+ * max/average pooling, flatten), with optional low-rank replacements of each layer.
+ *
+ * Activations of a batch of n samples are an n x D matrix (row = sample), D the
+ * flattened per-sample size in PyTorch's NCHW order (channel, then row, then column), so
+ * flatten costs nothing.  A conv layer is a dense layer on im2col rows: for sample s and
+ * output position p = oh * OW + ow, row s * L + p of X holds the receptive field in
+ * torch.nn.functional.unfold's order (c * kh * kw + i * kw + j), exactly the rows of the
+ * dumps' X, so Y = X W + 1 b^T is the same matrix product for both kinds. */
+#ifndef LR_NN_NET_H
+#define LR_NN_NET_H
+
+#include <stddef.h>
+
+#include "core/mat.h"
+#include "io/dump.h"
+
+typedef enum { LR_POST_RELU, LR_POST_MAXPOOL, LR_POST_AVGPOOL, LR_POST_FLATTEN } lr_post_kind;
+
+typedef struct lr_post_op {
+    lr_post_kind kind;
+    long k, s; /* pooling window and stride */
+} lr_post_op;
+
+#define LR_NET_MAX_POST 8
+
+typedef struct lr_net_layer {
+    lr_layer_kind kind;
+    char module[256];
+    size_t n0, n1;
+    lr_mat W;  /* n0 x n1 (owned) */
+    double *b; /* n1 (zeros if the layer has none) */
+    int has_bias;
+    long kernel[2], stride[2], padding[2], dilation[2];
+    long in_shape[3];  /* C, H, W of the layer's input (conv) */
+    size_t in_dim;     /* per-sample input size */
+    size_t L;          /* output positions per sample: OH * OW (conv), 1 (linear) */
+    long out_shape[3]; /* C, H, W of the pre-activations per sample */
+    lr_post_op post[LR_NET_MAX_POST];
+    size_t npost;
+    long post_shape[3]; /* after the post ops */
+    size_t post_dim;
+} lr_net_layer;
+
+typedef struct lr_net {
+    size_t nlayers;
+    lr_net_layer *layers;
+    size_t in_dim, out_dim;
+} lr_net;
+
+/* A low-rank replacement of a layer: Y = [X, 1] A B (bias folded: A has n0 + has_bias
+ * rows), or NULL A.data for the dense layer. */
+typedef struct lr_net_lowrank {
+    lr_mat A, B;
+} lr_net_lowrank;
+
+/* Build the network of a dump whose network attribute is "sequential"; reads the weights
+ * and checks that shapes chain from /inputs through every layer. */
+int lr_net_from_dump(const lr_dump *d, lr_net **out);
+void lr_net_free(lr_net *net);
+
+/* Rows of X a batch of n samples produces at this layer (n * L). */
+size_t lr_net_rows(const lr_net_layer *L, size_t n);
+/* X (n*L x n0) from the layer's input activations act (n x in_dim). */
+int lr_net_im2col(const lr_net_layer *L, lr_mat act, lr_mat X);
+/* Y (rows x n1) = X W + 1 b^T, or [X, 1] A B with a replacement. */
+int lr_net_apply(const lr_net_layer *L, const lr_net_lowrank *lr, lr_mat X, lr_mat Y);
+/* act_out (n x post_dim) from Y (n*L x n1) through the post ops. */
+int lr_net_post(const lr_net_layer *L, lr_mat Y, size_t n, lr_mat act_out);
+/* The whole network on n samples x (n x in_dim): logits (n x out_dim).  lr may be NULL
+ * (dense) or hold one replacement per layer. */
+int lr_net_forward(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, lr_mat logits);
+/* Number of correct argmax predictions. */
+size_t lr_net_count_correct(lr_mat logits, const long *labels);
+
+/* Parse "relu,maxpool2d(2,2),flatten" (tests). */
+int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops);
+
+#endif

@@ -1,0 +1,145 @@
+/* Writer of small test dumps (see dumpgen.h).  The good dump is a real two-layer network
+ * evaluated in double: X0 random, Y0 = X0 W0^T + b0, X1 = relu(Y0), Y1 = X1 W1^T + b1,
+ * stored as float64, with /inputs holding the 40 calibration inputs and 20 test inputs
+ * whose labels are the network's own argmax (so the dense accuracy is exactly 1). */
+#include "dumpgen.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define M 40
+#define NT 20
+#define D0 6
+#define D1 5
+#define D2 3
+
+static double urand(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return ((*s >> 8) & 0xffff) / 65536.0 - 0.5;
+}
+
+static void put(hid_t g, const char *name, const double *v, hsize_t r, hsize_t c)
+{
+    hsize_t dims[2] = {r, c};
+    hid_t sp = H5Screate_simple(c ? 2 : 1, dims, NULL);
+    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Dclose(ds);
+    H5Sclose(sp);
+}
+
+static void attr_s(hid_t o, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, v);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+static void attr_i(hid_t o, const char *name, long long v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_LLONG, &v);
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
+/* y[r x n1] = x[r x n0] W^T + b, W row-major [n1, n0]. */
+static void affine(const double *x, const double *W, const double *b, double *y, int r, int n0, int n1)
+{
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < n1; j++) {
+            double acc = b[j];
+            for (int k = 0; k < n0; k++) acc += x[i * n0 + k] * W[j * n0 + k];
+            y[i * n1 + j] = acc;
+        }
+}
+
+int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
+{
+    unsigned seed = 12345;
+    double x[(M + NT) * D0], W0[D1 * D0], b0[D1], W1[D2 * D1], b1[D2];
+    double y0[(M + NT) * D1], x1[(M + NT) * D1], y1[(M + NT) * D2], lab[M + NT];
+    for (int i = 0; i < (M + NT) * D0; i++) x[i] = urand(&seed) * 4;
+    for (int i = 0; i < D1 * D0; i++) W0[i] = urand(&seed);
+    for (int i = 0; i < D1; i++) b0[i] = urand(&seed);
+    for (int i = 0; i < D2 * D1; i++) W1[i] = urand(&seed);
+    for (int i = 0; i < D2; i++) b1[i] = urand(&seed);
+    affine(x, W0, b0, y0, M + NT, D0, D1);
+    for (int i = 0; i < (M + NT) * D1; i++) x1[i] = y0[i] > 0 ? y0[i] : 0;
+    affine(x1, W1, b1, y1, M + NT, D1, D2);
+    for (int i = 0; i < M + NT; i++) {
+        int best = 0;
+        for (int j = 1; j < D2; j++)
+            if (y1[i * D2 + j] > y1[i * D2 + best]) best = j;
+        lab[i] = best;
+    }
+    if (kind == LR_DUMPGEN_NAN) y0[7 * D1 + 2] = NAN;
+    if (kind == LR_DUMPGEN_MISMATCH) y1[3 * D2 + 1] += 5.0;
+
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return 1;
+    attr_s(f, "format", "lrlab.layers");
+    attr_i(f, "format_version", kind == LR_DUMPGEN_VERSION ? 2 : 1);
+    attr_i(f, "nlayers", 2);
+    attr_s(f, "network", "sequential");
+    hid_t layers = H5Gcreate2(f, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    for (int l = 0; l < 2; l++) {
+        char name[8];
+        snprintf(name, sizeof name, "%03d", l);
+        hid_t g = H5Gcreate2(layers, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        attr_s(g, "kind", "linear");
+        attr_s(g, "module", l ? "fc2" : "fc1");
+        attr_s(g, "post", l ? "" : "relu");
+        if (l == 0) {
+            put(g, "W", W0, D1, D0);
+            put(g, "b", b0, D1, 0);
+            put(g, "X", x, M, D0);
+            if (kind != LR_DUMPGEN_MISSING) put(g, "Y", y0, M, D1);
+        } else {
+            if (kind == LR_DUMPGEN_WRONG_SHAPE) {
+                double w2[D2 * (D1 + 1)];
+                for (int i = 0; i < D2 * (D1 + 1); i++) w2[i] = 0.1 * i;
+                put(g, "W", w2, D2, D1 + 1);
+            } else {
+                put(g, "W", W1, D2, D1);
+            }
+            put(g, "b", b1, D2, 0);
+            put(g, "X", x1, kind == LR_DUMPGEN_TRUNCATED ? M - 1 : M, D1);
+            put(g, "Y", y1, M, D2);
+        }
+        H5Gclose(g);
+    }
+    H5Gclose(layers);
+    hid_t in = H5Gcreate2(f, "inputs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    put(in, "x", x, M + NT, D0);
+    put(in, "labels", lab, M + NT, 0);
+    attr_i(in, "n_calib", M);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(in, "test_accuracy", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    double one = 1.0;
+    H5Awrite(a, H5T_NATIVE_DOUBLE, &one);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Gclose(in);
+    H5Fclose(f);
+    if (kind == LR_DUMPGEN_CUT) {
+        FILE *fp = fopen(path, "rb");
+        if (!fp) return 1;
+        fseek(fp, 0, SEEK_END);
+        long size = ftell(fp);
+        fclose(fp);
+        if (truncate(path, size / 2) != 0) return 1;
+    }
+    return 0;
+}

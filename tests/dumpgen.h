@@ -1,0 +1,20 @@
+/* Small layer dumps written with the HDF5 C API, good and deliberately broken, for the
+ * reader's tests (unit tests and the end-to-end tests through tests/mkdump). */
+#ifndef LR_TESTS_DUMPGEN_H
+#define LR_TESTS_DUMPGEN_H
+
+typedef enum {
+    LR_DUMPGEN_GOOD,        /* two linear layers (6 -> 5 -> 3), ReLU between, /inputs */
+    LR_DUMPGEN_TRUNCATED,   /* layer 001: X has one row fewer than Y */
+    LR_DUMPGEN_WRONG_SHAPE, /* layer 001: W is [N1, N0 + 1] */
+    LR_DUMPGEN_NAN,         /* layer 000: a NaN in Y */
+    LR_DUMPGEN_VERSION,     /* format_version = 2 */
+    LR_DUMPGEN_MISMATCH,    /* layer 001: Y != X W^T + b */
+    LR_DUMPGEN_MISSING,     /* layer 000: no dataset Y */
+    LR_DUMPGEN_CUT          /* a good file cut short on disk */
+} lr_dumpgen_kind;
+
+/* Write a dump of that kind to path; returns 0 on success. */
+int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind);
+
+#endif
