@@ -181,9 +181,11 @@ int lr_cmd_report(int argc, char **argv)
     }
     const lr_table *F = rf.fits;
     if (F->nrows) {
-        printf("\nFitted log-log slopes of err_fro (95%% interval) against each swept key:\n");
-        printf("  %-10s %-4s %-22s %-34s %-26s %s\n", "compressor", "rank", "axis", "other keys",
-               "slope [95% CI]", "theory");
+        printf("\nFitted log-log slopes of err_fro (95%% interval) against each swept key; 'theory' is\n"
+               "the asymptotic exponent, 'prediction's slope' that of the RMS prediction over the same\n"
+               "trials (the exponent at these finite sizes):\n");
+        printf("  %-10s %-4s %-22s %-34s %-26s %-18s %s\n", "compressor", "rank", "axis", "other keys",
+               "slope [95% CI]", "theory", "prediction's slope");
     }
     for (size_t i = 0; i < F->nrows; i++) {
         double th = lr_rf_num(F, i, "theory");
@@ -191,12 +193,17 @@ int lr_cmd_report(int argc, char **argv)
         if (!isnan(th))
             snprintf(theory, sizeof theory, "%.3g %s", th,
                      lr_rf_num(F, i, "theory_in_ci") > 0 ? "(inside)" : "(outside)");
+        double tl = lr_rf_num(F, i, "theory_local");
+        char local[64] = "-";
+        if (!isnan(tl))
+            snprintf(local, sizeof local, "%.4f %s", tl,
+                     lr_rf_num(F, i, "theory_local_in_ci") > 0 ? "(inside)" : "(outside)");
         char slope[64];
         snprintf(slope, sizeof slope, "%.4f [%.4f, %.4f]", lr_rf_num(F, i, "slope"),
                  lr_rf_num(F, i, "slope_lo"), lr_rf_num(F, i, "slope_hi"));
-        printf("  %-10s %-4.0f %-22s %-34s %-26s %s\n", lr_rf_str(F, i, "compressor"),
+        printf("  %-10s %-4.0f %-22s %-34s %-26s %-18s %s\n", lr_rf_str(F, i, "compressor"),
                lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lr_rf_str(F, i, "fixed"),
-               slope, theory);
+               slope, theory, local);
     }
     report_bound_totals(&rf);
     report_baseline_ratios(&rf);

@@ -281,11 +281,24 @@ static void describe_fixed(const lr_run *run, size_t axis, size_t p, char *buf, 
     if (!buf[0]) snprintf(buf, len, "-");
 }
 
+/* The slope of log(prediction) against log(x) over the fitted trials, and whether the
+ * measured interval contains it. */
+static void set_local_theory(const double *x, const double *pred, size_t n, const lr_fit *fit,
+                             double *row, int ctl, int ctli)
+{
+    lr_fit pf;
+    row[ctl] = NAN;
+    row[ctli] = -1;
+    if (lr_fit_loglog(x, pred, n, 0.95, &pf) != LR_OK) return;
+    row[ctl] = pf.slope;
+    row[ctli] = pf.slope >= fit->slope_lo && pf.slope <= fit->slope_hi;
+}
+
 int lr_summarise_fits(const lr_run *run, lr_table **fits)
 {
     lr_table *t = lr_table_alloc("fits");
     if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
-    int cc, cr, ca, cf, cs, clo, chi, cint, cr2, cn, cth, cin;
+    int cc, cr, ca, cf, cs, clo, chi, cint, cr2, cn, cth, cin, ctl, ctli;
     int status = LR_OK;
     if (add(t, "compressor", LR_COL_NAME, "compressor", &cc) || add(t, "rank_index", LR_COL_INT, "index into compress.rank_offsets", &cr) ||
         add(t, "axis", LR_COL_NAME, "the swept config key", &ca) ||
@@ -297,16 +310,22 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
         add(t, "r2", LR_COL_REAL, "coefficient of determination", &cr2) ||
         add(t, "n", LR_COL_INT, "trials in the fit", &cn) ||
         add(t, "theory", LR_COL_REAL, "slope the theory predicts (NaN: none)", &cth) ||
-        add(t, "theory_in_ci", LR_COL_FLAG, "1 if the theory's slope lies in the interval, -1 if no theory", &cin)) {
+        add(t, "theory_in_ci", LR_COL_FLAG, "1 if the theory's slope lies in the interval, -1 if no theory", &cin) ||
+        add(t, "theory_local", LR_COL_REAL,
+            "slope of the log of the compressor's RMS prediction (a bound of kind prediction) over the "
+            "same trials: the theory's exponent at these finite sizes (NaN: no prediction)", &ctl) ||
+        add(t, "theory_local_in_ci", LR_COL_FLAG,
+            "1 if theory_local lies in the interval, -1 if there is no prediction", &ctli)) {
         lr_table_free(t);
         return LR_ENOMEM;
     }
     size_t naxes = lr_config_naxes(run->cfg);
     double *xs = malloc((run->nunits + 1) * sizeof(double)), *ys = malloc((run->nunits + 1) * sizeof(double));
     double *xq = malloc((run->nunits + 1) * sizeof(double));
+    double *yp = malloc((run->nunits + 1) * sizeof(double));
     unsigned char *seen = calloc(run->npoints + 1, 1);
-    double row[12];
-    if (!xs || !ys || !xq || !seen) status = LR_ENOMEM;
+    double row[14];
+    if (!xs || !ys || !xq || !yp || !seen) status = LR_ENOMEM;
     for (size_t a = 0; status == LR_OK && a < naxes; a++) {
         if (lr_config_axis_len(run->cfg, a) < 2) continue;
         const char *path = lr_config_axis_path(run->cfg, a);
@@ -322,7 +341,16 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
         for (size_t j = 0; j < run->nparam_cols; j++)
             if (!strcmp(run->param_cols[j].path, "problem.N1")) n1col = run->param_cols[j].column;
         if (n1col < 0) dim_axis = 0;
-        for (size_t c = 0; status == LR_OK && c < run->ncomps; c++)
+        for (size_t c = 0; status == LR_OK && c < run->ncomps; c++) {
+            /* The compressor's RMS prediction, if a bound predicts its err_fro: its slope
+             * over the same trials is the theory's exponent at these finite sizes (e.g.
+             * sigma sqrt(r (q + N1 - r)) has slope 1/2 in r only for r << q + N1). */
+            int pcol = -1;
+            for (size_t b = 0; b < run->nbounds; b++)
+                if (run->bounds[b]->kind == LR_BOUND_PREDICTION &&
+                    run->bounds[b]->observed == LR_OBS_ERR_FRO &&
+                    !strcmp(run->bounds[b]->compressor, run->comps[c]->name))
+                    pcol = run->col.bound_value[b];
             for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
                 memset(seen, 0, run->npoints);
                 for (size_t p0 = 0; status == LR_OK && p0 < run->npoints; p0++) {
@@ -340,6 +368,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                             const double *r = lr_table_row(run->trials, row_of(run, p, tr, c, i));
                             xs[n] = r[xcol];
                             ys[n] = r[run->col.err_fro];
+                            yp[n] = pcol >= 0 ? r[pcol] : NAN;
                             if (dim_axis) xq[n] = r[run->col.q] + r[n1col];
                             n++;
                         }
@@ -362,6 +391,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     row[cn] = (double)fit.n;
                     row[cth] = theory;
                     row[cin] = isnan(theory) ? -1 : (theory >= fit.slope_lo && theory <= fit.slope_hi);
+                    set_local_theory(xs, yp, n, &fit, row, ctl, ctli);
                     status = lr_table_append(t, row);
                     lr_fit fq;
                     if (status == LR_OK && dim_axis && lr_fit_loglog(xq, ys, n, 0.95, &fq) == LR_OK) {
@@ -378,15 +408,18 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                         row[cn] = (double)fq.n;
                         row[cth] = th;
                         row[cin] = isnan(th) ? -1 : (th >= fq.slope_lo && th <= fq.slope_hi);
+                        set_local_theory(xq, yp, n, &fq, row, ctl, ctli);
                         status = lr_table_append(t, row);
                     }
                 }
             }
+        }
     }
     lr_clear_error();
     free(xs);
     free(ys);
     free(xq);
+    free(yp);
     free(seen);
     if (status != LR_OK) {
         lr_table_free(t);
