@@ -34,8 +34,11 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "gen/gen.h"
 #include "io/spectrum.h"
+#include "io/instances.h"
+#include "recovery_gram.h"
 #include "run/run.h"
 
 static const lr_key recovery_schema[] = {
@@ -66,10 +69,18 @@ static const lr_key recovery_schema[] = {
      "degrees of freedom of Student t noise (> 2)"},
     {"compress.methods", LR_KEY_STRING_LIST, 0, 0, NAN, "[\"svd_w\", \"dd_rank\"]", 0, 0,
      "svd_w|dd_rank|dd_svt|dd_nuc|relu_cvx|relu_cvx_sq|relu_naive", "compressors to run"},
-    {"compress.rank_offsets", LR_KEY_INT_LIST, 0, 0, NAN, "[0]", 0, 1e5, NULL,
-     "target ranks k = r + offset"},
+    {"compress.rank_offsets", LR_KEY_INT_LIST, 0, 0, NAN, "[0]", -1e5, 1e5, NULL,
+     "target ranks k = r + offset (an offset may be negative: k < r, where Theorem 1's bounds "
+     "are NaN)"},
     {"compress.rank_rtol", LR_KEY_REAL, 0, 0, 0, NULL, 0, 1, NULL,
      "relative tolerance of the numerical rank of X~ (0: max(m, N0) * eps)"},
+    {"compress.route", LR_KEY_STRING, 0, 0, NAN, "svd", 0, 0, "svd|svd_blocks|gram",
+     "how X~ is handled: svd (whole, thin SVD), gram (streamed in row blocks, factored through "
+     "X~^T X~, guarded), svd_blocks (gram's draws, whole, thin SVD: gram's reference)"},
+    {"compress.gram_min_ratio", LR_KEY_REAL, 0, 0, 1e-3, NULL, 0, 1, NULL,
+     "gram route guard: when s_min/s_1 of X~ is below this, the trial takes the SVD route"},
+    {"problem.block_rows", LR_KEY_INT, 0, 0, 512, NULL, 1, 1e7, NULL,
+     "rows of X~ and G drawn and consumed at a time on the gram/svd_blocks routes"},
     {"bounds.names", LR_KEY_STRING_LIST, 0, 0, NAN,
      "[\"thm1a\", \"thm1b\", \"thm1c\", \"thm1d\"]", 0, 0,
      "thm1a|thm1b|thm1c|thm1d|thm2a|thm2a_p|thm2b|thm2c|thm3",
@@ -139,6 +150,10 @@ typedef struct recovery_state {
     int max_iter, monotone;
     /* experiment-owned /trials columns */
     int c_tau, c_lambda, c_iter, c_gap, c_conv, c_xg, c_m0nuc, c_pre;
+    int route;          /* compress.route: LR_ROUTE_SVD, or the gram / svd_blocks routes below */
+    int blocks;         /* draws in block order (gram and svd_blocks) */
+    size_t block_rows;
+    lr_gram_cfg gram;
 } recovery_state;
 
 static const char *const param_paths[] = {
@@ -202,6 +217,11 @@ static int read_point(lr_run *run, size_t p, recovery_point *pt)
                   "x.q < N0 = %zu) at sweep point %zu: nothing is annihilated otherwise",
                   lr_config_where(c, "problem.annihilate", where, sizeof where), pt->annih, pt->n0, p);
     size_t kcap = pt->q_x < pt->n1 ? pt->q_x : pt->n1;
+    for (size_t i = 0; i < run->nranks; i++)
+        if ((long)pt->r + run->rank_offsets[i] < 1)
+            LR_ERRORF(LR_ECONFIG, "%s: target rank r + %ld = %ld is below 1 at sweep point %zu",
+                      lr_config_where(c, "compress.rank_offsets", where, sizeof where),
+                      run->rank_offsets[i], (long)pt->r + run->rank_offsets[i], p);
     for (size_t i = 0; i < run->nranks; i++)
         if (pt->r + (size_t)run->rank_offsets[i] > kcap)
             LR_ERRORF(LR_ECONFIG,
@@ -269,6 +289,8 @@ static int add_columns(lr_run *run, recovery_state *st)
     }
     return LR_OK;
 }
+
+static int recovery_prepare_route(lr_run *run, recovery_state *st);
 
 static int recovery_prepare(lr_run *run)
 {
@@ -351,7 +373,8 @@ static int recovery_prepare(lr_run *run)
                               run->comps[i]->name, p);
     run->rows_per_unit = run->ncomps * run->nranks;
     LR_TRY(lr_run_trial_columns(run, param_paths, param_names, 5));
-    return add_columns(run, st);
+    LR_TRY(add_columns(run, st));
+    return recovery_prepare_route(run, st);
 }
 
 /* ---- per-thread workspace ---- */
@@ -419,6 +442,11 @@ static void *recovery_ws_alloc(const lr_run *run)
     return w;
 }
 
+static lr_synth_spec recovery_spec(const recovery_state *st, const recovery_point *pt);
+static int recovery_save(const lr_run *run, const recovery_state *st, const recovery_point *pt,
+                         size_t point, size_t trial, lr_mat X, lr_mat Ms, lr_mat G, lr_mat W,
+                         double rtol);
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -455,14 +483,22 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     double *spg = lr_arena_vec(a, n1 > mn ? n1 : mn);
     if (!spg) LR_ERROR(LR_EINVAL, "recovery: trial workspace too small (a sizing bug)");
 
-    /* Draw the ground truth and the data.  The order of draws is fixed, so a trial's
-     * numbers depend only on its stream. */
-    LR_TRY(lr_gen_x(rng, X, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
+    /* The signal's singular values (no random draws): also what the block-order draws use. */
     LR_TRY(lr_spectrum_with_tail(ssig, nsig, r, pt->scale, pt->scond, pt->tail, pt->alpha, pt->beta,
                                  pt->level, st->spectrum, st->nspectrum));
     double m0_nuc = 0.0, m0_fro = 0.0;
     for (size_t i = 0; i < nsig; i++) m0_nuc += ssig[i], m0_fro += ssig[i] * ssig[i];
     m0_fro = sqrt(m0_fro);
+
+    if (st->blocks) {
+        /* The gram route's draws, materialised (its reference, and its guard's fallback). */
+        lr_synth_spec sp = recovery_spec(st, pt);
+        LR_TRY(lr_synth_materialise(&sp, rng, X, Ms, G, Ew, W, Y, Zs, Xt, Zt, w->gen_scratch));
+        goto generated;
+    }
+    /* Draw the ground truth and the data.  The order of draws is fixed, so a trial's
+     * numbers depend only on its stream. */
+    LR_TRY(lr_gen_x(rng, X, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
     LR_TRY(lr_gen_with_spectrum(rng, Ms, ssig, nsig, w->gen_scratch));
     LR_TRY(lr_gemm('N', 'N', 1.0, X, Ms, 0.0, Zs));
     if (pt->weight_model) {
@@ -483,6 +519,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
         LR_TRY(lr_gemm('N', 'N', 1.0, Xt, Ms, 0.0, Zt));
     }
 
+generated:;
     double rtol = st->rank_rtol > 0 ? st->rank_rtol : lr_rank_rtol_default(m, n0);
     LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws));
     size_t q = L.q;
@@ -534,6 +571,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
             for (size_t i = 0; i < m; i++)
                 if (LR_AT(Y, i, j) < 0) LR_AT(Y, i, j) = 0.0;
 
+    if (run->instances) LR_TRY(recovery_save(run, st, pt, point, trial, X, Ms, G, W, rtol));
     LR_TRY(lr_gemm('N', 'N', 1.0, X, W, 0.0, XW));
     double xw_norm = lr_mat_norm_fro(XW);
     double z_norm = lr_mat_norm_fro(Zs), zt_norm = mt ? lr_mat_norm_fro(Zt) : NAN;
@@ -658,8 +696,149 @@ static void recovery_release(lr_run *run)
     run->exp_state = NULL;
 }
 
+/* ---- routes (compress.route): the hooks of the streamed Gram route ---- */
+
+static lr_synth_spec recovery_spec(const recovery_state *st, const recovery_point *pt)
+{
+    lr_synth_spec sp = {pt->m, pt->n0, pt->n1, pt->r, pt->m_test, pt->q_x, st->block_rows,
+                        pt->weight_model, pt->x_kind, pt->x_cond, pt->scale, pt->scond,
+                        pt->sigma, pt->df, pt->C, pt->t, pt->noise};
+    return sp;
+}
+
+static int recovery_save(const lr_run *run, const recovery_state *st, const recovery_point *pt,
+                         size_t point, size_t trial, lr_mat X, lr_mat Ms, lr_mat G, lr_mat W,
+                         double rtol)
+{
+    lr_synth_spec sp = recovery_spec(st, pt);
+    LR_TRY(lr_instances_put(run->instances, point, trial, "X", X, 0, X.rows));
+    LR_TRY(lr_instances_put(run->instances, point, trial, "M", Ms, 0, Ms.rows));
+    LR_TRY(lr_instances_put(run->instances, point, trial, "G", G, 0, G.rows));
+    LR_TRY(lr_instances_put(run->instances, point, trial, "W", W, 0, W.rows));
+    return lr_recovery_save_attrs(run, &sp, point, trial, rtol,
+                                  st->route == LR_ROUTE_GRAM ? LR_ROUTE_GRAM_FALLBACK : LR_ROUTE_SVD);
+}
+
+static int recovery_prepare_route(lr_run *run, recovery_state *st)
+{
+    const lr_config *c = run->cfg;
+    char where[512];
+    const char *route = lr_config_str(c, "compress.route");
+    st->route = !strcmp(route, "gram") ? LR_ROUTE_GRAM : LR_ROUTE_SVD;
+    st->blocks = strcmp(route, "svd") != 0;
+    st->block_rows = (size_t)lr_config_num(c, 0, "problem.block_rows");
+    st->gram.rank_rtol = st->rank_rtol;
+    st->gram.min_ratio = lr_config_num(c, 0, "compress.gram_min_ratio");
+    st->gram.col_route = lr_table_add_column(
+        run->trials, "route", LR_COL_INT,
+        "how X~ was factored: 0 thin SVD of the whole X~, 1 Gram route (X~ streamed in row "
+        "blocks, eigendecomposition of X~^T X~), 2 SVD route after the Gram route's guard "
+        "refused the trial (graded spectrum, m < N0, or X~ not streamable)");
+    if (st->gram.col_route < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+    if (!st->blocks) return LR_OK;
+    /* The streamed route (and svd_blocks, its reference, which draws the same way) knows
+     * only what it implements: refuse anything else up front. */
+    for (size_t i = 0; i < run->ncomps && st->route == LR_ROUTE_GRAM; i++)
+        if (!run->comps[i]->gram_ok)
+            LR_ERRORF(LR_ECONFIG, "%s: compressor '%s' needs X~ itself; it cannot run with "
+                      "compress.route = \"gram\" (use \"svd\")",
+                      lr_config_where(c, "compress.methods", where, sizeof where), run->comps[i]->name);
+    /* The streamed route draws an exactly low-rank M* and evaluates Theorem 1 only. */
+    for (size_t b = 0; b < run->nbounds; b++)
+        if (strncmp(run->bounds[b]->name, "thm1", 4))
+            LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not evaluated on the streamed routes "
+                      "(Theorem 1 only); use compress.route = \"svd\"",
+                      lr_config_where(c, "bounds.names", where, sizeof where), run->bounds[b]->name);
+    for (size_t p = 0; p < run->npoints; p++) {
+        const recovery_point *pt = &st->pts[p];
+        const char *key = pt->tail != LR_TAIL_NONE ? "problem.signal.tail.kind"
+                          : pt->annih > 0          ? "problem.annihilate"
+                          : pt->relu               ? "problem.activation"
+                                                   : NULL;
+        if (key)
+            LR_ERRORF(LR_ECONFIG, "%s: the streamed routes draw exactly low-rank linear layers "
+                      "only; use compress.route = \"svd\"", lr_config_where(c, key, where, sizeof where));
+    }
+    for (size_t p = 0; p < run->npoints; p++) {
+        lr_noise_kind nk = st->pts[p].noise;
+        if (nk != LR_NOISE_GAUSSIAN && nk != LR_NOISE_RADEMACHER && nk != LR_NOISE_STUDENT_T)
+            LR_ERRORF(LR_ECONFIG, "%s: this noise kind cannot be streamed in row blocks; use "
+                      "compress.route = \"svd\"",
+                      lr_config_where(c, "problem.noise.kind", where, sizeof where));
+    }
+    return LR_OK;
+}
+
+/* The Gram route's workspace; the plain one is made the first time the guard sends one of
+ * this thread's trials to the SVD route (so a run whose trials all pass never holds an
+ * m-sized matrix). */
+typedef struct recovery_route_ws {
+    lr_gram_ws *gram;
+    recovery_ws *plain;
+} recovery_route_ws;
+
+static void *recovery_route_ws_alloc(const lr_run *run)
+{
+    const recovery_state *st = run->exp_state;
+    recovery_route_ws *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    if (st->route != LR_ROUTE_GRAM) {
+        if (!(w->plain = recovery_ws_alloc(run))) {
+            free(w);
+            return NULL;
+        }
+        return w;
+    }
+    size_t b = st->block_rows < st->max_m ? st->block_rows : st->max_m;
+    w->gram = lr_gram_ws_alloc(run, st->max_n0, st->max_n1, st->max_k, b, st->max_mt > 0);
+    if (!w->gram) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void recovery_route_ws_free(void *p)
+{
+    recovery_route_ws *w = p;
+    if (!w) return;
+    lr_gram_ws_free(w->gram);
+    recovery_ws_free(w->plain);
+    free(w);
+}
+
+static int recovery_route_unit(const lr_run *run, void *wsp, size_t point, size_t trial,
+                               gsl_rng *rng, double *rows, double *seconds)
+{
+    const recovery_state *st = run->exp_state;
+    recovery_route_ws *w = wsp;
+    int code = LR_ROUTE_SVD;
+    if (st->route == LR_ROUTE_GRAM) {
+        lr_synth_spec sp = recovery_spec(st, &st->pts[point]);
+        int done = 0;
+        LR_TRY(lr_recovery_gram_unit(run, &sp, &st->gram, w->gram, point, trial, rng, rows,
+                                     seconds, &done));
+        if (done) return LR_OK;
+        /* The guard refused: replay the same draws on the SVD route. */
+        if (!w->plain && !(w->plain = recovery_ws_alloc(run)))
+            LR_ERROR(LR_ENOMEM, "cannot allocate the SVD route's workspace");
+        lr_rng_seed_unit(rng, run->seed, point, trial);
+        code = LR_ROUTE_GRAM_FALLBACK;
+    }
+    LR_TRY(recovery_unit(run, w->plain, point, trial, rng, rows, seconds));
+    for (size_t i = 0; i < run->rows_per_unit; i++)
+        rows[i * run->trials->ncols + (size_t)st->gram.col_route] = code;
+    return LR_OK;
+}
+
+static void recovery_release_all(lr_run *run)
+{
+    if (getenv("LRLAB_PROFILE")) lr_recovery_gram_profile_report(stderr);
+    recovery_release(run);
+}
+
 const lr_experiment lr_experiment_recovery = {
     "recovery",
     "synthetic low-rank + noise layers with a known truth; ZS25 Theorem 1 checked per trial",
-    recovery_schema, recovery_prepare, recovery_ws_alloc, recovery_ws_free, recovery_unit,
-    recovery_theory_slope, recovery_release, NULL};
+    recovery_schema, recovery_prepare, recovery_route_ws_alloc, recovery_route_ws_free,
+    recovery_route_unit, recovery_theory_slope, recovery_release_all, NULL};

@@ -277,6 +277,8 @@ static void rank_label(const lr_table *P, size_t row, char *buf, size_t len)
     if (!isnan(r)) snprintf(buf, len, "target rank k = r%s%.0f", k - r > 0 ? " + " : "", k - r > 0 ? k - r : 0.0);
     else snprintf(buf, len, "target rank k = %.0f", k);
     if (!isnan(r) && k == r) snprintf(buf, len, "target rank k = r");
+    /* Negative rank offsets (k < r, where Theorem 1's bounds do not apply). */
+    if (!isnan(r) && k < r) snprintf(buf, len, "target rank k = r - %.0f (k < r: no Theorem 1 bound)", r - k);
 }
 
 int lr_cmd_plot(int argc, char **argv)

@@ -17,6 +17,9 @@ static const char run_help[] =
     "  -j N          trials run in parallel on N threads (default: all cores)\n"
     "  --resume      continue a run that was killed (reads FILE.partial)\n"
     "  --force       overwrite an existing results file, or discard FILE.partial\n"
+    "  --save-instances FILE\n"
+    "                write every trial's generated matrices (X~, M*, G, W) to an HDF5\n"
+    "                file, for checking other programs on the same data (bench/README.md)\n"
     "  --progress    always draw the progress bar; --quiet never (default: on a terminal)\n"
     "  -h, --help    this text\n";
 
@@ -66,6 +69,13 @@ int lr_cmd_run(int argc, char **argv)
                 }
                 opt.nthreads = (int)n;
             }
+        } else if (!strcmp(a, "--save-instances")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "lrlab run: %s needs a file name\n", a);
+                status = 2;
+                break;
+            }
+            opt.save_instances = argv[++i];
         } else if (!strcmp(a, "--resume")) opt.resume = 1;
         else if (!strcmp(a, "--force")) opt.force = 1;
         else if (!strcmp(a, "--progress")) opt.progress = 1;

@@ -27,6 +27,10 @@ typedef struct lr_layer {
      * scale by activation statistics, when X above is a reduced stand-in for X~ (see
      * src/nn/reduce.h).  NULL: computed from X. */
     const double *x_absmean;
+    /* U_q^T Y (q x N1), when a route supplies it without forming Ux (the Gram route:
+     * U_q^T Y = diag(1/sx) Vx^T X~^T Y); data NULL otherwise, and then data-driven
+     * compressors compute it from Ux and Y. */
+    lr_mat UtY;
 } lr_layer;
 
 /* Scratch a trial needs; sized once for the largest problem of a run. */
@@ -80,6 +84,9 @@ typedef struct lr_compressor {
      * rank (truncations of one decomposition): one fit at the largest rank then serves
      * every smaller one. */
     int nested;
+    /* 1 if fit needs only W, sx, Vx, q and UtY (never X, Y or Ux), so it can run on the
+     * Gram route, where X~ is streamed and never held (0 for compressors that need X~). */
+    int gram_ok;
 } lr_compressor;
 
 extern const lr_compressor lr_compressor_svd_w;
@@ -97,6 +104,16 @@ const lr_compressor *lr_compressor_find(const char *name);
  * set q, smin_x.  Uses ws->svd and the arena for a copy of X~. */
 int lr_layer_factor_x(lr_layer *L, double rank_rtol, lr_compress_ws *ws);
 size_t lr_layer_factor_x_scratch(size_t m, size_t n0);
+
+/* Gram route for the range of X~ (src/compress/gram.c): factor K = X~^T X~ (N0 x N0, lower
+ * triangle read, destroyed) as Vx diag(sx^2) Vx^T, so that X~ = U diag(sx) Vx^T with
+ * U = X~ Vx diag(1/sx) never formed.  Guard: squaring doubles the condition number, so
+ * the small singular values lose relative accuracy ~ eps (s_1 / s_i)^2; when
+ * s_min / s_1 < min_ratio (or m < N0, or K is not positive) the factorisation is refused
+ * (*accepted = 0) and the caller takes the SVD route.  *ratio receives s_min / s_1.
+ * L->Vx needs N0 x N0 storage; L->sx N0 values. */
+int lr_layer_factor_gram(lr_layer *L, size_t m, lr_mat K, double rank_rtol, double min_ratio,
+                         lr_eig_plan *ep, double *ratio, int *accepted);
 
 /* Truncated factors from a thin SVD: A = U_k diag(s_k) (rows x k), B = VT_k (k x cols). */
 void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f);

@@ -168,4 +168,4 @@ int lr_dd_nuc_reference(lr_mat X, lr_mat Y, double lambda, const lr_fista_opts *
 const lr_compressor lr_compressor_dd_nuc = {
     "dd_nuc",
     "data-driven convex: argmin 1/2 ||Y - X~ M||_F^2 + lambda ||M||_* by FISTA with SVT steps (rank-adaptive)",
-    1, dd_nuc_scratch, dd_nuc_fit, 1, 0};
+    1, dd_nuc_scratch, dd_nuc_fit, 1, 0, 0};

@@ -27,10 +27,17 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
     lr_mat VbT = lr_arena_mat(&ws->arena, mn, n1), T = lr_arena_mat(&ws->arena, q, mn);
     double *sb = lr_arena_vec(&ws->arena, mn);
     if (!sb) LR_ERROR(LR_EINVAL, "dd_rank: workspace too small");
-    LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, L->Y, 0.0, B));
-    LR_TRY(lr_svd(ws->svd, B, sb, Ub, VbT, &info->svd_fallback));
+    /* B = U_q^T Y: supplied by the Gram route, else from the thin SVD of X~. */
+    if (L->UtY.data) lr_mat_copy(B, L->UtY);
+    else LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, L->Y, 0.0, B));
+    /* Only the largest target rank's triplets are needed (lr_svd_top takes the whole SVD
+     * when that is cheaper). */
+    size_t kmax = 0;
+    for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
+    if (kmax > mn) kmax = mn;
+    LR_TRY(lr_svd_top(ws->svd, B, kmax, sb, Ub, VbT, &info->svd_fallback));
     /* T = diag(1/sx) Ub: the pseudo-inverse restricted to range(X~). */
-    for (size_t j = 0; j < mn; j++)
+    for (size_t j = 0; j < kmax; j++)
         for (size_t i = 0; i < q; i++) LR_AT(T, i, j) = LR_AT(Ub, i, j) / L->sx[i];
     for (size_t i = 0; i < nranks; i++) {
         size_t k = ranks[i] < mn ? ranks[i] : mn;
@@ -47,4 +54,4 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
 const lr_compressor lr_compressor_dd_rank = {
     "dd_rank",
     "data-driven: rank-constrained least squares, X~ M = [P Y]_k (generalised Eckart-Young)", 1,
-    dd_rank_scratch, dd_rank_fit, 0, 1};
+    dd_rank_scratch, dd_rank_fit, 0, 1, 1};

@@ -59,4 +59,4 @@ static int dd_svt_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
 const lr_compressor lr_compressor_dd_svt = {
     "dd_svt",
     "data-driven convex: X~ M = SVT_lambda(P Y), lambda auto = 2 sigma (sqrt q + sqrt N1 + t) (rank-adaptive)",
-    1, dd_svt_scratch, dd_svt_fit, 1, 0};
+    1, dd_svt_scratch, dd_svt_fit, 1, 0, 0};

@@ -168,8 +168,8 @@ static int relu_cvx_sq_fit(const lr_layer *L, const lr_compress_opts *opts, cons
 const lr_compressor lr_compressor_relu_cvx = {
     "relu_cvx",
     "ReLU convex relaxation, censored-Gaussian loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
-    1, relu_scratch, relu_cvx_fit, 1, 0};
+    1, relu_scratch, relu_cvx_fit, 1, 0, 0};
 const lr_compressor lr_compressor_relu_cvx_sq = {
     "relu_cvx_sq",
     "ReLU convex relaxation, ReLU-consistent squared loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
-    1, relu_scratch, relu_cvx_sq_fit, 1, 0};
+    1, relu_scratch, relu_cvx_sq_fit, 1, 0, 0};

@@ -18,4 +18,4 @@ static int relu_naive_fit(const lr_layer *L, const lr_compress_opts *opts, const
 
 const lr_compressor lr_compressor_relu_naive = {
     "relu_naive", "ReLU baseline: dd_rank on the post-activations, X~ M = [P Y+]_k", 1,
-    relu_naive_scratch, relu_naive_fit, 0, 0};
+    relu_naive_scratch, relu_naive_fit, 0, 0, 0};

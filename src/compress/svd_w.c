@@ -22,7 +22,12 @@ static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size
     double *s = lr_arena_vec(&ws->arena, mn);
     if (!s) LR_ERROR(LR_EINVAL, "svd_w: workspace too small");
     lr_mat_copy(Wc, L->W);
-    LR_TRY(lr_svd(ws->svd, Wc, s, U, VT, &info->svd_fallback));
+    /* Only the largest target rank's triplets are needed (lr_svd_top takes the whole SVD
+     * when that is cheaper). */
+    size_t kmax = 0;
+    for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
+    if (kmax > mn) kmax = mn;
+    LR_TRY(lr_svd_top(ws->svd, Wc, kmax, s, U, VT, &info->svd_fallback));
     for (size_t i = 0; i < nranks; i++) {
         out[i].k = ranks[i] < mn ? ranks[i] : mn;
         lr_factors_from_svd(U, s, VT, &out[i]);
@@ -32,4 +37,4 @@ static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size
 
 const lr_compressor lr_compressor_svd_w = {
     "svd_w", "data-agnostic: truncated SVD of the weights, M = [W]_k (Eckart-Young)", 0,
-    svd_w_scratch, svd_w_fit, 0, 1};
+    svd_w_scratch, svd_w_fit, 0, 1, 1};

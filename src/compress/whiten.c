@@ -155,4 +155,4 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
 const lr_compressor lr_compressor_whiten = {
     "whiten",
     "data-aware: SVD of S^T W with S S^T = X~^T X~ (SVD-LLM), Cholesky or pivoted-QR fallback", 1,
-    whiten_scratch, whiten_fit, 0, 1};
+    whiten_scratch, whiten_fit, 0, 1, 0};

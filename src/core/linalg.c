@@ -62,9 +62,20 @@ lr_svd_plan *lr_svd_plan_alloc(size_t max_m, size_t max_n)
     lapack_int q1 = query_lwork('S', max_m, max_n), q2 = query_lwork('N', max_m, max_n);
     if (q1 > lw) lw = q1;
     if (q2 > lw) lw = q2;
+    {
+        /* dgesvdx (lr_svd_top) at the largest shape: its own query. */
+        double wx = 0.0, a = 0.0, s = 0.0, u = 0.0, vt = 0.0;
+        lapack_int ns = 0, iw = 0;
+        if (mn > 0 &&
+            LAPACKE_dgesvdx_work(LAPACK_COL_MAJOR, 'V', 'V', 'I', (lapack_int)max_m,
+                                 (lapack_int)max_n, &a, (lapack_int)max_m, 0.0, 0.0, 1, 1, &ns, &s,
+                                 &u, (lapack_int)max_m, &vt, (lapack_int)mn, &wx, -1, &iw) == 0 &&
+            (lapack_int)wx + 1 > lw)
+            lw = (lapack_int)wx + 1;
+    }
     p->lwork = lw;
     p->work = lr_malloc((size_t)lw * sizeof(double));
-    p->iwork = lr_malloc(8 * (mn ? mn : 1) * sizeof(lapack_int));
+    p->iwork = lr_malloc(12 * (mn ? mn : 1) * sizeof(lapack_int));
     p->backup = lr_malloc((max_m * max_n > 0 ? max_m * max_n : 1) * sizeof(double));
     if (!p->work || !p->iwork || !p->backup) {
         lr_svd_plan_free(p);
@@ -127,6 +138,40 @@ int lr_svd(lr_svd_plan *p, lr_mat A, double *s, lr_mat U, lr_mat VT, int *used_f
     return LR_OK;
 }
 
+int lr_svd_top(lr_svd_plan *p, lr_mat A, size_t k, double *s, lr_mat U, lr_mat VT,
+               int *used_fallback)
+{
+    size_t m = A.rows, n = A.cols, mn = m < n ? m : n;
+    if (used_fallback) *used_fallback = 0;
+    if (k > mn) k = mn;
+    /* Whole spectra are cheaper by divide and conquer. */
+    if (2 * k > mn || mn < 32) return lr_svd(p, A, s, U, VT, used_fallback);
+    if (m > p->max_m || n > p->max_n)
+        LR_ERRORF(LR_EINVAL, "lr_svd_top: %zux%zu exceeds the plan's %zux%zu", m, n, p->max_m, p->max_n);
+    if (U.rows != m || U.cols < k || VT.rows < k || VT.cols != n)
+        LR_ERRORF(LR_EINVAL, "lr_svd_top: U %zux%zu / VT %zux%zu do not fit A %zux%zu, k = %zu",
+                  U.rows, U.cols, VT.rows, VT.cols, m, n, k);
+    if (!lr_mat_all_finite(A)) LR_ERROR(LR_ENUMERIC, "lr_svd_top: the matrix has NaN or Inf entries");
+    lr_mat saved = lr_mat_wrap(p->backup, m, n);
+    lr_mat_copy(saved, A);
+    lapack_int ns = 0;
+    lapack_int info = take_injected_failure()
+                          ? 1
+                          : LAPACKE_dgesvdx_work(LAPACK_COL_MAJOR, 'V', 'V', 'I', (lapack_int)m,
+                                                 (lapack_int)n, A.data, (lapack_int)A.ld, 0.0, 0.0,
+                                                 1, (lapack_int)k, &ns, s, U.data, (lapack_int)U.ld,
+                                                 VT.data, (lapack_int)VT.ld, p->work, p->lwork,
+                                                 p->iwork);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dgesvdx: argument %d is illegal", (int)-info);
+    if (info == 0 && (size_t)ns == k) return LR_OK;
+    /* Inverse iteration did not converge for some vector: the whole SVD, recorded. */
+    lr_mat_copy(A, saved);
+    int fb = 0;
+    LR_TRY(lr_svd(p, A, s, U, VT, &fb));
+    if (used_fallback) *used_fallback = 1;
+    return LR_OK;
+}
+
 double lr_rank_rtol_default(size_t m, size_t n) { return (double)(m > n ? m : n) * DBL_EPSILON; }
 
 size_t lr_numerical_rank(const double *s, size_t n, double rtol)
@@ -145,3 +190,107 @@ int lr_norm_op(lr_svd_plan *p, lr_mat A, double *work_s, double *norm, int *used
     *norm = (A.rows && A.cols) ? work_s[0] : 0.0;
     return LR_OK;
 }
+
+/* ---- symmetric eigendecomposition ---- */
+
+struct lr_eig_plan {
+    size_t max_n;
+    double *work;
+    lapack_int lwork, liwork;
+    lapack_int *iwork, *isuppz;
+};
+
+lr_eig_plan *lr_eig_plan_alloc(size_t max_n)
+{
+    lr_eig_plan *p = lr_calloc(1, sizeof *p);
+    if (!p) return NULL;
+    size_t n = max_n ? max_n : 1;
+    p->max_n = max_n;
+    /* The workspace query of dsyevr for the largest size; LAPACK's documented minimum
+     * (26 n doubles, 10 n integers) covers every smaller size run through the plan. */
+    double wq = 0.0, a = 0.0, w = 0.0, z = 0.0;
+    lapack_int iq = 0, m = 0, sup[2];
+    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'V', 'A', 'L', (lapack_int)n, &a,
+                                          (lapack_int)n, 0.0, 0.0, 0, 0, 0.0, &m, &w, &z,
+                                          (lapack_int)n, sup, &wq, -1, &iq, -1);
+    p->lwork = (lapack_int)(26 * n);
+    p->liwork = (lapack_int)(10 * n);
+    if (info == 0 && (lapack_int)wq > p->lwork) p->lwork = (lapack_int)wq;
+    if (info == 0 && iq > p->liwork) p->liwork = iq;
+    p->work = lr_malloc((size_t)p->lwork * sizeof(double));
+    p->iwork = lr_malloc((size_t)p->liwork * sizeof(lapack_int));
+    p->isuppz = lr_malloc(2 * n * sizeof(lapack_int));
+    if (!p->work || !p->iwork || !p->isuppz) {
+        lr_eig_plan_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void lr_eig_plan_free(lr_eig_plan *p)
+{
+    if (!p) return;
+    lr_free(p->work);
+    lr_free(p->iwork);
+    lr_free(p->isuppz);
+    lr_free(p);
+}
+
+int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
+{
+    size_t n = A.rows;
+    int want = Z.data != NULL;
+    if (A.cols != n) LR_ERRORF(LR_EINVAL, "lr_eig_sym: %zux%zu is not square", A.rows, A.cols);
+    if (n > p->max_n) LR_ERRORF(LR_EINVAL, "lr_eig_sym: %zu exceeds the plan's %zu", n, p->max_n);
+    if (want && (Z.rows != n || Z.cols < n))
+        LR_ERRORF(LR_EINVAL, "lr_eig_sym: Z %zux%zu does not fit %zux%zu", Z.rows, Z.cols, n, n);
+    if (n == 0) return LR_OK;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = j; i < n; i++)
+            if (!isfinite(LR_AT(A, i, j)))
+                LR_ERROR(LR_ENUMERIC, "lr_eig_sym: the matrix has NaN or Inf entries");
+    lapack_int m = 0;
+    double dummy = 0.0;
+    lapack_int info = LAPACKE_dsyevr_work(
+        LAPACK_COL_MAJOR, want ? 'V' : 'N', 'A', 'L', (lapack_int)n, A.data, (lapack_int)A.ld,
+        0.0, 0.0, 0, 0, 0.0, &m, w, want ? Z.data : &dummy, want ? (lapack_int)Z.ld : 1,
+        p->isuppz, p->work, p->lwork, p->iwork, p->liwork);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevr: argument %d is illegal", (int)-info);
+    if (info > 0) LR_ERRORF(LR_ECONV, "dsyevr: internal error %d on a %zux%zu matrix", (int)info, n, n);
+    /* Descending order, like singular values. */
+    for (size_t i = 0; i < n / 2; i++) {
+        double t = w[i];
+        w[i] = w[n - 1 - i];
+        w[n - 1 - i] = t;
+        if (want)
+            for (size_t r = 0; r < n; r++) {
+                double u = LR_AT(Z, r, i);
+                LR_AT(Z, r, i) = LR_AT(Z, r, n - 1 - i);
+                LR_AT(Z, r, n - 1 - i) = u;
+            }
+    }
+    return LR_OK;
+}
+
+int lr_norm_op_gram(lr_eig_plan *ep, lr_mat A, lr_mat S, double *w, double *norm)
+{
+    /* The smaller of A^T A and A A^T: both have the same nonzero eigenvalues. */
+    size_t n = A.rows < A.cols ? A.rows : A.cols;
+    if (S.rows < n || S.cols < n) LR_ERRORF(LR_EINVAL, "lr_norm_op_gram: S must be at least %zux%zu", n, n);
+    S.rows = S.cols = n;
+    *norm = 0.0;
+    if (n == 0) return LR_OK;
+    if (n > ep->max_n) LR_ERRORF(LR_EINVAL, "lr_norm_op_gram: %zu exceeds the plan's %zu", n, ep->max_n);
+    LR_TRY(lr_syrk(A.rows < A.cols ? 'N' : 'T', 1.0, A, 0.0, S));
+    lapack_int m = 0;
+    double dummy = 0.0;
+    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'N', 'I', 'L', (lapack_int)n, S.data,
+                                          (lapack_int)S.ld, 0.0, 0.0, (lapack_int)n, (lapack_int)n,
+                                          0.0, &m, w, &dummy, 1, ep->isuppz, ep->work, ep->lwork,
+                                          ep->iwork, ep->liwork);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevr: argument %d is illegal", (int)-info);
+    if (info > 0 || m != 1) LR_ERRORF(LR_ECONV, "dsyevr: no largest eigenvalue (info %d)", (int)info);
+    *norm = w[0] > 0 ? sqrt(w[0]) : 0.0;
+    return LR_OK;
+}
+

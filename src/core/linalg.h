@@ -26,6 +26,13 @@ void lr_svd_plan_free(lr_svd_plan *p);
  * failed and dgesvd produced the result.  Returns LR_ECONV if both drivers fail. */
 int lr_svd(lr_svd_plan *p, lr_mat A, double *s, lr_mat U, lr_mat VT, int *used_fallback);
 
+/* The k largest singular triplets only (dgesvdx: bisection and inverse iteration on the
+ * bidiagonal form), s[k] descending, U (m x k), VT (k x n); A destroyed.  When k is more
+ * than half of min(m, n) the whole thin SVD (lr_svd) is cheaper and is used instead.  If
+ * dgesvdx fails, the whole SVD is taken and *used_fallback set.  Plain reference: lr_svd. */
+int lr_svd_top(lr_svd_plan *p, lr_mat A, size_t k, double *s, lr_mat U, lr_mat VT,
+               int *used_fallback);
+
 /* Number of fallbacks this plan has taken since it was made. */
 size_t lr_svd_plan_fallbacks(const lr_svd_plan *p);
 
@@ -39,5 +46,19 @@ size_t lr_numerical_rank(const double *s, size_t n, double rtol);
 
 /* Operator (spectral) norm of A (destroyed) via the plan. */
 int lr_norm_op(lr_svd_plan *p, lr_mat A, double *work_s, double *norm, int *used_fallback);
+
+/* Symmetric eigendecomposition plan (LAPACK dsyevr, MRRR), sized once for n <= max_n:
+ * A (n x n, lower triangle read, destroyed) = Z diag(w) Z^T with w DESCENDING (LAPACK
+ * returns ascending; the plan reverses both, so that index 0 is the largest, as for
+ * singular values).  Z may be a NULL data pointer for values only. */
+typedef struct lr_eig_plan lr_eig_plan;
+lr_eig_plan *lr_eig_plan_alloc(size_t max_n);
+void lr_eig_plan_free(lr_eig_plan *p);
+int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z);
+/* ||A||_op = sqrt(lambda_max(A^T A)) from S = A^T A or A A^T, whichever is smaller (S: at
+ * least min(rows, cols) square scratch, w: as many values) and the largest eigenvalue alone (dsyevr, range I): a fraction of the cost of
+ * the singular values, and as accurate for the LARGEST one (relative error ~ eps, while
+ * squaring only hurts the small ones).  Plain reference: lr_norm_op. */
+int lr_norm_op_gram(lr_eig_plan *ep, lr_mat A, lr_mat S, double *w, double *norm);
 
 #endif

@@ -128,6 +128,29 @@ int lr_gemm(char ta, char tb, double alpha, lr_mat A, lr_mat B, double beta, lr_
     return LR_OK;
 }
 
+int lr_syrk(char trans, double alpha, lr_mat A, double beta, lr_mat C)
+{
+    size_t n = trans == 'T' ? A.cols : A.rows, k = trans == 'T' ? A.rows : A.cols;
+    if (C.rows != n || C.cols != n)
+        LR_ERRORF(LR_EINVAL, "lr_syrk: %zux%zu (%c) gives %zux%zu, not %zux%zu", A.rows, A.cols,
+                  trans, n, n, C.rows, C.cols);
+    if (n == 0) return LR_OK;
+    if (k == 0) {
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = j; i < n; i++) LR_AT(C, i, j) *= beta;
+        return LR_OK;
+    }
+    cblas_dsyrk(CblasColMajor, CblasLower, trans == 'T' ? CblasTrans : CblasNoTrans, (int)n,
+                (int)k, alpha, A.data, (int)A.ld, beta, C.data, (int)C.ld);
+    return LR_OK;
+}
+
+void lr_mat_symmetrize(lr_mat C)
+{
+    for (size_t j = 0; j < C.cols; j++)
+        for (size_t i = j + 1; i < C.rows; i++) LR_AT(C, j, i) = LR_AT(C, i, j);
+}
+
 /* ---- arena ---- */
 
 #define LR_ALIGN_DOUBLES (LR_ALIGN / sizeof(double))

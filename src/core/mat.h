@@ -34,6 +34,12 @@ void lr_mat_scale_cols(lr_mat A, const double *d);
 /* C <- alpha op(A) op(B) + beta C through CBLAS; checks shapes.  ta/tb: 'N' or 'T'. */
 int lr_gemm(char ta, char tb, double alpha, lr_mat A, lr_mat B, double beta, lr_mat C);
 
+/* C <- alpha A^T A + beta C (trans 'T', A is k x n) or alpha A A^T + beta C (trans 'N', A
+ * is n x k) through CBLAS dsyrk: half the flops of the GEMM, and only the lower triangle
+ * of C is referenced and written (lr_mat_symmetrize copies it to the upper one). */
+int lr_syrk(char trans, double alpha, lr_mat A, double beta, lr_mat C);
+void lr_mat_symmetrize(lr_mat C);
+
 /* ---- allocation (64-byte aligned), failure-injectable ---- */
 void *lr_malloc(size_t bytes);
 void *lr_calloc(size_t n, size_t size);

@@ -1,6 +1,7 @@
 #include "results.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +111,14 @@ static int write_timings(hid_t file, const lr_run *run)
     lr_table_add_column(t, "fit_seconds", LR_COL_REAL,
                         "wall time of the compressor's fit for this row's trial (one fit serves "
                         "every rank); row i describes row i of /trials");
+    lr_table_add_column(t, "unit_seconds", LR_COL_REAL,
+                        "wall time of this row's whole trial (generation, factorisation, every "
+                        "compressor and measurement); NaN for trials recovered by --resume");
     int status = lr_table_reserve(t, run->trials->nrows ? run->trials->nrows : 1);
-    for (size_t i = 0; i < run->trials->nrows && status == LR_OK; i++)
-        status = lr_table_append(t, &run->seconds[i]);
+    for (size_t i = 0; i < run->trials->nrows && status == LR_OK; i++) {
+        double row[2] = {run->seconds[i], run->unit_seconds ? run->unit_seconds[i / run->rows_per_unit] : NAN};
+        status = lr_table_append(t, row);
+    }
     if (status == LR_OK) status = lr_h5_write_table(file, t, "timings, row-aligned with /trials");
     lr_table_free(t);
     return status;

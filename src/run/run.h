@@ -84,6 +84,8 @@ struct lr_run {
     size_t rows_per_unit;
     double *seconds; /* per /trials row */
     void *exp_state;
+    double *unit_seconds;           /* wall time of each unit (NAN if recovered by --resume) */
+    struct lr_instances *instances; /* --save-instances: where units put their matrices */
 };
 
 /* Declare the standard columns, one column per parameter (path -> column name), and
@@ -103,6 +105,7 @@ typedef struct lr_run_options {
     int resume, force;
     int progress;       /* -1 auto (stderr is a terminal), 0 off, 1 on */
     const char *command_line;
+    const char *save_instances; /* write every unit's generated matrices here (io/instances.h) */
 } lr_run_options;
 
 /* The whole `lrlab run`: validate, run, summarise, write.  Returns a status with the

@@ -30,6 +30,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/results.h"
+#include "io/instances.h"
 
 const lr_key lr_common_schema[] = {
     {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, "recovery|real_layers", "which experiment runs"},
@@ -273,6 +274,8 @@ static void run_release(lr_run *run)
     if (run->exp && run->exp->release) run->exp->release(run);
     lr_table_free(run->trials);
     free(run->seconds);
+    free(run->unit_seconds);
+    lr_instances_close(run->instances);
     free(run->comps);
     free(run->rank_offsets);
     free(run->bounds);
@@ -350,7 +353,9 @@ static int run_units(lr_run *run, unsigned char *done, FILE *log, int progress)
             if (stop != LR_OK) continue;
             size_t u = pending[i], point = u / run->ntrials, trial = u % run->ntrials;
             lr_rng_seed_unit(rng, run->seed, point, trial);
+            double unit_t0 = wall_now();
             int s = run->exp->unit(run, ws, point, trial, rng, rows, secs);
+            run->unit_seconds[u] = wall_now() - unit_t0;
 #pragma omp critical(lr_run_log)
             {
                 if (s != LR_OK && status == LR_OK) {
@@ -452,6 +457,21 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         goto done;
     }
     run->trials->nrows = nrows;
+    run->unit_seconds = malloc((run->nunits ? run->nunits : 1) * sizeof(double));
+    if (!run->unit_seconds) {
+        free(done_units);
+        status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+        goto done;
+    }
+    for (size_t u = 0; u < run->nunits; u++) run->unit_seconds[u] = NAN;
+    if (opt->save_instances &&
+        (status = lr_instances_open(&run->instances, opt->save_instances, opt->force,
+                                    run->exp->name, lr_config_text(run->cfg),
+                                    (unsigned long long)run->seed, run->ntrials,
+                                    run->npoints)) != LR_OK) {
+        free(done_units);
+        goto done;
+    }
 
     char sha[72];
     lr_sha256_hex(lr_config_text(run->cfg), sha);
@@ -495,6 +515,10 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     double wall = wall_now() - t0;
     fclose(log);
     free(done_units);
+    if (status == LR_OK && run->instances) {
+        status = lr_instances_close(run->instances);
+        run->instances = NULL;
+    }
     if (status != LR_OK) goto done;
 
     lr_table *points = NULL, *fits = NULL;
