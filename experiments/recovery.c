@@ -421,7 +421,9 @@ static void *recovery_ws_alloc(const lr_run *run)
                   lr_arena_need(n0, n1) + nf * (lr_arena_need(n0, k) + lr_arena_need(k, n1)) +
                   /* issue 3: annihilated N, U_q^T Z0, X~^T G, tail sums, signal spectrum */
                   lr_arena_need(n0, n1) + 2 * lr_arena_need(mn, n1) + 2 * lr_arena_need(mn + 1, 1) +
-                  lr_arena_need(n0 < n1 ? n0 : n1, 1);
+                  lr_arena_need(n0 < n1 ? n0 : n1, 1) +
+                  /* held-out draws of a rank-q X~ */
+                  lr_arena_need(mt, mn);
     size_t cneed = lr_layer_factor_x_scratch(m, n0) + lr_arena_need(mn, n0);
     for (size_t i = 0; i < run->ncomps; i++) {
         size_t s = run->comps[i]->scratch(m, n0, n1);
@@ -514,7 +516,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
         lr_mat_copy(Y, Zs);
         lr_mat_axpy(1.0, G, Y);
     }
-    if (mt) {
+    if (mt && pt->x_kind == LR_X_GAUSSIAN) {
         LR_TRY(lr_gen_x(rng, Xt, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
         LR_TRY(lr_gemm('N', 'N', 1.0, Xt, Ms, 0.0, Zt));
     }
@@ -563,6 +565,18 @@ generated:;
     if (pt->annih > 0) {
         LR_TRY(lr_gen_annihilated(rng, Nann, lr_mat_view(L.Vx, 0, 0, n0, q), pt->annih * m0_fro, w->gen_scratch));
         lr_mat_axpy(1.0, Nann, W);
+    }
+    /* Held-out samples of a rank-deficient or prescribed-spectrum X~ must share its row
+     * space: rows z^T diag(sx / sqrt(m)) Vx^T with z ~ N(0, I_q), i.e. fresh draws from the
+     * Gaussian with the calibration samples' covariance X~^T X~ / m.  Drawn last. */
+    if (mt && pt->x_kind != LR_X_GAUSSIAN) {
+        lr_mat Zg = lr_arena_mat(a, mt, q);
+        if (!Zg.data) LR_ERROR(LR_EINVAL, "recovery: held-out workspace too small (a sizing bug)");
+        LR_TRY(lr_gen_noise(rng, Zg, LR_NOISE_GAUSSIAN, 1.0, 0));
+        for (size_t j = 0; j < q; j++)
+            for (size_t i = 0; i < mt; i++) LR_AT(Zg, i, j) *= L.sx[j] / sqrt((double)m);
+        LR_TRY(lr_gemm('N', 'T', 1.0, Zg, lr_mat_view(L.Vx, 0, 0, n0, q), 0.0, Xt));
+        LR_TRY(lr_gemm('N', 'N', 1.0, Xt, Ms, 0.0, Zt));
     }
     /* ReLU observations: the compressors see Y+ = rho(Z* + G); W stays the least-squares
      * layer of the pre-activations. */

@@ -75,12 +75,12 @@ int lr_synth_materialise(const lr_synth_spec *sp, gsl_rng *rng, lr_mat X, lr_mat
         if (!sp->weight_model)
             LR_TRY(lr_gen_noise(rng, lr_mat_view(G, i0, 0, bb, G.cols), sp->noise, sp->sigma, sp->df));
     }
-    if (sp->m_test) {
-        if (!stream_x) LR_TRY(lr_gen_x(rng, Xt, sp->x_kind, sp->q_x, sp->x_cond, scratch));
-        else
-            for (size_t i0 = 0; i0 < sp->m_test; i0 += b)
-                LR_TRY(lr_gen_noise(rng, lr_mat_view(Xt, i0, 0, min_sz(b, sp->m_test - i0), Xt.cols),
-                                    LR_NOISE_GAUSSIAN, 1.0, 0));
+    /* Held-out samples of a Gaussian X~; those of a rank-q X~ share its row space, so the
+     * caller draws them after factoring X~ (experiments/recovery.c). */
+    if (sp->m_test && stream_x) {
+        for (size_t i0 = 0; i0 < sp->m_test; i0 += b)
+            LR_TRY(lr_gen_noise(rng, lr_mat_view(Xt, i0, 0, min_sz(b, sp->m_test - i0), Xt.cols),
+                                LR_NOISE_GAUSSIAN, 1.0, 0));
         LR_TRY(lr_gemm('N', 'N', 1.0, Xt, Ms, 0.0, Zt));
     }
     LR_TRY(lr_gemm('N', 'N', 1.0, X, Ms, 0.0, Zs));
