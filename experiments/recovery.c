@@ -591,7 +591,6 @@ generated:;
     double z_norm = lr_mat_norm_fro(Zs), zt_norm = mt ? lr_mat_norm_fro(Zt) : NAN;
     for (size_t i = 0; i < run->nranks; i++) w->ranks[i] = r + (size_t)run->rank_offsets[i];
 
-    const lr_trial_columns *col = &run->col;
     for (size_t c = 0; c < run->ncomps; c++) {
         lr_factors *f = &w->factors[c * run->nranks];
         lr_arena fa = *a; /* factor storage follows the trial's matrices */
@@ -640,21 +639,6 @@ generated:;
                 LR_TRY(lr_gemm('N', 'N', 1.0, XtA, B, 0.0, Et));
                 errt = lr_mat_diff_fro(Et, Zt) / zt_norm;
             }
-            if (!isfinite(err) || !isfinite(errw))
-                LR_ERRORF(LR_ENUMERIC, "%s produced a non-finite error at point %zu trial %zu",
-                          run->comps[c]->name, point, trial);
-            row[col->k_target] = (double)w->ranks[i];
-            row[col->q] = (double)q;
-            row[col->k] = (double)k;
-            row[col->err_fro] = err;
-            row[col->err_rel] = z_norm > 0 ? err / z_norm : NAN;
-            row[col->err_weight] = errw;
-            row[col->err_heldout_rel] = errt;
-            row[col->err_layer] = err_layer;
-            row[col->err_layer_rel] = xw_norm > 0 ? err_layer / xw_norm : NAN;
-            row[col->z_norm] = z_norm;
-            row[col->pg_op] = pg_op;
-            row[col->svd_fallback] = fallback | info.svd_fallback;
             double tau_k = k <= nz ? sqrt(tau2[k]) : 0.0;
             row[st->c_tau] = tau_k;
             row[st->c_lambda] = info.lambda;
@@ -675,15 +659,9 @@ generated:;
             lr_bound_params bp = run->bparams;
             bp.C = pt->C;
             bp.t = pt->t;
-            for (size_t b = 0; b < run->nbounds; b++) {
-                const lr_bound *bd = run->bounds[b];
-                double v = bd->value(&in, &bp);
-                double obs = bd->observed == LR_OBS_ERR_WEIGHT ? errw : err;
-                row[col->bound_value[b]] = v;
-                row[col->bound_held[b]] = strcmp(bd->compressor, run->comps[c]->name)
-                                              ? -1
-                                              : lr_bound_check(bd, v, obs, &bp);
-            }
+            lr_row_measure meas = {w->ranks[i], q, k, err, errw, errt, err_layer, z_norm, xw_norm,
+                                   pg_op, fallback | info.svd_fallback};
+            LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
         }
     }
     return LR_OK;

@@ -377,7 +377,6 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
         LR_TRY(lr_recovery_save_attrs(run, sp, point, trial, rtol, LR_ROUTE_GRAM));
     }
 
-    const lr_trial_columns *col = &run->col;
     double tf = 0, tm = 0;
     for (size_t c = 0; c < run->ncomps; c++) {
         lr_factors *f = &w->factors[c * run->nranks];
@@ -415,21 +414,6 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
                 LR_TRY(lr_gemm('N', 'N', 1.0, Tk, B, 0.0, E));
                 errt = lr_mat_diff_fro(E, RtM) / zt_norm;
             }
-            if (!isfinite(err) || !isfinite(errw))
-                LR_ERRORF(LR_ENUMERIC, "%s produced a non-finite error at point %zu trial %zu",
-                          run->comps[c]->name, point, trial);
-            row[col->k_target] = (double)w->ranks[i];
-            row[col->q] = (double)q;
-            row[col->k] = (double)k;
-            row[col->err_fro] = err;
-            row[col->err_rel] = z_norm > 0 ? err / z_norm : NAN;
-            row[col->err_weight] = errw;
-            row[col->err_heldout_rel] = errt;
-            row[col->err_layer] = err_layer;
-            row[col->err_layer_rel] = xw_norm > 0 ? err_layer / xw_norm : NAN;
-            row[col->z_norm] = z_norm;
-            row[col->pg_op] = pg_op;
-            row[col->svd_fallback] = fallback | info.svd_fallback;
             row[gc->col_route] = LR_ROUTE_GRAM;
 
             lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
@@ -440,15 +424,9 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
             lr_bound_params bp = run->bparams;
             bp.C = sp->C;
             bp.t = sp->t;
-            for (size_t bi = 0; bi < run->nbounds; bi++) {
-                const lr_bound *bd = run->bounds[bi];
-                double v = bd->value(&in, &bp);
-                double obs = bd->observed == LR_OBS_ERR_WEIGHT ? errw : err;
-                row[col->bound_value[bi]] = v;
-                row[col->bound_held[bi]] = strcmp(bd->compressor, run->comps[c]->name)
-                                               ? -1
-                                               : lr_bound_check(bd, v, obs, &bp);
-            }
+            lr_row_measure meas = {w->ranks[i], q, k, err, errw, errt, err_layer, z_norm, xw_norm,
+                                   pg_op, fallback | info.svd_fallback};
+            LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
         }
         tm += now_s() - t1;
     }

@@ -92,6 +92,20 @@ struct lr_run {
  * the bound columns.  Called by an experiment's prepare. */
 int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
                          const char *const *param_names, size_t nparams);
+/* What a trial measured for one compressor at one rank: the standard /trials cells. */
+typedef struct lr_row_measure {
+    size_t k_target, q, k;
+    double err_fro, err_weight, err_heldout_rel, err_layer;
+    double z_norm, xw_norm, pg_op; /* ||Z*||_F, ||X~ W||_F, ||P G||_op */
+    int svd_fallback;
+} lr_row_measure;
+
+/* Write the standard error cells of a row and evaluate every bound of the run on it (a
+ * bound is checked only on the rows of the compressor it is about).  Rejects non-finite
+ * errors with LR_ENUMERIC. */
+int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_measure *m,
+                      const lr_bound_input *in, const lr_bound_params *bp);
+
 /* Fill the standard and parameter cells of one row. */
 void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial, size_t comp,
                      size_t rank_index);

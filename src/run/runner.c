@@ -162,6 +162,36 @@ void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial,
         row[run->param_cols[i].column] = lr_config_num(run->cfg, point, run->param_cols[i].path);
 }
 
+int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_measure *m,
+                      const lr_bound_input *in, const lr_bound_params *bp)
+{
+    const lr_trial_columns *col = &run->col;
+    if (!isfinite(m->err_fro) || !isfinite(m->err_weight))
+        LR_ERRORF(LR_ENUMERIC, "%s produced a non-finite error at point %.0f trial %.0f",
+                  run->comps[comp]->name, row[col->point], row[col->trial]);
+    row[col->k_target] = (double)m->k_target;
+    row[col->q] = (double)m->q;
+    row[col->k] = (double)m->k;
+    row[col->err_fro] = m->err_fro;
+    row[col->err_rel] = m->z_norm > 0 ? m->err_fro / m->z_norm : NAN;
+    row[col->err_weight] = m->err_weight;
+    row[col->err_heldout_rel] = m->err_heldout_rel;
+    row[col->err_layer] = m->err_layer;
+    row[col->err_layer_rel] = m->xw_norm > 0 ? m->err_layer / m->xw_norm : NAN;
+    row[col->z_norm] = m->z_norm;
+    row[col->pg_op] = m->pg_op;
+    row[col->svd_fallback] = m->svd_fallback;
+    for (size_t b = 0; b < run->nbounds; b++) {
+        const lr_bound *bd = run->bounds[b];
+        double v = bd->value(in, bp);
+        double obs = bd->observed == LR_OBS_ERR_WEIGHT ? m->err_weight : m->err_fro;
+        row[col->bound_value[b]] = v;
+        row[col->bound_held[b]] =
+            strcmp(bd->compressor, run->comps[comp]->name) ? -1 : lr_bound_check(bd, v, obs, bp);
+    }
+    return LR_OK;
+}
+
 /* ---- checkpoint log ---- */
 
 #define LOG_MAGIC "LRLABLOG1"
