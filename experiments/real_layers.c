@@ -143,7 +143,7 @@ typedef struct rl_state {
     /* extra /trials columns */
     int c_stage, c_layer, c_layer_index, c_n0, c_n1, c_m, c_budget, c_param_ratio, c_energy;
     int c_err_y, c_err_y_rel, c_tau, c_pg_fro, c_sigma_hat, c_thm2a, c_thm2a_held, c_thm2a_hat,
-        c_thm2a_hat_held, c_route, c_accuracy, c_accuracy_dense, c_net_ratio, c_dd_le_da;
+        c_thm2a_hat_held, c_route, c_accuracy, c_accuracy_dense, c_net_ratio, c_dd_le_da, c_dd_le_da_y;
 } rl_state;
 
 /* ---- helpers ---- */
@@ -560,6 +560,9 @@ static int declare_columns(lr_run *run, rl_state *st)
     LR_TRY(add_col(run, &st->c_dd_le_da, "le_svd_w", LR_COL_FLAG,
                    "layer stage: 1 if err_layer <= svd_w's at this rank (slack bounds.tol), "
                    "2 if only within svd_w's + 2 ||PG||_F, 0 if neither, -1 n/a"));
+    LR_TRY(add_col(run, &st->c_dd_le_da_y, "le_svd_w_y", LR_COL_FLAG,
+                   "layer stage: 1 if err_y (against the recorded pre-activations Y, which dd_rank "
+                   "minimises exactly) <= svd_w's at this rank (slack bounds.tol), 0 if not, -1 n/a"));
     LR_TRY(add_col(run, &st->c_accuracy, "accuracy", LR_COL_REAL, "test accuracy of the compressed network (network rows)"));
     LR_TRY(add_col(run, &st->c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "test accuracy of the dense network in lrlab's forward pass"));
     LR_TRY(add_col(run, &st->c_net_ratio, "net_param_ratio", LR_COL_REAL, "the whole network's parameter ratio at this budget"));
@@ -1007,7 +1010,7 @@ static void fill_layer_row(const lr_run *run, const rl_state *st, double *row, s
     row[st->c_thm2a_hat] = b2;
     row[st->c_thm2a_hat_held] = is_dd && !isnan(b2) ? err_layer <= b2 * (1 + st->tol) : -1;
     row[st->c_route] = route;
-    row[st->c_dd_le_da] = -1;
+    row[st->c_dd_le_da] = row[st->c_dd_le_da_y] = -1;
 }
 
 static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, double *rows,
@@ -1044,6 +1047,8 @@ static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, 
                 double *x = row_at(run, rows, ci, slot0 + i), *y = row_at(run, rows, da, slot0 + i);
                 double ex = x[run->col.err_layer], ey = y[run->col.err_layer];
                 x[st->c_dd_le_da] = ex <= ey * (1 + st->tol) ? 1 : (ex <= ey + 2 * ev.pg_fro ? 2 : 0);
+                double fx = x[st->c_err_y], fy = y[st->c_err_y];
+                x[st->c_dd_le_da_y] = fx <= fy * (1 + st->tol);
             }
         }
         lr_free(el);
@@ -1166,7 +1171,7 @@ static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t poin
         row[run->col.k_target] = row[run->col.k] = row[run->col.q] = -1;
         row[st->c_n0] = row[st->c_n1] = -1;
         row[st->c_route] = -1;
-        row[st->c_thm2a_held] = row[st->c_thm2a_hat_held] = row[st->c_dd_le_da] = -1;
+        row[st->c_thm2a_held] = row[st->c_thm2a_hat_held] = row[st->c_dd_le_da] = row[st->c_dd_le_da_y] = -1;
     }
     for (size_t l = 0; l < nl; l++) {
         lr_free(lrs[l].A.data);

@@ -24,6 +24,7 @@ int lr_report_real_layers(const lr_results_file *rf)
     printf("%-22s %-6s %5s %5s %7s %9s %9s %9s %5s %10s\n", "layer", "kind", "N0", "N1", "m", "check", "fwd X",
            "fwd Y", "q", "sigma_hat");
     int cs = lr_table_col(T, "stage"), cl = lr_table_col(T, "layer_index"), cc = lr_table_col(T, "compressor");
+    int cley = lr_table_col(T, "le_svd_w_y");
     int cle = lr_table_col(T, "le_svd_w"), ch = lr_table_col(T, "thm2a_held"), chh = lr_table_col(T, "thm2a_hat_held");
     for (size_t l = 0; l < Ly->nrows; l++) {
         double q = NAN, sh = NAN;
@@ -39,12 +40,14 @@ int lr_report_real_layers(const lr_results_file *rf)
                lr_rf_str(Ly, l, "kind"), lr_rf_num(Ly, l, "N0"), lr_rf_num(Ly, l, "N1"), lr_rf_num(Ly, l, "m_stored"),
                lr_rf_num(Ly, l, "check_rel"), lr_rf_num(Ly, l, "forward_rel_x"), lr_rf_num(Ly, l, "forward_rel_y"), q, sh);
     }
-    printf("\nLayer stage (X~ = X), layer error ||X M - X W||_F against svd_w's at the same rank:\n");
-    printf("%-22s %-11s %6s %8s %10s %8s   %s\n", "layer", "compressor", "ranks", "<= svd_w", "within 2PG", "worse",
-           "thm2a held (thm2a_hat held)");
+    printf("\nLayer stage (X~ = X), against svd_w's at the same rank: the layer error ||X M - X W||_F\n"
+           "(<= svd_w, only within svd_w's + 2||PG||_F, worse) and the error against the recorded Y,\n"
+           "||X M - Y||_F, which dd_rank minimises exactly (Y: <= svd_w):\n");
+    printf("%-22s %-11s %6s %8s %10s %8s %12s   %s\n", "layer", "compressor", "ranks", "<= svd_w", "within 2PG", "worse",
+           "Y: <= svd_w", "thm2a held (thm2a_hat held)");
     for (size_t l = 0; l < Ly->nrows; l++)
         for (size_t c = 0; c < T->cols[cc].ndict; c++) {
-            size_t n = 0, le = 0, slack = 0, worse = 0, h = 0, hn = 0, hh = 0, hhn = 0;
+            size_t n = 0, le = 0, slack = 0, worse = 0, h = 0, hn = 0, hh = 0, hhn = 0, ley = 0;
             for (size_t i = 0; i < T->nrows; i++) {
                 const double *r = lr_table_row(T, i);
                 if ((int)r[cs] != 0 || (size_t)r[cl] != l || (size_t)r[cc] != c) continue;
@@ -52,11 +55,13 @@ int lr_report_real_layers(const lr_results_file *rf)
                 le += r[cle] == 1;
                 slack += r[cle] == 2;
                 worse += r[cle] == 0;
+                ley += cley >= 0 && r[cley] == 1;
                 if (r[ch] >= 0) hn++, h += r[ch] > 0;
                 if (r[chh] >= 0) hhn++, hh += r[chh] > 0;
             }
             if (!n || !strcmp(T->cols[cc].dict[c], "svd_w")) continue;
-            printf("%-22.22s %-11s %6zu %8zu %10zu %8zu", lr_rf_str(Ly, l, "layer"), T->cols[cc].dict[c], n, le, slack, worse);
+            printf("%-22.22s %-11s %6zu %8zu %10zu %8zu %12zu", lr_rf_str(Ly, l, "layer"), T->cols[cc].dict[c], n, le,
+                   slack, worse, ley);
             if (hn) printf("   %zu/%zu (%zu/%zu)", h, hn, hh, hhn);
             printf("\n");
         }
