@@ -7,6 +7,9 @@ int lr_cmd_report(int argc, char **argv);
 int lr_cmd_plot(int argc, char **argv);
 int lr_cmd_list(int argc, char **argv);
 
+/* Run gnuplot on one of the scripts in plots/ with variables ("a='x'; n=3"). */
+int lr_cli_gnuplot(const char *script, const char *vars);
+
 /* Print "lrlab: message" for the last error and return the exit status 1 (2 for usage). */
 int lr_cli_fail(void);
 

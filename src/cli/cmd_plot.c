@@ -192,9 +192,11 @@ static void blocks_free(block *b, size_t n)
     for (size_t i = 0; i < n; i++) free(b[i].rows);
 }
 
-static int run_gnuplot(const char *script, const char *vars)
+/* Run gnuplot on a script with variables set by -e; its output goes into the error
+ * message when it fails. */
+int lr_cli_gnuplot(const char *script, const char *vars)
 {
-    char cmd[16384];
+    char cmd[32768];
     snprintf(cmd, sizeof cmd, "'%s' -e \"%s\" '%s' 2>&1", LR_GNUPLOT, vars, script);
     if (getenv("LRLAB_DEBUG_PLOT")) fprintf(stderr, "%s\n", cmd);
     FILE *p = popen(cmd, "r");
@@ -202,8 +204,7 @@ static int run_gnuplot(const char *script, const char *vars)
     char line[1024], out[4096] = "";
     while (fgets(line, sizeof line, p))
         if (strlen(out) + strlen(line) < sizeof out) strcat(out, line);
-    int st = pclose(p);
-    if (st != 0)
+    if (pclose(p) != 0)
         LR_ERRORF(LR_EIO, "gnuplot failed on %s: %s", script, out[0] ? out : "(no output)");
     return LR_OK;
 }
@@ -457,7 +458,7 @@ int lr_cmd_plot(int argc, char **argv)
                      tmpdir, stem, suffix, fmts[f], fmts[f], axis_label(xcol), ylabel, logx, xfmt, title,
                      rlabel, meas.n, det.n, prob.n, pred.n, ref.n, cm, pm, cd, cp, cpr);
             snprintf(script, sizeof script, "%s/error.gp", plots);
-            status = run_gnuplot(script, vars);
+            status = lr_cli_gnuplot(script, vars);
         }
         set_free(&meas), set_free(&det), set_free(&prob), set_free(&pred), set_free(&ref);
     }
@@ -480,7 +481,7 @@ int lr_cmd_plot(int argc, char **argv)
                      tmpdir, stem, fmts[f], fmts[f], axis_label(xcol), title, cov.n, nom.n, ylo, cc, pc,
                      logx, xfmt);
             snprintf(script, sizeof script, "%s/coverage.gp", plots);
-            status = run_gnuplot(script, vars);
+            status = lr_cli_gnuplot(script, vars);
         }
     }
     size_t ncov = cov.n;

@@ -23,20 +23,6 @@
 
 int lr_plot_real_layers(const lr_results_file *rf, const char *stem, const char *plots);
 
-static int gnuplot(const char *script, const char *vars)
-{
-    char cmd[32768];
-    snprintf(cmd, sizeof cmd, "'%s' -e \"%s\" '%s' 2>&1", LR_GNUPLOT, vars, script);
-    if (getenv("LRLAB_DEBUG_PLOT")) fprintf(stderr, "%s\n", cmd);
-    FILE *p = popen(cmd, "r");
-    if (!p) LR_ERRORF(LR_EIO, "cannot run gnuplot (%s)", LR_GNUPLOT);
-    char line[1024], out[4096] = "";
-    while (fgets(line, sizeof line, p))
-        if (strlen(out) + strlen(line) < sizeof out) strcat(out, line);
-    if (pclose(p) != 0) LR_ERRORF(LR_EIO, "gnuplot failed on %s: %s", script, out[0] ? out : "(no output)");
-    return LR_OK;
-}
-
 static int read_vec(hid_t g, const char *name, double **v, size_t *n)
 {
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
@@ -154,7 +140,7 @@ int lr_plot_real_layers(const lr_results_file *rf, const char *stem, const char 
                      "dir='%s'; out='%s'; fmt='%s'; title='%s'; nl=%zu; rows=%d; cols=%d; "
                      "ncomp=%zu; comps='%s'; layers='%s'; dense=%.10g",
                      dir, out, fmts[fm], title, nl, rows, cols, ncomp, names, layers, isnan(dense) ? -1.0 : dense);
-            status = gnuplot(script, vars);
+            status = lr_cli_gnuplot(script, vars);
             if (status == LR_OK && fm == 1) printf("lrlab: wrote %s_%s.{pdf,png}\n", stem, kinds[k]);
         }
     }

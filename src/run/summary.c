@@ -281,6 +281,10 @@ static void describe_fixed(const lr_run *run, size_t axis, size_t p, char *buf, 
     if (!buf[0]) snprintf(buf, len, "-");
 }
 
+/* The columns of /fits. */
+enum { F_COMP, F_RANK, F_AXIS, F_FIXED, F_SLOPE, F_LO, F_HI, F_INT, F_R2, F_N, F_TH, F_IN, F_TL, F_TLI,
+       F_NCOLS };
+
 /* The slope of log(prediction) against log(x) over the fitted trials, and whether the
  * measured interval contains it. */
 static void set_local_theory(const double *x, const double *pred, size_t n, const lr_fit *fit,
@@ -294,28 +298,51 @@ static void set_local_theory(const double *x, const double *pred, size_t n, cons
     row[ctli] = pf.slope >= fit->slope_lo && pf.slope <= fit->slope_hi;
 }
 
+/* Append one /fits row: the fit of log err_fro against log x over n trials, next to the
+ * theory's slope and the slope of the prediction over the same trials. */
+static int append_fit(lr_table *t, const int *fc, const char *comp, size_t rank_index,
+                      const char *axis, const char *fixed, const lr_fit *fit, double theory,
+                      const double *x, const double *pred, size_t n)
+{
+    double row[F_NCOLS];
+    row[fc[F_COMP]] = lr_table_dict_index(t, (size_t)fc[F_COMP], comp);
+    row[fc[F_RANK]] = (double)rank_index;
+    row[fc[F_AXIS]] = lr_table_dict_index(t, (size_t)fc[F_AXIS], axis);
+    row[fc[F_FIXED]] = lr_table_dict_index(t, (size_t)fc[F_FIXED], fixed);
+    row[fc[F_SLOPE]] = fit->slope;
+    row[fc[F_LO]] = fit->slope_lo;
+    row[fc[F_HI]] = fit->slope_hi;
+    row[fc[F_INT]] = fit->intercept;
+    row[fc[F_R2]] = fit->r2;
+    row[fc[F_N]] = (double)fit->n;
+    row[fc[F_TH]] = theory;
+    row[fc[F_IN]] = isnan(theory) ? -1 : (theory >= fit->slope_lo && theory <= fit->slope_hi);
+    set_local_theory(x, pred, n, fit, row, fc[F_TL], fc[F_TLI]);
+    return lr_table_append(t, row);
+}
+
 int lr_summarise_fits(const lr_run *run, lr_table **fits)
 {
     lr_table *t = lr_table_alloc("fits");
     if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
-    int cc, cr, ca, cf, cs, clo, chi, cint, cr2, cn, cth, cin, ctl, ctli;
+    int fc[F_NCOLS];
     int status = LR_OK;
-    if (add(t, "compressor", LR_COL_NAME, "compressor", &cc) || add(t, "rank_index", LR_COL_INT, "index into compress.rank_offsets", &cr) ||
-        add(t, "axis", LR_COL_NAME, "the swept config key", &ca) ||
-        add(t, "fixed", LR_COL_NAME, "values of the other swept keys", &cf) ||
-        add(t, "slope", LR_COL_REAL, "d log err_fro / d log axis (least squares over all trials)", &cs) ||
-        add(t, "slope_lo", LR_COL_REAL, "95% t interval, low end", &clo) ||
-        add(t, "slope_hi", LR_COL_REAL, "95% t interval, high end", &chi) ||
-        add(t, "intercept", LR_COL_REAL, "log err_fro at axis value 1", &cint) ||
-        add(t, "r2", LR_COL_REAL, "coefficient of determination", &cr2) ||
-        add(t, "n", LR_COL_INT, "trials in the fit", &cn) ||
-        add(t, "theory", LR_COL_REAL, "slope the theory predicts (NaN: none)", &cth) ||
-        add(t, "theory_in_ci", LR_COL_FLAG, "1 if the theory's slope lies in the interval, -1 if no theory", &cin) ||
+    if (add(t, "compressor", LR_COL_NAME, "compressor", &fc[F_COMP]) || add(t, "rank_index", LR_COL_INT, "index into compress.rank_offsets", &fc[F_RANK]) ||
+        add(t, "axis", LR_COL_NAME, "the swept config key", &fc[F_AXIS]) ||
+        add(t, "fixed", LR_COL_NAME, "values of the other swept keys", &fc[F_FIXED]) ||
+        add(t, "slope", LR_COL_REAL, "d log err_fro / d log axis (least squares over all trials)", &fc[F_SLOPE]) ||
+        add(t, "slope_lo", LR_COL_REAL, "95% t interval, low end", &fc[F_LO]) ||
+        add(t, "slope_hi", LR_COL_REAL, "95% t interval, high end", &fc[F_HI]) ||
+        add(t, "intercept", LR_COL_REAL, "log err_fro at axis value 1", &fc[F_INT]) ||
+        add(t, "r2", LR_COL_REAL, "coefficient of determination", &fc[F_R2]) ||
+        add(t, "n", LR_COL_INT, "trials in the fit", &fc[F_N]) ||
+        add(t, "theory", LR_COL_REAL, "slope the theory predicts (NaN: none)", &fc[F_TH]) ||
+        add(t, "theory_in_ci", LR_COL_FLAG, "1 if the theory's slope lies in the interval, -1 if no theory", &fc[F_IN]) ||
         add(t, "theory_local", LR_COL_REAL,
             "slope of the log of the compressor's RMS prediction (a bound of kind prediction) over the "
-            "same trials: the theory's exponent at these finite sizes (NaN: no prediction)", &ctl) ||
+            "same trials: the theory's exponent at these finite sizes (NaN: no prediction)", &fc[F_TL]) ||
         add(t, "theory_local_in_ci", LR_COL_FLAG,
-            "1 if theory_local lies in the interval, -1 if there is no prediction", &ctli)) {
+            "1 if theory_local lies in the interval, -1 if there is no prediction", &fc[F_TLI])) {
         lr_table_free(t);
         return LR_ENOMEM;
     }
@@ -324,7 +351,6 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
     double *xq = malloc((run->nunits + 1) * sizeof(double));
     double *yp = malloc((run->nunits + 1) * sizeof(double));
     unsigned char *seen = calloc(run->npoints + 1, 1);
-    double row[14];
     if (!xs || !ys || !xq || !yp || !seen) status = LR_ENOMEM;
     for (size_t a = 0; status == LR_OK && a < naxes; a++) {
         if (lr_config_axis_len(run->cfg, a) < 2) continue;
@@ -377,39 +403,13 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     if (lr_fit_loglog(xs, ys, n, 0.95, &fit) != LR_OK) continue;
                     char fixed[512];
                     describe_fixed(run, a, p0, fixed, sizeof fixed);
-                    row[cc] = (double)c;
-                    lr_table_dict_index(t, (size_t)cc, run->comps[c]->name);
-                    row[cc] = lr_table_dict_index(t, (size_t)cc, run->comps[c]->name);
-                    row[cr] = (double)i;
-                    row[ca] = lr_table_dict_index(t, (size_t)ca, path);
-                    row[cf] = lr_table_dict_index(t, (size_t)cf, fixed);
-                    row[cs] = fit.slope;
-                    row[clo] = fit.slope_lo;
-                    row[chi] = fit.slope_hi;
-                    row[cint] = fit.intercept;
-                    row[cr2] = fit.r2;
-                    row[cn] = (double)fit.n;
-                    row[cth] = theory;
-                    row[cin] = isnan(theory) ? -1 : (theory >= fit.slope_lo && theory <= fit.slope_hi);
-                    set_local_theory(xs, yp, n, &fit, row, ctl, ctli);
-                    status = lr_table_append(t, row);
+                    status = append_fit(t, fc, run->comps[c]->name, i, path, fixed, &fit, theory, xs, yp, n);
                     lr_fit fq;
                     if (status == LR_OK && dim_axis && lr_fit_loglog(xq, ys, n, 0.95, &fq) == LR_OK) {
                         double th = run->exp->theory_slope ? run->exp->theory_slope("q+N1") : NAN;
                         char along[600];
                         snprintf(along, sizeof along, "along %s; %s", path, fixed);
-                        row[ca] = lr_table_dict_index(t, (size_t)ca, "q+N1");
-                        row[cf] = lr_table_dict_index(t, (size_t)cf, along);
-                        row[cs] = fq.slope;
-                        row[clo] = fq.slope_lo;
-                        row[chi] = fq.slope_hi;
-                        row[cint] = fq.intercept;
-                        row[cr2] = fq.r2;
-                        row[cn] = (double)fq.n;
-                        row[cth] = th;
-                        row[cin] = isnan(th) ? -1 : (th >= fq.slope_lo && th <= fq.slope_hi);
-                        set_local_theory(xq, yp, n, &fq, row, ctl, ctli);
-                        status = lr_table_append(t, row);
+                        status = append_fit(t, fc, run->comps[c]->name, i, "q+N1", along, &fq, th, xq, yp, n);
                     }
                 }
             }
