@@ -123,5 +123,9 @@ void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f);
 double lr_lambda_auto(double sigma, size_t q, size_t n1, double t);
 /* Copy rank-adaptive result out[0] into out[1..nranks). */
 void lr_factors_replicate(lr_factors *out, size_t nranks);
+/* The factors of a rank-k estimate given in the range coordinates of X~: out[0].A = Vx T_k
+ * (N0 x k), out[0].B = the first k rows of VT (k x N1); then replicated into every rank. */
+int lr_factors_from_range(const lr_layer *L, lr_mat T, lr_mat VT, size_t k, lr_factors *out,
+                          size_t nranks);
 
 #endif

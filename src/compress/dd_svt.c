@@ -46,14 +46,7 @@ static int dd_svt_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
     /* T = diag(1/sx) Ub_k diag(sb - lambda). */
     for (size_t j = 0; j < k; j++)
         for (size_t i = 0; i < q; i++) LR_AT(T, i, j) = LR_AT(Ub, i, j) * (sb[j] - lam) / L->sx[i];
-    out[0].k = k;
-    out[0].A.cols = k;
-    out[0].B.rows = k;
-    if (k) LR_TRY(lr_gemm('N', 'N', 1.0, L->Vx, lr_mat_view(T, 0, 0, q, k), 0.0, out[0].A));
-    for (size_t c = 0; c < n1; c++)
-        for (size_t r = 0; r < k; r++) LR_AT(out[0].B, r, c) = LR_AT(VbT, r, c);
-    lr_factors_replicate(out, nranks);
-    return LR_OK;
+    return lr_factors_from_range(L, T, VbT, k, out, nranks);
 }
 
 const lr_compressor lr_compressor_dd_svt = {

@@ -68,3 +68,17 @@ void lr_factors_replicate(lr_factors *out, size_t nranks)
         lr_mat_copy(out[i].B, lr_mat_view(out[0].B, 0, 0, k, out[0].B.cols));
     }
 }
+
+int lr_factors_from_range(const lr_layer *L, lr_mat T, lr_mat VT, size_t k, lr_factors *out,
+                          size_t nranks)
+{
+    size_t q = L->q, n1 = VT.cols;
+    out[0].k = k;
+    out[0].A.cols = k;
+    out[0].B.rows = k;
+    if (k) LR_TRY(lr_gemm('N', 'N', 1.0, L->Vx, lr_mat_view(T, 0, 0, q, k), 0.0, out[0].A));
+    for (size_t c = 0; c < n1; c++)
+        for (size_t r = 0; r < k; r++) LR_AT(out[0].B, r, c) = LR_AT(VT, r, c);
+    lr_factors_replicate(out, nranks);
+    return LR_OK;
+}

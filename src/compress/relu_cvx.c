@@ -141,14 +141,7 @@ static int relu_fit(lr_relu_loss kind, const lr_layer *L, const lr_compress_opts
     /* A = Vx diag(1/sx) Uc_k diag(sc_k), B = Vc_k^T. */
     for (size_t j = 0; j < k; j++)
         for (size_t i = 0; i < q; i++) LR_AT(T, i, j) = LR_AT(Uc, i, j) * sc[j] / L->sx[i];
-    out[0].k = k;
-    out[0].A.cols = k;
-    out[0].B.rows = k;
-    if (k) LR_TRY(lr_gemm('N', 'N', 1.0, L->Vx, lr_mat_view(T, 0, 0, q, k), 0.0, out[0].A));
-    for (size_t c = 0; c < n1; c++)
-        for (size_t r = 0; r < k; r++) LR_AT(out[0].B, r, c) = LR_AT(VcT, r, c);
-    lr_factors_replicate(out, nranks);
-    return LR_OK;
+    return lr_factors_from_range(L, T, VcT, k, out, nranks);
 }
 
 static int relu_cvx_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
