@@ -131,7 +131,8 @@ static double rel_diff(lr_mat A, lr_mat B)
 
 static lr_compress_opts opts_default(double sigma)
 {
-    lr_compress_opts o = {sigma, NAN, 2.0, 1e-12, 20000, 0.5, 1.0, 1};
+    lr_compress_opts o = {.sigma = sigma, .lambda = NAN, .t = 2.0, .tol = 1e-12, .max_iter = 20000,
+                          .alpha = 0.5, .lambda_factor = 1.0, .monotone = 1};
     return o;
 }
 

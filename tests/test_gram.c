@@ -175,8 +175,9 @@ static void check_gram_vs_svd(size_t m, size_t n0, size_t n1, lr_x_kind kind, do
             store[6 + i] = f2[i].A = mat_new(n0, ranks[2]);
             store[9 + i] = f2[i].B = mat_new(ranks[2], n1);
         }
-        lr_fit_info info = {0, 0, NAN, 0};
-        lr_compress_opts opts = {0.1, NAN, 2, 1e-10, 100, 0.5};
+        lr_fit_info info = {.gap = NAN, .lambda = NAN};
+        lr_compress_opts opts = {.sigma = 0.1, .lambda = NAN, .t = 2, .tol = 1e-10, .max_iter = 100,
+                                 .alpha = 0.5, .lambda_factor = 1.0};
         CU_ASSERT_EQUAL(lr_compressor_dd_rank.fit(&P, &opts, ranks, 3, f1, &ws, &info), LR_OK);
         CU_ASSERT_EQUAL(lr_compressor_dd_rank.fit(&G, &opts, ranks, 3, f2, &ws, &info), LR_OK);
         lr_mat M1 = mat_new(n0, n1), M2 = mat_new(n0, n1);
