@@ -831,6 +831,6 @@ static void recovery_release_all(lr_run *run)
 
 const lr_experiment lr_experiment_recovery = {
     "recovery",
-    "synthetic low-rank + noise layers with a known truth; ZS25 Theorem 1 checked per trial",
+    "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
     recovery_schema, recovery_prepare, recovery_route_ws_alloc, recovery_route_ws_free,
     recovery_route_unit, recovery_theory_slope, recovery_release_all, NULL};
