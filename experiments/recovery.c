@@ -382,7 +382,6 @@ static int recovery_prepare(lr_run *run)
 typedef struct recovery_ws {
     lr_arena mats; /* matrices of one trial */
     lr_compress_ws cws;
-    gsl_rng *unused;
     double *gen_scratch;
     lr_factors *factors; /* ncomps x nranks */
     size_t *ranks;

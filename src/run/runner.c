@@ -237,8 +237,6 @@ static long log_recover(const char *path, const lr_run *run, const char *sha, un
     double *buf = malloc(nd * sizeof(double));
     long recovered = 0;
     long good_end = (long)sizeof h;
-    double *seconds_tmp = NULL;
-    (void)seconds_tmp;
     for (;;) {
         uint64_t unit, sum;
         if (fread(&unit, sizeof unit, 1, f) != 1) break;
