@@ -263,14 +263,6 @@ static int write_set(const char *dir, const char *name, curve_set *s)
 
 static curve_set meas, det, prob, pred, ref, cov, nom;
 
-/* The bound columns of /points for bound b at row i: is it drawn in this figure? */
-static double bound_median(const lr_table *P, size_t i, const char *bn)
-{
-    char col[160];
-    snprintf(col, sizeof col, "%s_median", bn);
-    return lr_rf_num(P, i, col);
-}
-
 /* Describe target rank `ri` from a /points row: "k = r + 4" when r is a column. */
 static void rank_label(const lr_table *P, size_t row, char *buf, size_t len)
 {
@@ -397,7 +389,7 @@ int lr_cmd_plot(int argc, char **argv)
                 const char *bn = lr_rf_str(B, b, "name"), *kind = lr_rf_str(B, b, "kind");
                 if (strcmp(lr_rf_str(B, b, "compressor"), comp) || strcmp(lr_rf_str(B, b, "observed"), "err_fro"))
                     continue;
-                double v = bound_median(P, i, bn);
+                double v = lr_rf_bound(P, i, bn, "median");
                 int is_pred = !strcmp(kind, "prediction"), always = !strcmp(kind, "always");
                 if (v > 0) {
                     snprintf(key, sizeof key, "%s|%s", bn, grp);
@@ -408,21 +400,19 @@ int lr_cmd_plot(int argc, char **argv)
                     if (c) block_add(c, x, v, v, v);
                 }
                 if (is_pred) continue;
-                char c1[160], c2[160], c3[160], c4[160];
-                snprintf(c1, sizeof c1, "%s_coverage", bn);
-                snprintf(c2, sizeof c2, "%s_coverage_lo", bn);
-                snprintf(c3, sizeof c3, "%s_coverage_hi", bn);
-                snprintf(c4, sizeof c4, "%s_nominal", bn);
-                if (isnan(lr_rf_num(P, i, c1))) continue;
+                double coverage = lr_rf_bound(P, i, bn, "coverage");
+                if (isnan(coverage)) continue;
                 snprintf(key, sizeof key, "%s|%d|%s", bn, ri, grp);
                 snprintf(t, sizeof t, "%s measured%s%s, %s", bn, grp[0] ? ", " : "", grp, rlabel + 12);
                 block *c = curve_for(&cov, key, t, (by_comp ? (int)b : g) + 3 * ri, 5 + 2 * (int)b);
-                if (c) block_add(c, x, lr_rf_num(P, i, c1), lr_rf_num(P, i, c2), lr_rf_num(P, i, c3));
+                if (c)
+                    block_add(c, x, coverage, lr_rf_bound(P, i, bn, "coverage_lo"),
+                              lr_rf_bound(P, i, bn, "coverage_hi"));
                 snprintf(t, sizeof t, "%s nominal level (%s)", bn, kind);
                 block *n = curve_for(&nom, bn, t, 7, 0);
                 int have = 0;
                 for (size_t z = 0; n && z < n->n; z++) have |= n->rows[5 * z] == x;
-                if (n && !have) block_add(n, x, lr_rf_num(P, i, c4), 0, 0);
+                if (n && !have) block_add(n, x, lr_rf_bound(P, i, bn, "nominal"), 0, 0);
             }
         }
         /* Reference slope from /fits: the theory's exponent, below the first curve. */

@@ -30,26 +30,21 @@ static void report_bound_totals(const lr_results_file *rf)
            "coverage at every point):\n");
     for (size_t b = 0; b < rf->bounds->nrows; b++) {
         const char *bn = lr_rf_str(rf->bounds, b, "name"), *kind = lr_rf_str(rf->bounds, b, "kind");
-        char c1[128], c2[128], c3[128], c4[128], c5[128], c6[128];
+        char c1[128];
         snprintf(c1, sizeof c1, "%s_n", bn);
-        snprintf(c2, sizeof c2, "%s_held", bn);
-        snprintf(c3, sizeof c3, "%s_coverage", bn);
-        snprintf(c4, sizeof c4, "%s_coverage_hi", bn);
-        snprintf(c5, sizeof c5, "%s_nominal", bn);
-        snprintf(c6, sizeof c6, "%s_tight_worst", bn);
         if (lr_table_col(P, c1) < 0) continue;
         double n = 0, held = 0, worst = 0, mincov = 2, nom = NAN, low = 0, points = 0;
         for (size_t i = 0; i < P->nrows; i++) {
-            double ni = lr_rf_num(P, i, c1);
+            double ni = lr_rf_bound(P, i, bn, "n");
             if (!(ni > 0)) continue;
             points++;
             n += ni;
-            held += lr_rf_num(P, i, c2);
-            worst = fmax(worst, lr_rf_num(P, i, c6));
-            double cov = lr_rf_num(P, i, c3);
-            nom = lr_rf_num(P, i, c5);
+            held += lr_rf_bound(P, i, bn, "held");
+            worst = fmax(worst, lr_rf_bound(P, i, bn, "tight_worst"));
+            double cov = lr_rf_bound(P, i, bn, "coverage");
+            nom = lr_rf_bound(P, i, bn, "nominal");
             if (cov < mincov) mincov = cov;
-            if (lr_rf_num(P, i, c4) < nom) low++;
+            if (lr_rf_bound(P, i, bn, "coverage_hi") < nom) low++;
         }
         if (!(n > 0)) {
             printf("  %-8s %-16s applied in no trial\n", bn, kind);
@@ -163,20 +158,13 @@ int lr_cmd_report(int argc, char **argv)
             snprintf(col, sizeof col, "%s_n", bn);
             double n = lr_rf_num(P, i, col);
             if (!(n > 0)) continue;
-            char c2[128], c3[128], c4[128], c5[128], c6[128], c7[128], c8[128];
-            snprintf(c2, sizeof c2, "%s_held", bn);
-            snprintf(c3, sizeof c3, "%s_coverage", bn);
-            snprintf(c4, sizeof c4, "%s_coverage_lo", bn);
-            snprintf(c5, sizeof c5, "%s_coverage_hi", bn);
-            snprintf(c6, sizeof c6, "%s_nominal", bn);
-            snprintf(c7, sizeof c7, "%s_tight_median", bn);
-            snprintf(c8, sizeof c8, "%s_tight_worst", bn);
-            double cov = lr_rf_num(P, i, c3), hi = lr_rf_num(P, i, c5), nom = lr_rf_num(P, i, c6);
+            double cov = lr_rf_bound(P, i, bn, "coverage"), hi = lr_rf_bound(P, i, bn, "coverage_hi");
+            double nom = lr_rf_bound(P, i, bn, "nominal");
             printf("    %-6s held %4.0f/%-4.0f coverage %.3f [%.3f, %.3f] nominal %.3f %s  "
                    "error/bound median %.3f worst %.3f\n",
-                   bn, lr_rf_num(P, i, c2), n, cov, lr_rf_num(P, i, c4), hi, nom,
-                   cov >= nom ? "ok  " : hi >= nom ? "ok~ " : "LOW ", lr_rf_num(P, i, c7),
-                   lr_rf_num(P, i, c8));
+                   bn, lr_rf_bound(P, i, bn, "held"), n, cov, lr_rf_bound(P, i, bn, "coverage_lo"), hi, nom,
+                   cov >= nom ? "ok  " : hi >= nom ? "ok~ " : "LOW ", lr_rf_bound(P, i, bn, "tight_median"),
+                   lr_rf_bound(P, i, bn, "tight_worst"));
         }
     }
     const lr_table *F = rf.fits;

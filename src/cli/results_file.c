@@ -1,6 +1,7 @@
 #include "results_file.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +85,11 @@ const char *lr_rf_str(const lr_table *t, size_t row, const char *col)
 {
     int c = lr_table_col(t, col);
     return c < 0 ? "" : lr_table_name_at(t, row, (size_t)c);
+}
+
+double lr_rf_bound(const lr_table *t, size_t row, const char *bound, const char *suffix)
+{
+    char col[256];
+    snprintf(col, sizeof col, "%s_%s", bound, suffix);
+    return lr_rf_num(t, row, col);
 }

@@ -21,5 +21,7 @@ void lr_results_close(lr_results_file *rf);
 /* Column value helpers (NAN / "" when the column is absent). */
 double lr_rf_num(const lr_table *t, size_t row, const char *col);
 const char *lr_rf_str(const lr_table *t, size_t row, const char *col);
+/* The /points cell "<bound>_<suffix>" of a row (e.g. bound "thm1a", suffix "coverage"). */
+double lr_rf_bound(const lr_table *t, size_t row, const char *bound, const char *suffix);
 
 #endif
