@@ -1,7 +1,7 @@
 # Coverage of each bound against a swept key: the fraction of trials in which it held,
 # with its Wilson 95% interval (points), next to the nominal level the theory promises
 # (black lines).  lrlab plot sets: dir, out, fmt, xlab, title, ncov, nnom, ylo, ccov,
-# pcov (colours and point types per curve), logx and xfmt (x axis).
+# pcov (colours and point types per curve), logx, xfmt and xtl (x axis, as in error.gp).
 if (fmt eq "pdf") {
     set terminal pdfcairo noenhanced size 8in,4.8in font "Sans,10"
 } else {
@@ -13,6 +13,12 @@ if (!exists("logx")) logx = 1
 if (!exists("xfmt")) xfmt = "1e%L"
 if (logx) { if (xfmt eq "%g") { set logscale x 2 } else { set logscale x } }
 set format x xfmt
+# Tics at the swept values (xtl: "1 2 4 8"), labelled as given.
+if (exists("xtl") && xtl ne "") {
+    s = "("
+    do for [i=1:words(xtl)] { s = s.(i > 1 ? ", " : "").'"'.word(xtl, i).'" '.word(xtl, i) }
+    eval "set xtics ".s.")"
+}
 set autoscale xfixmin
 set autoscale xfixmax
 set offsets graph 0.03, graph 0.03, 0, 0

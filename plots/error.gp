@@ -3,7 +3,8 @@
 # dash-dot: with probability), the RMS prediction (dotted) and the theory's reference
 # slope (grey).  One colour per value of the other swept keys.
 # lrlab plot sets: dir, out, fmt, xlab, ylab, title, n* (curve counts) and, per curve,
-# c* (colours) and pmeas (point types); logx (1: log x axis) and xfmt (tick format).
+# c* (colours) and pmeas (point types); logx (1: log x axis), xfmt (tick format) and
+# xtl (tics at the swept values, or empty).
 if (fmt eq "pdf") {
     set terminal pdfcairo noenhanced size 8in,4.8in font "Sans,10"
 } else {
@@ -16,6 +17,12 @@ if (!exists("xfmt")) xfmt = "1e%L"
 set logscale y
 if (logx) { if (xfmt eq "%g") { set logscale x 2 } else { set logscale x } }
 set format x xfmt
+# Tics at the swept values (xtl: "1 2 4 8"), labelled as given.
+if (exists("xtl") && xtl ne "") {
+    s = "("
+    do for [i=1:words(xtl)] { s = s.(i > 1 ? ", " : "").'"'.word(xtl, i).'" '.word(xtl, i) }
+    eval "set xtics ".s.")"
+}
 set format y "1e%L"
 set autoscale xfixmin
 set autoscale xfixmax

@@ -152,6 +152,32 @@ static int cmp_x(const void *a, const void *b)
     return (x[0] > y[0]) - (x[0] < y[0]);
 }
 
+/* The swept values as a space-separated list, for tic marks at the values themselves
+ * (error.gp, coverage.gp), when `wanted` and there are at most 12 of them: a log axis in
+ * base 2 would otherwise label 1024 and 2048 beside points at 1000 and 2000.  Empty
+ * otherwise (gnuplot's own tics).  Plain numbers: the list travels inside the double
+ * quotes of gnuplot's -e argument. */
+static void swept_tics(const lr_table *P, const char *xcol, int wanted, char *out, size_t cap)
+{
+    double xs[12];
+    size_t n = 0;
+    out[0] = '\0';
+    if (!wanted) return;
+    for (size_t i = 0; i < P->nrows; i++) {
+        double x = lr_rf_num(P, i, xcol);
+        size_t j = 0;
+        while (j < n && xs[j] != x) j++;
+        if (j < n) continue;
+        if (n == 12) return;
+        xs[n++] = x;
+    }
+    qsort(xs, n, sizeof xs[0], cmp_x);
+    size_t len = 0;
+    for (size_t j = 0; j < n && len < cap; j++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%g", j ? " " : "", xs[j]);
+    if (len >= cap) out[0] = '\0';
+}
+
 /* Write one block per curve: rows (x, y, lo, hi, colour) sorted by x. */
 typedef struct block {
     char title[512];
@@ -365,6 +391,8 @@ int lr_cmd_plot(int argc, char **argv)
     int by_comp = ngroups_all <= 1;
     int logx = xmin > 0 && xmax / xmin >= 4;
     const char *xfmt = logx && xmax / xmin >= 100 ? "1e%L" : "%g";
+    char xtics[1024];
+    swept_tics(P, xcol, logx && xmax / xmin < 100, xtics, sizeof xtics);
     const char *ylabel = !strcmp(relu, "relu")
                              ? "post-activation error ||ρ(X~ M) - ρ(Z*)||_F (calibration samples)"
                              : "error ||X~ M - Z*||_F (pre-activation space, calibration samples)";
@@ -442,10 +470,10 @@ int lr_cmd_plot(int argc, char **argv)
             char script[4200];
             snprintf(vars, sizeof vars,
                      "dir='%s'; out='%s_error%s.%s'; fmt='%s'; xlab='%s'; "
-                     "ylab='%s'; logx=%d; xfmt='%s'; "
+                     "ylab='%s'; logx=%d; xfmt='%s'; xtl='%s'; "
                      "title='%s; %s'; nmeas=%zu; ndet=%zu; nprob=%zu; npred=%zu; nref=%zu; "
                      "cmeas='%s'; pmeas='%s'; cdet='%s'; cprob='%s'; cpred='%s'",
-                     tmpdir, stem, suffix, fmts[f], fmts[f], axis_label(xcol), ylabel, logx, xfmt, title,
+                     tmpdir, stem, suffix, fmts[f], fmts[f], axis_label(xcol), ylabel, logx, xfmt, xtics, title,
                      rlabel, meas.n, det.n, prob.n, pred.n, ref.n, cm, pm, cd, cp, cpr);
             snprintf(script, sizeof script, "%s/error.gp", plots);
             status = lr_cli_gnuplot(script, vars);
@@ -467,9 +495,9 @@ int lr_cmd_plot(int argc, char **argv)
             char script[4200];
             snprintf(vars, sizeof vars,
                      "dir='%s'; out='%s_coverage.%s'; fmt='%s'; xlab='%s'; title='%s'; ncov=%zu; "
-                     "nnom=%zu; ylo=%g; ccov='%s'; pcov='%s'; logx=%d; xfmt='%s'",
+                     "nnom=%zu; ylo=%g; ccov='%s'; pcov='%s'; logx=%d; xfmt='%s'; xtl='%s'",
                      tmpdir, stem, fmts[f], fmts[f], axis_label(xcol), title, cov.n, nom.n, ylo, cc, pc,
-                     logx, xfmt);
+                     logx, xfmt, xtics);
             snprintf(script, sizeof script, "%s/coverage.gp", plots);
             status = lr_cli_gnuplot(script, vars);
         }
