@@ -27,6 +27,36 @@ COMPARE = ("err_fro", "err_rel", "err_weight", "err_layer", "err_layer_rel", "z_
            "thm1a", "thm1b", "thm1c", "thm1d")
 
 
+def write_layer_dump(path, m, n0, n1, seed=1):
+    """A one-layer dump (data/README.md, lrlab.layers version 1) with m rows: W of rank 32
+    plus a small full-rank part, Gaussian inputs X, Y = X W^T + b; float32, written a block
+    of rows at a time, so writing it needs little memory however large m is."""
+    import h5py
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((n1, 32)) @ rng.standard_normal((32, n0)) / 32 + 0.01 * rng.standard_normal((n1, n0))
+    W = W.astype(np.float32)
+    b = (0.1 * rng.standard_normal(n1)).astype(np.float32)
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "lrlab.layers"
+        f.attrs["format_version"] = np.int64(1)
+        f.attrs["nlayers"] = np.int64(1)
+        f.attrs["network"] = "layers"
+        f.attrs["producer"] = "bench/bench.py"
+        g = f.create_group("layers").create_group("000")
+        g.attrs["kind"] = "linear"
+        g.attrs["module"] = "fc"
+        g.attrs["index"] = np.int64(0)
+        g.attrs["rows_total"] = np.int64(m)
+        g.create_dataset("W", data=W)
+        g.create_dataset("b", data=b)
+        X = g.create_dataset("X", (m, n0), np.float32, chunks=(256, n0))
+        Y = g.create_dataset("Y", (m, n1), np.float32, chunks=(256, n1))
+        for i in range(0, m, 8192):
+            x = rng.standard_normal((min(8192, m - i), n0)).astype(np.float32)
+            X[i:i + len(x)] = x
+            Y[i:i + len(x)] = (x.astype(np.float64) @ W.T.astype(np.float64) + b).astype(np.float32)
+
+
 def run_measured(cmd, env, stdout=subprocess.DEVNULL):
     """Wall time, peak RSS (KiB) and stderr of one command.  The peak RSS comes from GNU
     time (/usr/bin/time -f %M), which execs the command from its own small process: the
@@ -138,6 +168,8 @@ def main():
                     help="trials per point saved for the shared-instance check")
     ap.add_argument("--memory-m", default="4096,16384,65536",
                     help="m values of the peak-memory-vs-m check (one trial each, -j 1)")
+    ap.add_argument("--dump-memory-m", default="4096,16384,65536,131072",
+                    help="row counts of the one-layer dumps streamed by real_layers for the memory check")
     ap.add_argument("--keep-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the benchmark's commands")
     ap.add_argument("overrides", nargs="*", help="config overrides passed to lrlab (key=value)")
@@ -231,6 +263,27 @@ def main():
             print(f"memory: m = {mm}: peak RSS {rss / 1024:.0f} MiB, {(rss - base) / 1024:.0f} MiB above "
                   f"baseline (X~ is {x_mib:.0f} MiB)", flush=True)
         res["memory_vs_m"] = mem
+
+        # 6. Peak memory against m when the activations are streamed from a layer dump
+        # (experiment real_layers, one 512 x 512 layer, svd_w and dd_rank at k = 16, 32, 64).
+        dcfg = os.path.join(work, "dump.cfg")
+        with open(dcfg, "w") as f:
+            f.write('experiment = "real_layers";\nname = "memory against m";\ndump = "dump.h5";\n'
+                    'layers = { ranks = [16, 32, 64]; };\ncompress = { methods = ["svd_w", "dd_rank"]; };\n')
+        dmem = []
+        for mm in [int(x) for x in a.dump_memory_m.split(",") if x]:
+            dpath = os.path.join(work, "dump.h5")
+            write_layer_dump(dpath, mm, 512, 512)
+            wall, rss, _, _ = run_measured([a.lrlab, "run", dcfg, f"dump={dpath}", "-o",
+                                            os.path.join(work, "dump_out.h5"), "--force", "--quiet",
+                                            "-j", "1"], env)
+            x_mib = mm * 512 * 8 / 2**20
+            dmem.append({"m": mm, "peak_rss_kib": rss, "x_mib_in_memory_as_double": x_mib,
+                         "dump_file_mib": os.path.getsize(dpath) / 2**20, "wall_seconds": wall})
+            print(f"memory (dump streamed): m = {mm}: peak RSS {rss / 1024:.0f} MiB; X as doubles would be "
+                  f"{x_mib:.0f} MiB", flush=True)
+            os.unlink(dpath)
+        res["memory_vs_m_dump"] = dmem
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -280,6 +333,9 @@ def main():
     for x in res["memory_vs_m"]:
         print(f"  1 thread, m = {x['m']:6d}: {x['above_baseline_mib']:6.0f} MiB above baseline; X~ is "
               f"{x['largest_matrix_mib']:.0f} MiB")
+    for x in res["memory_vs_m_dump"]:
+        print(f"  dump streamed, m = {x['m']:6d}: peak RSS {x['peak_rss_kib'] / 1024:6.0f} MiB; X as doubles "
+              f"{x['x_mib_in_memory_as_double']:.0f} MiB")
     print(f"  shared instances: {res['shared_instances']['rows_matched']} rows, max relative difference "
           f"{s['shared_max_rel_diff']:.2e}, NaN-pattern mismatches {res['shared_instances']['nan_pattern_mismatches']}")
     print(f"wrote {a.out}")
