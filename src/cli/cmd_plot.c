@@ -108,6 +108,17 @@ static const char *config_string(const char *text, const char *path, char *buf, 
 
 /* Point type of a compressor: its own symbol, so curves of several compressors in one
  * colour stay apart (svd_w, the data-agnostic one, keeps the open circle). */
+static int config_bool(const char *text, const char *path)
+{
+    if (!text) return 0;
+    config_t cf;
+    config_init(&cf);
+    int v = 0;
+    if (config_read_string(&cf, text) != CONFIG_TRUE || config_lookup_bool(&cf, path, &v) != CONFIG_TRUE) v = 0;
+    config_destroy(&cf);
+    return v;
+}
+
 static int comp_point_type(const char *comp)
 {
     static const char *seen[16];
@@ -263,6 +274,15 @@ static block *curve_for(curve_set *s, const char *key, const char *title, int co
     return &s->b[i];
 }
 
+/* Whether s already has a curve whose key is "name|...". */
+static int has_prefix_key(const curve_set *s, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < s->n; i++)
+        if (!strncmp(s->k[i].key, name, n) && s->k[i].key[n] == '|') return 1;
+    return 0;
+}
+
 static void set_free(curve_set *s)
 {
     blocks_free(s->b, s->n);
@@ -308,7 +328,8 @@ int lr_cmd_plot(int argc, char **argv)
                    "next to it:\n  NAME_error.*        error against the swept key (log-log) with "
                    "bounds, prediction\n                      and theory slope, first target rank "
                    "(NAME_error_rankI.* for the others)\n  NAME_coverage.*     how often each "
-                   "bound held (Wilson 95%%) against its nominal level\n");
+                   "bound held (Wilson 95%%) against its nominal level\n  NAME_weight.*       the weight "
+                   "error ||M - M*||_F, when a bound observes it or plot.weight = true\n");
         return argc < 2 ? 2 : 0;
     }
     const char *plots = find_plots_dir();
@@ -397,88 +418,106 @@ int lr_cmd_plot(int argc, char **argv)
                              ? "post-activation error ||ρ(X~ M) - ρ(Z*)||_F (calibration samples)"
                              : "error ||X~ M - Z*||_F (pre-activation space, calibration samples)";
 
-    for (int ri = 0; ri < nranks && status == LR_OK; ri++) {
-        char rlabel[96] = "";
-        for (size_t i = 0; i < P->nrows; i++) {
-            if ((int)lr_rf_num(P, i, "rank_index") != ri) continue;
-            if (!rlabel[0]) rank_label(P, i, rlabel, sizeof rlabel);
-            char grp[256], key[600], t[600];
-            group_label(P, i, ax, nax, xaxis, grp, sizeof grp);
-            int g = (int)key_index(groups, &ngroups, grp);
-            const char *comp = lr_rf_str(P, i, "compressor");
-            double x = lr_rf_num(P, i, xcol);
-            int ci = (int)key_index(comps, &ncomps_seen, comp), colour = by_comp ? ci : g;
-            snprintf(key, sizeof key, "%s|%s", comp, grp);
-            snprintf(t, sizeof t, "%s%s%s: measured median, 10-90%%", comp, grp[0] ? ", " : "", grp);
-            block *m = curve_for(&meas, key, t, colour, comp_point_type(comp));
-            if (m) block_add(m, x, lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
-                             lr_rf_num(P, i, "err_fro_q90"));
-            for (size_t b = 0; b < B->nrows; b++) {
-                const char *bn = lr_rf_str(B, b, "name"), *kind = lr_rf_str(B, b, "kind");
-                if (strcmp(lr_rf_str(B, b, "compressor"), comp) || strcmp(lr_rf_str(B, b, "observed"), "err_fro"))
-                    continue;
-                double v = lr_rf_bound(P, i, bn, "median");
-                int is_pred = !strcmp(kind, "prediction"), always = !strcmp(kind, "always");
-                if (v > 0) {
-                    snprintf(key, sizeof key, "%s|%s", bn, grp);
-                    snprintf(t, sizeof t, "%s %s%s%s", bn,
-                             is_pred ? "prediction (RMS)" : always ? "bound (always)" : "bound (w.p.)",
-                             grp[0] ? ", " : "", grp);
-                    block *c = curve_for(is_pred ? &pred : always ? &det : &prob, key, t, colour, 0);
-                    if (c) block_add(c, x, v, v, v);
+    /* The error figure, and the weight-error figure when a bound observes the weight error
+     * (Theorem 1(d)) or the config asks for it (plot.weight, e.g. dd_vs_da, where the
+     * weight error is what grows without bound). */
+    int want_weight = config_bool(rf.config, "plot.weight");
+    for (size_t b = 0; b < B->nrows; b++) want_weight |= !strcmp(lr_rf_str(B, b, "observed"), "err_weight");
+    for (int o = 0; o < 1 + want_weight && status == LR_OK; o++) {
+        const char *obs = o ? "err_weight" : "err_fro";
+        char c_med[32], c_q10[32], c_q90[32];
+        snprintf(c_med, sizeof c_med, "%s_median", obs);
+        snprintf(c_q10, sizeof c_q10, "%s_q10", obs);
+        snprintf(c_q90, sizeof c_q90, "%s_q90", obs);
+        const char *ylab = o ? "weight error ||M - M*||_F" : ylabel;
+        for (int ri = 0; ri < nranks && status == LR_OK; ri++) {
+            char rlabel[96] = "";
+            for (size_t i = 0; i < P->nrows; i++) {
+                if ((int)lr_rf_num(P, i, "rank_index") != ri) continue;
+                if (!rlabel[0]) rank_label(P, i, rlabel, sizeof rlabel);
+                char grp[256], key[600], t[600];
+                group_label(P, i, ax, nax, xaxis, grp, sizeof grp);
+                int g = (int)key_index(groups, &ngroups, grp);
+                const char *comp = lr_rf_str(P, i, "compressor");
+                double x = lr_rf_num(P, i, xcol);
+                int ci = (int)key_index(comps, &ncomps_seen, comp), colour = by_comp ? ci : g;
+                snprintf(key, sizeof key, "%s|%s", comp, grp);
+                snprintf(t, sizeof t, "%s%s%s: measured median, 10-90%%", comp, grp[0] ? ", " : "", grp);
+                block *m = curve_for(&meas, key, t, colour, comp_point_type(comp));
+                if (m) block_add(m, x, lr_rf_num(P, i, c_med), lr_rf_num(P, i, c_q10), lr_rf_num(P, i, c_q90));
+                for (size_t b = 0; b < B->nrows; b++) {
+                    const char *bn = lr_rf_str(B, b, "name"), *kind = lr_rf_str(B, b, "kind");
+                    if (strcmp(lr_rf_str(B, b, "compressor"), comp) || strcmp(lr_rf_str(B, b, "observed"), obs))
+                        continue;
+                    double v = lr_rf_bound(P, i, bn, "median");
+                    int is_pred = !strcmp(kind, "prediction"), always = !strcmp(kind, "always");
+                    if (v > 0) {
+                        curve_set *set = is_pred ? &pred : always ? &det : &prob;
+                        const char *what = is_pred ? "prediction (RMS)" : always ? "bound (always)" : "bound (w.p.)";
+                        snprintf(key, sizeof key, "%s|%s", bn, grp);
+                        /* With several groups a bound's curves take their group's colour, and
+                         * one legend entry per bound says so (the measured entries name the
+                         * groups): 8 groups x 3 bounds would otherwise add 24 entries. */
+                        if (!grp[0]) snprintf(t, sizeof t, "%s %s", bn, what);
+                        else if (has_prefix_key(set, bn)) t[0] = '\0';
+                        else snprintf(t, sizeof t, "%s %s, in the colour of its group", bn, what);
+                        block *c = curve_for(set, key, t, colour, 0);
+                        if (c) block_add(c, x, v, v, v);
+                    }
+                    if (is_pred) continue;
+                    double coverage = lr_rf_bound(P, i, bn, "coverage");
+                    if (isnan(coverage)) continue;
+                    snprintf(key, sizeof key, "%s|%d|%s", bn, ri, grp);
+                    snprintf(t, sizeof t, "%s measured%s%s, %s", bn, grp[0] ? ", " : "", grp, rlabel + 12);
+                    block *c = curve_for(&cov, key, t, (by_comp ? (int)b : g) + 3 * ri, 5 + 2 * (int)b);
+                    if (c)
+                        block_add(c, x, coverage, lr_rf_bound(P, i, bn, "coverage_lo"),
+                                  lr_rf_bound(P, i, bn, "coverage_hi"));
+                    snprintf(t, sizeof t, "%s nominal level (%s)", bn, kind);
+                    block *n = curve_for(&nom, bn, t, 7, 0);
+                    int have = 0;
+                    for (size_t z = 0; n && z < n->n; z++) have |= n->rows[5 * z] == x;
+                    if (n && !have) block_add(n, x, lr_rf_bound(P, i, bn, "nominal"), 0, 0);
                 }
-                if (is_pred) continue;
-                double coverage = lr_rf_bound(P, i, bn, "coverage");
-                if (isnan(coverage)) continue;
-                snprintf(key, sizeof key, "%s|%d|%s", bn, ri, grp);
-                snprintf(t, sizeof t, "%s measured%s%s, %s", bn, grp[0] ? ", " : "", grp, rlabel + 12);
-                block *c = curve_for(&cov, key, t, (by_comp ? (int)b : g) + 3 * ri, 5 + 2 * (int)b);
-                if (c)
-                    block_add(c, x, coverage, lr_rf_bound(P, i, bn, "coverage_lo"),
-                              lr_rf_bound(P, i, bn, "coverage_hi"));
-                snprintf(t, sizeof t, "%s nominal level (%s)", bn, kind);
-                block *n = curve_for(&nom, bn, t, 7, 0);
-                int have = 0;
-                for (size_t z = 0; n && z < n->n; z++) have |= n->rows[5 * z] == x;
-                if (n && !have) block_add(n, x, lr_rf_bound(P, i, bn, "nominal"), 0, 0);
             }
+            /* Reference slope from /fits: the theory's exponent, below the first curve. */
+            for (size_t i = 0; !o && i < rf.fits->nrows && ref.n == 0 && meas.n; i++) {
+                double th = lr_rf_num(rf.fits, i, "theory");
+                if (isnan(th) || strcmp(lr_rf_str(rf.fits, i, "axis"), ax[xaxis].path)) continue;
+                block *m0 = &meas.b[0];
+                qsort(m0->rows, m0->n, 5 * sizeof(double), cmp_x);
+                /* Anchored a factor 3 below the first curve at its right end, where the theory's
+                 * power law is meant to hold (at small x a bias floor may flatten the curve). */
+                double x0 = m0->rows[0], x1 = m0->rows[5 * (m0->n - 1)];
+                double y0 = m0->rows[5 * (m0->n - 1) + 1] / 3.0 * pow(x0 / x1, th);
+                char t[96];
+                snprintf(t, sizeof t, "reference slope %g (theory)", th);
+                block *r = curve_for(&ref, "ref", t, 7, 0);
+                block_add(r, x0, y0, 0, 0);
+                block_add(r, x1, y0 * pow(x1 / x0, th), 0, 0);
+            }
+            curve_set *sets[] = {&meas, &det, &prob, &pred, &ref};
+            for (size_t s = 0; s < 5 && status == LR_OK; s++) status = write_set(tmpdir, files[s], sets[s]);
+            static char cm[4096], pm[2048], cd[4096], cp[4096], cpr[4096], vars[32768];
+            words(&meas, 0, cm, sizeof cm), words(&meas, 1, pm, sizeof pm), words(&det, 0, cd, sizeof cd);
+            words(&prob, 0, cp, sizeof cp), words(&pred, 0, cpr, sizeof cpr);
+            char suffix[32] = "";
+            if (ri) snprintf(suffix, sizeof suffix, "_rank%d", ri);
+            for (size_t f = 0; f < 2 && status == LR_OK; f++) {
+                char script[4200];
+                snprintf(vars, sizeof vars,
+                         "dir='%s'; out='%s_%s%s.%s'; fmt='%s'; xlab='%s'; "
+                         "ylab='%s'; logx=%d; xfmt='%s'; xtl='%s'; "
+                         "title='%s; %s'; nmeas=%zu; ndet=%zu; nprob=%zu; npred=%zu; nref=%zu; "
+                         "cmeas='%s'; pmeas='%s'; cdet='%s'; cprob='%s'; cpred='%s'",
+                         tmpdir, stem, o ? "weight" : "error", suffix, fmts[f], fmts[f], axis_label(xcol), ylab,
+                         logx, xfmt, xtics, title,
+                         rlabel, meas.n, det.n, prob.n, pred.n, ref.n, cm, pm, cd, cp, cpr);
+                snprintf(script, sizeof script, "%s/error.gp", plots);
+                status = lr_cli_gnuplot(script, vars);
+            }
+            set_free(&meas), set_free(&det), set_free(&prob), set_free(&pred), set_free(&ref);
         }
-        /* Reference slope from /fits: the theory's exponent, below the first curve. */
-        for (size_t i = 0; i < rf.fits->nrows && ref.n == 0 && meas.n; i++) {
-            double th = lr_rf_num(rf.fits, i, "theory");
-            if (isnan(th) || strcmp(lr_rf_str(rf.fits, i, "axis"), ax[xaxis].path)) continue;
-            block *m0 = &meas.b[0];
-            qsort(m0->rows, m0->n, 5 * sizeof(double), cmp_x);
-            /* Anchored a factor 3 below the first curve at its right end, where the theory's
-             * power law is meant to hold (at small x a bias floor may flatten the curve). */
-            double x0 = m0->rows[0], x1 = m0->rows[5 * (m0->n - 1)];
-            double y0 = m0->rows[5 * (m0->n - 1) + 1] / 3.0 * pow(x0 / x1, th);
-            char t[96];
-            snprintf(t, sizeof t, "reference slope %g (theory)", th);
-            block *r = curve_for(&ref, "ref", t, 7, 0);
-            block_add(r, x0, y0, 0, 0);
-            block_add(r, x1, y0 * pow(x1 / x0, th), 0, 0);
-        }
-        curve_set *sets[] = {&meas, &det, &prob, &pred, &ref};
-        for (size_t s = 0; s < 5 && status == LR_OK; s++) status = write_set(tmpdir, files[s], sets[s]);
-        static char cm[4096], pm[2048], cd[4096], cp[4096], cpr[4096], vars[32768];
-        words(&meas, 0, cm, sizeof cm), words(&meas, 1, pm, sizeof pm), words(&det, 0, cd, sizeof cd);
-        words(&prob, 0, cp, sizeof cp), words(&pred, 0, cpr, sizeof cpr);
-        char suffix[32] = "";
-        if (ri) snprintf(suffix, sizeof suffix, "_rank%d", ri);
-        for (size_t f = 0; f < 2 && status == LR_OK; f++) {
-            char script[4200];
-            snprintf(vars, sizeof vars,
-                     "dir='%s'; out='%s_error%s.%s'; fmt='%s'; xlab='%s'; "
-                     "ylab='%s'; logx=%d; xfmt='%s'; xtl='%s'; "
-                     "title='%s; %s'; nmeas=%zu; ndet=%zu; nprob=%zu; npred=%zu; nref=%zu; "
-                     "cmeas='%s'; pmeas='%s'; cdet='%s'; cprob='%s'; cpred='%s'",
-                     tmpdir, stem, suffix, fmts[f], fmts[f], axis_label(xcol), ylabel, logx, xfmt, xtics, title,
-                     rlabel, meas.n, det.n, prob.n, pred.n, ref.n, cm, pm, cd, cp, cpr);
-            snprintf(script, sizeof script, "%s/error.gp", plots);
-            status = lr_cli_gnuplot(script, vars);
-        }
-        set_free(&meas), set_free(&det), set_free(&prob), set_free(&pred), set_free(&ref);
     }
     if (status == LR_OK && cov.n) {
         double ylo = 1.0;
@@ -512,8 +551,9 @@ int lr_cmd_plot(int argc, char **argv)
     rmdir(tmpdir);
     lr_results_close(&rf);
     if (status != LR_OK) return lr_cli_fail();
-    fprintf(stderr, "lrlab: wrote %s_error.pdf and .png%s%s%s\n", stem,
-            nranks > 1 ? " (and _error_rankI for further ranks)" : "", ncov ? ", " : "",
+    fprintf(stderr, "lrlab: wrote %s_error.pdf and .png%s%s%s%s\n", stem,
+            nranks > 1 ? " (and _error_rankI for further ranks)" : "",
+            want_weight ? ", _weight.pdf and .png" : "", ncov ? ", " : "",
             ncov ? "_coverage.pdf and .png" : "");
     return 0;
 }

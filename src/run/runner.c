@@ -41,6 +41,8 @@ const lr_key lr_common_schema[] = {
      "independent trials per sweep point"},
     {"plot.x", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL,
      "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
+    {"plot.weight", LR_KEY_BOOL, 0, 0, 0, NULL, 0, 0, NULL,
+     "lrlab plot also draws the weight error ||M - M*||_F (NAME_weight; always when a bound observes it)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 extern const lr_experiment lr_experiment_recovery;

@@ -52,7 +52,7 @@ static double quantile_of(const lr_run *run, size_t p, size_t c, size_t i, int c
 
 typedef struct point_cols {
     int point, comp, rank_index, k_target, n, efro_med, efro_q10, efro_q90, efro_rms;
-    int erel_med, erel_q10, erel_q90, ew_med, eho_med, pg_med, fallbacks;
+    int erel_med, erel_q10, erel_q90, ew_med, ew_q10, ew_q90, eho_med, pg_med, fallbacks;
     int elayer_med, dd_le_da, dd_le_da_n;
     int *params;
     int *b_med, *b_n, *b_held, *b_cov, *b_lo, *b_hi, *b_nom, *b_tmed, *b_tmax, *b_ratio;
@@ -105,6 +105,8 @@ static int declare_point_columns(const lr_run *run, lr_table *t, point_cols *pc)
     LR_TRY(add(t, "err_rel_q10", LR_COL_REAL, "10% quantile of err_rel", &pc->erel_q10));
     LR_TRY(add(t, "err_rel_q90", LR_COL_REAL, "90% quantile of err_rel", &pc->erel_q90));
     LR_TRY(add(t, "err_weight_median", LR_COL_REAL, "median of err_weight", &pc->ew_med));
+    LR_TRY(add(t, "err_weight_q10", LR_COL_REAL, "10% quantile of err_weight", &pc->ew_q10));
+    LR_TRY(add(t, "err_weight_q90", LR_COL_REAL, "90% quantile of err_weight", &pc->ew_q90));
     LR_TRY(add(t, "err_heldout_rel_median", LR_COL_REAL, "median of err_heldout_rel", &pc->eho_med));
     LR_TRY(add(t, "err_layer_median", LR_COL_REAL, "median of err_layer", &pc->elayer_med));
     LR_TRY(add(t, "layer_le_svd_w", LR_COL_INT,
@@ -228,7 +230,10 @@ int lr_summarise_points(const lr_run *run, lr_table **points)
                 out[pc.erel_med] = lr_quantile_sorted(buf, n, 0.5);
                 out[pc.erel_q10] = lr_quantile_sorted(buf, n, 0.1);
                 out[pc.erel_q90] = lr_quantile_sorted(buf, n, 0.9);
-                out[pc.ew_med] = quantile_of(run, p, c, i, col->err_weight, 0.5, buf);
+                n = gather(run, p, c, i, col->err_weight, -1, buf);
+                out[pc.ew_med] = lr_quantile_sorted(buf, n, 0.5);
+                out[pc.ew_q10] = lr_quantile_sorted(buf, n, 0.1);
+                out[pc.ew_q90] = lr_quantile_sorted(buf, n, 0.9);
                 out[pc.eho_med] = quantile_of(run, p, c, i, col->err_heldout_rel, 0.5, buf);
                 out[pc.pg_med] = quantile_of(run, p, c, i, col->pg_op, 0.5, buf);
                 out[pc.elayer_med] = quantile_of(run, p, c, i, col->err_layer, 0.5, buf);
