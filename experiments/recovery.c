@@ -666,15 +666,28 @@ generated:;
     return LR_OK;
 }
 
-static double recovery_theory_slope(const char *path)
+/* The exponents of ZS25's error bounds, for the estimators they are about: dd_rank
+ * (Theorem 1 and 2(a): sigma sqrt(r (q + N1 - r)) at high SNR), dd_svt and dd_nuc (2(b),
+ * 2(c): sqrt(r) lambda with lambda ~ sigma (sqrt q + sqrt N1)) and relu_cvx, relu_cvx_sq
+ * (Theorem 3's shape sigma sqrt(r) (sqrt q + sqrt N1)): 1 in sigma, 1/2 in r and in q + N1.
+ * For a fixed-rank estimator at k < r the truncated signal (a bias) dominates: no
+ * exponent; at k > r the error is still first order in the noise (1 in sigma), but it
+ * also fits k - r noise directions, so the exponents in r and q + N1 are those of k = r
+ * only.  At fixed q and N1 the
+ * sample count m does not enter Theorems 1 and 2 (slope 0; only through q = min(m, N0)
+ * when m < N0, and through sqrt(log(m N1)) in Theorem 3).  svd_w and the baselines have no
+ * theorem here: no exponent. */
+static double recovery_theory_slope(const lr_run *run, const char *path, size_t comp, size_t rank_index)
 {
-    if (!strcmp(path, "problem.noise.sigma")) return 1.0;
-    if (!strcmp(path, "problem.r")) return 0.5;
-    /* Issue 3: the dimension enters as sqrt(q + N1) (the /fits rows with axis "q+N1"); at
-     * fixed q and N1 the sample count m does not enter Theorems 1 and 2 (slope 0; only
-     * through q = min(m, N0) when m < N0, and through sqrt(log(m N1)) in Theorem 3). */
-    if (!strcmp(path, "q+N1")) return 0.5;
+    static const char *const covered[] = {"dd_rank", "dd_svt", "dd_nuc", "relu_cvx", "relu_cvx_sq"};
+    const lr_compressor *cp = run->comps[comp];
+    int known = 0;
+    for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) known |= !strcmp(cp->name, covered[i]);
+    long offset = cp->rank_adaptive ? 0 : run->rank_offsets[rank_index];
+    if (!known || offset < 0) return NAN;
+    if (!strcmp(path, "problem.noise.sigma")) return 1.0; /* first order in G for every k >= r */
     if (!strcmp(path, "problem.m")) return 0.0;
+    if (!strcmp(path, "problem.r") || !strcmp(path, "q+N1")) return offset == 0 ? 0.5 : NAN;
     return NAN;
 }
 

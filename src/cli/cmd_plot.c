@@ -483,7 +483,9 @@ int lr_cmd_plot(int argc, char **argv)
             /* Reference slope from /fits: the theory's exponent, below the first curve. */
             for (size_t i = 0; !o && i < rf.fits->nrows && ref.n == 0 && meas.n; i++) {
                 double th = lr_rf_num(rf.fits, i, "theory");
-                if (isnan(th) || strcmp(lr_rf_str(rf.fits, i, "axis"), ax[xaxis].path)) continue;
+                if (isnan(th) || strcmp(lr_rf_str(rf.fits, i, "axis"), ax[xaxis].path) ||
+                    lr_rf_num(rf.fits, i, "rank_index") != ri)
+                    continue;
                 block *m0 = &meas.b[0];
                 qsort(m0->rows, m0->n, 5 * sizeof(double), cmp_x);
                 /* Anchored a factor 3 below the first curve at its right end, where the theory's

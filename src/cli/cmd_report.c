@@ -103,6 +103,46 @@ static void report_shape(const lr_results_file *rf)
                lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
 }
 
+/* Per compressor and axis: the range of the fitted slopes and in how many groups each
+ * exponent lies inside the 95% interval.  With g groups at 95% about 0.05 g misses are
+ * expected even for an exact power law; the report says so. */
+static void report_fit_totals(const lr_table *F)
+{
+    int header = 0;
+    for (size_t i = 0; i < F->nrows; i++) {
+        const char *comp = lr_rf_str(F, i, "compressor"), *axis = lr_rf_str(F, i, "axis");
+        if (isnan(lr_rf_num(F, i, "theory"))) continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !isnan(lr_rf_num(F, j, "theory")) && !strcmp(lr_rf_str(F, j, "compressor"), comp) &&
+                   !strcmp(lr_rf_str(F, j, "axis"), axis) && lr_rf_num(F, j, "rank_index") == lr_rf_num(F, i, "rank_index");
+        if (seen) continue;
+        size_t g = 0, in = 0, gl = 0, inl = 0;
+        double lo = INFINITY, hi = -INFINITY, th = lr_rf_num(F, i, "theory");
+        for (size_t j = i; j < F->nrows; j++) {
+            if (isnan(lr_rf_num(F, j, "theory")) || strcmp(lr_rf_str(F, j, "compressor"), comp) ||
+                strcmp(lr_rf_str(F, j, "axis"), axis) || lr_rf_num(F, j, "rank_index") != lr_rf_num(F, i, "rank_index"))
+                continue;
+            double sl = lr_rf_num(F, j, "slope");
+            lo = fmin(lo, sl), hi = fmax(hi, sl);
+            g++;
+            in += lr_rf_num(F, j, "theory_in_ci") > 0;
+            if (!isnan(lr_rf_num(F, j, "theory_local"))) {
+                gl++;
+                inl += lr_rf_num(F, j, "theory_local_in_ci") > 0;
+            }
+        }
+        if (!header) {
+            printf("\nSlopes per axis (95%% intervals; about 5%% of the groups miss by chance alone):\n");
+            header = 1;
+        }
+        printf("  %-10s rank %-2.0f %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
+               comp, lr_rf_num(F, i, "rank_index"), axis, lo, hi, th, in, g);
+        if (gl) printf("; prediction's slope inside in %zu of %zu", inl, gl);
+        printf("\n");
+    }
+}
+
 int lr_cmd_report(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -193,6 +233,7 @@ int lr_cmd_report(int argc, char **argv)
                lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lr_rf_str(F, i, "fixed"),
                slope, theory, local);
     }
+    report_fit_totals(F);
     report_bound_totals(&rf);
     report_baseline_ratios(&rf);
     report_shape(&rf);

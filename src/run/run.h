@@ -34,8 +34,9 @@ typedef struct lr_experiment {
      * time in seconds of each row. */
     int (*unit)(const lr_run *run, void *ws, size_t point, size_t trial, gsl_rng *rng,
                 double *rows, double *seconds);
-    /* The theory's log-log slope of the error in a swept key, or NAN if it has none. */
-    double (*theory_slope)(const char *axis_path);
+    /* The theory's log-log slope of compressor `comp`'s error at target rank index
+     * `rank_index` in a swept key, or NAN if the theory gives none there. */
+    double (*theory_slope)(const lr_run *run, const char *axis_path, size_t comp, size_t rank_index);
     /* Free what prepare put in run->exp_state. */
     void (*release)(lr_run *run);
     /* Optional: write the experiment's own datasets and root attributes into the results

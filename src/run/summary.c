@@ -364,7 +364,6 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
         for (size_t j = 0; j < run->nparam_cols; j++)
             if (!strcmp(run->param_cols[j].path, path)) xcol = run->param_cols[j].column;
         if (xcol < 0) continue;
-        double theory = run->exp->theory_slope ? run->exp->theory_slope(path) : NAN;
         /* Issue 3: along a key that moves the dimensions, also fit against q + N1. */
         int dim_axis = !strcmp(path, "problem.N1") || !strcmp(path, "problem.N0") ||
                        !strcmp(path, "problem.x.q") || !strcmp(path, "problem.m");
@@ -383,6 +382,8 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     !strcmp(run->bounds[b]->compressor, run->comps[c]->name))
                     pcol = run->col.bound_value[b];
             for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
+                double theory = run->exp->theory_slope ? run->exp->theory_slope(run, path, c, i) : NAN;
+                double theory_q = run->exp->theory_slope ? run->exp->theory_slope(run, "q+N1", c, i) : NAN;
                 memset(seen, 0, run->npoints);
                 for (size_t p0 = 0; status == LR_OK && p0 < run->npoints; p0++) {
                     if (seen[p0] || lr_config_axis_index(run->cfg, a, p0) != 0) continue;
@@ -411,10 +412,9 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     status = append_fit(t, fc, run->comps[c]->name, i, path, fixed, &fit, theory, xs, yp, n);
                     lr_fit fq;
                     if (status == LR_OK && dim_axis && lr_fit_loglog(xq, ys, n, 0.95, &fq) == LR_OK) {
-                        double th = run->exp->theory_slope ? run->exp->theory_slope("q+N1") : NAN;
                         char along[600];
                         snprintf(along, sizeof along, "along %s; %s", path, fixed);
-                        status = append_fit(t, fc, run->comps[c]->name, i, "q+N1", along, &fq, th, xq, yp, n);
+                        status = append_fit(t, fc, run->comps[c]->name, i, "q+N1", along, &fq, theory_q, xq, yp, n);
                     }
                 }
             }
