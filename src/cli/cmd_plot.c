@@ -106,8 +106,7 @@ static const char *config_string(const char *text, const char *path, char *buf, 
     return out;
 }
 
-/* Point type of a compressor: its own symbol, so curves of several compressors in one
- * colour stay apart (svd_w, the data-agnostic one, keeps the open circle). */
+/* A boolean of the stored config text (0 when absent). */
 static int config_bool(const char *text, const char *path)
 {
     if (!text) return 0;
@@ -119,6 +118,8 @@ static int config_bool(const char *text, const char *path)
     return v;
 }
 
+/* Point type of a compressor: its own symbol, so curves of several compressors in one
+ * colour stay apart (svd_w, the data-agnostic one, keeps the open circle). */
 static int comp_point_type(const char *comp)
 {
     static const char *seen[16];
@@ -444,7 +445,9 @@ int lr_cmd_plot(int argc, char **argv)
                 snprintf(key, sizeof key, "%s|%s", comp, grp);
                 snprintf(t, sizeof t, "%s%s%s: measured median, 10-90%%", comp, grp[0] ? ", " : "", grp);
                 block *m = curve_for(&meas, key, t, colour, comp_point_type(comp));
-                if (m) block_add(m, x, lr_rf_num(P, i, c_med), lr_rf_num(P, i, c_q10), lr_rf_num(P, i, c_q90));
+                /* Results written before /points had err_weight's quantiles: no bars. */
+                double med = lr_rf_num(P, i, c_med), q10 = lr_rf_num(P, i, c_q10), q90 = lr_rf_num(P, i, c_q90);
+                if (m) block_add(m, x, med, isnan(q10) ? med : q10, isnan(q90) ? med : q90);
                 for (size_t b = 0; b < B->nrows; b++) {
                     const char *bn = lr_rf_str(B, b, "name"), *kind = lr_rf_str(B, b, "kind");
                     if (strcmp(lr_rf_str(B, b, "compressor"), comp) || strcmp(lr_rf_str(B, b, "observed"), obs))

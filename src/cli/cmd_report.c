@@ -103,26 +103,29 @@ static void report_shape(const lr_results_file *rf)
                lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
 }
 
-/* Per compressor and axis: the range of the fitted slopes and in how many groups each
- * exponent lies inside the 95% interval.  With g groups at 95% about 0.05 g misses are
- * expected even for an exact power law; the report says so. */
+/* Whether /fits rows i and j have a theory and share compressor, target rank and axis. */
+static int same_fit_axis(const lr_table *F, size_t i, size_t j)
+{
+    return !isnan(lr_rf_num(F, j, "theory")) && !strcmp(lr_rf_str(F, j, "compressor"), lr_rf_str(F, i, "compressor")) &&
+           !strcmp(lr_rf_str(F, j, "axis"), lr_rf_str(F, i, "axis")) &&
+           lr_rf_num(F, j, "rank_index") == lr_rf_num(F, i, "rank_index");
+}
+
+/* Per compressor, target rank and axis: the range of the fitted slopes and in how many
+ * groups each exponent lies inside the 95% interval.  With g groups at 95% about 0.05 g
+ * misses are expected even for an exact power law; the report says so. */
 static void report_fit_totals(const lr_table *F)
 {
     int header = 0;
     for (size_t i = 0; i < F->nrows; i++) {
-        const char *comp = lr_rf_str(F, i, "compressor"), *axis = lr_rf_str(F, i, "axis");
         if (isnan(lr_rf_num(F, i, "theory"))) continue;
         int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = !isnan(lr_rf_num(F, j, "theory")) && !strcmp(lr_rf_str(F, j, "compressor"), comp) &&
-                   !strcmp(lr_rf_str(F, j, "axis"), axis) && lr_rf_num(F, j, "rank_index") == lr_rf_num(F, i, "rank_index");
+        for (size_t j = 0; j < i && !seen; j++) seen = same_fit_axis(F, i, j);
         if (seen) continue;
         size_t g = 0, in = 0, gl = 0, inl = 0;
-        double lo = INFINITY, hi = -INFINITY, th = lr_rf_num(F, i, "theory");
+        double lo = INFINITY, hi = -INFINITY;
         for (size_t j = i; j < F->nrows; j++) {
-            if (isnan(lr_rf_num(F, j, "theory")) || strcmp(lr_rf_str(F, j, "compressor"), comp) ||
-                strcmp(lr_rf_str(F, j, "axis"), axis) || lr_rf_num(F, j, "rank_index") != lr_rf_num(F, i, "rank_index"))
-                continue;
+            if (!same_fit_axis(F, i, j)) continue;
             double sl = lr_rf_num(F, j, "slope");
             lo = fmin(lo, sl), hi = fmax(hi, sl);
             g++;
@@ -137,7 +140,8 @@ static void report_fit_totals(const lr_table *F)
             header = 1;
         }
         printf("  %-10s rank %-2.0f %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
-               comp, lr_rf_num(F, i, "rank_index"), axis, lo, hi, th, in, g);
+               lr_rf_str(F, i, "compressor"), lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lo, hi,
+               lr_rf_num(F, i, "theory"), in, g);
         if (gl) printf("; prediction's slope inside in %zu of %zu", inl, gl);
         printf("\n");
     }
