@@ -50,6 +50,14 @@ static double quantile_of(const lr_run *run, size_t p, size_t c, size_t i, int c
     return n ? lr_quantile_sorted(buf, n, q) : NAN;
 }
 
+/* Median, 10% and 90% quantiles of n sorted values into the columns med, q10, q90. */
+static void put_quantiles(double *out, int med, int q10, int q90, const double *sorted, size_t n)
+{
+    out[med] = lr_quantile_sorted(sorted, n, 0.5);
+    out[q10] = lr_quantile_sorted(sorted, n, 0.1);
+    out[q90] = lr_quantile_sorted(sorted, n, 0.9);
+}
+
 typedef struct point_cols {
     int point, comp, rank_index, k_target, n, efro_med, efro_q10, efro_q90, efro_rms;
     int erel_med, erel_q10, erel_q90, ew_med, ew_q10, ew_q90, eho_med, pg_med, fallbacks;
@@ -220,20 +228,14 @@ int lr_summarise_points(const lr_run *run, lr_table **points)
                     out[pc.params[j]] = first[run->param_cols[j].column];
                 size_t n = gather(run, p, c, i, col->err_fro, -1, buf);
                 out[pc.n] = (double)n;
-                out[pc.efro_med] = lr_quantile_sorted(buf, n, 0.5);
-                out[pc.efro_q10] = lr_quantile_sorted(buf, n, 0.1);
-                out[pc.efro_q90] = lr_quantile_sorted(buf, n, 0.9);
+                put_quantiles(out, pc.efro_med, pc.efro_q10, pc.efro_q90, buf, n);
                 double ss = 0;
                 for (size_t j = 0; j < n; j++) ss += buf[j] * buf[j];
                 out[pc.efro_rms] = n ? sqrt(ss / (double)n) : NAN;
                 n = gather(run, p, c, i, col->err_rel, -1, buf);
-                out[pc.erel_med] = lr_quantile_sorted(buf, n, 0.5);
-                out[pc.erel_q10] = lr_quantile_sorted(buf, n, 0.1);
-                out[pc.erel_q90] = lr_quantile_sorted(buf, n, 0.9);
+                put_quantiles(out, pc.erel_med, pc.erel_q10, pc.erel_q90, buf, n);
                 n = gather(run, p, c, i, col->err_weight, -1, buf);
-                out[pc.ew_med] = lr_quantile_sorted(buf, n, 0.5);
-                out[pc.ew_q10] = lr_quantile_sorted(buf, n, 0.1);
-                out[pc.ew_q90] = lr_quantile_sorted(buf, n, 0.9);
+                put_quantiles(out, pc.ew_med, pc.ew_q10, pc.ew_q90, buf, n);
                 out[pc.eho_med] = quantile_of(run, p, c, i, col->err_heldout_rel, 0.5, buf);
                 out[pc.pg_med] = quantile_of(run, p, c, i, col->pg_op, 0.5, buf);
                 out[pc.elayer_med] = quantile_of(run, p, c, i, col->err_layer, 0.5, buf);
