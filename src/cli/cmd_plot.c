@@ -91,31 +91,28 @@ static const char *axis_label(const char *column)
     return column;
 }
 
-/* A string key of the run's resolved config (stored in the file), or NULL. */
-static const char *config_string(const char *text, const char *path, char *buf, size_t len)
+/* The plot's keys of the run's resolved config (the text stored in the file), read with
+ * one parse; absent keys keep their defaults (empty strings, 0). */
+typedef struct plot_keys {
+    char x[256], activation[32];
+    int weight;
+} plot_keys;
+
+static plot_keys stored_plot_keys(const char *text)
 {
-    if (!text) return NULL;
+    plot_keys k = {"", "", 0};
+    if (!text) return k;
     config_t cf;
     config_init(&cf);
-    const char *v = NULL, *out = NULL;
-    if (config_read_string(&cf, text) == CONFIG_TRUE && config_lookup_string(&cf, path, &v) == CONFIG_TRUE) {
-        snprintf(buf, len, "%s", v);
-        out = buf;
+    if (config_read_string(&cf, text) == CONFIG_TRUE) {
+        const char *v = NULL;
+        if (config_lookup_string(&cf, "plot.x", &v) == CONFIG_TRUE) snprintf(k.x, sizeof k.x, "%s", v);
+        if (config_lookup_string(&cf, "problem.activation", &v) == CONFIG_TRUE)
+            snprintf(k.activation, sizeof k.activation, "%s", v);
+        if (config_lookup_bool(&cf, "plot.weight", &k.weight) != CONFIG_TRUE) k.weight = 0;
     }
     config_destroy(&cf);
-    return out;
-}
-
-/* A boolean of the stored config text (0 when absent). */
-static int config_bool(const char *text, const char *path)
-{
-    if (!text) return 0;
-    config_t cf;
-    config_init(&cf);
-    int v = 0;
-    if (config_read_string(&cf, text) != CONFIG_TRUE || config_lookup_bool(&cf, path, &v) != CONFIG_TRUE) v = 0;
-    config_destroy(&cf);
-    return v;
+    return k;
 }
 
 /* Point type of a compressor: its own symbol, so curves of several compressors in one
@@ -352,9 +349,8 @@ int lr_cmd_plot(int argc, char **argv)
     axis_info ax[MAX_AXES];
     size_t nax = 0, xaxis = (size_t)-1;
     read_axes(rf.file, ax, &nax);
-    char want[256] = "", relu[32] = "";
-    config_string(rf.config, "plot.x", want, sizeof want);
-    config_string(rf.config, "problem.activation", relu, sizeof relu);
+    plot_keys keys = stored_plot_keys(rf.config);
+    const char *want = keys.x, *relu = keys.activation;
     if (want[0]) {
         for (size_t a = 0; a < nax; a++)
             if (!strcmp(ax[a].path, want) && ax[a].len >= 2) xaxis = a;
@@ -422,7 +418,7 @@ int lr_cmd_plot(int argc, char **argv)
     /* The error figure, and the weight-error figure when a bound observes the weight error
      * (Theorem 1(d)) or the config asks for it (plot.weight, e.g. dd_vs_da, where the
      * weight error is what grows without bound). */
-    int want_weight = config_bool(rf.config, "plot.weight");
+    int want_weight = keys.weight;
     for (size_t b = 0; b < B->nrows; b++) want_weight |= !strcmp(lr_rf_str(B, b, "observed"), "err_weight");
     for (int o = 0; o < 1 + want_weight && status == LR_OK; o++) {
         const char *obs = o ? "err_weight" : "err_fro";
