@@ -41,8 +41,8 @@ int lr_report_real_layers(const lr_results_file *rf)
                lr_rf_num(Ly, l, "check_rel"), lr_rf_num(Ly, l, "forward_rel_x"), lr_rf_num(Ly, l, "forward_rel_y"), q, sh);
     }
     printf("\nLayer stage (X~ = X), against svd_w's at the same rank: the layer error ||X M - X W||_F\n"
-           "(<= svd_w, only within svd_w's + 2||PG||_F, worse) and the error against the recorded Y,\n"
-           "||X M - Y||_F, which dd_rank minimises exactly (Y: <= svd_w):\n");
+           "(<= svd_w, only within svd_w's + 2||PG||_F, worse) and the error against the fitted Y\n"
+           "(layers.target), ||X M - Y||_F, which dd_rank minimises exactly (Y: <= svd_w):\n");
     printf("%-22s %-11s %6s %8s %10s %8s %12s   %s\n", "layer", "compressor", "ranks", "<= svd_w", "within 2PG", "worse",
            "Y: <= svd_w", "thm2a held (thm2a_hat held)");
     for (size_t l = 0; l < Ly->nrows; l++)
