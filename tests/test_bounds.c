@@ -71,6 +71,15 @@ static void test_loglog_fit(void)
     CU_ASSERT_NOT_EQUAL(lr_fit_loglog(one, y, 3, 0.95, &f), 0);
 }
 
+static void test_bonferroni(void)
+{
+    LR_ASSERT_CLOSE(lr_bonferroni_widen(0.95, 1, 50), 1.0, 1e-12);
+    /* Normal limit: z(1 - 0.05/16) / z(0.975) = 2.73437 / 1.95996 for 8 groups. */
+    LR_ASSERT_CLOSE(lr_bonferroni_widen(0.95, 8, 1e7), 2.734369 / 1.959964, 1e-5);
+    /* t with 10 dof, 4 groups: t(0.99375) / t(0.975) = 3.03824 / 2.22814 (scipy). */
+    LR_ASSERT_CLOSE(lr_bonferroni_widen(0.95, 4, 10), 3.038243 / 2.228139, 1e-5);
+}
+
 static void test_quantile(void)
 {
     double v[] = {5, 1, 3, 2, 4};
@@ -87,4 +96,5 @@ void lr_tests_bounds(void)
     CU_add_test(s, "Wilson interval against known values", test_wilson);
     CU_add_test(s, "log-log slope fit and its interval", test_loglog_fit);
     CU_add_test(s, "quantiles", test_quantile);
+    CU_add_test(s, "Bonferroni widening of a t interval", test_bonferroni);
 }

@@ -122,7 +122,7 @@ static void report_fit_totals(const lr_table *F)
         int seen = 0;
         for (size_t j = 0; j < i && !seen; j++) seen = same_fit_axis(F, i, j);
         if (seen) continue;
-        size_t g = 0, in = 0, gl = 0, inl = 0;
+        size_t g = 0, in = 0, gl = 0, inl = 0, infw = 0;
         double lo = INFINITY, hi = -INFINITY;
         for (size_t j = i; j < F->nrows; j++) {
             if (!same_fit_axis(F, i, j)) continue;
@@ -130,18 +130,22 @@ static void report_fit_totals(const lr_table *F)
             lo = fmin(lo, sl), hi = fmax(hi, sl);
             g++;
             in += lr_rf_num(F, j, "theory_in_ci") > 0;
+            infw += lr_rf_num(F, j, "theory_in_ci_fw") > 0; /* NaN (older files): not counted */
             if (!isnan(lr_rf_num(F, j, "theory_local"))) {
                 gl++;
                 inl += lr_rf_num(F, j, "theory_local_in_ci") > 0;
             }
         }
         if (!header) {
-            printf("\nSlopes per axis (95%% intervals; about 5%% of the groups miss by chance alone):\n");
+            printf("\nSlopes per axis (95%% intervals: about 5%% of the groups miss by chance alone; "
+                   "family-wise: Bonferroni\nover the axis's groups, all contain the true slopes with "
+                   "probability >= 95%%):\n");
             header = 1;
         }
         printf("  %-10s rank %-2.0f %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
                lr_rf_str(F, i, "compressor"), lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lo, hi,
                lr_rf_num(F, i, "theory"), in, g);
+        if (lr_table_col(F, "theory_in_ci_fw") >= 0) printf(" (family-wise %zu of %zu)", infw, g);
         if (gl) printf("; prediction's slope inside in %zu of %zu", inl, gl);
         printf("\n");
     }

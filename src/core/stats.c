@@ -73,3 +73,9 @@ int lr_fit_loglog(const double *x, const double *y, size_t n, double level, lr_f
     lr_free(ly);
     return LR_OK;
 }
+
+double lr_bonferroni_widen(double level, size_t groups, double dof)
+{
+    double a = (1 - level) / 2;
+    return gsl_cdf_tdist_Pinv(1 - a / (double)(groups ? groups : 1), dof) / gsl_cdf_tdist_Pinv(1 - a, dof);
+}

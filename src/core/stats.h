@@ -23,4 +23,9 @@ typedef struct lr_fit {
  * Returns LR_EINVAL when fewer than 3 usable pairs or fewer than 2 distinct x. */
 int lr_fit_loglog(const double *x, const double *y, size_t n, double level, lr_fit *fit);
 
+/* Factor by which a two-sided t interval at `level` (dof degrees of freedom) widens to the
+ * Bonferroni family-wise level over `groups` intervals: each at 1 - (1 - level) / groups,
+ * so that all contain their true values with probability >= level.  1 for one group. */
+double lr_bonferroni_widen(double level, size_t groups, double dof);
+
 #endif

@@ -9,7 +9,8 @@
  *
  * /fits: for each swept key, each compressor and rank, and each combination of the
  * other swept keys, the least-squares slope of log err_fro against the log of the key's
- * value over all trials, with a 95% t interval, next to the theory's slope. */
+ * value over all trials, with a 95% t interval and a family-wise (Bonferroni) one, next to
+ * the theory's slope. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,7 +291,7 @@ static void describe_fixed(const lr_run *run, size_t axis, size_t p, char *buf, 
 
 /* The columns of /fits. */
 enum { F_COMP, F_RANK, F_AXIS, F_FIXED, F_SLOPE, F_LO, F_HI, F_INT, F_R2, F_N, F_TH, F_IN, F_TL, F_TLI,
-       F_NCOLS };
+       F_G, F_LOFW, F_HIFW, F_INFW, F_NCOLS };
 
 /* The slope of log(prediction) against log(x) over the fitted trials, and whether the
  * measured interval contains it. */
@@ -325,7 +326,36 @@ static int append_fit(lr_table *t, const int *fc, const char *comp, size_t rank_
     row[fc[F_TH]] = theory;
     row[fc[F_IN]] = isnan(theory) ? -1 : (theory >= fit->slope_lo && theory <= fit->slope_hi);
     set_local_theory(x, pred, n, fit, row, fc[F_TL], fc[F_TLI]);
+    row[fc[F_G]] = 1; /* the family-wise columns are set once every group is known */
+    row[fc[F_LOFW]] = fit->slope_lo;
+    row[fc[F_HIFW]] = fit->slope_hi;
+    row[fc[F_INFW]] = row[fc[F_IN]];
     return lr_table_append(t, row);
+}
+
+/* "The theory's slope is inside in every group" is a claim about G intervals at once: with
+ * 95% each, about 0.05 G groups miss by chance even for an exact power law.  So each row
+ * also gets its family-wise interval: Bonferroni over the G groups of the same compressor,
+ * rank and axis, each widened to level 1 - 0.05 / G (t quantile, the row's n - 2 degrees
+ * of freedom), so that all G contain the true slopes with probability >= 95%. */
+static void set_family_wise(lr_table *t, const int *fc)
+{
+    for (size_t i = 0; i < t->nrows; i++) {
+        double *ri = lr_table_row(t, i);
+        size_t g = 0;
+        for (size_t j = 0; j < t->nrows; j++) {
+            const double *rj = lr_table_row(t, j);
+            g += rj[fc[F_COMP]] == ri[fc[F_COMP]] && rj[fc[F_RANK]] == ri[fc[F_RANK]] &&
+                 rj[fc[F_AXIS]] == ri[fc[F_AXIS]];
+        }
+        double dof = ri[fc[F_N]] - 2, slope = ri[fc[F_SLOPE]], theory = ri[fc[F_TH]];
+        double half = (ri[fc[F_HI]] - ri[fc[F_LO]]) / 2;
+        double widen = lr_bonferroni_widen(0.95, g, dof);
+        ri[fc[F_G]] = (double)g;
+        ri[fc[F_LOFW]] = slope - half * widen;
+        ri[fc[F_HIFW]] = slope + half * widen;
+        ri[fc[F_INFW]] = isnan(theory) ? -1 : (theory >= ri[fc[F_LOFW]] && theory <= ri[fc[F_HIFW]]);
+    }
 }
 
 int lr_summarise_fits(const lr_run *run, lr_table **fits)
@@ -349,7 +379,13 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
             "slope of the log of the compressor's RMS prediction (a bound of kind prediction) over the "
             "same trials: the theory's exponent at these finite sizes (NaN: no prediction)", &fc[F_TL]) ||
         add(t, "theory_local_in_ci", LR_COL_FLAG,
-            "1 if theory_local lies in the interval, -1 if there is no prediction", &fc[F_TLI])) {
+            "1 if theory_local lies in the interval, -1 if there is no prediction", &fc[F_TLI]) ||
+        add(t, "groups", LR_COL_INT, "groups (rows) of this compressor, rank and axis", &fc[F_G]) ||
+        add(t, "slope_lo_fw", LR_COL_REAL,
+            "family-wise interval, low end: Bonferroni over the groups (each at 1 - 0.05 / groups)", &fc[F_LOFW]) ||
+        add(t, "slope_hi_fw", LR_COL_REAL, "family-wise interval, high end", &fc[F_HIFW]) ||
+        add(t, "theory_in_ci_fw", LR_COL_FLAG,
+            "1 if the theory's slope lies in the family-wise interval, -1 if no theory", &fc[F_INFW])) {
         lr_table_free(t);
         return LR_ENOMEM;
     }
@@ -423,6 +459,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
         }
     }
     lr_clear_error();
+    if (status == LR_OK) set_family_wise(t, fc);
     free(xs);
     free(ys);
     free(xq);
