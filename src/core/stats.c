@@ -61,8 +61,21 @@ int lr_fit_loglog(const double *x, const double *y, size_t n, double level, lr_f
     }
     double c0, c1, cov00, cov01, cov11, sumsq;
     gsl_fit_linear(lx, 1, ly, 1, used, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
+    /* A heteroscedasticity-consistent (sandwich) standard error, HC3 (MacKinnon and White
+     * 1985; Long and Ervin 2000 recommend it for small samples): the scatter of log err is
+     * rarely the same along an axis (at high SNR its variance goes as 1 / (r (q + N1))), and
+     * the textbook OLS error, which assumes it is, is too small when the noisier points sit
+     * at the ends of the axis (by 8% for four values of q + N1 a factor 2 apart). */
+    double xbar = gsl_stats_mean(lx, 1, used), sxx = 0.0, meat = 0.0;
+    for (size_t i = 0; i < used; i++) sxx += (lx[i] - xbar) * (lx[i] - xbar);
+    for (size_t i = 0; i < used; i++) {
+        double dx = lx[i] - xbar, e = ly[i] - c0 - c1 * lx[i];
+        double h = 1.0 / (double)used + dx * dx / sxx; /* leverage */
+        if (1.0 - h > 1e-12) meat += dx * dx * e * e / ((1.0 - h) * (1.0 - h));
+    }
+    (void)cov11;
     double tq = gsl_cdf_tdist_Pinv(0.5 + level / 2.0, (double)(used - 2));
-    double se = sqrt(cov11);
+    double se = sqrt(meat) / sxx;
     double tss = gsl_stats_tss(ly, 1, used);
     fit->slope = c1;
     fit->intercept = c0;

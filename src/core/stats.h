@@ -19,8 +19,10 @@ typedef struct lr_fit {
     size_t n;
 } lr_fit;
 
-/* Fit log(y) = a + b log(x) over the pairs with x > 0 and y > 0 (others are skipped).
- * Returns LR_EINVAL when fewer than 3 usable pairs or fewer than 2 distinct x. */
+/* Fit log(y) = a + b log(x) over the pairs with x > 0 and y > 0 (others are skipped), by
+ * least squares; the slope's interval is a t interval with the heteroscedasticity-
+ * consistent (HC3) standard error.  Returns LR_EINVAL when fewer than 3 usable pairs or
+ * fewer than 2 distinct x. */
 int lr_fit_loglog(const double *x, const double *y, size_t n, double level, lr_fit *fit);
 
 /* Factor by which a two-sided t interval at `level` (dof degrees of freedom) widens to the
