@@ -60,6 +60,10 @@ static const lr_key recovery_schema[] = {
      "largest singular value of M*"},
     {"problem.signal.cond", LR_KEY_REAL, 1, 0, 1, NULL, 1, 1e16, NULL,
      "ratio of the largest to the r-th singular value of M* (geometric in between)"},
+    {"problem.signal.row_space", LR_KEY_BOOL, 0, 0, 0, NULL, 0, 0, NULL,
+     "draw M* inside the row space of X~ (X~ M* determines M* only up to ker X~; this is "
+     "the representative the data identify, so ||M - M*||_F of a data-driven fit is its "
+     "noise alone)"},
     {"problem.noise.kind", LR_KEY_STRING, 0, 0, NAN, "gaussian", 0, 0,
      "gaussian|rademacher|student_t|row_correlated",
      "noise distribution (all scaled to variance sigma^2; row_correlated: Gaussian, AR(1) down the rows)"},
@@ -137,6 +141,7 @@ typedef struct recovery_point {
     lr_tail_kind tail;
     double alpha, beta, level, rho, annih, lambda, lambda_factor;
     int relu;
+    int row_space; /* M* in the row space of X~ */
 } recovery_point;
 
 typedef struct recovery_state {
@@ -189,6 +194,7 @@ static int read_point(lr_run *run, size_t p, recovery_point *pt)
     pt->lambda = lr_config_num(c, p, "compress.lambda");
     pt->lambda_factor = lr_config_num(c, p, "compress.lambda_factor");
     pt->relu = !strcmp(lr_config_str(c, "problem.activation"), "relu");
+    pt->row_space = lr_config_num(c, p, "problem.signal.row_space") != 0;
 
     size_t full = pt->m < pt->n0 ? pt->m : pt->n0;
     if (pt->x_kind == LR_X_GAUSSIAN) {
@@ -216,6 +222,13 @@ static int read_point(lr_run *run, size_t p, recovery_point *pt)
                   "%s = %g needs X~ of rank q < N0 (problem.x.kind = \"lowrank\" or \"spectrum\" with "
                   "x.q < N0 = %zu) at sweep point %zu: nothing is annihilated otherwise",
                   lr_config_where(c, "problem.annihilate", where, sizeof where), pt->annih, pt->n0, p);
+    size_t nsig = pt->tail == LR_TAIL_NONE ? pt->r : rmax;
+    if (pt->row_space && (nsig > pt->q_x || pt->weight_model ||
+                          strcmp(lr_config_str(c, "compress.route"), "svd") != 0))
+        LR_ERRORF(LR_ECONFIG,
+                  "%s = true needs model \"preact\", compress.route \"svd\" and the %zu singular "
+                  "values of M* to fit in the rank q = %zu of X~ at sweep point %zu",
+                  lr_config_where(c, "problem.signal.row_space", where, sizeof where), nsig, pt->q_x, p);
     size_t kcap = pt->q_x < pt->n1 ? pt->q_x : pt->n1;
     for (size_t i = 0; i < run->nranks; i++)
         if ((long)pt->r + run->rank_offsets[i] < 1)
@@ -491,6 +504,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     for (size_t i = 0; i < nsig; i++) m0_nuc += ssig[i], m0_fro += ssig[i] * ssig[i];
     m0_fro = sqrt(m0_fro);
 
+    double rtol = st->rank_rtol > 0 ? st->rank_rtol : lr_rank_rtol_default(m, n0);
     if (st->blocks) {
         /* The gram route's draws, materialised (its reference, and its guard's fallback). */
         lr_synth_spec sp = recovery_spec(st, pt);
@@ -500,7 +514,17 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     /* Draw the ground truth and the data.  The order of draws is fixed, so a trial's
      * numbers depend only on its stream. */
     LR_TRY(lr_gen_x(rng, X, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
-    LR_TRY(lr_gen_with_spectrum(rng, Ms, ssig, nsig, w->gen_scratch));
+    if (pt->row_space) {
+        /* M* = V_q B with B (q x N1) of the prescribed spectrum: V_q has orthonormal
+         * columns, so M* keeps B's singular values and lies in X~'s row space. */
+        LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws));
+        if (L.q < nsig) LR_ERRORF(LR_EDATA, "recovery: X~ has numerical rank %zu < %zu", L.q, nsig);
+        lr_mat B = lr_mat_view(Bz, 0, 0, L.q, n1);
+        LR_TRY(lr_gen_with_spectrum(rng, B, ssig, nsig, w->gen_scratch));
+        LR_TRY(lr_gemm('N', 'N', 1.0, lr_mat_view(L.Vx, 0, 0, n0, L.q), B, 0.0, Ms));
+    } else {
+        LR_TRY(lr_gen_with_spectrum(rng, Ms, ssig, nsig, w->gen_scratch));
+    }
     LR_TRY(lr_gemm('N', 'N', 1.0, X, Ms, 0.0, Zs));
     if (pt->weight_model) {
         if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, Ew, pt->sigma, pt->rho));
@@ -521,7 +545,6 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     }
 
 generated:;
-    double rtol = st->rank_rtol > 0 ? st->rank_rtol : lr_rank_rtol_default(m, n0);
     LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws));
     size_t q = L.q;
     int fallback = L.x_fallback;
