@@ -83,6 +83,10 @@ static const lr_key recovery_schema[] = {
      "X~^T X~, guarded), svd_blocks (gram's draws, whole, thin SVD: gram's reference)"},
     {"compress.gram_min_ratio", LR_KEY_REAL, 0, 0, 1e-3, NULL, 0, 1, NULL,
      "gram route guard: when s_min/s_1 of X~ is below this, the trial takes the SVD route"},
+    {"compress.gram_fit_min_ratio", LR_KEY_REAL, 0, 0, 0, NULL, 0, 1, NULL,
+     "gram route: the fits' top-k SVDs (svd_w, dd_rank) through the Gram matrix when "
+     "s_k/s_1 of the fitted matrix is at least this, else LAPACK's SVD (0: always LAPACK); "
+     "/trials column fit_route records which"},
     {"problem.block_rows", LR_KEY_INT, 0, 0, 512, NULL, 1, 1e7, NULL,
      "rows of X~ and G drawn and consumed at a time on the gram/svd_blocks routes"},
     {"bounds.names", LR_KEY_STRING_LIST, 0, 0, NAN,
@@ -761,7 +765,15 @@ static int recovery_prepare_route(lr_run *run, recovery_state *st)
         "how X~ was factored: 0 thin SVD of the whole X~, 1 Gram route (X~ streamed in row "
         "blocks, eigendecomposition of X~^T X~), 2 SVD route after the Gram route's guard "
         "refused the trial (graded spectrum, m < N0, or X~ not streamable)");
-    if (st->gram.col_route < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+    st->gram.fit_min_ratio = lr_config_num(c, 0, "compress.gram_fit_min_ratio");
+    st->gram.col_fit_route = lr_table_add_column(
+        run->trials, "fit_route", LR_COL_INT,
+        "how the fit's top-k SVD was taken: 0 LAPACK (dgesvdx or dgesdd), 1 through the Gram "
+        "matrix (gram route, compress.gram_fit_min_ratio)");
+    if (st->gram.col_route < 0 || st->gram.col_fit_route < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+    if (lr_config_given(c, "compress.gram_fit_min_ratio") && st->route != LR_ROUTE_GRAM)
+        LR_ERRORF(LR_ECONFIG, "%s applies to compress.route = \"gram\" only",
+                  lr_config_where(c, "compress.gram_fit_min_ratio", where, sizeof where));
     if (!st->blocks) return LR_OK;
     /* The streamed route (and svd_blocks, its reference, which draws the same way) knows
      * only what it implements: refuse anything else up front. */
@@ -853,8 +865,10 @@ static int recovery_route_unit(const lr_run *run, void *wsp, size_t point, size_
         code = LR_ROUTE_GRAM_FALLBACK;
     }
     LR_TRY(recovery_unit(run, w->plain, point, trial, rng, rows, seconds));
-    for (size_t i = 0; i < run->rows_per_unit; i++)
+    for (size_t i = 0; i < run->rows_per_unit; i++) {
         rows[i * run->trials->ncols + (size_t)st->gram.col_route] = code;
+        rows[i * run->trials->ncols + (size_t)st->gram.col_fit_route] = 0;
+    }
     return LR_OK;
 }
 

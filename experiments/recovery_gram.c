@@ -162,9 +162,12 @@ lr_gram_ws *lr_gram_ws_alloc(const lr_run *run, size_t n0, size_t n1, size_t k, 
     lr_gram_ws *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     size_t nf = run->ncomps * run->nranks, mx = n0 > n1 ? n0 : n1;
-    /* Ms, Ew, W, C (= E), UtG, UtY, RM, RW, Mh (N0 x N1); K/R, Vx (N0 x N0); sx; the blocks
-     * Xb (b x N0), Gb (b x N1); T (N0 x k); spg; held-out Kt/Rt, Vt, RtM, wt; factors. */
-    size_t need = 9 * lr_arena_need(n0, n1) + 2 * lr_arena_need(n0, n0) + lr_arena_need(n0, 1) +
+    int weight = !strcmp(lr_config_str(run->cfg, "problem.model"), "weight");
+    /* Ms, Ew (model weight; else r values), W, C (= E), UtG, UtY, RM, RW, Mh (N0 x N1);
+     * K/R, Vx (N0 x N0); sx; the blocks Xb (b x N0), Gb (b x N1); T (N0 x k); spg;
+     * held-out Kt/Rt, Vt, RtM, wt; factors. */
+    size_t need = (weight ? 9 : 8) * lr_arena_need(n0, n1) + lr_arena_need(n0, 1) +
+                  2 * lr_arena_need(n0, n0) + lr_arena_need(n0, 1) +
                   lr_arena_need(b, n0) + lr_arena_need(b, n1) + lr_arena_need(n0, k) +
                   lr_arena_need(mx, 1) +
                   (any_test ? 2 * lr_arena_need(n0, n0) + lr_arena_need(n0, n1) + lr_arena_need(n0, 1) : 0) +
@@ -245,7 +248,9 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     }
     lr_arena *a = &w->a;
     lr_arena_reset(a);
-    lr_mat Ms = lr_arena_mat(a, n0, n1), Ew = lr_arena_mat(a, n0, n1), W = lr_arena_mat(a, n0, n1);
+    /* Ew: E of model weight; for model preact it only parks M*'s r singular values. */
+    lr_mat Ms = lr_arena_mat(a, n0, n1), W = lr_arena_mat(a, n0, n1);
+    lr_mat Ew = sp->weight_model ? lr_arena_mat(a, n0, n1) : lr_arena_mat(a, r, 1);
     lr_mat C = lr_arena_mat(a, n0, n1), UtG = lr_arena_mat(a, n0, n1), UtY = lr_arena_mat(a, n0, n1);
     /* E shares C's storage: C is consumed (into U^T G) before E is first written. */
     lr_mat RM = lr_arena_mat(a, n0, n1), RW = lr_arena_mat(a, n0, n1), E = C;
@@ -387,6 +392,8 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
             if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery (gram): factor workspace too small");
         }
         lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
+        w->cws.eig = w->eig;
+        w->cws.gram_min_ratio = gc->fit_min_ratio;
         t1 = now_s();
         lr_compress_opts opts = {.sigma = sp->sigma, .lambda = NAN, .t = sp->t, .tol = 1e-10,
                                  .max_iter = 1000, .alpha = 0.5, .lambda_factor = 1.0};
@@ -415,6 +422,7 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
                 errt = lr_mat_diff_fro(E, RtM) / zt_norm;
             }
             row[gc->col_route] = LR_ROUTE_GRAM;
+            row[gc->col_fit_route] = info.route == 1;
 
             lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
                                  .sigma = sp->sigma, .pg_op = pg_op, .smin_x = L.smin_x,

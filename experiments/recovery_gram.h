@@ -48,6 +48,8 @@ typedef struct lr_gram_cfg {
     double rank_rtol; /* numerical-rank tolerance of X~ (0: max(m, N0) eps) */
     double min_ratio; /* guard: s_min / s_1 of X~ below this -> SVD route */
     int col_route;    /* /trials column of the route code */
+    double fit_min_ratio; /* > 0: the fits' top-k SVDs through the Gram matrix (guarded) */
+    int col_fit_route;    /* /trials column: 1 where that path produced the row */
 } lr_gram_cfg;
 
 /* Workspace for every point of a run (sizes are maxima over the points). */

@@ -290,6 +290,53 @@ static void test_norm_op_gram(void)
     gsl_rng_free(rng);
 }
 
+/* lr_svd_top_gram against lr_svd_top: the rank-k truncation A V_k V_k^T, and the guard. */
+static void check_svd_top_gram(size_t m, size_t n, size_t k, double decay, int accept)
+{
+    gsl_rng *rng = lr_rng_alloc();
+    lr_rng_seed_unit(rng, 11, m, n);
+    size_t mn = m < n ? m : n;
+    lr_mat A = mat_new(m, n), A0 = mat_new(m, n), A1 = mat_new(m, n), U1 = mat_new(m, mn);
+    lr_mat V1 = mat_new(mn, n), U2 = mat_new(m, k), V2 = mat_new(k, n), S = mat_new(mn, mn);
+    lr_mat T1 = mat_new(m, n), T2 = mat_new(m, n);
+    double *s1 = lr_calloc(mn, sizeof(double)), *s2 = lr_calloc(mn, sizeof(double));
+    double *scratch = lr_calloc(lr_gen_with_spectrum_scratch(m, n, mn) + 1, sizeof(double));
+    for (size_t i = 0; i < mn; i++) s1[i] = pow(decay, (double)i);
+    lr_gen_with_spectrum(rng, A, s1, mn, scratch);
+    lr_mat_copy(A0, A);
+    lr_mat_copy(A1, A);
+    lr_svd_plan *p = lr_svd_plan_alloc(m, n);
+    lr_eig_plan *ep = lr_eig_plan_alloc(mn);
+    int fb = 0, accepted = -1;
+    CU_ASSERT_EQUAL_FATAL(lr_svd_top(p, A1, k, s1, U1, V1, &fb), LR_OK);
+    CU_ASSERT_EQUAL_FATAL(lr_svd_top_gram(ep, A, k, 1e-4, S, s2, U2, V2, &accepted), LR_OK);
+    CU_ASSERT_EQUAL(accepted, accept);
+    CU_ASSERT(rel_diff(A0, A) == 0.0); /* A is read only, so a refusal can fall back on it */
+    if (accept) {
+        for (size_t i = 0; i < k; i++) LR_ASSERT_CLOSE(s1[i], s2[i], 1e-12);
+        lr_mat u1 = lr_mat_view(U1, 0, 0, m, k);
+        lr_mat_scale_cols(u1, s1);
+        lr_mat_scale_cols(U2, s2);
+        lr_gemm('N', 'N', 1.0, u1, lr_mat_view(V1, 0, 0, k, n), 0.0, T1);
+        lr_gemm('N', 'N', 1.0, U2, V2, 0.0, T2);
+        CU_ASSERT(rel_diff(T1, T2) < 1e-11);
+        /* ... and the error of the truncation, what the experiments report. */
+        lr_mat_axpy(-1.0, A0, T1);
+        lr_mat_axpy(-1.0, A0, T2);
+        LR_ASSERT_CLOSE(lr_mat_norm_fro(T1), lr_mat_norm_fro(T2), 1e-11 * lr_mat_norm_fro(T1));
+    }
+    lr_svd_plan_free(p);
+    lr_eig_plan_free(ep);
+    mat_free(A), mat_free(A0), mat_free(A1), mat_free(U1), mat_free(V1), mat_free(U2), mat_free(V2);
+    mat_free(S), mat_free(T1), mat_free(T2), lr_free(s1), lr_free(s2), lr_free(scratch);
+    gsl_rng_free(rng);
+}
+
+static void test_svd_top_gram_tall(void) { check_svd_top_gram(150, 90, 16, 0.93, 1); }
+static void test_svd_top_gram_wide(void) { check_svd_top_gram(70, 130, 20, 0.93, 1); }
+/* s_k / s_1 = 0.5^19 = 1.9e-6 < 1e-4: refused. */
+static void test_svd_top_gram_guard(void) { check_svd_top_gram(100, 80, 20, 0.5, 0); }
+
 /* ---- the experiment, route against route ---- */
 
 static const char quick_cfg[] =
@@ -386,6 +433,35 @@ static void test_routes_agree(void)
     unlink(cfg_path);
 }
 
+/* compress.gram_fit_min_ratio: the fits' top-k SVDs through the Gram matrix agree with the
+ * plain route's LAPACK SVDs to 1e-9 relative, and fit_route says which rows took it. */
+static void test_gram_fit_routes_agree(void)
+{
+    CU_ASSERT_FATAL(write_cfg() == 0);
+    lr_table *a = run_route("svd_blocks", NULL, 1, "fa");
+    lr_table *b = run_route("gram", "compress.gram_fit_min_ratio=1e-4", 1, "fb");
+    CU_ASSERT_FATAL(a && b);
+    const char *cols[] = {"err_fro", "err_weight", "err_layer", "thm1a", "thm1b", "thm1c", "thm1d"};
+    int fr = lr_table_col(b, "fit_route");
+    double worst = 0;
+    size_t viagram = 0, plain = 0;
+    for (size_t i = 0; i < a->nrows; i++) {
+        viagram += lr_table_row(b, i)[fr] == 1;
+        plain += lr_table_row(a, i)[fr] == 0;
+        for (size_t k = 0; k < sizeof cols / sizeof *cols; k++) {
+            int cc = lr_table_col(a, cols[k]);
+            double x = lr_table_row(a, i)[cc], y = lr_table_row(b, i)[cc];
+            if (!isnan(x) && !isnan(y)) worst = fmax(worst, fabs(x - y) / fmax(fabs(x), 1e-300));
+        }
+    }
+    CU_ASSERT(worst < 1e-9);
+    CU_ASSERT(viagram > 0);
+    CU_ASSERT_EQUAL(plain, a->nrows);
+    if (worst >= 1e-9) fprintf(stderr, "gram fits vs svd_blocks: worst relative difference %g\n", worst);
+    lr_table_free(a), lr_table_free(b);
+    unlink(cfg_path);
+}
+
 static void test_weight_model_routes_agree(void)
 {
     CU_ASSERT_FATAL(write_cfg() == 0);
@@ -442,6 +518,12 @@ void lr_tests_gram(void)
     CU_add_test(s, "top-k SVD = whole SVD truncated (wide)", test_svd_top_wide);
     CU_add_test(s, "top-k SVD with repeated singular values", test_svd_top_repeated);
     CU_add_test(s, "top-k SVD takes the whole SVD when k is large", test_svd_top_whole);
+    CU_add_test(s, "top-k SVD through the Gram matrix = dgesvdx (tall)", test_svd_top_gram_tall);
+    CU_add_test(s, "top-k SVD through the Gram matrix = dgesvdx (wide)", test_svd_top_gram_wide);
+    CU_add_test(s, "top-k SVD through the Gram matrix: the guard refuses s_k/s_1 < 1e-4",
+                test_svd_top_gram_guard);
+    CU_add_test(s, "recovery: the fits through the Gram matrix = svd_blocks to 1e-9",
+                test_gram_fit_routes_agree);
     CU_add_test(s, "top-k SVD failure falls back and is recorded", test_svd_top_fallback);
     CU_add_test(s, "operator norm from the largest Gram eigenvalue = from the SVD", test_norm_op_gram);
     CU_add_test(s, "recovery: gram route = svd_blocks route to 1e-9; any thread count; fallback", test_routes_agree);

@@ -37,6 +37,10 @@ typedef struct lr_layer {
 typedef struct lr_compress_ws {
     lr_svd_plan *svd; /* for matrices up to max(m, N0) x max(N0, N1) */
     lr_arena arena;   /* reset by each fit */
+    /* Fast path of the fits' top-k SVDs (lr_fit_svd_top): through the Gram matrix when eig
+     * is set and gram_min_ratio > 0 (compress.gram_fit_min_ratio); NULL / 0: LAPACK's SVD. */
+    lr_eig_plan *eig;
+    double gram_min_ratio;
 } lr_compress_ws;
 
 typedef struct lr_factors {
@@ -114,6 +118,13 @@ size_t lr_layer_factor_x_scratch(size_t m, size_t n0);
  * L->Vx needs N0 x N0 storage; L->sx N0 values. */
 int lr_layer_factor_gram(lr_layer *L, size_t m, lr_mat K, double rank_rtol, double min_ratio,
                          lr_eig_plan *ep, double *ratio, int *accepted);
+
+/* The k largest singular triplets of A (destroyed) for a fit: through the Gram matrix
+ * (lr_svd_top_gram) when ws enables it and its guard accepts, which sets info->route = 1;
+ * otherwise LAPACK's lr_svd_top (info->route untouched, info->svd_fallback as it says).
+ * S: scratch of at least min(m, n) square for the Gram path, free until the call returns. */
+int lr_fit_svd_top(lr_compress_ws *ws, lr_mat A, size_t k, double *s, lr_mat U, lr_mat VT,
+                   lr_mat S, lr_fit_info *info);
 
 /* Truncated factors from a thin SVD: A = U_k diag(s_k) (rows x k), B = VT_k (k x cols). */
 void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f);

@@ -35,7 +35,8 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
     size_t kmax = 0;
     for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
     if (kmax > mn) kmax = mn;
-    LR_TRY(lr_svd_top(ws->svd, B, kmax, sb, Ub, VbT, &info->svd_fallback));
+    /* T (q x mn, q >= mn) is free until the SVD returns: the Gram path's scratch. */
+    LR_TRY(lr_fit_svd_top(ws, B, kmax, sb, Ub, VbT, T, info));
     /* T = diag(1/sx) Ub: the pseudo-inverse restricted to range(X~). */
     for (size_t j = 0; j < kmax; j++)
         for (size_t i = 0; i < q; i++) LR_AT(T, i, j) = LR_AT(Ub, i, j) / L->sx[i];

@@ -41,6 +41,21 @@ int lr_layer_factor_x(lr_layer *L, double rank_rtol, lr_compress_ws *ws)
     return LR_OK;
 }
 
+int lr_fit_svd_top(lr_compress_ws *ws, lr_mat A, size_t k, double *s, lr_mat U, lr_mat VT,
+                   lr_mat S, lr_fit_info *info)
+{
+    size_t g = A.rows < A.cols ? A.rows : A.cols;
+    if (ws->eig && ws->gram_min_ratio > 0 && k > 0 && k <= g) {
+        int accepted = 0;
+        LR_TRY(lr_svd_top_gram(ws->eig, A, k, ws->gram_min_ratio, S, s, U, VT, &accepted));
+        if (accepted) {
+            info->route = 1;
+            return LR_OK;
+        }
+    }
+    return lr_svd_top(ws->svd, A, k, s, U, VT, &info->svd_fallback);
+}
+
 void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_factors *f)
 {
     size_t k = f->k;

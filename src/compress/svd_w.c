@@ -9,7 +9,8 @@
 static size_t svd_w_scratch(size_t m, size_t n0, size_t n1)
 {
     size_t mn = n0 < n1 ? n0 : n1;
-    return lr_arena_need(n0, n1) + lr_arena_need(n0, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1);
+    return lr_arena_need(n0, n1) + lr_arena_need(n0, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) +
+           lr_arena_need(mn, mn); /* the Gram path's scratch */
 }
 
 static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks, lr_factors *out,
@@ -20,14 +21,15 @@ static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size
     lr_mat Wc = lr_arena_mat(&ws->arena, n0, n1), U = lr_arena_mat(&ws->arena, n0, mn);
     lr_mat VT = lr_arena_mat(&ws->arena, mn, n1);
     double *s = lr_arena_vec(&ws->arena, mn);
-    if (!s) LR_ERROR(LR_EINVAL, "svd_w: workspace too small");
+    lr_mat S = lr_arena_mat(&ws->arena, mn, mn); /* the Gram path's scratch */
+    if (!S.data) LR_ERROR(LR_EINVAL, "svd_w: workspace too small");
     lr_mat_copy(Wc, L->W);
     /* Only the largest target rank's triplets are needed (lr_svd_top takes the whole SVD
      * when that is cheaper). */
     size_t kmax = 0;
     for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
     if (kmax > mn) kmax = mn;
-    LR_TRY(lr_svd_top(ws->svd, Wc, kmax, s, U, VT, &info->svd_fallback));
+    LR_TRY(lr_fit_svd_top(ws, Wc, kmax, s, U, VT, S, info));
     for (size_t i = 0; i < nranks; i++) {
         out[i].k = ranks[i] < mn ? ranks[i] : mn;
         lr_factors_from_svd(U, s, VT, &out[i]);

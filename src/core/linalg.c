@@ -1,5 +1,6 @@
 #include "linalg.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <lapacke.h>
 #include <math.h>
@@ -269,6 +270,78 @@ int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
                 LR_AT(Z, r, n - 1 - i) = u;
             }
     }
+    return LR_OK;
+}
+
+int lr_eig_sym_top(lr_eig_plan *p, lr_mat A, size_t k, double *w, lr_mat Z)
+{
+    size_t n = A.rows;
+    if (A.cols != n) LR_ERRORF(LR_EINVAL, "lr_eig_sym_top: %zux%zu is not square", A.rows, A.cols);
+    if (n > p->max_n) LR_ERRORF(LR_EINVAL, "lr_eig_sym_top: %zu exceeds the plan's %zu", n, p->max_n);
+    if (k > n || Z.rows != n || Z.cols < k)
+        LR_ERRORF(LR_EINVAL, "lr_eig_sym_top: k = %zu, Z %zux%zu for %zux%zu", k, Z.rows, Z.cols, n, n);
+    if (k == 0) return LR_OK;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = j; i < n; i++)
+            if (!isfinite(LR_AT(A, i, j)))
+                LR_ERROR(LR_ENUMERIC, "lr_eig_sym_top: the matrix has NaN or Inf entries");
+    lapack_int m = 0;
+    lapack_int info = LAPACKE_dsyevr_work(
+        LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, A.data, (lapack_int)A.ld, 0.0, 0.0,
+        (lapack_int)(n - k + 1), (lapack_int)n, 0.0, &m, w, Z.data, (lapack_int)Z.ld, p->isuppz,
+        p->work, p->lwork, p->iwork, p->liwork);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevr: argument %d is illegal", (int)-info);
+    if (info > 0 || (size_t)m != k)
+        LR_ERRORF(LR_ECONV, "dsyevr: %d of the %zu largest eigenpairs (info %d)", (int)m, k, (int)info);
+    for (size_t i = 0; i < k / 2; i++) { /* descending */
+        double t = w[i];
+        w[i] = w[k - 1 - i];
+        w[k - 1 - i] = t;
+        for (size_t r = 0; r < n; r++) {
+            double u = LR_AT(Z, r, i);
+            LR_AT(Z, r, i) = LR_AT(Z, r, k - 1 - i);
+            LR_AT(Z, r, k - 1 - i) = u;
+        }
+    }
+    return LR_OK;
+}
+
+int lr_svd_top_gram(lr_eig_plan *ep, lr_mat A, size_t k, double min_ratio, lr_mat S, double *s,
+                    lr_mat U, lr_mat VT, int *accepted)
+{
+    size_t m = A.rows, n = A.cols, g = m < n ? m : n;
+    int right = n <= m; /* eigenvectors of A^T A are right singular vectors */
+    *accepted = 0;
+    if (k == 0 || k > g) LR_ERRORF(LR_EINVAL, "lr_svd_top_gram: k = %zu for %zux%zu", k, m, n);
+    if (S.rows < g || S.cols < g || U.rows != m || U.cols < k || VT.rows < k || VT.cols != n)
+        LR_ERRORF(LR_EINVAL, "lr_svd_top_gram: S %zux%zu, U %zux%zu, VT %zux%zu for %zux%zu, k = %zu",
+                  S.rows, S.cols, U.rows, U.cols, VT.rows, VT.cols, m, n, k);
+    S.rows = S.cols = g;
+    LR_TRY(lr_syrk(right ? 'T' : 'N', 1.0, A, 0.0, S));
+    /* The eigenvectors land in U's storage (m x k holds g x k) and move to where they
+     * belong before U is written. */
+    lr_mat Z = lr_mat_view(U, 0, 0, g, k);
+    LR_TRY(lr_eig_sym_top(ep, S, k, s, Z));
+    if (!(s[k - 1] > 0.0) || !(sqrt(s[k - 1] / s[0]) >= min_ratio)) return LR_OK; /* the guard */
+    if (right) {
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < k; i++) LR_AT(VT, i, j) = LR_AT(Z, j, i);
+        LR_TRY(lr_gemm('N', 'T', 1.0, A, lr_mat_view(VT, 0, 0, k, n), 0.0, lr_mat_view(U, 0, 0, m, k)));
+        /* Rayleigh-Ritz: A v_i = s_i u_i with s_i = ||A v_i||, more accurate than sqrt(lambda_i). */
+        for (size_t j = 0; j < k; j++) {
+            double nrm = cblas_dnrm2((int)m, &LR_AT(U, 0, j), 1);
+            s[j] = nrm;
+            for (size_t i = 0; i < m; i++) LR_AT(U, i, j) /= nrm;
+        }
+    } else {
+        LR_TRY(lr_gemm('T', 'N', 1.0, lr_mat_view(U, 0, 0, m, k), A, 0.0, lr_mat_view(VT, 0, 0, k, n)));
+        for (size_t i = 0; i < k; i++) {
+            double nrm = cblas_dnrm2((int)n, &LR_AT(VT, i, 0), (int)VT.ld);
+            s[i] = nrm;
+            for (size_t j = 0; j < n; j++) LR_AT(VT, i, j) /= nrm;
+        }
+    }
+    *accepted = 1;
     return LR_OK;
 }
 
