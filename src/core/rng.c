@@ -1,5 +1,7 @@
 #include "rng.h"
 
+#include <string.h>
+
 /* MurmurHash3's finaliser: a bijection of 32-bit integers with good avalanche. */
 static uint32_t fmix32(uint32_t h)
 {
@@ -29,6 +31,13 @@ uint32_t lr_rng_unit_seed(uint64_t seed, uint64_t point, uint64_t trial)
 }
 
 gsl_rng *lr_rng_alloc(void) { return gsl_rng_alloc(gsl_rng_mt19937); }
+
+gsl_rng *lr_rng_alloc_kind(const char *kind)
+{
+    if (!kind || !strcmp(kind, "mt19937")) return gsl_rng_alloc(gsl_rng_mt19937);
+    if (!strcmp(kind, "taus2")) return gsl_rng_alloc(gsl_rng_taus2);
+    return NULL;
+}
 
 void lr_rng_seed_unit(gsl_rng *r, uint64_t seed, uint64_t point, uint64_t trial)
 {

@@ -154,7 +154,10 @@ static int write_root_attrs(hid_t file, const lr_run *run, const lr_results_meta
     LR_TRY(lr_h5_attr_str(file, "blas_config", openblas_get_config()));
     LR_TRY(lr_h5_attr_str(file, "blas_core", openblas_get_corename()));
     LR_TRY(lr_h5_attr_str(file, "openblas_coretype", coretype ? coretype : ""));
-    LR_TRY(lr_h5_attr_str(file, "rng", "gsl mt19937, one stream per (seed, point, trial)"));
+    char rng_desc[96];
+    snprintf(rng_desc, sizeof rng_desc, "gsl %s, one stream per (seed, point, trial)",
+             run->rng_kind ? run->rng_kind : "mt19937");
+    LR_TRY(lr_h5_attr_str(file, "rng", rng_desc));
     LR_TRY(lr_h5_attr_i64(file, "threads", run->nthreads));
     LR_TRY(lr_h5_attr_str(file, "utc_time", when));
     LR_TRY(lr_h5_attr_f64(file, "wall_seconds", meta->wall_seconds));

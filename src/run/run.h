@@ -67,6 +67,7 @@ struct lr_run {
     lr_config *cfg;
     const lr_experiment *exp;
     uint64_t seed;
+    const char *rng_kind; /* config key rng: "mt19937" or "taus2" (lr_rng_alloc_kind) */
     size_t ntrials, npoints, nunits;
     int nthreads;
 

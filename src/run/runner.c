@@ -39,6 +39,8 @@ const lr_key lr_common_schema[] = {
      "run seed: every trial's stream derives from (seed, point, trial)"},
     {"trials", LR_KEY_INT, 0, 0, 100, NULL, 1, (double)LR_RNG_MAX_TRIALS, NULL,
      "independent trials per sweep point"},
+    {"rng", LR_KEY_STRING, 0, 0, NAN, "mt19937", 0, 0, "mt19937|taus2",
+     "GSL generator of every trial's stream (taus2: ~2.5x faster Gaussian draws, other numbers)"},
     {"plot.x", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL,
      "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
     {"plot.weight", LR_KEY_BOOL, 0, 0, 0, NULL, 0, 0, NULL,
@@ -363,7 +365,7 @@ static int run_units(lr_run *run, unsigned char *done, FILE *log, int progress)
 #pragma omp parallel num_threads(run->nthreads)
     {
         void *ws = run->exp->ws_alloc(run);
-        gsl_rng *rng = lr_rng_alloc();
+        gsl_rng *rng = lr_rng_alloc_kind(run->rng_kind);
         double *rows = malloc(rpu * ncols * sizeof(double)), *secs = malloc(rpu * sizeof(double));
         if (!ws || !rng || !rows || !secs) {
 #pragma omp critical(lr_run_log)
@@ -437,6 +439,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     if (status != LR_OK) goto done;
 
     run->seed = (uint64_t)lr_config_num(run->cfg, 0, "seed");
+    run->rng_kind = lr_config_str(run->cfg, "rng");
     run->ntrials = (size_t)lr_config_num(run->cfg, 0, "trials");
     run->npoints = lr_config_npoints(run->cfg);
     run->nunits = run->npoints * run->ntrials;
