@@ -47,10 +47,10 @@ size_t lr_numerical_rank(const double *s, size_t n, double rtol);
 /* Operator (spectral) norm of A (destroyed) via the plan. */
 int lr_norm_op(lr_svd_plan *p, lr_mat A, double *work_s, double *norm, int *used_fallback);
 
-/* Symmetric eigendecomposition plan (LAPACK dsyevr, MRRR), sized once for n <= max_n:
- * A (n x n, lower triangle read, destroyed) = Z diag(w) Z^T with w DESCENDING (LAPACK
- * returns ascending; the plan reverses both, so that index 0 is the largest, as for
- * singular values).  Z may be a NULL data pointer for values only. */
+/* Symmetric eigendecomposition plan, sized once for n <= max_n: A (n x n, lower triangle
+ * read, destroyed) = Z diag(w) Z^T with w DESCENDING (LAPACK returns ascending; the plan
+ * reverses both, so that index 0 is the largest, as for singular values).  All pairs by
+ * divide and conquer (dsyevd); Z may be a NULL data pointer for values only (dsyevr). */
 typedef struct lr_eig_plan lr_eig_plan;
 lr_eig_plan *lr_eig_plan_alloc(size_t max_n);
 void lr_eig_plan_free(lr_eig_plan *p);
