@@ -771,8 +771,8 @@ static int recovery_prepare_route(lr_run *run, recovery_state *st)
         "how the fit's top-k SVD was taken: 0 LAPACK (dgesvdx or dgesdd), 1 through the Gram "
         "matrix (gram route, compress.gram_fit_min_ratio)");
     if (st->gram.col_route < 0 || st->gram.col_fit_route < 0) LR_ERROR(LR_ENOMEM, "out of memory");
-    if (lr_config_given(c, "compress.gram_fit_min_ratio") && st->route != LR_ROUTE_GRAM)
-        LR_ERRORF(LR_ECONFIG, "%s applies to compress.route = \"gram\" only",
+    if (st->gram.fit_min_ratio > 0 && st->route != LR_ROUTE_GRAM)
+        LR_ERRORF(LR_ECONFIG, "%s > 0 applies to compress.route = \"gram\" only (0 turns it off)",
                   lr_config_where(c, "compress.gram_fit_min_ratio", where, sizeof where));
     if (!st->blocks) return LR_OK;
     /* The streamed route (and svd_blocks, its reference, which draws the same way) knows

@@ -68,7 +68,8 @@ int lr_eig_sym_top(lr_eig_plan *p, lr_mat A, size_t k, double *w, lr_mat Z);
  * A untouched) when s_k / s_1 < min_ratio: the caller takes lr_svd_top then.  The
  * truncation A V_k V_k^T is far less sensitive than s_k itself (a subspace error within a
  * cluster of nearly equal singular values changes it only to second order): on the
- * benchmark's instances every error agrees with dgesvdx's to 1e-10 down to s_k / s_1 = 6e-5. */
+ * benchmark's kind of instances every error agrees with the exact SVD's to 2e-10 down to
+ * s_k / s_1 = 6e-5 (bench/README.md). */
 int lr_svd_top_gram(lr_eig_plan *ep, lr_mat A, size_t k, double min_ratio, lr_mat S, double *s,
                     lr_mat U, lr_mat VT, int *accepted);
 
