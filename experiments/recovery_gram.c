@@ -163,10 +163,10 @@ lr_gram_ws *lr_gram_ws_alloc(const lr_run *run, size_t n0, size_t n1, size_t k, 
     if (!w) return NULL;
     size_t nf = run->ncomps * run->nranks, mx = n0 > n1 ? n0 : n1;
     int weight = !strcmp(lr_config_str(run->cfg, "problem.model"), "weight");
-    /* Ms, Ew (model weight; else r values), W, C (= E), UtG, UtY, RM, RW, Mh (N0 x N1);
+    /* Ms, Ew (model weight; else r values), W, C (= E), UtG, UtY, RM, RW (N0 x N1);
      * K/R, Vx (N0 x N0); sx; the blocks Xb (b x N0), Gb (b x N1); T (N0 x k); spg;
      * held-out Kt/Rt, Vt, RtM, wt; factors. */
-    size_t need = (weight ? 9 : 8) * lr_arena_need(n0, n1) + lr_arena_need(n0, 1) +
+    size_t need = (weight ? 8 : 7) * lr_arena_need(n0, n1) + lr_arena_need(n0, 1) +
                   2 * lr_arena_need(n0, n0) + lr_arena_need(n0, 1) +
                   lr_arena_need(b, n0) + lr_arena_need(b, n1) + lr_arena_need(n0, k) +
                   lr_arena_need(mx, 1) +
@@ -254,7 +254,7 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     lr_mat C = lr_arena_mat(a, n0, n1), UtG = lr_arena_mat(a, n0, n1), UtY = lr_arena_mat(a, n0, n1);
     /* E shares C's storage: C is consumed (into U^T G) before E is first written. */
     lr_mat RM = lr_arena_mat(a, n0, n1), RW = lr_arena_mat(a, n0, n1), E = C;
-    lr_mat Mh = lr_arena_mat(a, n0, n1), K = lr_arena_mat(a, n0, n0), Vx = lr_arena_mat(a, n0, n0);
+    lr_mat K = lr_arena_mat(a, n0, n0), Vx = lr_arena_mat(a, n0, n0);
     double *sx = lr_arena_vec(a, n0);
     lr_mat Xb = lr_arena_mat(a, b, n0), Gb = lr_arena_mat(a, b, n1), T = lr_arena_mat(a, n0, kmax);
     double *spg = lr_arena_vec(a, n0 > n1 ? n0 : n1);
@@ -356,12 +356,12 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
         if (q == n0) RW = UtY; /* an alias: RW's own storage stays untouched */
         else LR_TRY(lr_gemm('N', 'N', 1.0, R, W, 0.0, RW));
     }
-    /* ||P G||_op = ||U^T G||_op from the largest eigenvalue of (U^T G)^T (U^T G); E and Mh
-     * are free here and serve as scratch. */
+    /* ||P G||_op = ||U^T G||_op from the largest eigenvalue of (U^T G)^T (U^T G); E is
+     * free here and serves as scratch. */
     double pg_op = 0.0;
     int fallback = 0;
-    size_t nsq = q < n1 ? q : n1; /* <= N0, so Mh (N0 x N1) holds the nsq x nsq Gram */
-    lr_mat S = lr_mat_wrap(Mh.data, nsq, nsq);
+    size_t nsq = q < n1 ? q : n1; /* <= N0, so E (N0 x N1) holds the nsq x nsq Gram */
+    lr_mat S = lr_mat_wrap(E.data, nsq, nsq);
     LR_TRY(lr_norm_op_gram(w->eig, UtG, S, spg, &pg_op));
     double z_norm = lr_mat_norm_fro(RM), xw_norm = lr_mat_norm_fro(RW), zt_norm = NAN;
     lr_mat Rt = {0};
@@ -413,8 +413,8 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
             LR_TRY(lr_gemm('N', 'N', 1.0, R, A, 0.0, Tk));
             LR_TRY(lr_gemm('N', 'N', 1.0, Tk, B, 0.0, E));
             double err = lr_mat_diff_fro(E, RM), err_layer = lr_mat_diff_fro(E, RW);
-            LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, Mh));
-            double errw = lr_mat_diff_fro(Mh, Ms);
+            LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, E)); /* E now holds the estimate M */
+            double errw = lr_mat_diff_fro(E, Ms);
             double errt = NAN;
             if (mt) {
                 LR_TRY(lr_gemm('N', 'N', 1.0, Rt, A, 0.0, Tk));
