@@ -387,8 +387,9 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
         lr_factors *f = &w->factors[c * run->nranks];
         lr_arena fa = *a; /* factor storage follows the trial's matrices */
         for (size_t i = 0; i < run->nranks; i++) {
-            f[i].A = lr_arena_mat(&fa, n0, kmax);
-            f[i].B = lr_arena_mat(&fa, kmax, n1);
+            /* Each rank's own k columns (B's leading dimension is k: a k x N1 block). */
+            f[i].A = lr_arena_mat(&fa, n0, w->ranks[i]);
+            f[i].B = lr_arena_mat(&fa, w->ranks[i], n1);
             if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery (gram): factor workspace too small");
         }
         lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
