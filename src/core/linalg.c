@@ -240,6 +240,23 @@ void lr_eig_plan_free(lr_eig_plan *p)
     lr_free(p);
 }
 
+/* LAPACK returns eigenvalues ascending: the first k values (and columns of Z, if it has
+ * data) reversed, so that index 0 is the largest, as for singular values. */
+static void reverse_pairs(double *w, size_t k, lr_mat Z)
+{
+    for (size_t i = 0; i < k / 2; i++) {
+        double t = w[i];
+        w[i] = w[k - 1 - i];
+        w[k - 1 - i] = t;
+        if (Z.data)
+            for (size_t r = 0; r < Z.rows; r++) {
+                double u = LR_AT(Z, r, i);
+                LR_AT(Z, r, i) = LR_AT(Z, r, k - 1 - i);
+                LR_AT(Z, r, k - 1 - i) = u;
+            }
+    }
+}
+
 int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
 {
     size_t n = A.rows;
@@ -270,18 +287,7 @@ int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
         if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevr: argument %d is illegal", (int)-info);
         if (info > 0) LR_ERRORF(LR_ECONV, "dsyevr: internal error %d on a %zux%zu matrix", (int)info, n, n);
     }
-    /* Descending order, like singular values. */
-    for (size_t i = 0; i < n / 2; i++) {
-        double t = w[i];
-        w[i] = w[n - 1 - i];
-        w[n - 1 - i] = t;
-        if (want)
-            for (size_t r = 0; r < n; r++) {
-                double u = LR_AT(Z, r, i);
-                LR_AT(Z, r, i) = LR_AT(Z, r, n - 1 - i);
-                LR_AT(Z, r, n - 1 - i) = u;
-            }
-    }
+    reverse_pairs(w, n, want ? Z : (lr_mat){NULL, n, 0, 1});
     return LR_OK;
 }
 
@@ -305,16 +311,7 @@ int lr_eig_sym_top(lr_eig_plan *p, lr_mat A, size_t k, double *w, lr_mat Z)
     if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevr: argument %d is illegal", (int)-info);
     if (info > 0 || (size_t)m != k)
         LR_ERRORF(LR_ECONV, "dsyevr: %d of the %zu largest eigenpairs (info %d)", (int)m, k, (int)info);
-    for (size_t i = 0; i < k / 2; i++) { /* descending */
-        double t = w[i];
-        w[i] = w[k - 1 - i];
-        w[k - 1 - i] = t;
-        for (size_t r = 0; r < n; r++) {
-            double u = LR_AT(Z, r, i);
-            LR_AT(Z, r, i) = LR_AT(Z, r, k - 1 - i);
-            LR_AT(Z, r, k - 1 - i) = u;
-        }
-    }
+    reverse_pairs(w, k, Z);
     return LR_OK;
 }
 
