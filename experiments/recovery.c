@@ -549,7 +549,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     }
 
 generated:;
-    LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws));
+    if (!pt->row_space) LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws)); /* row_space did it above */
     size_t q = L.q;
     int fallback = L.x_fallback;
 

@@ -383,6 +383,8 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     }
 
     double tf = 0, tm = 0;
+    w->cws.eig = w->eig; /* the fits' Gram path (lr_fit_svd_top), when the config asks */
+    w->cws.gram_min_ratio = gc->fit_min_ratio;
     for (size_t c = 0; c < run->ncomps; c++) {
         lr_factors *f = &w->factors[c * run->nranks];
         lr_arena fa = *a; /* factor storage follows the trial's matrices */
@@ -393,8 +395,6 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
             if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery (gram): factor workspace too small");
         }
         lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
-        w->cws.eig = w->eig;
-        w->cws.gram_min_ratio = gc->fit_min_ratio;
         t1 = now_s();
         lr_compress_opts opts = {.sigma = sp->sigma, .lambda = NAN, .t = sp->t, .tol = 1e-10,
                                  .max_iter = 1000, .alpha = 0.5, .lambda_factor = 1.0};

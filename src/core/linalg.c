@@ -257,19 +257,27 @@ static void reverse_pairs(double *w, size_t k, lr_mat Z)
     }
 }
 
+/* The checks both eigen drivers make: A square, within the plan, Z (if it has data) n x
+ * at least k, and the lower triangle finite. */
+static int check_sym_input(const lr_eig_plan *p, lr_mat A, size_t k, lr_mat Z, const char *who)
+{
+    size_t n = A.rows;
+    if (A.cols != n) LR_ERRORF(LR_EINVAL, "%s: %zux%zu is not square", who, A.rows, A.cols);
+    if (n > p->max_n) LR_ERRORF(LR_EINVAL, "%s: %zu exceeds the plan's %zu", who, n, p->max_n);
+    if (k > n || (Z.data && (Z.rows != n || Z.cols < k)))
+        LR_ERRORF(LR_EINVAL, "%s: Z %zux%zu does not hold %zu vectors of %zux%zu", who, Z.rows, Z.cols, k, n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = j; i < n; i++)
+            if (!isfinite(LR_AT(A, i, j))) LR_ERRORF(LR_ENUMERIC, "%s: the matrix has NaN or Inf entries", who);
+    return LR_OK;
+}
+
 int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
 {
     size_t n = A.rows;
     int want = Z.data != NULL;
-    if (A.cols != n) LR_ERRORF(LR_EINVAL, "lr_eig_sym: %zux%zu is not square", A.rows, A.cols);
-    if (n > p->max_n) LR_ERRORF(LR_EINVAL, "lr_eig_sym: %zu exceeds the plan's %zu", n, p->max_n);
-    if (want && (Z.rows != n || Z.cols < n))
-        LR_ERRORF(LR_EINVAL, "lr_eig_sym: Z %zux%zu does not fit %zux%zu", Z.rows, Z.cols, n, n);
+    LR_TRY(check_sym_input(p, A, n, Z, "lr_eig_sym"));
     if (n == 0) return LR_OK;
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = j; i < n; i++)
-            if (!isfinite(LR_AT(A, i, j)))
-                LR_ERROR(LR_ENUMERIC, "lr_eig_sym: the matrix has NaN or Inf entries");
     lapack_int m = 0, info;
     double dummy = 0.0;
     if (want) {
@@ -294,15 +302,9 @@ int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
 int lr_eig_sym_top(lr_eig_plan *p, lr_mat A, size_t k, double *w, lr_mat Z)
 {
     size_t n = A.rows;
-    if (A.cols != n) LR_ERRORF(LR_EINVAL, "lr_eig_sym_top: %zux%zu is not square", A.rows, A.cols);
-    if (n > p->max_n) LR_ERRORF(LR_EINVAL, "lr_eig_sym_top: %zu exceeds the plan's %zu", n, p->max_n);
-    if (k > n || Z.rows != n || Z.cols < k)
-        LR_ERRORF(LR_EINVAL, "lr_eig_sym_top: k = %zu, Z %zux%zu for %zux%zu", k, Z.rows, Z.cols, n, n);
+    if (!Z.data) LR_ERROR(LR_EINVAL, "lr_eig_sym_top: Z has no storage");
+    LR_TRY(check_sym_input(p, A, k, Z, "lr_eig_sym_top"));
     if (k == 0) return LR_OK;
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = j; i < n; i++)
-            if (!isfinite(LR_AT(A, i, j)))
-                LR_ERROR(LR_ENUMERIC, "lr_eig_sym_top: the matrix has NaN or Inf entries");
     lapack_int m = 0;
     lapack_int info = LAPACKE_dsyevr_work(
         LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, A.data, (lapack_int)A.ld, 0.0, 0.0,

@@ -63,7 +63,7 @@ int lr_eig_sym_top(lr_eig_plan *p, lr_mat A, size_t k, double *w, lr_mat Z);
  * the top-k eigenvectors V of A^T A (or U of A A^T, whichever is smaller; S is scratch of
  * at least min(m, n) square), then Rayleigh-Ritz: u_i = A v_i / s_i with s_i = ||A v_i||,
  * so that U diag(s) VT = A V V^T exactly.  Cost: one dsyrk and a partial symmetric
- * eigendecomposition, about a third of dgesvdx's bidiagonalisation at 512 x 512.  Squaring
+ * eigendecomposition, about half of dgesvdx's time at 512 x 512, k = 64.  Squaring
  * resolves s_i only to ~eps (s_1 / s_i)^2 relative, so the guard refuses (*accepted = 0,
  * A untouched) when s_k / s_1 < min_ratio: the caller takes lr_svd_top then.  The
  * truncation A V_k V_k^T is far less sensitive than s_k itself (a subspace error within a
