@@ -428,7 +428,7 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
             lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
                                  .sigma = sp->sigma, .pg_op = pg_op, .smin_x = L.smin_x,
                                  .err_fro = err,
-                                 .iid_noise = !sp->weight_model && sp->noise == LR_NOISE_GAUSSIAN,
+                                 .preact = !sp->weight_model, .gaussian = !sp->weight_model && sp->noise == LR_NOISE_GAUSSIAN,
                                  .lambda = NAN, .xg_op = NAN, .m0_nuc = NAN, .z_norm = z_norm};
             lr_bound_params bp = run->bparams;
             bp.C = sp->C;

@@ -15,7 +15,7 @@ static const lr_bound_params P = {.C = 2.0, .t = 2.0, .tol = 1e-10};
 static void test_thm1_arithmetic(void)
 {
     lr_bound_input in = {.m = 100, .n0 = 30, .n1 = 20, .q = 30, .r = 4, .k = 6, .sigma = 0.1,
-                         .pg_op = 1.5, .smin_x = 2.0, .err_fro = 0.8, .iid_noise = 1};
+                         .pg_op = 1.5, .smin_x = 2.0, .err_fro = 0.8, .preact = 1, .gaussian = 1};
     LR_ASSERT_CLOSE(lr_bound_find("thm1a")->value(&in, &P), 2 * sqrt(10.0) * 1.5, 1e-15);
     LR_ASSERT_CLOSE(lr_bound_find("thm1b")->value(&in, &P),
                     2 * sqrt(10.0) * 0.1 * (sqrt(30.0) + sqrt(20.0) + 2), 1e-15);
@@ -28,9 +28,20 @@ static void test_thm1_arithmetic(void)
     in.k = 3; /* k < r: Theorem 1 does not apply */
     CU_ASSERT(isnan(lr_bound_find("thm1a")->value(&in, &P)));
     in.k = 4;
-    in.iid_noise = 0; /* weight noise: the probabilistic statements do not apply */
-    CU_ASSERT(isnan(lr_bound_find("thm1b")->value(&in, &P)));
-    CU_ASSERT(!isnan(lr_bound_find("thm1a")->value(&in, &P)));
+    in.preact = in.gaussian = 0; /* weight noise: the statements in sigma do not apply */
+    CU_ASSERT(isnan(lr_bound_evaluate(lr_bound_find("thm1b"), &in, &P)));
+    CU_ASSERT(!isnan(lr_bound_evaluate(lr_bound_find("thm1a"), &in, &P)));
+    /* Pre-activation noise that is not Gaussian: thm1b's assumption is unmet, so it is not
+     * evaluated unless bounds.outside_assumptions asks for it. */
+    in.preact = 1;
+    lr_bound_params outside = P;
+    outside.outside_assumptions = 1;
+    CU_ASSERT_EQUAL(lr_bound_unmet(lr_bound_find("thm1b"), &in), LR_ASSUME_GAUSSIAN_NOISE);
+    CU_ASSERT_EQUAL(lr_bound_unmet(lr_bound_find("thm1a"), &in), 0);
+    CU_ASSERT(isnan(lr_bound_evaluate(lr_bound_find("thm1b"), &in, &P)));
+    LR_ASSERT_CLOSE(lr_bound_evaluate(lr_bound_find("thm1b"), &in, &outside),
+                    2 * sqrt(8.0) * 0.1 * (sqrt(29.0) + sqrt(20.0) + 2), 1e-15); /* q = 29 above */
+    CU_ASSERT(strlen(lr_bound_assumptions_text(LR_ASSUME_GAUSSIAN_NOISE)) > 0);
 }
 
 static void test_nominal_and_check(void)
@@ -38,12 +49,42 @@ static void test_nominal_and_check(void)
     const lr_bound *a = lr_bound_find("thm1a"), *b = lr_bound_find("thm1b"), *c = lr_bound_find("thm1c");
     LR_ASSERT_CLOSE(lr_bound_nominal(b, &P), 1 - exp(-2.0), 1e-15);
     CU_ASSERT_EQUAL(lr_bound_nominal(a, &P), 1.0);
-    CU_ASSERT_EQUAL(lr_bound_check(a, 1.0, 1.0 + 1e-12, &P), 1);  /* within tol */
-    CU_ASSERT_EQUAL(lr_bound_check(a, 1.0, 1.0 + 1e-8, &P), 0);
-    CU_ASSERT_EQUAL(lr_bound_check(b, 1.0, 1.0 + 1e-12, &P), 0);  /* no slack w.p. */
-    CU_ASSERT_EQUAL(lr_bound_check(a, NAN, 1.0, &P), -1);
-    CU_ASSERT_EQUAL(lr_bound_check(c, 1.0, 0.5, &P), -1);
+    CU_ASSERT_EQUAL(lr_bound_check(a, 1.0, 1.0 + 1e-12, 0.0, &P), 1);  /* within tol */
+    CU_ASSERT_EQUAL(lr_bound_check(a, 1.0, 1.0 + 1e-8, 0.0, &P), 0);
+    /* Rounding is no violation of a probabilistic bound either. */
+    CU_ASSERT_EQUAL(lr_bound_check(b, 1.0, 1.0 + 1e-12, 0.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(b, 1.0, 1.0 + 1e-8, 0.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(a, NAN, 1.0, 0.0, &P), -1);
+    CU_ASSERT_EQUAL(lr_bound_check(c, 1.0, 0.5, 0.0, &P), -1);
+    /* At sigma = 0 a deterministic bound is 0 and the error is rounding: the rule holds at
+     * zero through the scale of the quantities compared (here ||Z*||_F = 3). */
+    CU_ASSERT_EQUAL(lr_bound_check(a, 0.0, 1e-13, 3.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(a, 0.0, 1e-6, 3.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_le_tol(1e-13, 0.0, 1e-10, 1.0), 1);
+    CU_ASSERT_EQUAL(lr_le_tol(1e-13, 0.0, 1e-10, 0.0), 0);
     CU_ASSERT_PTR_NULL(lr_bound_find("nope"));
+    CU_ASSERT_PTR_NULL(lr_bound_find(NULL));
+}
+
+/* The registry follows bounds/list.h: every listed id names the object of that name, in
+ * order, and lr_bound_name_at enumerates exactly the registered names. */
+static void test_registry_follows_list(void)
+{
+    static const char *const ids[] = {
+#define LR_BOUND(id) #id,
+#include "bounds/list.h"
+#undef LR_BOUND
+    };
+    size_t n = sizeof ids / sizeof ids[0];
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(lr_bounds[i]);
+        CU_ASSERT_STRING_EQUAL(lr_bounds[i]->name, ids[i]);
+        CU_ASSERT_STRING_EQUAL(lr_bound_name_at(i), ids[i]);
+        CU_ASSERT_PTR_EQUAL(lr_bound_find(ids[i]), lr_bounds[i]);
+        CU_ASSERT_PTR_NOT_NULL(lr_bounds[i]->value);
+    }
+    CU_ASSERT_PTR_NULL(lr_bounds[n]);
+    CU_ASSERT_PTR_NULL(lr_bound_name_at(n));
 }
 
 static void test_wilson(void)
@@ -122,6 +163,7 @@ void lr_tests_bounds(void)
     CU_pSuite s = CU_add_suite("bounds", NULL, NULL);
     CU_add_test(s, "Theorem 1 (a)-(d) arithmetic and applicability", test_thm1_arithmetic);
     CU_add_test(s, "nominal levels and the held check", test_nominal_and_check);
+    CU_add_test(s, "the registry follows bounds/list.h", test_registry_follows_list);
     CU_add_test(s, "Wilson interval against known values", test_wilson);
     CU_add_test(s, "log-log slope fit and its interval", test_loglog_fit);
     CU_add_test(s, "quantiles", test_quantile);

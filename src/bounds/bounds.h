@@ -29,7 +29,11 @@ typedef struct lr_bound_input {
     double pg_op;  /* ||P G||_op */
     double smin_x; /* sigma_min(X~), 0 if X~ lacks full column rank */
     double err_fro;
-    int iid_noise; /* G i.i.d. (pre-activation noise model) */
+    /* The noise model: preact = 1 when Y = X~ M* + G with G's entries of standard deviation
+     * sigma (0 under the weight model, where sigma describes W - M*, not G: bounds in sigma
+     * do not apply there at all); gaussian = 1 when those entries are moreover i.i.d.
+     * N(0, sigma^2), the assumption LR_ASSUME_GAUSSIAN_NOISE. */
+    int preact, gaussian;
     /* Theorems 2 and 3 (issue 3); fields a caller leaves zero / NULL make them NAN. */
     double tau_k;        /* tau_k(Z0) = ||Z0 - [Z0]_k||_F at this row's rank k */
     const double *tau2;  /* tau_j(Z0)^2 for j = 0 .. ntau - 1 (tau2[0] = ||Z0||_F^2) */
@@ -45,7 +49,9 @@ typedef struct lr_bound_input {
 typedef struct lr_bound_params {
     double C;   /* constant of Theorem 1(a)/(b): 2 in THEORY.md */
     double t;   /* deviation parameter: probability 1 - exp(-t^2/2) */
-    double tol; /* relative tolerance when checking deterministic bounds */
+    double tol; /* rounding slack of every check (lr_le_tol): relative to the bound and the scale */
+    int outside_assumptions; /* bounds.outside_assumptions: evaluate bounds whose declared
+                                assumptions the run does not meet (a robustness study) */
     /* Theorems 2 and 3 (issue 3): config keys bounds.Ctau, C2b, C2c, lambda_c, C3. */
     double Ctau;     /* coefficient of tau_k(Z0) in 2(a): 1 in THEORY.md */
     double C2b;      /* 9/2 in 2(b) */
@@ -54,6 +60,15 @@ typedef struct lr_bound_params {
     double C3;       /* constant of Theorem 3's shape (fitted from the data; 1 draws the shape) */
 } lr_bound_params;
 
+/* Assumptions a bound declares about the noise, beyond what its value function checks
+ * itself (k >= r, lambda large enough, ...).  Where the run does not meet them the bound
+ * is "not applicable" (NaN) in every row, and the run, the report and `lrlab list` say
+ * why; bounds.outside_assumptions = true evaluates it anyway, and the results record that
+ * it was (the /bounds table). */
+enum {
+    LR_ASSUME_GAUSSIAN_NOISE = 1u << 0 /* G's entries i.i.d. N(0, sigma^2) */
+};
+
 typedef struct lr_bound {
     const char *name;
     const char *theorem;
@@ -61,17 +76,41 @@ typedef struct lr_bound {
     lr_bound_kind kind;
     const char *compressor; /* the estimator the theorem is about */
     lr_observed observed;
-    /* The bound's value; NAN where its assumptions fail (then it is not checked). */
+    unsigned assumes;       /* LR_ASSUME_* flags */
+    /* The bound's formula; NAN where its own conditions fail (then it is not checked).
+     * Callers go through lr_bound_evaluate, which applies the declared assumptions. */
     double (*value)(const lr_bound_input *in, const lr_bound_params *p);
 } lr_bound;
 
-extern const lr_bound *const lr_bounds[]; /* NULL-terminated */
+extern const lr_bound *const lr_bounds[]; /* NULL-terminated, from bounds/list.h */
 const lr_bound *lr_bound_find(const char *name);
+/* The i-th registered bound's name, NULL past the end (for registry-validated keys). */
+const char *lr_bound_name_at(size_t i);
+
+/* The assumptions of `b` that `in` does not meet (LR_ASSUME_* flags; 0: all met). */
+unsigned lr_bound_unmet(const lr_bound *b, const lr_bound_input *in);
+/* One line naming the assumptions in `flags` ("i.i.d. Gaussian noise"), "" for none. */
+const char *lr_bound_assumptions_text(unsigned flags);
+/* The bound's value at `in`: NAN where a declared assumption is unmet, unless
+ * p->outside_assumptions (then the formula is evaluated all the same). */
+double lr_bound_evaluate(const lr_bound *b, const lr_bound_input *in, const lr_bound_params *p);
+
+/* The one rule for "a <= b up to rounding" in lrlab: a <= b + tol (|b| + scale), where
+ * scale is the size of the quantities whose difference a and b measure (e.g. ||Z*||_F for
+ * an error against Z*).  The scale term keeps the rule meaningful at b = 0: an error of
+ * 1e-13 against a bound of 0 at sigma = 0 is rounding, not a violation. */
+static inline int lr_le_tol(double a, double b, double tol, double scale)
+{
+    return a <= b + tol * ((b < 0 ? -b : b) + scale);
+}
 
 /* Nominal coverage of a probabilistic bound, 1 - exp(-t^2/2). */
 double lr_bound_nominal(const lr_bound *b, const lr_bound_params *p);
-/* 1 held, 0 violated, -1 not applicable (NAN value). */
-int lr_bound_check(const lr_bound *b, double value, double observed, const lr_bound_params *p);
+/* 1 held, 0 violated, -1 not applicable (NAN value, or a prediction, which is not checked
+ * trial by trial): lr_le_tol(observed, value, p->tol, scale) for every checked kind, since
+ * rounding is no violation of a probabilistic bound either. */
+int lr_bound_check(const lr_bound *b, double value, double observed, double scale,
+                   const lr_bound_params *p);
 const char *lr_bound_kind_name(lr_bound_kind kind);
 const char *lr_observed_name(lr_observed o);
 

@@ -1,21 +1,49 @@
-/* The list of bounds lrlab knows, and how a bound is checked. */
+/* The registry of bounds (from bounds/list.h), their declared assumptions, and the one
+ * rule by which lrlab checks a bound. */
 #include <math.h>
 #include <string.h>
 
 #include "bounds.h"
 
-extern const lr_bound lr_bound_thm1a, lr_bound_thm1b, lr_bound_thm1c, lr_bound_thm1d;
-extern const lr_bound lr_bound_thm2a, lr_bound_thm2a_p, lr_bound_thm2b, lr_bound_thm2c, lr_bound_thm3;
+#define LR_BOUND(id) extern const lr_bound lr_bound_##id;
+#include "bounds/list.h"
+#undef LR_BOUND
 
-const lr_bound *const lr_bounds[] = {&lr_bound_thm1a, &lr_bound_thm1b, &lr_bound_thm1c,
-                                     &lr_bound_thm1d, &lr_bound_thm2a, &lr_bound_thm2a_p,
-                                     &lr_bound_thm2b, &lr_bound_thm2c, &lr_bound_thm3, NULL};
+const lr_bound *const lr_bounds[] = {
+#define LR_BOUND(id) &lr_bound_##id,
+#include "bounds/list.h"
+#undef LR_BOUND
+    NULL};
 
 const lr_bound *lr_bound_find(const char *name)
 {
-    for (size_t i = 0; lr_bounds[i]; i++)
+    for (size_t i = 0; name && lr_bounds[i]; i++)
         if (!strcmp(lr_bounds[i]->name, name)) return lr_bounds[i];
     return NULL;
+}
+
+const char *lr_bound_name_at(size_t i)
+{
+    static const size_t n = sizeof lr_bounds / sizeof lr_bounds[0] - 1;
+    return i < n ? lr_bounds[i]->name : NULL;
+}
+
+unsigned lr_bound_unmet(const lr_bound *b, const lr_bound_input *in)
+{
+    unsigned unmet = 0;
+    if ((b->assumes & LR_ASSUME_GAUSSIAN_NOISE) && !in->gaussian) unmet |= LR_ASSUME_GAUSSIAN_NOISE;
+    return unmet;
+}
+
+const char *lr_bound_assumptions_text(unsigned flags)
+{
+    return flags & LR_ASSUME_GAUSSIAN_NOISE ? "i.i.d. Gaussian noise G, entries N(0, sigma^2)" : "";
+}
+
+double lr_bound_evaluate(const lr_bound *b, const lr_bound_input *in, const lr_bound_params *p)
+{
+    if (lr_bound_unmet(b, in) && !p->outside_assumptions) return NAN;
+    return b->value(in, p);
 }
 
 double lr_bound_nominal(const lr_bound *b, const lr_bound_params *p)
@@ -28,12 +56,11 @@ double lr_bound_nominal(const lr_bound *b, const lr_bound_params *p)
     return NAN;
 }
 
-int lr_bound_check(const lr_bound *b, double value, double observed, const lr_bound_params *p)
+int lr_bound_check(const lr_bound *b, double value, double observed, double scale,
+                   const lr_bound_params *p)
 {
     if (b->kind == LR_BOUND_PREDICTION || isnan(value) || isnan(observed)) return -1;
-    /* Deterministic bounds get a relative slack for rounding; probabilistic ones none. */
-    double slack = b->kind == LR_BOUND_ALWAYS ? p->tol : 0.0;
-    return observed <= value * (1.0 + slack);
+    return lr_le_tol(observed, value, p->tol, scale);
 }
 
 const char *lr_bound_kind_name(lr_bound_kind kind)

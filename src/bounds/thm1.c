@@ -27,14 +27,14 @@ static double thm1a_value(const lr_bound_input *in, const lr_bound_params *p)
 
 static double thm1b_value(const lr_bound_input *in, const lr_bound_params *p)
 {
-    if (!in->iid_noise) return NAN;
+    if (!in->preact) return NAN;
     double op = in->sigma * (sqrt((double)in->q) + sqrt((double)in->n1) + p->t);
     return thm1_applies(in) * p->C * sqrt((double)(in->k + in->r)) * op;
 }
 
 static double thm1c_value(const lr_bound_input *in, const lr_bound_params *p)
 {
-    if (in->k != in->r || !in->iid_noise || in->q + in->n1 < in->r) return NAN;
+    if (in->k != in->r || !in->preact || in->q + in->n1 < in->r) return NAN;
     return in->sigma * sqrt((double)in->r * (double)(in->q + in->n1 - in->r));
 }
 
@@ -45,15 +45,36 @@ static double thm1d_value(const lr_bound_input *in, const lr_bound_params *p)
 }
 
 const lr_bound lr_bound_thm1a = {
-    "thm1a", "ZS25 Theorem 1(a)", "||[PY]_k - Z*||_F <= C sqrt(k+r) ||PG||_op, k >= r",
-    LR_BOUND_ALWAYS, "dd_rank", LR_OBS_ERR_FRO, thm1a_value};
+    .name = "thm1a",
+    .theorem = "ZS25 Theorem 1(a)",
+    .statement = "||[PY]_k - Z*||_F <= C sqrt(k+r) ||PG||_op, k >= r",
+    .kind = LR_BOUND_ALWAYS,
+    .compressor = "dd_rank",
+    .observed = LR_OBS_ERR_FRO,
+    .value = thm1a_value};
 const lr_bound lr_bound_thm1b = {
-    "thm1b", "ZS25 Theorem 1(b)",
-    "||[PY]_k - Z*||_F <= C sqrt(k+r) sigma (sqrt q + sqrt N1 + t), w.p. >= 1 - exp(-t^2/2)",
-    LR_BOUND_PROBABLE, "dd_rank", LR_OBS_ERR_FRO, thm1b_value};
+    .name = "thm1b",
+    .theorem = "ZS25 Theorem 1(b)",
+    .statement = "||[PY]_k - Z*||_F <= C sqrt(k+r) sigma (sqrt q + sqrt N1 + t), w.p. >= 1 - exp(-t^2/2)",
+    .kind = LR_BOUND_PROBABLE,
+    .compressor = "dd_rank",
+    .observed = LR_OBS_ERR_FRO,
+    .assumes = LR_ASSUME_GAUSSIAN_NOISE,
+    .value = thm1b_value};
 const lr_bound lr_bound_thm1c = {
-    "thm1c", "ZS25 Theorem 1(c)", "RMS ||[PY]_r - Z*||_F ~= sigma sqrt(r (q + N1 - r)) at high SNR",
-    LR_BOUND_PREDICTION, "dd_rank", LR_OBS_ERR_FRO, thm1c_value};
+    .name = "thm1c",
+    .theorem = "ZS25 Theorem 1(c)",
+    .statement = "RMS ||[PY]_r - Z*||_F ~= sigma sqrt(r (q + N1 - r)) at high SNR",
+    .kind = LR_BOUND_PREDICTION,
+    .compressor = "dd_rank",
+    .observed = LR_OBS_ERR_FRO,
+    .assumes = LR_ASSUME_GAUSSIAN_NOISE,
+    .value = thm1c_value};
 const lr_bound lr_bound_thm1d = {
-    "thm1d", "ZS25 Theorem 1(d)", "||M^ - M*||_F <= ||X~ M^ - Z*||_F / sigma_min(X~), X~ full column rank",
-    LR_BOUND_ALWAYS, "dd_rank", LR_OBS_ERR_WEIGHT, thm1d_value};
+    .name = "thm1d",
+    .theorem = "ZS25 Theorem 1(d)",
+    .statement = "||M^ - M*||_F <= ||X~ M^ - Z*||_F / sigma_min(X~), X~ full column rank",
+    .kind = LR_BOUND_ALWAYS,
+    .compressor = "dd_rank",
+    .observed = LR_OBS_ERR_WEIGHT,
+    .value = thm1d_value};

@@ -44,7 +44,7 @@ static double thm2a_value(const lr_bound_input *in, const lr_bound_params *p)
 
 static double thm2a_p_value(const lr_bound_input *in, const lr_bound_params *p)
 {
-    if (isnan(in->tau_k) || !in->tau2 || !in->iid_noise || in->relu) return NAN;
+    if (isnan(in->tau_k) || !in->tau2 || !in->preact || in->relu) return NAN;
     return p->Ctau * in->tau_k + p->C * sqrt(2.0 * (double)in->k) * in->sigma * q_n1_t(in, p->t);
 }
 
@@ -69,28 +69,55 @@ static double thm2c_value(const lr_bound_input *in, const lr_bound_params *p)
 
 static double thm3_value(const lr_bound_input *in, const lr_bound_params *p)
 {
-    if (!in->relu || !in->iid_noise) return NAN;
+    if (!in->relu || !in->preact) return NAN;
     double mn1 = (double)in->m * (double)in->n1;
     return p->C3 * in->sigma * sqrt((double)in->r) * (sqrt((double)in->q) + sqrt((double)in->n1)) *
            sqrt(log(mn1));
 }
 
 const lr_bound lr_bound_thm2a = {
-    "thm2a", "ZS25 Theorem 2(a)", "||[PY]_k - Z0||_F <= Ctau tau_k(Z0) + C sqrt(2k) ||PG||_op",
-    LR_BOUND_ALWAYS, "dd_rank", LR_OBS_ERR_FRO, thm2a_value};
+    .name = "thm2a",
+    .theorem = "ZS25 Theorem 2(a)",
+    .statement = "||[PY]_k - Z0||_F <= Ctau tau_k(Z0) + C sqrt(2k) ||PG||_op",
+    .kind = LR_BOUND_ALWAYS,
+    .compressor = "dd_rank",
+    .observed = LR_OBS_ERR_FRO,
+    .value = thm2a_value};
 const lr_bound lr_bound_thm2a_p = {
-    "thm2a_p", "ZS25 Theorem 2(a), w.p.",
-    "||[PY]_k - Z0||_F <= Ctau tau_k(Z0) + C sqrt(2k) sigma (sqrt q + sqrt N1 + t), w.p. >= 1 - exp(-t^2/2)",
-    LR_BOUND_PROBABLE, "dd_rank", LR_OBS_ERR_FRO, thm2a_p_value};
+    .name = "thm2a_p",
+    .theorem = "ZS25 Theorem 2(a), w.p.",
+    .statement = "||[PY]_k - Z0||_F <= Ctau tau_k(Z0) + C sqrt(2k) sigma (sqrt q + sqrt N1 + t), "
+                 "w.p. >= 1 - exp(-t^2/2)",
+    .kind = LR_BOUND_PROBABLE,
+    .compressor = "dd_rank",
+    .observed = LR_OBS_ERR_FRO,
+    .assumes = LR_ASSUME_GAUSSIAN_NOISE,
+    .value = thm2a_p_value};
 const lr_bound lr_bound_thm2b = {
-    "thm2b", "ZS25 Theorem 2(b)",
-    "||SVT_lambda(PY) - Z0||_F^2 <= min_k tau_k(Z0)^2 + C2b lambda^2 k, if lambda >= lambda_c ||PG||_op",
-    LR_BOUND_ALWAYS, "dd_svt", LR_OBS_ERR_FRO, thm2b_value};
+    .name = "thm2b",
+    .theorem = "ZS25 Theorem 2(b)",
+    .statement = "||SVT_lambda(PY) - Z0||_F^2 <= min_k tau_k(Z0)^2 + C2b lambda^2 k, if lambda >= "
+                 "lambda_c ||PG||_op",
+    .kind = LR_BOUND_ALWAYS,
+    .compressor = "dd_svt",
+    .observed = LR_OBS_ERR_FRO,
+    .value = thm2b_value};
 const lr_bound lr_bound_thm2c = {
-    "thm2c", "ZS25 Theorem 2(c)",
-    "||X~(M^ - M0)||_F^2 <= min(C2c lambda ||M0||_*, ||Z0||_F^2), if lambda >= lambda_c ||X~^T G||_op",
-    LR_BOUND_ALWAYS, "dd_nuc", LR_OBS_ERR_FRO, thm2c_value};
+    .name = "thm2c",
+    .theorem = "ZS25 Theorem 2(c)",
+    .statement = "||X~(M^ - M0)||_F^2 <= min(C2c lambda ||M0||_*, ||Z0||_F^2), if lambda >= "
+                 "lambda_c ||X~^T G||_op",
+    .kind = LR_BOUND_ALWAYS,
+    .compressor = "dd_nuc",
+    .observed = LR_OBS_ERR_FRO,
+    .value = thm2c_value};
 const lr_bound lr_bound_thm3 = {
-    "thm3", "ZS25 Theorem 3 (shape)",
-    "||rho(Z^) - rho(Z*)||_F ~ C3 sigma sqrt(r) (sqrt q + sqrt N1) sqrt(log(m N1)); C fitted in /shape",
-    LR_BOUND_PREDICTION, "relu_cvx", LR_OBS_ERR_FRO, thm3_value};
+    .name = "thm3",
+    .theorem = "ZS25 Theorem 3 (shape)",
+    .statement = "||rho(Z^) - rho(Z*)||_F ~ C3 sigma sqrt(r) (sqrt q + sqrt N1) sqrt(log(m N1)); "
+                 "C fitted in /shape",
+    .kind = LR_BOUND_PREDICTION,
+    .compressor = "relu_cvx",
+    .observed = LR_OBS_ERR_FRO,
+    .assumes = LR_ASSUME_GAUSSIAN_NOISE,
+    .value = thm3_value};

@@ -35,8 +35,19 @@ static int write_bounds_table(hid_t file, const lr_run *run)
     int ck = lr_table_add_column(t, "kind", LR_COL_NAME, "always | with probability | prediction");
     int cc = lr_table_add_column(t, "compressor", LR_COL_NAME, "the estimator it is about");
     int co = lr_table_add_column(t, "observed", LR_COL_NAME, "the /trials error it bounds");
+    int ca = lr_table_add_column(t, "assumes", LR_COL_NAME,
+                                 "assumptions it declares about the noise (empty: none beyond its own checks)");
+    int cu = lr_table_add_column(t, "assumptions_met", LR_COL_FLAG,
+                                 "1 if the run meets the declared assumptions, 0 if not (see evaluated)");
+    int ce = lr_table_add_column(t, "evaluated", LR_COL_FLAG,
+                                 "1 if its /trials column was evaluated (assumptions met, or "
+                                 "bounds.outside_assumptions = true), 0 if NaN by assumption");
+    if (cn < 0 || ct < 0 || cs < 0 || ck < 0 || cc < 0 || co < 0 || ca < 0 || cu < 0 || ce < 0) {
+        lr_table_free(t);
+        LR_ERROR(LR_ENOMEM, "out of memory");
+    }
     int status = LR_OK;
-    double row[6];
+    double row[9];
     for (size_t b = 0; b < run->nbounds && status == LR_OK; b++) {
         const lr_bound *bd = run->bounds[b];
         row[cn] = lr_table_dict_index(t, (size_t)cn, bd->name);
@@ -45,7 +56,13 @@ static int write_bounds_table(hid_t file, const lr_run *run)
         row[ck] = lr_table_dict_index(t, (size_t)ck, lr_bound_kind_name(bd->kind));
         row[cc] = lr_table_dict_index(t, (size_t)cc, bd->compressor);
         row[co] = lr_table_dict_index(t, (size_t)co, lr_observed_name(bd->observed));
-        status = lr_table_append(t, row);
+        row[ca] = lr_table_dict_index(t, (size_t)ca, lr_bound_assumptions_text(bd->assumes));
+        unsigned unmet = run->bound_unmet ? run->bound_unmet[b] : 0;
+        row[cu] = unmet == 0;
+        row[ce] = unmet == 0 || run->bparams.outside_assumptions;
+        for (int c = 0; c < 9; c++)
+            if (row[c] < 0) status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+        if (status == LR_OK) status = lr_table_append(t, row);
     }
     if (status == LR_OK) status = lr_h5_write_table(file, t, "the bounds evaluated in /trials");
     lr_table_free(t);
@@ -163,6 +180,8 @@ static int write_root_attrs(hid_t file, const lr_run *run, const lr_results_meta
     LR_TRY(lr_h5_attr_f64(file, "wall_seconds", meta->wall_seconds));
     LR_TRY(lr_h5_attr_i64(file, "svd_fallbacks", (long long)fallbacks));
     LR_TRY(lr_h5_attr_f64(file, "bound_tol", run->bparams.tol));
+    LR_TRY(lr_h5_attr_i64(file, "bounds_outside_assumptions", run->bparams.outside_assumptions));
+    LR_TRY(lr_h5_attr_str(file, "notes", run->notes ? run->notes : ""));
     return LR_OK;
 }
 

@@ -87,6 +87,8 @@ struct lr_run {
     double *seconds; /* per /trials row */
     void *exp_state;
     double *unit_seconds;           /* wall time of each unit (NAN if recovered by --resume) */
+    unsigned *bound_unmet;          /* per bound: LR_ASSUME_* flags the run does not meet */
+    char *notes;                    /* what the run must tell its user (lr_run_note), or NULL */
     struct lr_instances *instances; /* --save-instances: where units put their matrices */
 };
 
@@ -107,6 +109,14 @@ typedef struct lr_row_measure {
  * errors with LR_ENUMERIC. */
 int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_measure *m,
                       const lr_bound_input *in, const lr_bound_params *bp);
+
+/* Record that bound `b` of the run has declared assumptions (`unmet`, LR_ASSUME_* flags)
+ * that the run does not meet, and why (e.g. "problem.noise.kind = \"student_t\"").  The
+ * run then says so on stderr and in the results (root attribute notes, /bounds), and the
+ * bound is not evaluated unless bounds.outside_assumptions is set.  Called by prepare. */
+int lr_run_bound_unmet(lr_run *run, size_t b, unsigned unmet, const char *why);
+/* Append one line to the run's notes (printed by lrlab run, stored in the results). */
+int lr_run_note(lr_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fill the standard and parameter cells of one row. */
 void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial, size_t comp,

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,38 @@ int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
     return LR_OK;
 }
 
+int lr_run_note(lr_run *run, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t have = run->notes ? strlen(run->notes) : 0;
+    char *n = realloc(run->notes, have + strlen(line) + 2);
+    if (!n) LR_ERROR(LR_ENOMEM, "out of memory for the run's notes");
+    snprintf(n + have, strlen(line) + 2, "%s\n", line);
+    run->notes = n;
+    return LR_OK;
+}
+
+int lr_run_bound_unmet(lr_run *run, size_t b, unsigned unmet, const char *why)
+{
+    if (b >= run->nbounds) LR_ERRORF(LR_EINVAL, "lr_run_bound_unmet: bound %zu of %zu", b, run->nbounds);
+    if (!run->bound_unmet) {
+        run->bound_unmet = calloc(run->nbounds, sizeof *run->bound_unmet);
+        if (!run->bound_unmet) LR_ERROR(LR_ENOMEM, "out of memory");
+    }
+    run->bound_unmet[b] |= unmet;
+    const lr_bound *bd = run->bounds[b];
+    if (run->bparams.outside_assumptions)
+        return lr_run_note(run, "%s assumes %s, but %s: evaluated all the same (bounds.outside_assumptions "
+                           "= true)", bd->name, lr_bound_assumptions_text(unmet), why);
+    return lr_run_note(run, "%s assumes %s, but %s: not evaluated, NaN in every row "
+                       "(bounds.outside_assumptions = true evaluates it anyway)",
+                       bd->name, lr_bound_assumptions_text(unmet), why);
+}
+
 void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial, size_t comp,
                      size_t rank_index)
 {
@@ -187,11 +220,16 @@ int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_
     row[col->svd_fallback] = m->svd_fallback;
     for (size_t b = 0; b < run->nbounds; b++) {
         const lr_bound *bd = run->bounds[b];
-        double v = bd->value(in, bp);
-        double obs = bd->observed == LR_OBS_ERR_WEIGHT ? m->err_weight : m->err_fro;
+        double v = lr_bound_evaluate(bd, in, bp);
+        int weight = bd->observed == LR_OBS_ERR_WEIGHT;
+        double obs = weight ? m->err_weight : m->err_fro;
+        /* The rounding scale of the observed error: ||Z*||_F, and for the weight error
+         * ||Z*||_F / sigma_min(X~) >= ||M*||_F. */
+        double scale = weight && in->smin_x > 0 ? m->z_norm / in->smin_x : m->z_norm;
         row[col->bound_value[b]] = v;
-        row[col->bound_held[b]] =
-            strcmp(bd->compressor, run->comps[comp]->name) ? -1 : lr_bound_check(bd, v, obs, bp);
+        row[col->bound_held[b]] = strcmp(bd->compressor, run->comps[comp]->name)
+                                      ? -1
+                                      : lr_bound_check(bd, v, obs, scale, bp);
     }
     return LR_OK;
 }
@@ -311,6 +349,8 @@ static void run_release(lr_run *run)
     free(run->comps);
     free(run->rank_offsets);
     free(run->bounds);
+    free(run->bound_unmet);
+    free(run->notes);
     free(run->param_cols);
     free(run->col.bound_value);
     free(run->col.bound_held);
@@ -460,6 +500,11 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         goto done;
     }
     if ((status = run->exp->prepare(run)) != LR_OK) goto done;
+    for (const char *n = run->notes; n && *n;) {
+        const char *end = strchr(n, '\n');
+        fprintf(stderr, "lrlab: note: %.*s\n", (int)(end - n), n);
+        n = end + 1;
+    }
 
     /* Everything is valid: now decide where results go, before any work. */
     char out[4096], logp[4200], tmp[4200];
