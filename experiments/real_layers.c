@@ -105,7 +105,8 @@ static const lr_key real_schema[] = {
     {"bounds.t", LR_KEY_REAL, 0, 0, 2, NULL, 0, 1e300, NULL,
      "deviation t of the sigma^ form of Theorem 2(a)"},
     {"bounds.tol", LR_KEY_REAL, 0, 0, 1e-10, NULL, 0, 1, NULL,
-     "relative slack when checking a bound and when comparing errors"},
+     "rounding slack of bound checks and error comparisons: a <= b + tol (b + ||X~W||_F)"},
+    {"bounds.Ctau", LR_KEY_REAL, 0, 0, 1, NULL, 0, 1e300, NULL, "coefficient of tau_k(Z0) in Theorem 2(a)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 enum { STAGE_LAYER = 0, STAGE_SEQ = 1, STAGE_NET = 2 };
@@ -149,18 +150,18 @@ typedef struct rl_state {
     int batch;
     /* extra /trials columns */
     int c_stage, c_layer, c_layer_index, c_n0, c_n1, c_m, c_budget, c_param_ratio, c_energy;
-    int c_err_y, c_err_y_rel, c_tau, c_pg_fro, c_sigma_hat, c_thm2a, c_thm2a_held, c_thm2a_hat,
+    int c_err_y, c_err_y_rel, c_tau, c_pg_fro, c_sigma_hat, c_thm2a_hat,
         c_thm2a_hat_held, c_route, c_accuracy, c_accuracy_dense, c_net_ratio, c_dd_le_da, c_dd_le_da_y;
 } rl_state;
 
 /* ---- helpers ---- */
 
-/* a <= b up to bounds.tol, relative to b and, for the rounding both carry, to the scale
- * ||X~W||_F: at the full rank an error and its optimum or bound are rounding alone
- * (~1e-15 relative), and only the absolute term tells them apart from a violation. */
+/* a <= b up to bounds.tol (lr_le_tol), relative to b and, for the rounding both carry, to
+ * the scale ||X~W||_F: at the full rank an error and its optimum or bound are rounding
+ * alone (~1e-15 relative), and only the absolute term tells them apart from a violation. */
 static int le_rounding(const struct rl_state *st, double a, double b, double scale)
 {
-    return a <= b * (1 + st->tol) + st->tol * scale;
+    return lr_le_tol(a, b, st->tol, scale);
 }
 
 static size_t sz1(size_t v) { return v ? v : 1; }
@@ -564,8 +565,6 @@ static int declare_columns(lr_run *run, rl_state *st)
     LR_TRY(add_col(run, &st->c_pg_fro, "pg_fro", LR_COL_REAL, "||P G||_F, G = Y - X~ W"));
     LR_TRY(add_col(run, &st->c_sigma_hat, "sigma_hat", LR_COL_REAL,
                    "noise-level estimate ||(I - P) Y||_F / sqrt((m - q) N1) (NaN if m <= q)"));
-    LR_TRY(add_col(run, &st->c_thm2a, "thm2a", LR_COL_REAL, "Theorem 2(a): tau_k(Z0) + C sqrt(2k) ||PG||_op, Z0 = X~ W"));
-    LR_TRY(add_col(run, &st->c_thm2a_held, "thm2a_held", LR_COL_FLAG, "1 if dd_rank's err_fro <= thm2a (-1: other compressors)"));
     LR_TRY(add_col(run, &st->c_thm2a_hat, "thm2a_hat", LR_COL_REAL,
                    "Theorem 2(a) with ||PG||_op replaced by sigma_hat (sqrt q + sqrt N1 + t)"));
     LR_TRY(add_col(run, &st->c_thm2a_hat_held, "thm2a_hat_held", LR_COL_FLAG, "1 if dd_rank's err_fro <= thm2a_hat (-1: n/a)"));
@@ -852,6 +851,10 @@ static int real_prepare(lr_run *run)
     run->bounds = calloc(1, sizeof *run->bounds);
     if (!run->comps || !run->bounds) LR_ERROR(LR_ENOMEM, "out of memory");
     for (size_t i = 0; i < run->ncomps; i++) run->comps[i] = lr_compressor_find(names[i]);
+    /* The layer stage checks Theorem 2(a) for dd_rank, through the registry. */
+    if (!(run->bounds[0] = lr_bound_find("thm2a"))) LR_ERROR(LR_EINVAL, "real_layers: bound thm2a is not registered");
+    run->nbounds = 1;
+    run->bparams.Ctau = lr_config_num(c, 0, "bounds.Ctau");
     st->tol = run->bparams.tol = lr_config_num(c, 0, "bounds.tol");
     st->C = run->bparams.C = lr_config_num(c, 0, "bounds.C");
     st->t = run->bparams.t = lr_config_num(c, 0, "bounds.t");
@@ -1027,13 +1030,15 @@ static void fill_layer_row(const lr_run *run, const rl_state *st, double *row, s
     row[st->c_tau] = tau;
     row[st->c_pg_fro] = ev->pg_fro;
     row[st->c_sigma_hat] = ev->sigma_hat;
-    double b1 = tau + st->C * sqrt(2.0 * (double)k) * ev->pg_op;
+    /* Theorem 2(a) through the registry (the thm2a and thm2a_held columns), Z0 = X~ W. */
+    lr_bound_input in = {.m = rc->m, .n0 = L->n0a, .n1 = L->n1, .q = ev->q, .k = k, .pg_op = ev->pg_op,
+                         .tau_k = tau, .ntau = ev->ntail + 1, .z_norm = ev->z_norm,
+                         .sigma = NAN, .lambda = NAN, .xg_op = NAN, .m0_nuc = NAN};
+    lr_run_record_bounds(run, row, ci, &in, err_layer, err_w, ev->z_norm, &run->bparams);
     double b2 = isnan(ev->sigma_hat) ? NAN
                                      : tau + st->C * sqrt(2.0 * (double)k) * ev->sigma_hat *
                                                  (sqrt((double)ev->q) + sqrt((double)L->n1) + st->t);
     int is_dd = !strcmp(run->comps[ci]->name, "dd_rank");
-    row[st->c_thm2a] = b1;
-    row[st->c_thm2a_held] = is_dd ? le_rounding(st, err_layer, b1, ev->z_norm) : -1;
     row[st->c_thm2a_hat] = b2;
     row[st->c_thm2a_hat_held] = is_dd && !isnan(b2) ? le_rounding(st, err_layer, b2, ev->z_norm) : -1;
     row[st->c_route] = route;
@@ -1163,7 +1168,7 @@ static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t poin
             if (L->keep_dense) {
                 row[st->c_param_ratio] = 1.0;
                 row[st->c_energy] = 1.0;
-                row[st->c_thm2a_held] = row[st->c_thm2a_hat_held] = -1;
+                row[run->col.bound_held[0]] = row[st->c_thm2a_hat_held] = -1;
             }
         }
         if (s == LR_OK) s = lr_net_apply(NL, &lrs[l], X, Yt);
@@ -1198,7 +1203,7 @@ static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t poin
         row[run->col.k_target] = row[run->col.k] = row[run->col.q] = -1;
         row[st->c_n0] = row[st->c_n1] = -1;
         row[st->c_route] = -1;
-        row[st->c_thm2a_held] = row[st->c_thm2a_hat_held] = row[st->c_dd_le_da] = row[st->c_dd_le_da_y] = -1;
+        row[run->col.bound_held[0]] = row[st->c_thm2a_hat_held] = row[st->c_dd_le_da] = row[st->c_dd_le_da_y] = -1;
     }
     for (size_t l = 0; l < nl; l++) {
         lr_free(lrs[l].A.data);

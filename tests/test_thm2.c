@@ -54,6 +54,9 @@ static void test_thm2_arithmetic(void)
     CU_ASSERT(isnan(ap->value(&in, &P))); /* Y+ is not Y: 2(a) w.p. is about linear observations */
     /* Without tail information (a caller that does not know tau) 2(a) does not apply. */
     in.tau2 = NULL;
+    CU_ASSERT(!isnan(a->value(&in, &P))); /* 2(a) needs tau_k only */
+    CU_ASSERT(isnan(b->value(&in, &P)));  /* 2(b) minimises over every tau_j */
+    in.ntau = 0;
     CU_ASSERT(isnan(a->value(&in, &P)));
 }
 

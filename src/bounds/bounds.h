@@ -36,8 +36,9 @@ typedef struct lr_bound_input {
     int preact, gaussian;
     /* Theorems 2 and 3 (issue 3); fields a caller leaves zero / NULL make them NAN. */
     double tau_k;        /* tau_k(Z0) = ||Z0 - [Z0]_k||_F at this row's rank k */
-    const double *tau2;  /* tau_j(Z0)^2 for j = 0 .. ntau - 1 (tau2[0] = ||Z0||_F^2) */
-    size_t ntau;
+    const double *tau2;  /* tau_j(Z0)^2 for j = 0 .. ntau - 1 (tau2[0] = ||Z0||_F^2); NULL when
+                            the caller knows tau_k only (then 2(b) does not apply) */
+    size_t ntau;         /* tail values known (0: no tail information: Theorem 2 does not apply) */
     double lambda;       /* the regularisation weight the row's compressor used (NAN: none) */
     double xg_op;        /* ||X~^T G||_op */
     double m0_nuc;       /* ||M0||_* of the signal weights */

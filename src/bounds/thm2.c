@@ -38,13 +38,13 @@ static double q_n1_t(const lr_bound_input *in, double t)
 
 static double thm2a_value(const lr_bound_input *in, const lr_bound_params *p)
 {
-    if (isnan(in->tau_k) || !in->tau2) return NAN;
+    if (isnan(in->tau_k) || !in->ntau) return NAN;
     return p->Ctau * in->tau_k + p->C * sqrt(2.0 * (double)in->k) * in->pg_op;
 }
 
 static double thm2a_p_value(const lr_bound_input *in, const lr_bound_params *p)
 {
-    if (isnan(in->tau_k) || !in->tau2 || !in->preact || in->relu) return NAN;
+    if (isnan(in->tau_k) || !in->ntau || !in->preact || in->relu) return NAN;
     return p->Ctau * in->tau_k + p->C * sqrt(2.0 * (double)in->k) * in->sigma * q_n1_t(in, p->t);
 }
 

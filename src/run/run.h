@@ -110,6 +110,12 @@ typedef struct lr_row_measure {
 int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_measure *m,
                       const lr_bound_input *in, const lr_bound_params *bp);
 
+/* Evaluate every bound of the run on one row of compressor `comp` (a bound is checked only
+ * on the rows of the compressor it is about) and write its value and held cells; z_norm is
+ * ||Z*||_F, the rounding scale of the check (lr_le_tol).  lr_run_record_row calls it. */
+void lr_run_record_bounds(const lr_run *run, double *row, size_t comp, const lr_bound_input *in,
+                          double err_fro, double err_weight, double z_norm, const lr_bound_params *bp);
+
 /* Record that bound `b` of the run has declared assumptions (`unmet`, LR_ASSUME_* flags)
  * that the run does not meet, and why (e.g. "problem.noise.kind = \"student_t\"").  The
  * run then says so on stderr and in the results (root attribute notes, /bounds), and the

@@ -218,20 +218,27 @@ int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_
     row[col->z_norm] = m->z_norm;
     row[col->pg_op] = m->pg_op;
     row[col->svd_fallback] = m->svd_fallback;
+    lr_run_record_bounds(run, row, comp, in, m->err_fro, m->err_weight, m->z_norm, bp);
+    return LR_OK;
+}
+
+void lr_run_record_bounds(const lr_run *run, double *row, size_t comp, const lr_bound_input *in,
+                          double err_fro, double err_weight, double z_norm, const lr_bound_params *bp)
+{
+    const lr_trial_columns *col = &run->col;
     for (size_t b = 0; b < run->nbounds; b++) {
         const lr_bound *bd = run->bounds[b];
         double v = lr_bound_evaluate(bd, in, bp);
         int weight = bd->observed == LR_OBS_ERR_WEIGHT;
-        double obs = weight ? m->err_weight : m->err_fro;
+        double obs = weight ? err_weight : err_fro;
         /* The rounding scale of the observed error: ||Z*||_F, and for the weight error
          * ||Z*||_F / sigma_min(X~) >= ||M*||_F. */
-        double scale = weight && in->smin_x > 0 ? m->z_norm / in->smin_x : m->z_norm;
+        double scale = weight && in->smin_x > 0 ? z_norm / in->smin_x : z_norm;
         row[col->bound_value[b]] = v;
         row[col->bound_held[b]] = strcmp(bd->compressor, run->comps[comp]->name)
                                       ? -1
                                       : lr_bound_check(bd, v, obs, scale, bp);
     }
-    return LR_OK;
 }
 
 /* ---- checkpoint log ---- */
