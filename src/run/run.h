@@ -48,6 +48,8 @@ typedef struct lr_experiment {
 extern const lr_key lr_common_schema[];
 extern const lr_experiment *const lr_experiments[]; /* NULL-terminated */
 const lr_experiment *lr_experiment_find(const char *name);
+/* The i-th registered experiment's name, NULL past the end (experiments/list.h). */
+const char *lr_experiment_name_at(size_t i);
 
 /* Standard columns every /trials table starts with; indices stored in lr_run. */
 typedef struct lr_trial_columns {

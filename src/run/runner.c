@@ -48,10 +48,21 @@ const lr_key lr_common_schema[] = {
      "lrlab plot also draws the weight error ||M - M*||_F (NAME_weight; always when a bound observes it)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
-extern const lr_experiment lr_experiment_recovery;
-extern const lr_experiment lr_experiment_real_layers;
-const lr_experiment *const lr_experiments[] = {&lr_experiment_recovery, &lr_experiment_real_layers,
-                                               NULL};
+#define LR_EXPERIMENT(id) extern const lr_experiment lr_experiment_##id;
+#include "experiments/list.h"
+#undef LR_EXPERIMENT
+
+const lr_experiment *const lr_experiments[] = {
+#define LR_EXPERIMENT(id) &lr_experiment_##id,
+#include "experiments/list.h"
+#undef LR_EXPERIMENT
+    NULL};
+
+const char *lr_experiment_name_at(size_t i)
+{
+    static const size_t n = sizeof lr_experiments / sizeof lr_experiments[0] - 1;
+    return i < n ? lr_experiments[i]->name : NULL;
+}
 
 const lr_experiment *lr_experiment_find(const char *name)
 {
