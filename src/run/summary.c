@@ -24,19 +24,87 @@
 
 #define COVERAGE_LEVEL 0.95
 
-static size_t row_of(const lr_run *run, size_t point, size_t trial, size_t comp, size_t rank)
+/* The rows of /trials grouped by the values in their point, compressor and rank_index
+ * cells (never by their position in the table), each group in table order, which is trial
+ * order.  The generic summaries are about experiments whose rows are compressor x target
+ * rank (lr_experiment.summaries); a row whose cells fall outside the run's compressors,
+ * ranks or points is a bug in the experiment and is reported. */
+typedef struct row_groups {
+    size_t ncomps, nranks;
+    size_t largest; /* rows in the largest group */
+    size_t *start; /* group (p, c, i) = (p ncomps + c) nranks + i holds rows[start[g] .. start[g+1]) */
+    size_t *rows;
+} row_groups;
+
+static void groups_free(row_groups *g)
 {
-    return ((point * run->ntrials + trial) * run->ncomps + comp) * run->nranks + rank;
+    free(g->start);
+    free(g->rows);
+    g->start = g->rows = NULL;
 }
 
-/* Sorted copy of column `col` over the trials of (point, comp, rank), NaNs dropped;
- * returns the count.  When `mask_col` >= 0, only rows whose flag there is >= 0. */
-static size_t gather(const lr_run *run, size_t p, size_t c, size_t i, int col, int mask_col,
-                     double *out)
+static int groups_build(const lr_run *run, row_groups *g)
 {
-    size_t n = 0;
-    for (size_t t = 0; t < run->ntrials; t++) {
-        const double *r2 = lr_table_row(run->trials, row_of(run, p, t, c, i));
+    const lr_table *T = run->trials;
+    size_t ngroups = run->npoints * run->ncomps * run->nranks;
+    g->ncomps = run->ncomps;
+    g->nranks = run->nranks;
+    g->start = calloc(ngroups + 2, sizeof *g->start);
+    g->rows = malloc((T->nrows + 1) * sizeof *g->rows);
+    size_t *key = malloc((T->nrows + 1) * sizeof *key);
+    if (!g->start || !g->rows || !key) {
+        free(key);
+        groups_free(g);
+        LR_ERROR(LR_ENOMEM, "out of memory grouping /trials");
+    }
+    for (size_t r = 0; r < T->nrows; r++) {
+        const double *row = lr_table_row(T, r);
+        double p = row[run->col.point], c = row[run->col.compressor], i = row[run->col.rank_index];
+        if (!(p >= 0 && p < (double)run->npoints && c >= 0 && c < (double)run->ncomps && i >= 0 &&
+              i < (double)run->nranks)) {
+            free(key);
+            groups_free(g);
+            LR_ERRORF(LR_EINVAL, "/trials row %zu: point %g, compressor %g, rank_index %g outside "
+                      "the run's %zu x %zu x %zu (an experiment's row layout bug)",
+                      r, p, c, i, run->npoints, run->ncomps, run->nranks);
+        }
+        key[r] = ((size_t)p * run->ncomps + (size_t)c) * run->nranks + (size_t)i;
+        g->start[key[r] + 1]++;
+    }
+    g->largest = 0;
+    for (size_t k = 0; k < ngroups; k++) {
+        if (g->start[k + 1] > g->largest) g->largest = g->start[k + 1];
+        g->start[k + 1] += g->start[k];
+    }
+    size_t *fill = calloc(ngroups + 1, sizeof *fill);
+    if (!fill) {
+        free(key);
+        groups_free(g);
+        LR_ERROR(LR_ENOMEM, "out of memory grouping /trials");
+    }
+    for (size_t r = 0; r < T->nrows; r++) g->rows[g->start[key[r]] + fill[key[r]]++] = r;
+    free(fill);
+    free(key);
+    return LR_OK;
+}
+
+/* The rows of group (point p, compressor c, rank index i); *n receives their count. */
+static const size_t *group_rows(const row_groups *g, size_t p, size_t c, size_t i, size_t *n)
+{
+    size_t k = (p * g->ncomps + c) * g->nranks + i;
+    *n = g->start[k + 1] - g->start[k];
+    return g->rows + g->start[k];
+}
+
+/* Sorted copy of column `col` over the rows of group (p, c, i), NaNs dropped; returns the
+ * count.  When `mask_col` >= 0, only rows whose flag there is >= 0. */
+static size_t gather(const lr_run *run, const row_groups *G, size_t p, size_t c, size_t i, int col,
+                     int mask_col, double *out)
+{
+    size_t n = 0, nr;
+    const size_t *rows = group_rows(G, p, c, i, &nr);
+    for (size_t j = 0; j < nr; j++) {
+        const double *r2 = lr_table_row(run->trials, rows[j]);
         if (mask_col >= 0 && r2[mask_col] < 0) continue;
         if (!isnan(r2[col])) out[n++] = r2[col];
     }
@@ -44,10 +112,10 @@ static size_t gather(const lr_run *run, size_t p, size_t c, size_t i, int col, i
     return n;
 }
 
-static double quantile_of(const lr_run *run, size_t p, size_t c, size_t i, int col, double q,
-                          double *buf)
+static double quantile_of(const lr_run *run, const row_groups *G, size_t p, size_t c, size_t i,
+                          int col, double q, double *buf)
 {
-    size_t n = gather(run, p, c, i, col, -1, buf);
+    size_t n = gather(run, G, p, c, i, col, -1, buf);
     return n ? lr_quantile_sorted(buf, n, q) : NAN;
 }
 
@@ -165,18 +233,20 @@ static void free_point_cols(point_cols *pc)
     free(pc->b_hi); free(pc->b_nom); free(pc->b_tmed); free(pc->b_tmax); free(pc->b_ratio);
 }
 
-static void summarise_bound(const lr_run *run, size_t p, size_t c, size_t i, size_t b,
-                            const point_cols *pc, double *out, double *buf)
+static void summarise_bound(const lr_run *run, const row_groups *G, size_t p, size_t c, size_t i,
+                            size_t b, const point_cols *pc, double *out, double *buf)
 {
+    size_t nr;
+    const size_t *rows = group_rows(G, p, c, i, &nr);
     const lr_bound *bd = run->bounds[b];
     int vcol = run->col.bound_value[b], hcol = run->col.bound_held[b];
     int ocol = bd->observed == LR_OBS_ERR_WEIGHT ? run->col.err_weight : run->col.err_fro;
-    out[pc->b_med[b]] = quantile_of(run, p, c, i, vcol, 0.5, buf);
+    out[pc->b_med[b]] = quantile_of(run, G, p, c, i, vcol, 0.5, buf);
     if (bd->kind == LR_BOUND_PREDICTION) {
         double so = 0, sp = 0;
         size_t n = 0;
-        for (size_t t = 0; t < run->ntrials; t++) {
-            const double *row = lr_table_row(run->trials, row_of(run, p, t, c, i));
+        for (size_t j = 0; j < nr; j++) {
+            const double *row = lr_table_row(run->trials, rows[j]);
             if (isnan(row[vcol]) || strcmp(bd->compressor, run->comps[c]->name)) continue;
             so += row[ocol] * row[ocol];
             sp += row[vcol] * row[vcol];
@@ -186,8 +256,8 @@ static void summarise_bound(const lr_run *run, size_t p, size_t c, size_t i, siz
         return;
     }
     size_t n = 0, held = 0, nt = 0;
-    for (size_t t = 0; t < run->ntrials; t++) {
-        const double *row = lr_table_row(run->trials, row_of(run, p, t, c, i));
+    for (size_t j = 0; j < nr; j++) {
+        const double *row = lr_table_row(run->trials, rows[j]);
         if (row[hcol] < 0) continue;
         n++;
         held += row[hcol] > 0;
@@ -211,58 +281,66 @@ int lr_summarise_points(const lr_run *run, lr_table **points)
     lr_table *t = lr_table_alloc("points");
     point_cols pc;
     memset(&pc, 0, sizeof pc);
-    double *buf = malloc((run->ntrials + 1) * sizeof(double));
-    double *out = NULL;
-    int status = t && buf ? declare_point_columns(run, t, &pc) : LR_ENOMEM;
+    double *buf = NULL, *out = NULL;
+    row_groups G = {0};
+    int status = t ? declare_point_columns(run, t, &pc) : LR_ENOMEM;
     if (status == LR_OK && !(out = malloc(t->ncols * sizeof(double)))) status = LR_ENOMEM;
+    if (status == LR_OK) status = groups_build(run, &G);
+    if (status == LR_OK && !(buf = malloc((G.largest + 1) * sizeof(double)))) status = LR_ENOMEM;
     const lr_trial_columns *col = &run->col;
     for (size_t p = 0; status == LR_OK && p < run->npoints; p++)
         for (size_t c = 0; status == LR_OK && c < run->ncomps; c++)
             for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
                 for (size_t j = 0; j < t->ncols; j++) out[j] = NAN;
-                const double *first = lr_table_row(run->trials, row_of(run, p, 0, c, i));
+                size_t nr;
+                const size_t *rows = group_rows(&G, p, c, i, &nr);
+                if (!nr) continue;
+                const double *first = lr_table_row(run->trials, rows[0]);
                 out[pc.point] = (double)p;
                 out[pc.comp] = (double)c;
                 out[pc.rank_index] = (double)i;
                 out[pc.k_target] = first[col->k_target];
                 for (size_t j = 0; j < run->nparam_cols; j++)
                     out[pc.params[j]] = first[run->param_cols[j].column];
-                size_t n = gather(run, p, c, i, col->err_fro, -1, buf);
+                size_t n = gather(run, &G, p, c, i, col->err_fro, -1, buf);
                 out[pc.n] = (double)n;
                 put_quantiles(out, pc.efro_med, pc.efro_q10, pc.efro_q90, buf, n);
                 double ss = 0;
                 for (size_t j = 0; j < n; j++) ss += buf[j] * buf[j];
                 out[pc.efro_rms] = n ? sqrt(ss / (double)n) : NAN;
-                n = gather(run, p, c, i, col->err_rel, -1, buf);
+                n = gather(run, &G, p, c, i, col->err_rel, -1, buf);
                 put_quantiles(out, pc.erel_med, pc.erel_q10, pc.erel_q90, buf, n);
-                n = gather(run, p, c, i, col->err_weight, -1, buf);
+                n = gather(run, &G, p, c, i, col->err_weight, -1, buf);
                 put_quantiles(out, pc.ew_med, pc.ew_q10, pc.ew_q90, buf, n);
-                out[pc.eho_med] = quantile_of(run, p, c, i, col->err_heldout_rel, 0.5, buf);
-                out[pc.pg_med] = quantile_of(run, p, c, i, col->pg_op, 0.5, buf);
-                out[pc.elayer_med] = quantile_of(run, p, c, i, col->err_layer, 0.5, buf);
+                out[pc.eho_med] = quantile_of(run, &G, p, c, i, col->err_heldout_rel, 0.5, buf);
+                out[pc.pg_med] = quantile_of(run, &G, p, c, i, col->pg_op, 0.5, buf);
+                out[pc.elayer_med] = quantile_of(run, &G, p, c, i, col->err_layer, 0.5, buf);
                 out[pc.dd_le_da] = out[pc.dd_le_da_n] = -1;
                 for (size_t da = 0; da < run->ncomps; da++) {
                     if (da == c || strcmp(run->comps[da]->name, "svd_w")) continue;
-                    size_t le = 0, le_fro = 0;
-                    for (size_t tr = 0; tr < run->ntrials; tr++) {
-                        const double *x = lr_table_row(run->trials, row_of(run, p, tr, c, i));
-                        const double *y = lr_table_row(run->trials, row_of(run, p, tr, da, i));
-                        le += x[col->err_layer] <= y[col->err_layer] * (1 + run->bparams.tol);
-                        le_fro += x[col->err_fro] <= y[col->err_fro];
+                    /* Paired by trial: the same trial's row of svd_w at the same rank. */
+                    size_t le = 0, le_fro = 0, ny;
+                    const size_t *yrows = group_rows(&G, p, da, i, &ny);
+                    for (size_t j = 0; j < nr && j < ny; j++) {
+                        const double *x = lr_table_row(run->trials, rows[j]);
+                        const double *y = lr_table_row(run->trials, yrows[j]);
+                        if (x[col->trial] != y[col->trial]) continue;
+                        le += lr_le_tol(x[col->err_layer], y[col->err_layer], run->bparams.tol, x[col->z_norm]);
+                        le_fro += lr_le_tol(x[col->err_fro], y[col->err_fro], run->bparams.tol, x[col->z_norm]);
                     }
                     out[pc.dd_le_da] = (double)le;
                     out[pc.dd_le_da_n] = (double)le_fro;
                 }
                 size_t fb = 0;
-                for (size_t tr = 0; tr < run->ntrials; tr++)
-                    fb += lr_table_row(run->trials, row_of(run, p, tr, c, i))[col->svd_fallback] > 0;
+                for (size_t j = 0; j < nr; j++) fb += lr_table_row(run->trials, rows[j])[col->svd_fallback] > 0;
                 out[pc.fallbacks] = (double)fb;
-                for (size_t b = 0; b < run->nbounds; b++) summarise_bound(run, p, c, i, b, &pc, out, buf);
+                for (size_t b = 0; b < run->nbounds; b++) summarise_bound(run, &G, p, c, i, b, &pc, out, buf);
                 status = lr_table_append(t, out);
             }
     free(out);
     free(buf);
     free_point_cols(&pc);
+    groups_free(&G);
     if (status != LR_OK) {
         lr_table_free(t);
         if (status == LR_ENOMEM) LR_ERROR(LR_ENOMEM, "out of memory summarising /points");
@@ -390,11 +468,14 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
         return LR_ENOMEM;
     }
     size_t naxes = lr_config_naxes(run->cfg);
-    double *xs = malloc((run->nunits + 1) * sizeof(double)), *ys = malloc((run->nunits + 1) * sizeof(double));
-    double *xq = malloc((run->nunits + 1) * sizeof(double));
-    double *yp = malloc((run->nunits + 1) * sizeof(double));
+    size_t cap = run->trials->nrows + 1; /* a fit's trials are rows of one compressor and rank */
+    double *xs = malloc(cap * sizeof(double)), *ys = malloc(cap * sizeof(double));
+    double *xq = malloc(cap * sizeof(double));
+    double *yp = malloc(cap * sizeof(double));
     unsigned char *seen = calloc(run->npoints + 1, 1);
+    row_groups G = {0};
     if (!xs || !ys || !xq || !yp || !seen) status = LR_ENOMEM;
+    else status = groups_build(run, &G);
     for (size_t a = 0; status == LR_OK && a < naxes; a++) {
         if (lr_config_axis_len(run->cfg, a) < 2) continue;
         const char *path = lr_config_axis_path(run->cfg, a);
@@ -434,8 +515,10 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                                 same = 0;
                         if (!same) continue;
                         seen[p] = 1;
-                        for (size_t tr = 0; tr < run->ntrials; tr++) {
-                            const double *r = lr_table_row(run->trials, row_of(run, p, tr, c, i));
+                        size_t nr;
+                        const size_t *rows = group_rows(&G, p, c, i, &nr);
+                        for (size_t j = 0; j < nr; j++) {
+                            const double *r = lr_table_row(run->trials, rows[j]);
                             xs[n] = r[xcol];
                             ys[n] = r[run->col.err_fro];
                             yp[n] = pcol >= 0 ? r[pcol] : NAN;
@@ -465,9 +548,11 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
     free(xq);
     free(yp);
     free(seen);
+    groups_free(&G);
     if (status != LR_OK) {
         lr_table_free(t);
-        LR_ERROR(LR_ENOMEM, "out of memory fitting slopes");
+        if (status == LR_ENOMEM) LR_ERROR(LR_ENOMEM, "out of memory fitting slopes");
+        return status;
     }
     *fits = t;
     return LR_OK;
@@ -498,12 +583,18 @@ int lr_summarise_shape(const lr_run *run, lr_table **shape)
         lr_table_free(t);
         return LR_ENOMEM;
     }
-    double *buf = malloc((run->npoints * run->ntrials + 1) * sizeof(double));
+    double *buf = malloc((run->trials->nrows + 1) * sizeof(double));
+    row_groups G = {0};
     if (!buf) {
         lr_table_free(t);
         LR_ERROR(LR_ENOMEM, "out of memory");
     }
-    int status = LR_OK;
+    int status = groups_build(run, &G);
+    if (status != LR_OK) {
+        free(buf);
+        lr_table_free(t);
+        return status;
+    }
     double row[9];
     for (size_t b = 0; status == LR_OK && b < run->nbounds; b++) {
         const lr_bound *bd = run->bounds[b];
@@ -517,9 +608,11 @@ int lr_summarise_shape(const lr_run *run, lr_table **shape)
             for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
                 size_t n = 0;
                 double sum = 0.0, sum2 = 0.0;
-                for (size_t p = 0; p < run->npoints; p++)
-                    for (size_t tr = 0; tr < run->ntrials; tr++) {
-                        const double *r = lr_table_row(run->trials, row_of(run, p, tr, c, i));
+                for (size_t p = 0; p < run->npoints; p++) {
+                    size_t nr;
+                    const size_t *rows = group_rows(&G, p, c, i, &nr);
+                    for (size_t j = 0; j < nr; j++) {
+                        const double *r = lr_table_row(run->trials, rows[j]);
                         double v = r[vcol] / c0, e = r[ocol];
                         if (!(v > 0) || !(e > 0) || !isfinite(v) || !isfinite(e)) continue;
                         double l = log(e / v);
@@ -527,6 +620,7 @@ int lr_summarise_shape(const lr_run *run, lr_table **shape)
                         sum += l;
                         sum2 += l * l;
                     }
+                }
                 if (n < 2) continue;
                 double mean = sum / (double)n, var = (sum2 - (double)n * mean * mean) / (double)(n - 1);
                 double half = gsl_cdf_tdist_Pinv(0.975, (double)(n - 1)) * sqrt(var > 0 ? var : 0.0) / sqrt((double)n);
@@ -544,6 +638,7 @@ int lr_summarise_shape(const lr_run *run, lr_table **shape)
             }
     }
     free(buf);
+    groups_free(&G);
     if (status != LR_OK) {
         lr_table_free(t);
         LR_ERROR(LR_ENOMEM, "out of memory summarising /shape");
