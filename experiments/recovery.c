@@ -719,6 +719,21 @@ generated:;
     return LR_OK;
 }
 
+/* Along a key that moves the dimensions (N1, N0, x.q or m), the error also scales in
+ * q + N1, the dimension count of Theorem 1(c): /fits fits against it as well. */
+static const char *recovery_derived_axis(const lr_run *run, const char *path, int cols[2])
+{
+    static const char *const moving[] = {"problem.N1", "problem.N0", "problem.x.q", "problem.m"};
+    int moves = 0;
+    for (size_t i = 0; i < sizeof moving / sizeof moving[0]; i++) moves |= !strcmp(path, moving[i]);
+    if (!moves) return NULL;
+    cols[0] = run->col.q;
+    cols[1] = -1;
+    for (size_t j = 0; j < run->nparam_cols; j++)
+        if (!strcmp(run->param_cols[j].path, "problem.N1")) cols[1] = run->param_cols[j].column;
+    return "q+N1";
+}
+
 /* The exponents of ZS25's error bounds, for the estimators they are about: dd_rank
  * (Theorem 1 and 2(a): sigma sqrt(r (q + N1 - r)) at high SNR), dd_svt and dd_nuc (2(b),
  * 2(c): sqrt(r) lambda with lambda ~ sigma (sqrt q + sqrt N1)) and relu_cvx, relu_cvx_sq
@@ -905,7 +920,14 @@ static void recovery_release_all(lr_run *run)
 }
 
 const lr_experiment lr_experiment_recovery = {
-    "recovery",
-    "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
-    recovery_schema, recovery_prepare, recovery_route_ws_alloc, recovery_route_ws_free,
-    recovery_route_unit, recovery_theory_slope, recovery_release_all, NULL};
+    .name = "recovery",
+    .description = "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
+    .schema = recovery_schema,
+    .prepare = recovery_prepare,
+    .ws_alloc = recovery_route_ws_alloc,
+    .ws_free = recovery_route_ws_free,
+    .unit = recovery_route_unit,
+    .theory_slope = recovery_theory_slope,
+    .derived_axis = recovery_derived_axis,
+    .release = recovery_release_all,
+    .write_results = NULL};

@@ -81,6 +81,9 @@ typedef struct lr_bound {
     /* The bound's formula; NAN where its own conditions fail (then it is not checked).
      * Callers go through lr_bound_evaluate, which applies the declared assumptions. */
     double (*value)(const lr_bound_input *in, const lr_bound_params *p);
+    /* Predictions of a shape: the constant the value is drawn with (Theorem 3's C3), which
+     * the /shape summary divides out; NULL: 1. */
+    double (*constant)(const lr_bound_params *p);
 } lr_bound;
 
 extern const lr_bound *const lr_bounds[]; /* NULL-terminated, from bounds/list.h */

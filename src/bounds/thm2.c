@@ -75,6 +75,8 @@ static double thm3_value(const lr_bound_input *in, const lr_bound_params *p)
            sqrt(log(mn1));
 }
 
+static double thm3_constant(const lr_bound_params *p) { return p->C3; }
+
 const lr_bound lr_bound_thm2a = {
     .name = "thm2a",
     .theorem = "ZS25 Theorem 2(a)",
@@ -120,4 +122,5 @@ const lr_bound lr_bound_thm3 = {
     .compressor = "relu_cvx",
     .observed = LR_OBS_ERR_FRO,
     .assumes = LR_ASSUME_GAUSSIAN_NOISE,
-    .value = thm3_value};
+    .value = thm3_value,
+    .constant = thm3_constant};

@@ -37,6 +37,10 @@ typedef struct lr_experiment {
     /* The theory's log-log slope of compressor `comp`'s error at target rank index
      * `rank_index` in a swept key, or NAN if the theory gives none there. */
     double (*theory_slope)(const lr_run *run, const char *axis_path, size_t comp, size_t rank_index);
+    /* Optional: along the swept key `axis_path`, a derived abscissa to fit against as well:
+     * x = row[cols[0]] + row[cols[1]] of /trials, named by the return value (which
+     * theory_slope also answers for); NULL: none. */
+    const char *(*derived_axis)(const lr_run *run, const char *axis_path, int cols[2]);
     /* Free what prepare put in run->exp_state. */
     void (*release)(lr_run *run);
     /* Optional: write the experiment's own datasets and root attributes into the results

@@ -483,13 +483,11 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
         for (size_t j = 0; j < run->nparam_cols; j++)
             if (!strcmp(run->param_cols[j].path, path)) xcol = run->param_cols[j].column;
         if (xcol < 0) continue;
-        /* Issue 3: along a key that moves the dimensions, also fit against q + N1. */
-        int dim_axis = !strcmp(path, "problem.N1") || !strcmp(path, "problem.N0") ||
-                       !strcmp(path, "problem.x.q") || !strcmp(path, "problem.m");
-        int n1col = -1;
-        for (size_t j = 0; j < run->nparam_cols; j++)
-            if (!strcmp(run->param_cols[j].path, "problem.N1")) n1col = run->param_cols[j].column;
-        if (n1col < 0) dim_axis = 0;
+        /* The experiment may also fit along a derived abscissa (recovery: q + N1 along
+         * the keys that move the dimensions). */
+        int dcol[2] = {-1, -1};
+        const char *derived = run->exp->derived_axis ? run->exp->derived_axis(run, path, dcol) : NULL;
+        int dim_axis = derived && dcol[0] >= 0 && dcol[1] >= 0;
         for (size_t c = 0; status == LR_OK && c < run->ncomps; c++) {
             /* The compressor's RMS prediction, if a bound predicts its err_fro: its slope
              * over the same trials is the theory's exponent at these finite sizes (e.g.
@@ -502,7 +500,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     pcol = run->col.bound_value[b];
             for (size_t i = 0; status == LR_OK && i < run->nranks; i++) {
                 double theory = run->exp->theory_slope ? run->exp->theory_slope(run, path, c, i) : NAN;
-                double theory_q = run->exp->theory_slope ? run->exp->theory_slope(run, "q+N1", c, i) : NAN;
+                double theory_q = run->exp->theory_slope && derived ? run->exp->theory_slope(run, derived, c, i) : NAN;
                 memset(seen, 0, run->npoints);
                 for (size_t p0 = 0; status == LR_OK && p0 < run->npoints; p0++) {
                     if (seen[p0] || lr_config_axis_index(run->cfg, a, p0) != 0) continue;
@@ -522,7 +520,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                             xs[n] = r[xcol];
                             ys[n] = r[run->col.err_fro];
                             yp[n] = pcol >= 0 ? r[pcol] : NAN;
-                            if (dim_axis) xq[n] = r[run->col.q] + r[n1col];
+                            if (dim_axis) xq[n] = r[dcol[0]] + r[dcol[1]];
                             n++;
                         }
                     }
@@ -535,7 +533,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     if (status == LR_OK && dim_axis && lr_fit_loglog(xq, ys, n, 0.95, &fq) == LR_OK) {
                         char along[600];
                         snprintf(along, sizeof along, "along %s; %s", path, fixed);
-                        status = append_fit(t, fc, run->comps[c]->name, i, "q+N1", along, &fq, theory_q, xq, yp, n);
+                        status = append_fit(t, fc, run->comps[c]->name, i, derived, along, &fq, theory_q, xq, yp, n);
                     }
                 }
             }
@@ -600,7 +598,7 @@ int lr_summarise_shape(const lr_run *run, lr_table **shape)
         const lr_bound *bd = run->bounds[b];
         if (bd->kind != LR_BOUND_PREDICTION) continue;
         /* The column holds the shape times the configured constant; divide it out. */
-        double c0 = !strcmp(bd->name, "thm3") ? run->bparams.C3 : 1.0;
+        double c0 = bd->constant ? bd->constant(&run->bparams) : 1.0;
         if (!(c0 > 0)) c0 = 1.0;
         int vcol = run->col.bound_value[b];
         int ocol = bd->observed == LR_OBS_ERR_WEIGHT ? run->col.err_weight : run->col.err_fro;
