@@ -7,24 +7,41 @@
 
 #include "core/error.h"
 
-int lr_noise_kind_parse(const char *name)
+/* The names of each generator kind: one table per enum, indexed by the enum, from which
+ * the parser, the enumeration for registry-validated config keys (lr_*_kind_name_at) and
+ * `lrlab list` follow. */
+static const char *const noise_kind_names[] = {
+    [LR_NOISE_GAUSSIAN] = "gaussian",
+    [LR_NOISE_RADEMACHER] = "rademacher",
+    [LR_NOISE_STUDENT_T] = "student_t",
+    [LR_NOISE_ROW_CORRELATED] = "row_correlated",
+};
+static const char *const x_kind_names[] = {
+    [LR_X_GAUSSIAN] = "gaussian",
+    [LR_X_LOWRANK] = "lowrank",
+    [LR_X_SPECTRUM] = "spectrum",
+};
+static const char *const tail_kind_names[] = {
+    [LR_TAIL_NONE] = "none", [LR_TAIL_POWER] = "power", [LR_TAIL_EXP] = "exp",
+    [LR_TAIL_FLOOR] = "floor", [LR_TAIL_FILE] = "file",
+};
+
+#define NAMES_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static int parse_name(const char *const *names, size_t n, const char *name)
 {
-    if (!name) return -1;
-    if (!strcmp(name, "gaussian")) return LR_NOISE_GAUSSIAN;
-    if (!strcmp(name, "rademacher")) return LR_NOISE_RADEMACHER;
-    if (!strcmp(name, "student_t")) return LR_NOISE_STUDENT_T;
-    if (!strcmp(name, "row_correlated")) return LR_NOISE_ROW_CORRELATED;
+    for (size_t i = 0; name && i < n; i++)
+        if (!strcmp(names[i], name)) return (int)i;
     return -1;
 }
 
-int lr_x_kind_parse(const char *name)
-{
-    if (!name) return -1;
-    if (!strcmp(name, "gaussian")) return LR_X_GAUSSIAN;
-    if (!strcmp(name, "lowrank")) return LR_X_LOWRANK;
-    if (!strcmp(name, "spectrum")) return LR_X_SPECTRUM;
-    return -1;
-}
+int lr_noise_kind_parse(const char *name) { return parse_name(noise_kind_names, NAMES_LEN(noise_kind_names), name); }
+int lr_x_kind_parse(const char *name) { return parse_name(x_kind_names, NAMES_LEN(x_kind_names), name); }
+int lr_tail_kind_parse(const char *name) { return parse_name(tail_kind_names, NAMES_LEN(tail_kind_names), name); }
+
+const char *lr_noise_kind_name_at(size_t i) { return i < NAMES_LEN(noise_kind_names) ? noise_kind_names[i] : NULL; }
+const char *lr_x_kind_name_at(size_t i) { return i < NAMES_LEN(x_kind_names) ? x_kind_names[i] : NULL; }
+const char *lr_tail_kind_name_at(size_t i) { return i < NAMES_LEN(tail_kind_names) ? tail_kind_names[i] : NULL; }
 
 static void fill_gaussian(gsl_rng *r, lr_mat A, double sd)
 {
@@ -157,17 +174,6 @@ int lr_gen_noise_rows(gsl_rng *r, lr_mat A, double sigma, double rho)
         }
     }
     return LR_OK;
-}
-
-int lr_tail_kind_parse(const char *name)
-{
-    if (!name) return -1;
-    if (!strcmp(name, "none")) return LR_TAIL_NONE;
-    if (!strcmp(name, "power")) return LR_TAIL_POWER;
-    if (!strcmp(name, "exp")) return LR_TAIL_EXP;
-    if (!strcmp(name, "floor")) return LR_TAIL_FLOOR;
-    if (!strcmp(name, "file")) return LR_TAIL_FILE;
-    return -1;
 }
 
 int lr_spectrum_with_tail(double *s, size_t n, size_t r, double top, double cond,

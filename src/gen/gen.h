@@ -23,8 +23,11 @@ typedef enum {
     LR_NOISE_ROW_CORRELATED /* Gaussian, AR(1) across rows: lr_gen_noise_rows */
 } lr_noise_kind;
 
-/* Parse "gaussian" | "rademacher" | "student_t"; returns -1 if unknown. */
+/* The kind named `name` ("gaussian", "rademacher", "student_t", "row_correlated"), -1 if
+ * unknown; lr_noise_kind_name_at(i) is the i-th name, NULL past the end (likewise for the
+ * x and tail kinds below). */
 int lr_noise_kind_parse(const char *name);
+const char *lr_noise_kind_name_at(size_t i);
 
 /* Fill A with i.i.d. noise of standard deviation sigma (df used by Student t only). */
 int lr_gen_noise(gsl_rng *r, lr_mat A, lr_noise_kind kind, double sigma, double df);
@@ -44,6 +47,7 @@ void lr_spectrum_geometric(double *s, size_t k, double top, double cond);
 
 typedef enum { LR_X_GAUSSIAN, LR_X_LOWRANK, LR_X_SPECTRUM } lr_x_kind;
 int lr_x_kind_parse(const char *name);
+const char *lr_x_kind_name_at(size_t i);
 
 /* X~ of the given kind.  q is the rank for LR_X_LOWRANK and LR_X_SPECTRUM; cond the
  * condition number of the spectrum (s from sqrt(m) down to sqrt(m)/cond).  Scratch:
@@ -61,6 +65,7 @@ int lr_gen_noise_rows(gsl_rng *r, lr_mat A, double sigma, double rho);
 
 typedef enum { LR_TAIL_NONE, LR_TAIL_POWER, LR_TAIL_EXP, LR_TAIL_FLOOR, LR_TAIL_FILE } lr_tail_kind;
 int lr_tail_kind_parse(const char *name);
+const char *lr_tail_kind_name_at(size_t i);
 
 /* Singular values of an approximately low-rank signal, s[0..n): a head of r values from
  * top down to top / cond (geometric, as lr_spectrum_geometric), then a tail
