@@ -295,12 +295,57 @@ static void test_range(void)
 {
     const char *text = "problem = {\n m = 5;\n noise = { sigma = -1; };\n};\n";
     CU_ASSERT_EQUAL(check_text(text, NULL, 0, NULL), LR_ECONFIG);
-    CU_ASSERT(msg_is("t.cfg:3: key 'problem.noise.sigma' = -1 is out of range [0, inf]"));
+    CU_ASSERT(msg_is("t.cfg:3: key 'problem.noise.sigma' = -1 is out of range [0, inf)"));
 
     /* Inclusive ends. */
     CU_ASSERT_EQUAL(check_text("problem = { m = 1; };\ntrials = 1;\n", NULL, 0, NULL), LR_OK);
     CU_ASSERT_EQUAL(check_text("problem = { m = 1; };\ntrials = 0;\n", NULL, 0, NULL), LR_ECONFIG);
     CU_ASSERT(msg_is("t.cfg:2: key 'trials' = 0 is out of range [1, 1e+09]"));
+}
+
+/* Issue 10: a bound of 1e300 or more is the schemas' way of saying "no bound"; it used to
+ * be printed as [2, 1e+300], and a lower bound such as 2.000001 as a misleading 2. */
+static const lr_key schema_open[] = {
+    {.path = "df", .type = LR_KEY_REAL, .def = 5, .min = 2.000001, .max = 1e300, .doc = "df"},
+    {.path = "scale", .type = LR_KEY_REAL, .def = 1, .min = 1e-300, .max = 1e300, .doc = "s"},
+    {.path = "shift", .type = LR_KEY_REAL, .def = 0, .min = -1e300, .max = 4, .doc = "shift"},
+    {.path = "free", .type = LR_KEY_REAL, .def = 0, .min = -INFINITY, .max = INFINITY,
+     .doc = "any"},
+    {.path = "seed", .type = LR_KEY_INT, .def = 1, .min = 0, .max = 4294967295.0, .doc = "s"},
+    {.path = "n", .type = LR_KEY_INT, .def = 1, .min = 1, .max = 1000, .doc = "n"},
+    {.path = "any", .type = LR_KEY_REAL, .def = 0, .doc = "no range given"},
+    {.path = NULL},
+};
+
+static void test_range_text(void)
+{
+    char buf[128];
+    const char *want[] = {"[2.000001, inf)", "[1e-300, inf)", "(-inf, 4]", "(-inf, inf)",
+                          "[0, 4294967295]", "[1, 1000]", ""};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CU_ASSERT_STRING_EQUAL(lr_key_range_text(&schema_open[i], buf, sizeof buf), want[i]);
+    /* A short buffer is cut, never overrun. */
+    char small[6];
+    CU_ASSERT_EQUAL(strlen(lr_key_range_text(&schema_open[0], small, sizeof small)), 5);
+
+    /* The messages use the same text. */
+    const lr_key *const sc[] = {schema_open};
+    struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"df = 2.0;\n", "t.cfg:1: key 'df' = 2 is out of range [2.000001, inf)"},
+        {"seed = 1;\nscale = 0.0;\n", "t.cfg:2: key 'scale' = 0 is out of range [1e-300, inf)"},
+        {"shift = 5.0;\n", "t.cfg:1: key 'shift' = 5 is out of range (-inf, 4]"},
+        {"seed = -1;\n", "t.cfg:1: key 'seed' = -1 is out of range [0, 4294967295]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lr_config *cfg = NULL;
+        lr_clear_error();
+        CU_ASSERT_EQUAL_FATAL(lr_config_read_string(&cfg, cases[i].text, "t.cfg", NULL, 0), LR_OK);
+        CU_ASSERT_EQUAL(lr_config_validate(cfg, sc, 1), LR_ECONFIG);
+        CU_ASSERT(msg_is(cases[i].msg));
+        lr_config_free(cfg);
+    }
 }
 
 static void test_not_sweepable(void)
@@ -746,6 +791,7 @@ void lr_tests_config(void)
     CU_add_test(s, "real and bool types", test_real_bool_types);
     CU_add_test(s, "string choices", test_choices);
     CU_add_test(s, "range", test_range);
+    CU_add_test(s, "open ranges print as [lo, inf)", test_range_text);
     CU_add_test(s, "not sweepable", test_not_sweepable);
     CU_add_test(s, "required key missing", test_required_missing);
     CU_add_test(s, "group expected", test_group_expected);

@@ -31,9 +31,11 @@ static void print_keys(const lr_key *k)
         else if (k->def_str) snprintf(def, sizeof def, "default %s", k->def_str[0] ? k->def_str : "\"\"");
         else if (!isnan(k->def)) snprintf(def, sizeof def, "default %g", k->def);
         else snprintf(def, sizeof def, "optional");
-        printf("    %-24s %-11s %s%s; %s%s%s\n", k->path, type_name(k->type),
+        char range[80];
+        lr_key_range_text(k, range, sizeof range);
+        printf("    %-24s %-11s %s%s; %s%s%s%s%s\n", k->path, type_name(k->type),
                k->sweepable ? "sweepable, " : "", def, k->doc, k->choices ? ": " : "",
-               k->choices ? k->choices : "");
+               k->choices ? k->choices : "", range[0] ? "; in " : "", range);
     }
 }
 

@@ -66,7 +66,7 @@ void lr_config_free(lr_config *cfg);
  * defaults, expand sweep axes.  On error returns LR_ECONFIG with a message such as
  *   "configs/a.cfg:7: key 'problem.nosie' is not known (did you mean 'problem.noise'?)"
  *   "configs/a.cfg:9: key 'problem.r' must be an integer, got a string"
- *   "configs/a.cfg:9: key 'problem.noise.sigma' = -1 is out of range [0, inf]"
+ *   "configs/a.cfg:9: key 'problem.noise.sigma' = -1 is out of range [0, inf)"
  *   "command line 'trials=0': key 'trials' = 0 is out of range [1, 1e+09]" */
 int lr_config_validate(lr_config *cfg, const lr_key *const *schemas, size_t nschemas);
 
@@ -104,6 +104,12 @@ const char *lr_config_where(const lr_config *cfg, const char *path, char *buf, s
  * Owned by cfg; stable after validation. */
 const char *lr_config_text(const lr_config *cfg);
 const char *lr_config_filename(const lr_config *cfg);
+
+/* The range of a numeric key as the messages and `lrlab list` print it: "[1, 1000]",
+ * "[0, inf)" or "(-inf, 4]" (a bound of magnitude >= 1e300 means none; each end with the
+ * fewest digits that read back exactly); "" for a key without a range.  Writes into buf
+ * (cut to len) and returns it. */
+const char *lr_key_range_text(const lr_key *k, char *buf, size_t len);
 
 /* The schema key nearest to `word` by edit distance (for messages), or NULL. */
 const char *lr_config_nearest_key(const lr_key *const *schemas, size_t nschemas,

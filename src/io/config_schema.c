@@ -125,13 +125,50 @@ static int has_range(const lr_key *k)
     return !(k->min == 0 && k->max == 0);
 }
 
+/* A bound of magnitude 1e300 or more is how a schema says "no bound" (1e300 rather than
+ * INFINITY keeps an overflowed 1e999 out of range). */
+static int unbounded(double x) { return fabs(x) >= 1e300; }
+
+/* `x` with the fewest significant digits that read back as x ("2.000001", not "2"). */
+static void format_bound(double x, char *buf, size_t len)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x) return;
+    }
+}
+
+const char *lr_key_range_text(const lr_key *k, char *buf, size_t len)
+{
+    if (!buf || len == 0) return buf;
+    buf[0] = '\0';
+    if (!k || !has_range(k)) return buf;
+    char lo[32], hi[32];
+    if (unbounded(k->min) && k->min < 0)
+        snprintf(lo, sizeof lo, "(-inf");
+    else {
+        lo[0] = '[';
+        format_bound(k->min, lo + 1, sizeof lo - 1);
+    }
+    if (unbounded(k->max) && k->max > 0)
+        snprintf(hi, sizeof hi, "inf)");
+    else {
+        format_bound(k->max, hi, sizeof hi - 1);
+        strcat(hi, "]");
+    }
+    snprintf(buf, len, "%s, %s", lo, hi);
+    return buf;
+}
+
 int lr_cfg_check_range(const lr_key *k, double v, const char *loc, const char *what,
                        const char *shown)
 {
     if (isnan(v)) LR_ERRORF(LR_ECONFIG, "%s: %s = %s is not a number", loc, what, shown);
-    if (has_range(k) && (v < k->min || v > k->max))
-        LR_ERRORF(LR_ECONFIG, "%s: %s = %s is out of range [%g, %g]", loc, what, shown, k->min,
-                  k->max);
+    if (has_range(k) && (v < k->min || v > k->max)) {
+        char range[80];
+        LR_ERRORF(LR_ECONFIG, "%s: %s = %s is out of range %s", loc, what, shown,
+                  lr_key_range_text(k, range, sizeof range));
+    }
     return LR_OK;
 }
 
