@@ -348,6 +348,25 @@ static void test_range_text(void)
     }
 }
 
+/* libconfig reads 1e999 as inf; such a value used to pass a key with no upper bound. */
+static void test_overflow_refused(void)
+{
+    CU_ASSERT_EQUAL(check_text("problem = { m = 5;\n noise = { sigma = 1e999; }; };\n", NULL, 0,
+                               NULL),
+                    LR_ECONFIG);
+    CU_ASSERT(msg_is("t.cfg:2: key 'problem.noise.sigma' = inf is not a finite number"));
+    CU_ASSERT_EQUAL(check_text("problem = { m = 5;\n noise = { sigma = [0.1, 1e999]; }; };\n",
+                               NULL, 0, NULL),
+                    LR_ECONFIG);
+    CU_ASSERT(msg_is("t.cfg:2: key 'problem.noise.sigma' element 2 = inf is not a finite number"));
+    const lr_key *const sc[] = {schema_open};
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_config_read_string(&cfg, "any = -1e999;\n", "t.cfg", NULL, 0), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_validate(cfg, sc, 1), LR_ECONFIG);
+    CU_ASSERT(msg_is("t.cfg:1: key 'any' = -inf is not a finite number"));
+    lr_config_free(cfg);
+}
+
 static void test_not_sweepable(void)
 {
     CU_ASSERT_EQUAL(check_text("problem = { m = 5; };\nseed = [1, 2];\n", NULL, 0, NULL),
@@ -792,6 +811,7 @@ void lr_tests_config(void)
     CU_add_test(s, "string choices", test_choices);
     CU_add_test(s, "range", test_range);
     CU_add_test(s, "open ranges print as [lo, inf)", test_range_text);
+    CU_add_test(s, "a value that overflows to inf is refused", test_overflow_refused);
     CU_add_test(s, "not sweepable", test_not_sweepable);
     CU_add_test(s, "required key missing", test_required_missing);
     CU_add_test(s, "group expected", test_group_expected);

@@ -164,6 +164,8 @@ int lr_cfg_check_range(const lr_key *k, double v, const char *loc, const char *w
                        const char *shown)
 {
     if (isnan(v)) LR_ERRORF(LR_ECONFIG, "%s: %s = %s is not a number", loc, what, shown);
+    /* libconfig reads a literal beyond the double range (1e999) as inf. */
+    if (isinf(v)) LR_ERRORF(LR_ECONFIG, "%s: %s = %s is not a finite number", loc, what, shown);
     if (has_range(k) && (v < k->min || v > k->max)) {
         char range[80];
         LR_ERRORF(LR_ECONFIG, "%s: %s = %s is out of range %s", loc, what, shown,
