@@ -291,6 +291,87 @@ static void test_choices(void)
     lr_config_free(cfg);
 }
 
+/* A test registry standing in for the compressor, bound and experiment registries. */
+static const char *const reg_words[] = {"alpha", "beta", "gamma_2"};
+static const char *reg_names(size_t i)
+{
+    return i < sizeof reg_words / sizeof reg_words[0] ? reg_words[i] : NULL;
+}
+static const char *no_names(size_t i)
+{
+    (void)i;
+    return NULL;
+}
+
+static const lr_key schema_reg[] = {
+    {.path = "kind", .type = LR_KEY_STRING, .def = NAN, .def_str = "beta", .doc = "kind",
+     .names = reg_names},
+    {.path = "kinds", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"alpha\"]",
+     .doc = "kinds", .names = reg_names},
+    /* .names wins over a stale .choices. */
+    {.path = "both", .type = LR_KEY_STRING, .def = NAN, .def_str = "gamma_2",
+     .choices = "alpha|delta", .doc = "both", .names = reg_names},
+    {.path = "none", .type = LR_KEY_STRING, .def = NAN, .doc = "empty registry",
+     .names = no_names},
+    {.path = NULL},
+};
+
+static int check_reg(const char *text)
+{
+    const lr_key *const sc[] = {schema_reg};
+    lr_config *cfg = NULL;
+    lr_clear_error();
+    int rc = lr_config_read_string(&cfg, text, "r.cfg", NULL, 0);
+    if (rc == LR_OK) rc = lr_config_validate(cfg, sc, 1);
+    lr_config_free(cfg);
+    return rc;
+}
+
+static void test_registry_names(void)
+{
+    CU_ASSERT(lr_key_allows(&schema_reg[0], "gamma_2"));
+    CU_ASSERT(!lr_key_allows(&schema_reg[0], "gamma"));
+    CU_ASSERT(!lr_key_allows(&schema_reg[2], "delta"));
+    CU_ASSERT(!lr_key_allows(&schema_reg[3], "alpha"));
+    CU_ASSERT(lr_key_allows(&schema_main[0], "anything"));
+    CU_ASSERT(lr_key_allows(&schema_main[5], "rademacher"));
+    char buf[64];
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_reg[0], buf, sizeof buf),
+                           "alpha|beta|gamma_2");
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_reg[3], buf, sizeof buf), "");
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_main[5], buf, sizeof buf),
+                           "gaussian|rademacher|student_t");
+    CU_ASSERT_PTR_NULL(lr_key_choices_text(&schema_main[0], buf, sizeof buf));
+    char small[8];
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_reg[0], small, sizeof small), "alpha|b");
+
+    /* Defaults come from the registry; a valid file passes. */
+    CU_ASSERT_EQUAL(check_reg("kind = \"alpha\";\nkinds = [\"beta\", \"gamma_2\"];\n"), LR_OK);
+    CU_ASSERT_EQUAL(check_reg("kind = \"delta\";\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'kind' = \"delta\" is not one of alpha|beta|gamma_2"));
+    CU_ASSERT_EQUAL(check_reg("kinds = [\"beta\", \"gama_2\"];\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'kinds' element 2 = \"gama_2\" is not one of "
+                     "alpha|beta|gamma_2"));
+    CU_ASSERT_EQUAL(check_reg("both = \"delta\";\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'both' = \"delta\" is not one of alpha|beta|gamma_2"));
+    CU_ASSERT_EQUAL(check_reg("both = \"beta\";\n"), LR_OK);
+    CU_ASSERT_EQUAL(check_reg("none = \"beta\";\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'none' = \"beta\" is not allowed: no names are registered"));
+
+    /* A default outside the registry is a schema bug, caught at validation. */
+    const lr_key bad[] = {
+        {.path = "kind", .type = LR_KEY_STRING, .def = NAN, .def_str = "omega", .doc = "kind",
+         .names = reg_names},
+        {.path = NULL},
+    };
+    const lr_key *const sc[] = {bad};
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_config_read_string(&cfg, "", "r.cfg", NULL, 0), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_validate(cfg, sc, 1), LR_ECONFIG);
+    CU_ASSERT(msg_is("schema default: key 'kind' = \"omega\" is not one of alpha|beta|gamma_2"));
+    lr_config_free(cfg);
+}
+
 static void test_range(void)
 {
     const char *text = "problem = {\n m = 5;\n noise = { sigma = -1; };\n};\n";
@@ -809,6 +890,7 @@ void lr_tests_config(void)
     CU_add_test(s, "integer type", test_int_type);
     CU_add_test(s, "real and bool types", test_real_bool_types);
     CU_add_test(s, "string choices", test_choices);
+    CU_add_test(s, "names from a registry", test_registry_names);
     CU_add_test(s, "range", test_range);
     CU_add_test(s, "open ranges print as [lo, inf)", test_range_text);
     CU_add_test(s, "a value that overflows to inf is refused", test_overflow_refused);

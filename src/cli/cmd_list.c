@@ -31,11 +31,12 @@ static void print_keys(const lr_key *k)
         else if (k->def_str) snprintf(def, sizeof def, "default %s", k->def_str[0] ? k->def_str : "\"\"");
         else if (!isnan(k->def)) snprintf(def, sizeof def, "default %g", k->def);
         else snprintf(def, sizeof def, "optional");
-        char range[80];
+        char range[80], words[512];
         lr_key_range_text(k, range, sizeof range);
+        const char *choices = lr_key_choices_text(k, words, sizeof words);
         printf("    %-24s %-11s %s%s; %s%s%s%s%s\n", k->path, type_name(k->type),
-               k->sweepable ? "sweepable, " : "", def, k->doc, k->choices ? ": " : "",
-               k->choices ? k->choices : "", range[0] ? "; in " : "", range);
+               k->sweepable ? "sweepable, " : "", def, k->doc, choices ? ": " : "",
+               choices ? choices : "", range[0] ? "; in " : "", range);
     }
 }
 

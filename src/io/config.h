@@ -29,9 +29,9 @@ typedef enum {
     LR_KEY_INT,         /* integer scalar (sweepable if .sweepable) */
     LR_KEY_REAL,        /* real scalar; an integer literal is accepted (sweepable if .sweepable) */
     LR_KEY_BOOL,
-    LR_KEY_STRING,      /* if .choices is set, one of the '|'-separated words */
+    LR_KEY_STRING,      /* if .names or .choices is set, one of the allowed words */
     LR_KEY_INT_LIST,    /* a list of integers, not a sweep: [0, 2, 4] */
-    LR_KEY_STRING_LIST, /* a list of strings; each checked against .choices if set */
+    LR_KEY_STRING_LIST, /* a list of strings; each checked against .names or .choices */
     LR_KEY_GROUP,       /* a group; needs no entry unless it should be documented */
     LR_KEY_REAL_LIST    /* a list of reals, not a sweep: [0.1, 0.25, 1.0] or (0.1, 1) */
 } lr_key_type;
@@ -47,6 +47,9 @@ typedef struct lr_key {
     double min, max;     /* inclusive range of numeric values (and of each list element) */
     const char *choices; /* allowed words of a string key, "a|b|c"; NULL for any */
     const char *doc;     /* one line for `lrlab list` and error messages */
+    /* The allowed words of a string or string-list key, from a registry: the i-th name,
+     * NULL past the end.  Used instead of .choices when set. */
+    const char *(*names)(size_t i);
 } lr_key;
 
 typedef struct lr_config lr_config;
@@ -110,6 +113,13 @@ const char *lr_config_filename(const lr_config *cfg);
  * fewest digits that read back exactly); "" for a key without a range.  Writes into buf
  * (cut to len) and returns it. */
 const char *lr_key_range_text(const lr_key *k, char *buf, size_t len);
+
+/* Whether `word` is an allowed value of string key `k`: one of k->names if set, else of
+ * k->choices if set, else any word. */
+int lr_key_allows(const lr_key *k, const char *word);
+/* The allowed words of `k` as "a|b|c" (from .names, else .choices), as the messages and
+ * `lrlab list` print them, cut to len; NULL if the key takes any word. */
+const char *lr_key_choices_text(const lr_key *k, char *buf, size_t len);
 
 /* The schema key nearest to `word` by edit distance (for messages), or NULL. */
 const char *lr_config_nearest_key(const lr_key *const *schemas, size_t nschemas,

@@ -207,18 +207,53 @@ static int in_choices(const char *choices, const char *s)
     }
 }
 
+int lr_key_allows(const lr_key *k, const char *word)
+{
+    if (!k || !word) return 0;
+    if (k->names) {
+        for (size_t i = 0;; i++) {
+            const char *nm = k->names(i);
+            if (!nm) return 0;
+            if (strcmp(nm, word) == 0) return 1;
+        }
+    }
+    return !k->choices || in_choices(k->choices, word);
+}
+
+const char *lr_key_choices_text(const lr_key *k, char *buf, size_t len)
+{
+    if (!k || !buf || len == 0 || (!k->names && !k->choices)) return NULL;
+    if (!k->names) {
+        snprintf(buf, len, "%s", k->choices);
+        return buf;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; used < len; i++) {
+        const char *nm = k->names(i);
+        if (!nm) break;
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "|" : "", nm);
+    }
+    return buf;
+}
+
 static int check_string(const lr_key *k, const config_setting_t *e, const char *loc,
                         const char *what)
 {
     if (config_setting_type(e) != CONFIG_TYPE_STRING)
         LR_ERRORF(LR_ECONFIG, "%s: %s must be a string, got %s", loc, what, lr_cfg_type_desc(e));
     const char *s = config_setting_get_string(e);
-    if (k->choices && !in_choices(k->choices, s))
-        LR_ERRORF(LR_ECONFIG, "%s: %s = \"%s\" is not one of %s", loc, what, s, k->choices);
+    if (!lr_key_allows(k, s)) {
+        char words[512];
+        lr_key_choices_text(k, words, sizeof words);
+        if (!words[0])
+            LR_ERRORF(LR_ECONFIG, "%s: %s = \"%s\" is not allowed: no names are registered", loc,
+                      what, s);
+        LR_ERRORF(LR_ECONFIG, "%s: %s = \"%s\" is not one of %s", loc, what, s, words);
+    }
     return LR_OK;
 }
 
-/* Values of a generated axis { geom = [lo, hi, n]; } or { lin = [lo, hi, n]; }. */
 static int check_value(const lr_key *k, const char *path, const config_setting_t *s,
                        const char *loc, axis_rec *ax)
 {
