@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -667,6 +668,229 @@ static void test_cartesian_product(void)
     lr_config_free(cfg);
 }
 
+/* ---- zip axes ------------------------------------------------------------------------ */
+
+static const lr_key schema_zip[] = {
+    {.path = "a", .type = LR_KEY_INT, .sweepable = 1, .def = 1, .min = 1, .max = 1e6, .doc = "a"},
+    {.path = "b", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e300,
+     .doc = "b"},
+    {.path = "g.c", .type = LR_KEY_INT, .sweepable = 1, .def = 1, .min = 1, .max = 1e6,
+     .doc = "c"},
+    {.path = "g.d", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e300,
+     .doc = "d"},
+    {.path = "e", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e300,
+     .doc = "e"},
+    {.path = "seed", .type = LR_KEY_INT, .def = 1, .min = 0, .max = 1e9, .doc = "seed"},
+    {.path = NULL},
+};
+
+static int check_zip(const char *text, const char *const *ov, size_t nov, lr_config **out)
+{
+    const lr_key *const sc[] = {schema_zip};
+    lr_config *cfg = NULL;
+    lr_clear_error();
+    int rc = lr_config_read_string(&cfg, text, "z.cfg", ov, nov);
+    if (rc == LR_OK) rc = lr_config_validate(cfg, sc, 1);
+    if (out && rc == LR_OK)
+        *out = cfg;
+    else
+        lr_config_free(cfg);
+    return rc;
+}
+
+/* Two zips and a plain axis: e and a move together ("x"), g.c and g.d ("y"), b alone.
+ * Groups follow the schema order of their first axis: x (a), b, y (g.c). */
+static void test_zip_numbering(void)
+{
+    const char *text = "e = { list = [0.5, 0.25]; zip = \"x\"; };\n"
+                       "g = { d = { lin = [0.0, 1.0, 3.0]; zip = \"y\"; };\n"
+                       "      c = { list = [7, 8, 9]; zip = \"y\"; }; };\n"
+                       "a = { geom = [10, 1000, 2]; zip = \"x\"; };\n"
+                       "b = [1.5, 2.5];\n";
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, NULL, 0, &cfg), LR_OK);
+    /* Every swept key is still an axis, in schema order. */
+    CU_ASSERT_EQUAL(lr_config_naxes(cfg), 5);
+    const char *paths[] = {"a", "b", "g.c", "g.d", "e"};
+    const size_t groups[] = {0, 1, 2, 2, 0}, lens[] = {2, 2, 3, 3, 2};
+    const char *zips[] = {"x", NULL, "y", "y", "x"};
+    for (size_t i = 0; i < 5; i++) {
+        CU_ASSERT_STRING_EQUAL(lr_config_axis_path(cfg, i), paths[i]);
+        CU_ASSERT_EQUAL(lr_config_axis_group(cfg, i), groups[i]);
+        CU_ASSERT_EQUAL(lr_config_axis_len(cfg, i), lens[i]);
+        const char *z = lr_config_axis_zip(cfg, i);
+        CU_ASSERT(zips[i] ? z && !strcmp(z, zips[i]) : !z);
+    }
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 3);
+    CU_ASSERT_EQUAL(lr_config_axis_group(cfg, 5), SIZE_MAX);
+    CU_ASSERT_PTR_NULL(lr_config_axis_zip(cfg, 5));
+    /* 2 x 2 x 3 points, mixed radix over the groups, the last group fastest. */
+    CU_ASSERT_EQUAL_FATAL(lr_config_npoints(cfg), 12);
+    const double a[] = {10, 1000}, e[] = {0.5, 0.25}, b[] = {1.5, 2.5}, c[] = {7, 8, 9},
+                 d[] = {0, 0.5, 1};
+    int seen[12] = {0};
+    for (size_t p = 0; p < 12; p++) {
+        size_t ix = p / 6, ib = (p / 3) % 2, iy = p % 3;
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 0, p), ix);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 4, p), ix);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 1, p), ib);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 2, p), iy);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 3, p), iy);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "a"), a[ix]);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "e"), e[ix]);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "b"), b[ib]);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "g.c"), c[iy]);
+        CU_ASSERT(close_to(lr_config_num(cfg, p, "g.d"), d[iy]));
+        seen[ix * 6 + ib * 3 + iy]++;
+    }
+    for (size_t p = 0; p < 12; p++) CU_ASSERT_EQUAL(seen[p], 1);
+
+    /* The resolved text keeps the zips and re-validates to the same sweep. */
+    lr_config *again = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip(lr_config_text(cfg), NULL, 0, &again), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(again), 12);
+    CU_ASSERT_EQUAL(lr_config_ngroups(again), 3);
+    for (size_t p = 0; p < 12; p++)
+        for (size_t i = 0; i < 5; i++)
+            CU_ASSERT_EQUAL(lr_config_axis_index(again, i, p), lr_config_axis_index(cfg, i, p));
+    CU_ASSERT_STRING_EQUAL(lr_config_text(again), lr_config_text(cfg));
+    lr_config_free(again);
+    lr_config_free(cfg);
+}
+
+/* Without zips, the group form { list = ...; } and the numbering are those of before. */
+static void test_zip_plain_and_single(void)
+{
+    lr_config *cfg = NULL, *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip("a = [1, 2];\nb = { list = (0.5, 1, 2); };\n"
+                                    "e = { lin = [0.0, 1.0, 2.0]; };\n",
+                                    NULL, 0, &cfg),
+                          LR_OK);
+    CU_ASSERT_EQUAL(lr_config_naxes(cfg), 3);
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 3);
+    CU_ASSERT_EQUAL_FATAL(lr_config_npoints(cfg), 12);
+    for (size_t p = 0; p < 12; p++) {
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 0, p), p / 6);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 1, p), (p / 2) % 3);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 2, p), p % 2);
+        CU_ASSERT_EQUAL(lr_config_axis_group(cfg, 1), 1);
+    }
+    CU_ASSERT_EQUAL(lr_config_axis_value(cfg, 1, 1), 1.0);
+
+    /* A zip of one axis is a plain axis: same points, same numbering. */
+    CU_ASSERT_EQUAL_FATAL(check_zip("a = [1, 2];\nb = { list = (0.5, 1, 2); zip = \"solo\"; };\n"
+                                    "e = { lin = [0.0, 1.0, 2.0]; };\n",
+                                    NULL, 0, &ref),
+                          LR_OK);
+    CU_ASSERT_EQUAL(lr_config_ngroups(ref), 3);
+    CU_ASSERT_EQUAL(lr_config_npoints(ref), 12);
+    CU_ASSERT_STRING_EQUAL(lr_config_axis_zip(ref, 1), "solo");
+    for (size_t p = 0; p < 12; p++)
+        for (size_t i = 0; i < 3; i++) {
+            CU_ASSERT_EQUAL(lr_config_axis_index(ref, i, p), lr_config_axis_index(cfg, i, p));
+            CU_ASSERT_EQUAL(lr_config_axis_group(ref, i), i);
+        }
+    lr_config_free(ref);
+    lr_config_free(cfg);
+
+    /* A zip of axes of length 1 is one point. */
+    CU_ASSERT_EQUAL_FATAL(check_zip("a = { list = [5]; zip = \"z\"; };\n"
+                                    "b = { geom = [2.0, 9.0, 1.0]; zip = \"z\"; };\n",
+                                    NULL, 0, &cfg),
+                          LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 1);
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 1);
+    CU_ASSERT_EQUAL(lr_config_num(cfg, 0, "b"), 2.0);
+    lr_config_free(cfg);
+}
+
+static void test_zip_errors(void)
+{
+    struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"seed = 1;\na = { lin = [100, 400, 4]; zip = \"size\"; };\n"
+         "g = {\n c = { list = [50, 100, 150]; zip = \"size\"; }; };\n",
+         "z.cfg:4: key 'g.c' has 3 values but key 'a' (z.cfg:2) has 4: the axes with "
+         "zip = \"size\" move together and need the same number of values"},
+        {"a = [1, 2];\nb = { list = [1.0, 2.0]; zip = 3; };\n",
+         "z.cfg:2: key 'b.zip' must be a string (the name of the zip), got an integer"},
+        {"a = [1, 2];\nb = { list = [1.0, 2.0]; zip = \"\"; };\n",
+         "z.cfg:2: key 'b.zip' must not be empty"},
+        {"a = [1, 2];\nb = { list = [1.0, 2.0]; zp = \"x\"; };\n",
+         "z.cfg:2: key 'b.zp' is not known (did you mean 'b.zip'?)"},
+        {"a = [1, 2];\nb = { lst = [1.0, 2.0]; };\n",
+         "z.cfg:2: key 'b.lst' is not known (did you mean 'b.list'?)"},
+        {"a = [1, 2];\nb = { zip = \"x\"; };\n",
+         "z.cfg:2: key 'b' is a group, so it must hold exactly one of 'geom = [lo, hi, n]', "
+         "'lin = [lo, hi, n]' or 'list = [a, b, ...]' (and optionally 'zip = \"name\"')"},
+        {"a = [1, 2];\nb = { list = [1.0]; lin = [1.0, 2.0, 2.0]; };\n",
+         "z.cfg:2: key 'b' is a group, so it must hold exactly one of"},
+        {"a = [1, 2];\nb = { list = 2.0; };\n",
+         "z.cfg:2: key 'b.list' must be a list [a, b, ...], got a real number"},
+        {"a = [1, 2];\nb = { list = []; };\n", "z.cfg:2: key 'b.list' is an empty sweep list"},
+        {"a = { list = [1, 0]; zip = \"x\"; };\n",
+         "z.cfg:1: key 'a.list' element 2 = 0 is out of range [1, 1e+06]"},
+        {"seed = { list = [1, 2]; zip = \"x\"; };\n", "z.cfg:1: key 'seed' cannot be swept"},
+        /* A tag on one axis only, close to another tag: a typo, not a zip of one. */
+        {"a = { list = [1, 2]; zip = \"size\"; };\nb = { list = [1.0, 2.0]; zip = \"size\"; };\n"
+         "e = { list = [1.0, 2.0]; zip = \"sise\"; };\n",
+         "z.cfg:3: key 'e' is the only axis with zip = \"sise\" (did you mean \"size\", the zip "
+         "of key 'a'?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CU_ASSERT_EQUAL(check_zip(cases[i].text, NULL, 0, NULL), LR_ECONFIG);
+        CU_ASSERT(msg_has(cases[i].msg));
+    }
+}
+
+static void test_zip_overrides(void)
+{
+    const char *text = "a = { list = [1, 2, 3]; zip = \"size\"; };\n"
+                       "b = { list = [0.1, 0.2, 0.3]; zip = \"size\"; };\n"
+                       "e = [5.0, 6.0];\n";
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, NULL, 0, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 6);
+    lr_config_free(cfg);
+
+    /* An override joins a plain axis to the zip. */
+    const char *ov1[] = {"e={ list = [5.0, 6.0, 7.0]; zip = \"size\"; }"};
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, ov1, 1, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 3);
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 1);
+    CU_ASSERT_EQUAL(lr_config_num(cfg, 2, "e"), 7.0);
+    CU_ASSERT(close_to(lr_config_num(cfg, 2, "b"), 0.3));
+    lr_config_free(cfg);
+
+    /* An override of one member of a group: the zip tag alone. */
+    const char *ov2[] = {"b.zip=other"};
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, ov2, 1, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 18);
+    CU_ASSERT_STRING_EQUAL(lr_config_axis_zip(cfg, 1), "other");
+    lr_config_free(cfg);
+
+    /* Replacing one zipped axis by a scalar leaves a zip of one axis. */
+    const char *ov3[] = {"b=0.5"};
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, ov3, 1, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_naxes(cfg), 2);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 6);
+    CU_ASSERT_EQUAL(lr_config_num(cfg, 5, "b"), 0.5);
+    lr_config_free(cfg);
+
+    /* A length mismatch from the command line names the override. */
+    const char *ov4[] = {"b={ list = [0.1, 0.2]; zip = \"size\"; }"};
+    CU_ASSERT_EQUAL(check_zip(text, ov4, 1, NULL), LR_ECONFIG);
+    CU_ASSERT(msg_is("command line 'b={ list = [0.1, 0.2]; zip = \"size\"; }': key 'b' has 2 "
+                     "values but key 'a' (z.cfg:1) has 3: the axes with zip = \"size\" move "
+                     "together and need the same number of values"));
+    const char *ov5[] = {"a.list=[1, 2]"};
+    CU_ASSERT_EQUAL(check_zip(text, ov5, 1, NULL), LR_ECONFIG);
+    CU_ASSERT(msg_is("z.cfg:2: key 'b' has 3 values but key 'a' (command line 'a.list=[1, 2]') "
+                     "has 2: the axes with zip = \"size\" move together and need the same "
+                     "number of values"));
+}
+
 static void test_multiple_schemas(void)
 {
     lr_config *cfg = NULL;
@@ -903,6 +1127,10 @@ void lr_tests_config(void)
     CU_add_test(s, "list axis", test_list_axis);
     CU_add_test(s, "axis errors", test_axis_errors);
     CU_add_test(s, "cartesian product", test_cartesian_product);
+    CU_add_test(s, "zip: two zips and a plain axis, numbering", test_zip_numbering);
+    CU_add_test(s, "zip: plain group form and a zip of one axis", test_zip_plain_and_single);
+    CU_add_test(s, "zip: errors with file:line", test_zip_errors);
+    CU_add_test(s, "zip: overrides", test_zip_overrides);
     CU_add_test(s, "multiple schemas", test_multiple_schemas);
     CU_add_test(s, "override scalar", test_override_scalar);
     CU_add_test(s, "override nested key", test_override_nested_creates_groups);

@@ -64,7 +64,8 @@ int lr_cmd_list(int argc, char **argv)
         printf("\nConfig keys of experiment '%s':\n", lr_experiments[i]->name);
         print_keys(lr_experiments[i]->schema);
     }
-    printf("\nA sweepable key also takes [a, b, c], { geom = [lo, hi, n]; } or "
-           "{ lin = [lo, hi, n]; }.\n");
+    printf("\nA sweepable key also takes [a, b, c], { geom = [lo, hi, n]; }, "
+           "{ lin = [lo, hi, n]; } or { list = [a, b, c]; };\na group form with "
+           "zip = \"name\" moves together with the other axes of that zip.\n");
     return 0;
 }

@@ -10,8 +10,15 @@
  *   a list            [a, b, c]                 (explicit values)
  *   a geometric axis  { geom = [lo, hi, n]; }   (n values, log-spaced, ends included)
  *   a linear axis     { lin  = [lo, hi, n]; }   (n values, evenly spaced, ends included)
- * Axes combine as a Cartesian product.  Sweep points are numbered in mixed radix with
- * the axes in schema order, the last axis varying fastest.
+ *   explicit values   { list = [a, b, c]; }     (the list in group form)
+ * and each group form may add  zip = "name";  to move together with the other axes of that
+ * zip: e.g.  problem.N0 = { lin = [100.0, 400.0, 4.0]; zip = "size"; };  with
+ * problem.N1 = { list = [50, 100, 150, 200]; zip = "size"; };  sweeps 4 shapes, not 16.
+ * The axes of a zip must have the same length.  Every swept key is an axis (in schema
+ * order); the axes of one zip form a group, every other axis is a group of its own.
+ * Groups combine as a Cartesian product; sweep points are numbered in mixed radix over
+ * the groups, ordered by each group's first axis in schema order, the last group varying
+ * fastest (without zips: over the axes, the last axis fastest).
  *
  * Command-line overrides "key.sub=value" are applied on top of the file before
  * validation; the value uses libconfig syntax (so "problem.r=[2,4]" makes an axis and
@@ -78,13 +85,21 @@ int lr_config_validate(lr_config *cfg, const lr_key *const *schemas, size_t nsch
 const char *lr_config_peek_string(const lr_config *cfg, const char *path);
 
 /* ---- after validation ---- */
-size_t lr_config_npoints(const lr_config *cfg);      /* product of axis lengths (1 if none) */
+size_t lr_config_npoints(const lr_config *cfg);      /* product of group lengths (1 if none) */
 size_t lr_config_naxes(const lr_config *cfg);
 const char *lr_config_axis_path(const lr_config *cfg, size_t axis);
 size_t lr_config_axis_len(const lr_config *cfg, size_t axis);
 double lr_config_axis_value(const lr_config *cfg, size_t axis, size_t index);
 /* Index along `axis` of sweep point `point`. */
 size_t lr_config_axis_index(const lr_config *cfg, size_t axis, size_t point);
+/* The sweep's groups: the axes of one zip share a group, an un-zipped axis is a group of
+ * its own.  Groups are numbered 0.. in point order (group 0 varies slowest); the group of
+ * an axis is SIZE_MAX if there is no such axis.  lr_config_npoints is the product of the
+ * groups' lengths. */
+size_t lr_config_ngroups(const lr_config *cfg);
+size_t lr_config_axis_group(const lr_config *cfg, size_t axis);
+/* The zip tag of an axis, or NULL if it is not zipped. */
+const char *lr_config_axis_zip(const lr_config *cfg, size_t axis);
 /* Axis number of a path, or -1 if that key is not swept. */
 int lr_config_axis_of(const lr_config *cfg, const char *path);
 

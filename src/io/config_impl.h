@@ -18,6 +18,9 @@ typedef struct {
     char *path;
     size_t n;
     double *v;
+    char *zip;     /* tag of the zip this axis moves with, or NULL */
+    size_t group;  /* axes of one zip share a group; groups numbered in point order */
+    size_t stride; /* points between consecutive values: product of later groups' lengths */
 } axis_rec;
 
 typedef struct {
@@ -37,6 +40,7 @@ struct lr_config {
     size_t ndefaulted;
     axis_rec *axes;
     size_t naxes;
+    size_t ngroups;
     size_t npoints;
     list_rec *lists;
     size_t nlists;
@@ -100,7 +104,10 @@ int lr_cfg_is_sweep_shape(const config_setting_t *s);
 /* Expand the sweep value `s` (list or axis group) of sweepable key `k` into `ax`. */
 int lr_cfg_expand_sweep(const lr_key *k, const char *path, const config_setting_t *s,
                         const char *loc, axis_rec *ax);
-/* Move the axes found during validation (c->slots) into cfg and number the points. */
+/* Move the axes found during validation (c->slots) into cfg, group the zipped ones and
+ * number the points. */
 int lr_cfg_collect_axes(vctx *c);
+/* Free what an axis record owns and zero it. */
+void lr_cfg_axis_release(axis_rec *ax);
 
 #endif

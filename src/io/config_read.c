@@ -477,13 +477,11 @@ int lr_config_read_string(lr_config **out, const char *text, const char *name,
 
 void lr_cfg_free_derived(lr_config *cfg)
 {
-    for (size_t i = 0; i < cfg->naxes; i++) {
-        free(cfg->axes[i].path);
-        free(cfg->axes[i].v);
-    }
+    for (size_t i = 0; i < cfg->naxes; i++) lr_cfg_axis_release(&cfg->axes[i]);
     free(cfg->axes);
     cfg->axes = NULL;
     cfg->naxes = 0;
+    cfg->ngroups = 0;
     cfg->npoints = 1;
     for (size_t i = 0; i < cfg->nlists; i++) {
         free(cfg->lists[i].path);

@@ -416,7 +416,7 @@ static int fill_default(vctx *c, const lr_key *k)
         snprintf(loc, sizeof loc, "schema default");
         axis_rec ax = {0};
         rc = check_value(k, k->path, v, loc, &ax);
-        free(ax.v);
+        lr_cfg_axis_release(&ax);
         if (rc == LR_OK) rc = lr_cfg_set_path(cfg, k->path, v, cfg->name);
         if (rc == LR_OK) {
             char **d = realloc(cfg->defaulted, (cfg->ndefaulted + 1) * sizeof *d);
@@ -508,7 +508,7 @@ int lr_config_validate(lr_config *cfg, const lr_key *const *schemas, size_t nsch
         lr_cfg_free_derived(cfg);
 done:
     if (c.slots)
-        for (size_t i = 0; i < c.nkeys; i++) free(c.slots[i].v);
+        for (size_t i = 0; i < c.nkeys; i++) lr_cfg_axis_release(&c.slots[i]);
     free(c.slots);
     free(c.keys);
     return rc;
