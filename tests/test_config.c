@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,16 +292,161 @@ static void test_choices(void)
     lr_config_free(cfg);
 }
 
+/* A test registry standing in for the compressor, bound and experiment registries. */
+static const char *const reg_words[] = {"alpha", "beta", "gamma_2"};
+static const char *reg_names(size_t i)
+{
+    return i < sizeof reg_words / sizeof reg_words[0] ? reg_words[i] : NULL;
+}
+static const char *no_names(size_t i)
+{
+    (void)i;
+    return NULL;
+}
+
+static const lr_key schema_reg[] = {
+    {.path = "kind", .type = LR_KEY_STRING, .def = NAN, .def_str = "beta", .doc = "kind",
+     .names = reg_names},
+    {.path = "kinds", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"alpha\"]",
+     .doc = "kinds", .names = reg_names},
+    /* .names wins over a stale .choices. */
+    {.path = "both", .type = LR_KEY_STRING, .def = NAN, .def_str = "gamma_2",
+     .choices = "alpha|delta", .doc = "both", .names = reg_names},
+    {.path = "none", .type = LR_KEY_STRING, .def = NAN, .doc = "empty registry",
+     .names = no_names},
+    {.path = NULL},
+};
+
+static int check_reg(const char *text)
+{
+    const lr_key *const sc[] = {schema_reg};
+    lr_config *cfg = NULL;
+    lr_clear_error();
+    int rc = lr_config_read_string(&cfg, text, "r.cfg", NULL, 0);
+    if (rc == LR_OK) rc = lr_config_validate(cfg, sc, 1);
+    lr_config_free(cfg);
+    return rc;
+}
+
+static void test_registry_names(void)
+{
+    CU_ASSERT(lr_key_allows(&schema_reg[0], "gamma_2"));
+    CU_ASSERT(!lr_key_allows(&schema_reg[0], "gamma"));
+    CU_ASSERT(!lr_key_allows(&schema_reg[2], "delta"));
+    CU_ASSERT(!lr_key_allows(&schema_reg[3], "alpha"));
+    CU_ASSERT(lr_key_allows(&schema_main[0], "anything"));
+    CU_ASSERT(lr_key_allows(&schema_main[5], "rademacher"));
+    char buf[64];
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_reg[0], buf, sizeof buf),
+                           "alpha|beta|gamma_2");
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_reg[3], buf, sizeof buf), "");
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_main[5], buf, sizeof buf),
+                           "gaussian|rademacher|student_t");
+    CU_ASSERT_PTR_NULL(lr_key_choices_text(&schema_main[0], buf, sizeof buf));
+    char small[8];
+    CU_ASSERT_STRING_EQUAL(lr_key_choices_text(&schema_reg[0], small, sizeof small), "alpha|b");
+
+    /* Defaults come from the registry; a valid file passes. */
+    CU_ASSERT_EQUAL(check_reg("kind = \"alpha\";\nkinds = [\"beta\", \"gamma_2\"];\n"), LR_OK);
+    CU_ASSERT_EQUAL(check_reg("kind = \"delta\";\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'kind' = \"delta\" is not one of alpha|beta|gamma_2"));
+    CU_ASSERT_EQUAL(check_reg("kinds = [\"beta\", \"gama_2\"];\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'kinds' element 2 = \"gama_2\" is not one of "
+                     "alpha|beta|gamma_2"));
+    CU_ASSERT_EQUAL(check_reg("both = \"delta\";\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'both' = \"delta\" is not one of alpha|beta|gamma_2"));
+    CU_ASSERT_EQUAL(check_reg("both = \"beta\";\n"), LR_OK);
+    CU_ASSERT_EQUAL(check_reg("none = \"beta\";\n"), LR_ECONFIG);
+    CU_ASSERT(msg_is("r.cfg:1: key 'none' = \"beta\" is not allowed: no names are registered"));
+
+    /* A default outside the registry is a schema bug, caught at validation. */
+    const lr_key bad[] = {
+        {.path = "kind", .type = LR_KEY_STRING, .def = NAN, .def_str = "omega", .doc = "kind",
+         .names = reg_names},
+        {.path = NULL},
+    };
+    const lr_key *const sc[] = {bad};
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_config_read_string(&cfg, "", "r.cfg", NULL, 0), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_validate(cfg, sc, 1), LR_ECONFIG);
+    CU_ASSERT(msg_is("schema default: key 'kind' = \"omega\" is not one of alpha|beta|gamma_2"));
+    lr_config_free(cfg);
+}
+
 static void test_range(void)
 {
     const char *text = "problem = {\n m = 5;\n noise = { sigma = -1; };\n};\n";
     CU_ASSERT_EQUAL(check_text(text, NULL, 0, NULL), LR_ECONFIG);
-    CU_ASSERT(msg_is("t.cfg:3: key 'problem.noise.sigma' = -1 is out of range [0, inf]"));
+    CU_ASSERT(msg_is("t.cfg:3: key 'problem.noise.sigma' = -1 is out of range [0, inf)"));
 
     /* Inclusive ends. */
     CU_ASSERT_EQUAL(check_text("problem = { m = 1; };\ntrials = 1;\n", NULL, 0, NULL), LR_OK);
     CU_ASSERT_EQUAL(check_text("problem = { m = 1; };\ntrials = 0;\n", NULL, 0, NULL), LR_ECONFIG);
     CU_ASSERT(msg_is("t.cfg:2: key 'trials' = 0 is out of range [1, 1e+09]"));
+}
+
+/* Issue 10: a bound of 1e300 or more is the schemas' way of saying "no bound"; it used to
+ * be printed as [2, 1e+300], and a lower bound such as 2.000001 as a misleading 2. */
+static const lr_key schema_open[] = {
+    {.path = "df", .type = LR_KEY_REAL, .def = 5, .min = 2.000001, .max = 1e300, .doc = "df"},
+    {.path = "scale", .type = LR_KEY_REAL, .def = 1, .min = 1e-300, .max = 1e300, .doc = "s"},
+    {.path = "shift", .type = LR_KEY_REAL, .def = 0, .min = -1e300, .max = 4, .doc = "shift"},
+    {.path = "free", .type = LR_KEY_REAL, .def = 0, .min = -INFINITY, .max = INFINITY,
+     .doc = "any"},
+    {.path = "seed", .type = LR_KEY_INT, .def = 1, .min = 0, .max = 4294967295.0, .doc = "s"},
+    {.path = "n", .type = LR_KEY_INT, .def = 1, .min = 1, .max = 1000, .doc = "n"},
+    {.path = "any", .type = LR_KEY_REAL, .def = 0, .doc = "no range given"},
+    {.path = NULL},
+};
+
+static void test_range_text(void)
+{
+    char buf[128];
+    const char *want[] = {"[2.000001, inf)", "[1e-300, inf)", "(-inf, 4]", "(-inf, inf)",
+                          "[0, 4294967295]", "[1, 1000]", ""};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CU_ASSERT_STRING_EQUAL(lr_key_range_text(&schema_open[i], buf, sizeof buf), want[i]);
+    /* A short buffer is cut, never overrun. */
+    char small[6];
+    CU_ASSERT_EQUAL(strlen(lr_key_range_text(&schema_open[0], small, sizeof small)), 5);
+
+    /* The messages use the same text. */
+    const lr_key *const sc[] = {schema_open};
+    struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"df = 2.0;\n", "t.cfg:1: key 'df' = 2 is out of range [2.000001, inf)"},
+        {"seed = 1;\nscale = 0.0;\n", "t.cfg:2: key 'scale' = 0 is out of range [1e-300, inf)"},
+        {"shift = 5.0;\n", "t.cfg:1: key 'shift' = 5 is out of range (-inf, 4]"},
+        {"seed = -1;\n", "t.cfg:1: key 'seed' = -1 is out of range [0, 4294967295]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lr_config *cfg = NULL;
+        lr_clear_error();
+        CU_ASSERT_EQUAL_FATAL(lr_config_read_string(&cfg, cases[i].text, "t.cfg", NULL, 0), LR_OK);
+        CU_ASSERT_EQUAL(lr_config_validate(cfg, sc, 1), LR_ECONFIG);
+        CU_ASSERT(msg_is(cases[i].msg));
+        lr_config_free(cfg);
+    }
+}
+
+/* libconfig reads 1e999 as inf; such a value used to pass a key with no upper bound. */
+static void test_overflow_refused(void)
+{
+    CU_ASSERT_EQUAL(check_text("problem = { m = 5;\n noise = { sigma = 1e999; }; };\n", NULL, 0,
+                               NULL),
+                    LR_ECONFIG);
+    CU_ASSERT(msg_is("t.cfg:2: key 'problem.noise.sigma' = inf is not a finite number"));
+    CU_ASSERT_EQUAL(check_text("problem = { m = 5;\n noise = { sigma = [0.1, 1e999]; }; };\n",
+                               NULL, 0, NULL),
+                    LR_ECONFIG);
+    CU_ASSERT(msg_is("t.cfg:2: key 'problem.noise.sigma' element 2 = inf is not a finite number"));
+    const lr_key *const sc[] = {schema_open};
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_config_read_string(&cfg, "any = -1e999;\n", "t.cfg", NULL, 0), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_validate(cfg, sc, 1), LR_ECONFIG);
+    CU_ASSERT(msg_is("t.cfg:1: key 'any' = -inf is not a finite number"));
+    lr_config_free(cfg);
 }
 
 static void test_not_sweepable(void)
@@ -520,6 +666,229 @@ static void test_cartesian_product(void)
     for (size_t p = 0; p < 12; p++) CU_ASSERT_EQUAL(seen[p], 1);
     CU_ASSERT(isnan(lr_config_num(cfg, 12, "problem.m")));
     lr_config_free(cfg);
+}
+
+/* ---- zip axes ------------------------------------------------------------------------ */
+
+static const lr_key schema_zip[] = {
+    {.path = "a", .type = LR_KEY_INT, .sweepable = 1, .def = 1, .min = 1, .max = 1e6, .doc = "a"},
+    {.path = "b", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e300,
+     .doc = "b"},
+    {.path = "g.c", .type = LR_KEY_INT, .sweepable = 1, .def = 1, .min = 1, .max = 1e6,
+     .doc = "c"},
+    {.path = "g.d", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e300,
+     .doc = "d"},
+    {.path = "e", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e300,
+     .doc = "e"},
+    {.path = "seed", .type = LR_KEY_INT, .def = 1, .min = 0, .max = 1e9, .doc = "seed"},
+    {.path = NULL},
+};
+
+static int check_zip(const char *text, const char *const *ov, size_t nov, lr_config **out)
+{
+    const lr_key *const sc[] = {schema_zip};
+    lr_config *cfg = NULL;
+    lr_clear_error();
+    int rc = lr_config_read_string(&cfg, text, "z.cfg", ov, nov);
+    if (rc == LR_OK) rc = lr_config_validate(cfg, sc, 1);
+    if (out && rc == LR_OK)
+        *out = cfg;
+    else
+        lr_config_free(cfg);
+    return rc;
+}
+
+/* Two zips and a plain axis: e and a move together ("x"), g.c and g.d ("y"), b alone.
+ * Groups follow the schema order of their first axis: x (a), b, y (g.c). */
+static void test_zip_numbering(void)
+{
+    const char *text = "e = { list = [0.5, 0.25]; zip = \"x\"; };\n"
+                       "g = { d = { lin = [0.0, 1.0, 3.0]; zip = \"y\"; };\n"
+                       "      c = { list = [7, 8, 9]; zip = \"y\"; }; };\n"
+                       "a = { geom = [10, 1000, 2]; zip = \"x\"; };\n"
+                       "b = [1.5, 2.5];\n";
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, NULL, 0, &cfg), LR_OK);
+    /* Every swept key is still an axis, in schema order. */
+    CU_ASSERT_EQUAL(lr_config_naxes(cfg), 5);
+    const char *paths[] = {"a", "b", "g.c", "g.d", "e"};
+    const size_t groups[] = {0, 1, 2, 2, 0}, lens[] = {2, 2, 3, 3, 2};
+    const char *zips[] = {"x", NULL, "y", "y", "x"};
+    for (size_t i = 0; i < 5; i++) {
+        CU_ASSERT_STRING_EQUAL(lr_config_axis_path(cfg, i), paths[i]);
+        CU_ASSERT_EQUAL(lr_config_axis_group(cfg, i), groups[i]);
+        CU_ASSERT_EQUAL(lr_config_axis_len(cfg, i), lens[i]);
+        const char *z = lr_config_axis_zip(cfg, i);
+        CU_ASSERT(zips[i] ? z && !strcmp(z, zips[i]) : !z);
+    }
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 3);
+    CU_ASSERT_EQUAL(lr_config_axis_group(cfg, 5), SIZE_MAX);
+    CU_ASSERT_PTR_NULL(lr_config_axis_zip(cfg, 5));
+    /* 2 x 2 x 3 points, mixed radix over the groups, the last group fastest. */
+    CU_ASSERT_EQUAL_FATAL(lr_config_npoints(cfg), 12);
+    const double a[] = {10, 1000}, e[] = {0.5, 0.25}, b[] = {1.5, 2.5}, c[] = {7, 8, 9},
+                 d[] = {0, 0.5, 1};
+    int seen[12] = {0};
+    for (size_t p = 0; p < 12; p++) {
+        size_t ix = p / 6, ib = (p / 3) % 2, iy = p % 3;
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 0, p), ix);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 4, p), ix);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 1, p), ib);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 2, p), iy);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 3, p), iy);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "a"), a[ix]);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "e"), e[ix]);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "b"), b[ib]);
+        CU_ASSERT_EQUAL(lr_config_num(cfg, p, "g.c"), c[iy]);
+        CU_ASSERT(close_to(lr_config_num(cfg, p, "g.d"), d[iy]));
+        seen[ix * 6 + ib * 3 + iy]++;
+    }
+    for (size_t p = 0; p < 12; p++) CU_ASSERT_EQUAL(seen[p], 1);
+
+    /* The resolved text keeps the zips and re-validates to the same sweep. */
+    lr_config *again = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip(lr_config_text(cfg), NULL, 0, &again), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(again), 12);
+    CU_ASSERT_EQUAL(lr_config_ngroups(again), 3);
+    for (size_t p = 0; p < 12; p++)
+        for (size_t i = 0; i < 5; i++)
+            CU_ASSERT_EQUAL(lr_config_axis_index(again, i, p), lr_config_axis_index(cfg, i, p));
+    CU_ASSERT_STRING_EQUAL(lr_config_text(again), lr_config_text(cfg));
+    lr_config_free(again);
+    lr_config_free(cfg);
+}
+
+/* Without zips, the group form { list = ...; } and the numbering are those of before. */
+static void test_zip_plain_and_single(void)
+{
+    lr_config *cfg = NULL, *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip("a = [1, 2];\nb = { list = (0.5, 1, 2); };\n"
+                                    "e = { lin = [0.0, 1.0, 2.0]; };\n",
+                                    NULL, 0, &cfg),
+                          LR_OK);
+    CU_ASSERT_EQUAL(lr_config_naxes(cfg), 3);
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 3);
+    CU_ASSERT_EQUAL_FATAL(lr_config_npoints(cfg), 12);
+    for (size_t p = 0; p < 12; p++) {
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 0, p), p / 6);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 1, p), (p / 2) % 3);
+        CU_ASSERT_EQUAL(lr_config_axis_index(cfg, 2, p), p % 2);
+        CU_ASSERT_EQUAL(lr_config_axis_group(cfg, 1), 1);
+    }
+    CU_ASSERT_EQUAL(lr_config_axis_value(cfg, 1, 1), 1.0);
+
+    /* A zip of one axis is a plain axis: same points, same numbering. */
+    CU_ASSERT_EQUAL_FATAL(check_zip("a = [1, 2];\nb = { list = (0.5, 1, 2); zip = \"solo\"; };\n"
+                                    "e = { lin = [0.0, 1.0, 2.0]; };\n",
+                                    NULL, 0, &ref),
+                          LR_OK);
+    CU_ASSERT_EQUAL(lr_config_ngroups(ref), 3);
+    CU_ASSERT_EQUAL(lr_config_npoints(ref), 12);
+    CU_ASSERT_STRING_EQUAL(lr_config_axis_zip(ref, 1), "solo");
+    for (size_t p = 0; p < 12; p++)
+        for (size_t i = 0; i < 3; i++) {
+            CU_ASSERT_EQUAL(lr_config_axis_index(ref, i, p), lr_config_axis_index(cfg, i, p));
+            CU_ASSERT_EQUAL(lr_config_axis_group(ref, i), i);
+        }
+    lr_config_free(ref);
+    lr_config_free(cfg);
+
+    /* A zip of axes of length 1 is one point. */
+    CU_ASSERT_EQUAL_FATAL(check_zip("a = { list = [5]; zip = \"z\"; };\n"
+                                    "b = { geom = [2.0, 9.0, 1.0]; zip = \"z\"; };\n",
+                                    NULL, 0, &cfg),
+                          LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 1);
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 1);
+    CU_ASSERT_EQUAL(lr_config_num(cfg, 0, "b"), 2.0);
+    lr_config_free(cfg);
+}
+
+static void test_zip_errors(void)
+{
+    struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"seed = 1;\na = { lin = [100, 400, 4]; zip = \"size\"; };\n"
+         "g = {\n c = { list = [50, 100, 150]; zip = \"size\"; }; };\n",
+         "z.cfg:4: key 'g.c' has 3 values but key 'a' (z.cfg:2) has 4: the axes with "
+         "zip = \"size\" move together and need the same number of values"},
+        {"a = [1, 2];\nb = { list = [1.0, 2.0]; zip = 3; };\n",
+         "z.cfg:2: key 'b.zip' must be a string (the name of the zip), got an integer"},
+        {"a = [1, 2];\nb = { list = [1.0, 2.0]; zip = \"\"; };\n",
+         "z.cfg:2: key 'b.zip' must not be empty"},
+        {"a = [1, 2];\nb = { list = [1.0, 2.0]; zp = \"x\"; };\n",
+         "z.cfg:2: key 'b.zp' is not known (did you mean 'b.zip'?)"},
+        {"a = [1, 2];\nb = { lst = [1.0, 2.0]; };\n",
+         "z.cfg:2: key 'b.lst' is not known (did you mean 'b.list'?)"},
+        {"a = [1, 2];\nb = { zip = \"x\"; };\n",
+         "z.cfg:2: key 'b' is a group, so it must hold exactly one of 'geom = [lo, hi, n]', "
+         "'lin = [lo, hi, n]' or 'list = [a, b, ...]' (and optionally 'zip = \"name\"')"},
+        {"a = [1, 2];\nb = { list = [1.0]; lin = [1.0, 2.0, 2.0]; };\n",
+         "z.cfg:2: key 'b' is a group, so it must hold exactly one of"},
+        {"a = [1, 2];\nb = { list = 2.0; };\n",
+         "z.cfg:2: key 'b.list' must be a list [a, b, ...], got a real number"},
+        {"a = [1, 2];\nb = { list = []; };\n", "z.cfg:2: key 'b.list' is an empty sweep list"},
+        {"a = { list = [1, 0]; zip = \"x\"; };\n",
+         "z.cfg:1: key 'a.list' element 2 = 0 is out of range [1, 1e+06]"},
+        {"seed = { list = [1, 2]; zip = \"x\"; };\n", "z.cfg:1: key 'seed' cannot be swept"},
+        /* A tag on one axis only, close to another tag: a typo, not a zip of one. */
+        {"a = { list = [1, 2]; zip = \"size\"; };\nb = { list = [1.0, 2.0]; zip = \"size\"; };\n"
+         "e = { list = [1.0, 2.0]; zip = \"sise\"; };\n",
+         "z.cfg:3: key 'e' is the only axis with zip = \"sise\" (did you mean \"size\", the zip "
+         "of key 'a'?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CU_ASSERT_EQUAL(check_zip(cases[i].text, NULL, 0, NULL), LR_ECONFIG);
+        CU_ASSERT(msg_has(cases[i].msg));
+    }
+}
+
+static void test_zip_overrides(void)
+{
+    const char *text = "a = { list = [1, 2, 3]; zip = \"size\"; };\n"
+                       "b = { list = [0.1, 0.2, 0.3]; zip = \"size\"; };\n"
+                       "e = [5.0, 6.0];\n";
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, NULL, 0, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 6);
+    lr_config_free(cfg);
+
+    /* An override joins a plain axis to the zip. */
+    const char *ov1[] = {"e={ list = [5.0, 6.0, 7.0]; zip = \"size\"; }"};
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, ov1, 1, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 3);
+    CU_ASSERT_EQUAL(lr_config_ngroups(cfg), 1);
+    CU_ASSERT_EQUAL(lr_config_num(cfg, 2, "e"), 7.0);
+    CU_ASSERT(close_to(lr_config_num(cfg, 2, "b"), 0.3));
+    lr_config_free(cfg);
+
+    /* An override of one member of a group: the zip tag alone. */
+    const char *ov2[] = {"b.zip=other"};
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, ov2, 1, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 18);
+    CU_ASSERT_STRING_EQUAL(lr_config_axis_zip(cfg, 1), "other");
+    lr_config_free(cfg);
+
+    /* Replacing one zipped axis by a scalar leaves a zip of one axis. */
+    const char *ov3[] = {"b=0.5"};
+    CU_ASSERT_EQUAL_FATAL(check_zip(text, ov3, 1, &cfg), LR_OK);
+    CU_ASSERT_EQUAL(lr_config_naxes(cfg), 2);
+    CU_ASSERT_EQUAL(lr_config_npoints(cfg), 6);
+    CU_ASSERT_EQUAL(lr_config_num(cfg, 5, "b"), 0.5);
+    lr_config_free(cfg);
+
+    /* A length mismatch from the command line names the override. */
+    const char *ov4[] = {"b={ list = [0.1, 0.2]; zip = \"size\"; }"};
+    CU_ASSERT_EQUAL(check_zip(text, ov4, 1, NULL), LR_ECONFIG);
+    CU_ASSERT(msg_is("command line 'b={ list = [0.1, 0.2]; zip = \"size\"; }': key 'b' has 2 "
+                     "values but key 'a' (z.cfg:1) has 3: the axes with zip = \"size\" move "
+                     "together and need the same number of values"));
+    const char *ov5[] = {"a.list=[1, 2]"};
+    CU_ASSERT_EQUAL(check_zip(text, ov5, 1, NULL), LR_ECONFIG);
+    CU_ASSERT(msg_is("z.cfg:2: key 'b' has 3 values but key 'a' (command line 'a.list=[1, 2]') "
+                     "has 2: the axes with zip = \"size\" move together and need the same "
+                     "number of values"));
 }
 
 static void test_multiple_schemas(void)
@@ -745,7 +1114,10 @@ void lr_tests_config(void)
     CU_add_test(s, "integer type", test_int_type);
     CU_add_test(s, "real and bool types", test_real_bool_types);
     CU_add_test(s, "string choices", test_choices);
+    CU_add_test(s, "names from a registry", test_registry_names);
     CU_add_test(s, "range", test_range);
+    CU_add_test(s, "open ranges print as [lo, inf)", test_range_text);
+    CU_add_test(s, "a value that overflows to inf is refused", test_overflow_refused);
     CU_add_test(s, "not sweepable", test_not_sweepable);
     CU_add_test(s, "required key missing", test_required_missing);
     CU_add_test(s, "group expected", test_group_expected);
@@ -755,6 +1127,10 @@ void lr_tests_config(void)
     CU_add_test(s, "list axis", test_list_axis);
     CU_add_test(s, "axis errors", test_axis_errors);
     CU_add_test(s, "cartesian product", test_cartesian_product);
+    CU_add_test(s, "zip: two zips and a plain axis, numbering", test_zip_numbering);
+    CU_add_test(s, "zip: plain group form and a zip of one axis", test_zip_plain_and_single);
+    CU_add_test(s, "zip: errors with file:line", test_zip_errors);
+    CU_add_test(s, "zip: overrides", test_zip_overrides);
     CU_add_test(s, "multiple schemas", test_multiple_schemas);
     CU_add_test(s, "override scalar", test_override_scalar);
     CU_add_test(s, "override nested key", test_override_nested_creates_groups);

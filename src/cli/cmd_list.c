@@ -31,9 +31,12 @@ static void print_keys(const lr_key *k)
         else if (k->def_str) snprintf(def, sizeof def, "default %s", k->def_str[0] ? k->def_str : "\"\"");
         else if (!isnan(k->def)) snprintf(def, sizeof def, "default %g", k->def);
         else snprintf(def, sizeof def, "optional");
-        printf("    %-24s %-11s %s%s; %s%s%s\n", k->path, type_name(k->type),
-               k->sweepable ? "sweepable, " : "", def, k->doc, k->choices ? ": " : "",
-               k->choices ? k->choices : "");
+        char range[80], words[512];
+        lr_key_range_text(k, range, sizeof range);
+        const char *choices = lr_key_choices_text(k, words, sizeof words);
+        printf("    %-24s %-11s %s%s; %s%s%s%s%s\n", k->path, type_name(k->type),
+               k->sweepable ? "sweepable, " : "", def, k->doc, choices ? ": " : "",
+               choices ? choices : "", range[0] ? "; in " : "", range);
     }
 }
 
@@ -61,7 +64,8 @@ int lr_cmd_list(int argc, char **argv)
         printf("\nConfig keys of experiment '%s':\n", lr_experiments[i]->name);
         print_keys(lr_experiments[i]->schema);
     }
-    printf("\nA sweepable key also takes [a, b, c], { geom = [lo, hi, n]; } or "
-           "{ lin = [lo, hi, n]; }.\n");
+    printf("\nA sweepable key also takes [a, b, c], { geom = [lo, hi, n]; }, "
+           "{ lin = [lo, hi, n]; } or { list = [a, b, c]; };\na group form with "
+           "zip = \"name\" moves together with the other axes of that zip.\n");
     return 0;
 }

@@ -10,8 +10,15 @@
  *   a list            [a, b, c]                 (explicit values)
  *   a geometric axis  { geom = [lo, hi, n]; }   (n values, log-spaced, ends included)
  *   a linear axis     { lin  = [lo, hi, n]; }   (n values, evenly spaced, ends included)
- * Axes combine as a Cartesian product.  Sweep points are numbered in mixed radix with
- * the axes in schema order, the last axis varying fastest.
+ *   explicit values   { list = [a, b, c]; }     (the list in group form)
+ * and each group form may add  zip = "name";  to move together with the other axes of that
+ * zip: e.g.  problem.N0 = { lin = [100.0, 400.0, 4.0]; zip = "size"; };  with
+ * problem.N1 = { list = [50, 100, 150, 200]; zip = "size"; };  sweeps 4 shapes, not 16.
+ * The axes of a zip must have the same length.  Every swept key is an axis (in schema
+ * order); the axes of one zip form a group, every other axis is a group of its own.
+ * Groups combine as a Cartesian product; sweep points are numbered in mixed radix over
+ * the groups, ordered by each group's first axis in schema order, the last group varying
+ * fastest (without zips: over the axes, the last axis fastest).
  *
  * Command-line overrides "key.sub=value" are applied on top of the file before
  * validation; the value uses libconfig syntax (so "problem.r=[2,4]" makes an axis and
@@ -29,9 +36,9 @@ typedef enum {
     LR_KEY_INT,         /* integer scalar (sweepable if .sweepable) */
     LR_KEY_REAL,        /* real scalar; an integer literal is accepted (sweepable if .sweepable) */
     LR_KEY_BOOL,
-    LR_KEY_STRING,      /* if .choices is set, one of the '|'-separated words */
+    LR_KEY_STRING,      /* if .names or .choices is set, one of the allowed words */
     LR_KEY_INT_LIST,    /* a list of integers, not a sweep: [0, 2, 4] */
-    LR_KEY_STRING_LIST, /* a list of strings; each checked against .choices if set */
+    LR_KEY_STRING_LIST, /* a list of strings; each checked against .names or .choices */
     LR_KEY_GROUP,       /* a group; needs no entry unless it should be documented */
     LR_KEY_REAL_LIST    /* a list of reals, not a sweep: [0.1, 0.25, 1.0] or (0.1, 1) */
 } lr_key_type;
@@ -47,6 +54,9 @@ typedef struct lr_key {
     double min, max;     /* inclusive range of numeric values (and of each list element) */
     const char *choices; /* allowed words of a string key, "a|b|c"; NULL for any */
     const char *doc;     /* one line for `lrlab list` and error messages */
+    /* The allowed words of a string or string-list key, from a registry: the i-th name,
+     * NULL past the end.  Used instead of .choices when set. */
+    const char *(*names)(size_t i);
 } lr_key;
 
 typedef struct lr_config lr_config;
@@ -66,7 +76,7 @@ void lr_config_free(lr_config *cfg);
  * defaults, expand sweep axes.  On error returns LR_ECONFIG with a message such as
  *   "configs/a.cfg:7: key 'problem.nosie' is not known (did you mean 'problem.noise'?)"
  *   "configs/a.cfg:9: key 'problem.r' must be an integer, got a string"
- *   "configs/a.cfg:9: key 'problem.noise.sigma' = -1 is out of range [0, inf]"
+ *   "configs/a.cfg:9: key 'problem.noise.sigma' = -1 is out of range [0, inf)"
  *   "command line 'trials=0': key 'trials' = 0 is out of range [1, 1e+09]" */
 int lr_config_validate(lr_config *cfg, const lr_key *const *schemas, size_t nschemas);
 
@@ -75,13 +85,21 @@ int lr_config_validate(lr_config *cfg, const lr_key *const *schemas, size_t nsch
 const char *lr_config_peek_string(const lr_config *cfg, const char *path);
 
 /* ---- after validation ---- */
-size_t lr_config_npoints(const lr_config *cfg);      /* product of axis lengths (1 if none) */
+size_t lr_config_npoints(const lr_config *cfg);      /* product of group lengths (1 if none) */
 size_t lr_config_naxes(const lr_config *cfg);
 const char *lr_config_axis_path(const lr_config *cfg, size_t axis);
 size_t lr_config_axis_len(const lr_config *cfg, size_t axis);
 double lr_config_axis_value(const lr_config *cfg, size_t axis, size_t index);
 /* Index along `axis` of sweep point `point`. */
 size_t lr_config_axis_index(const lr_config *cfg, size_t axis, size_t point);
+/* The sweep's groups: the axes of one zip share a group, an un-zipped axis is a group of
+ * its own.  Groups are numbered 0.. in point order (group 0 varies slowest); the group of
+ * an axis is SIZE_MAX if there is no such axis.  lr_config_npoints is the product of the
+ * groups' lengths. */
+size_t lr_config_ngroups(const lr_config *cfg);
+size_t lr_config_axis_group(const lr_config *cfg, size_t axis);
+/* The zip tag of an axis, or NULL if it is not zipped. */
+const char *lr_config_axis_zip(const lr_config *cfg, size_t axis);
 /* Axis number of a path, or -1 if that key is not swept. */
 int lr_config_axis_of(const lr_config *cfg, const char *path);
 
@@ -104,6 +122,19 @@ const char *lr_config_where(const lr_config *cfg, const char *path, char *buf, s
  * Owned by cfg; stable after validation. */
 const char *lr_config_text(const lr_config *cfg);
 const char *lr_config_filename(const lr_config *cfg);
+
+/* The range of a numeric key as the messages and `lrlab list` print it: "[1, 1000]",
+ * "[0, inf)" or "(-inf, 4]" (a bound of magnitude >= 1e300 means none; each end with the
+ * fewest digits that read back exactly); "" for a key without a range.  Writes into buf
+ * (cut to len) and returns it. */
+const char *lr_key_range_text(const lr_key *k, char *buf, size_t len);
+
+/* Whether `word` is an allowed value of string key `k`: one of k->names if set, else of
+ * k->choices if set, else any word. */
+int lr_key_allows(const lr_key *k, const char *word);
+/* The allowed words of `k` as "a|b|c" (from .names, else .choices), as the messages and
+ * `lrlab list` print them, cut to len; NULL if the key takes any word. */
+const char *lr_key_choices_text(const lr_key *k, char *buf, size_t len);
 
 /* The schema key nearest to `word` by edit distance (for messages), or NULL. */
 const char *lr_config_nearest_key(const lr_key *const *schemas, size_t nschemas,
