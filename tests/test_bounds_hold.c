@@ -50,21 +50,16 @@ static const bound_setting settings[] = {
               "bounds = { names = [\"thm2c\"]; };\n"},
 };
 
-/* Run a config given as text; returns its /trials (and /bounds if asked), NULL on failure. */
-static lr_table *run_text(const char *text, const char *const *overrides, size_t noverrides,
-                          lr_table **bounds)
+int lr_test_run_config(const char *text, const char *const *overrides, size_t noverrides, char *out,
+                       size_t outlen)
 {
-    char cfg[] = "/tmp/lrlab-bounds-XXXXXX";
+    char cfg[] = "/tmp/lrlab-test-XXXXXX";
     int fd = mkstemp(cfg);
-    if (fd < 0) return NULL;
-    if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-        close(fd);
-        unlink(cfg);
-        return NULL;
-    }
+    if (fd < 0) return LR_EIO;
+    ssize_t len = (ssize_t)strlen(text);
+    int ok = write(fd, text, (size_t)len) == len;
     close(fd);
-    char out[64];
-    snprintf(out, sizeof out, "%s.h5", cfg);
+    snprintf(out, outlen, "%s.h5", cfg);
     lr_run_options opt = {0};
     opt.config_path = cfg;
     opt.overrides = overrides;
@@ -74,19 +69,27 @@ static lr_table *run_text(const char *text, const char *const *overrides, size_t
     opt.force = 1;
     opt.progress = 0;
     opt.command_line = "test";
+    int status = ok ? lr_run_main(&opt, NULL, 0) : LR_EIO;
+    if (status != LR_OK) fprintf(stderr, "\n%s\n", lr_last_error());
+    unlink(cfg);
+    return status;
+}
+
+/* Run a config given as text; returns its /trials (and /bounds if asked), NULL on failure. */
+static lr_table *run_text(const char *text, const char *const *overrides, size_t noverrides,
+                          lr_table **bounds)
+{
+    char out[64];
     lr_table *t = NULL;
-    if (lr_run_main(&opt, NULL, 0) == LR_OK) {
+    if (lr_test_run_config(text, overrides, noverrides, out, sizeof out) == LR_OK) {
         hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
         if (f >= 0) {
             if (lr_h5_read_table(f, "trials", &t) != LR_OK) t = NULL;
             if (bounds && lr_h5_read_table(f, "bounds", bounds) != LR_OK) *bounds = NULL;
             H5Fclose(f);
         }
-    } else {
-        fprintf(stderr, "\n%s\n", lr_last_error());
     }
     unlink(out);
-    unlink(cfg);
     return t;
 }
 

@@ -114,10 +114,50 @@ static void test_heldout_shares_row_space(void)
     unlink(cfg);
 }
 
+/* Axes of one zip move together: /fits still fits along each of them (the partner is not
+ * held fixed), /axes records the zip and group, and the sweep has 3 points, not 9. */
+static void test_fits_along_zipped_axes(void)
+{
+    const char *text = "experiment = \"recovery\"; trials = 6; seed = 5;\n"
+                       "problem = { m = 120; N0 = { list = [20, 30, 40]; zip = \"size\"; };\n"
+                       "  N1 = { list = [10, 15, 20]; zip = \"size\"; }; r = 2; noise = { sigma = 0.01; }; };\n"
+                       "compress = { methods = [\"dd_rank\"]; };\n";
+    char out[64];
+    CU_ASSERT_EQUAL_FATAL(lr_test_run_config(text, NULL, 0, out, sizeof out), 0);
+    hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+    lr_table *fits = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_h5_read_table(f, "fits", &fits), 0);
+    double points = 0, group0 = -1, group1 = -2;
+    CU_ASSERT_EQUAL(lr_h5_get_attr_f64(f, "points", &points), 0);
+    CU_ASSERT_EQUAL(points, 3);
+    hid_t a0 = H5Dopen2(f, "/axes/0", H5P_DEFAULT), a1 = H5Dopen2(f, "/axes/1", H5P_DEFAULT);
+    CU_ASSERT_EQUAL(lr_h5_get_attr_f64(a0, "group", &group0), 0);
+    CU_ASSERT_EQUAL(lr_h5_get_attr_f64(a1, "group", &group1), 0);
+    CU_ASSERT_EQUAL(group0, group1);
+    char *zip = lr_h5_get_attr_str(a0, "zip");
+    CU_ASSERT(zip && !strcmp(zip, "size"));
+    free(zip);
+    H5Dclose(a0);
+    H5Dclose(a1);
+    H5Fclose(f);
+    int ca = lr_table_col(fits, "axis"), cn = lr_table_col(fits, "n");
+    size_t along_n0 = 0, along_n1 = 0;
+    for (size_t i = 0; i < fits->nrows; i++) {
+        const char *axis = lr_table_name_at(fits, i, (size_t)ca);
+        along_n0 += !strcmp(axis, "problem.N0") && lr_table_row(fits, i)[cn] == 18;
+        along_n1 += !strcmp(axis, "problem.N1") && lr_table_row(fits, i)[cn] == 18;
+    }
+    CU_ASSERT_EQUAL(along_n0, 1); /* one group: all 3 points x 6 trials */
+    CU_ASSERT_EQUAL(along_n1, 1);
+    lr_table_free(fits);
+    unlink(out);
+}
+
 void lr_tests_results(void)
 {
     CU_pSuite s = CU_add_suite("results", NULL, NULL);
     CU_add_test(s, "table HDF5 round trip keeps types, names, NaN and docs", test_table_roundtrip);
     CU_add_test(s, "SHA-256 of the config text", test_sha256);
     CU_add_test(s, "held-out samples share a rank-deficient X~'s row space", test_heldout_shares_row_space);
+    CU_add_test(s, "fits along zipped axes; /axes records the zip", test_fits_along_zipped_axes);
 }

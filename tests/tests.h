@@ -16,6 +16,13 @@ void lr_tests_gram(void);
 void lr_tests_bounds_hold(void);
 void lr_tests_registries(void);
 
+/* Write `text` to a temporary config, run it in-process (`lrlab run` with the overrides,
+ * one thread, --force) into the results file named in out; returns the run's status.
+ * The caller reads the results and unlinks out. */
+#include <stddef.h>
+int lr_test_run_config(const char *text, const char *const *overrides, size_t noverrides, char *out,
+                       size_t outlen);
+
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \
     CU_ASSERT(fabs((a) - (b)) <= (tol) * fmax(1.0, fmax(fabs(a), fabs(b))))

@@ -114,6 +114,11 @@ static int write_axes(hid_t file, const lr_run *run)
                     column = run->trials->cols[run->param_cols[j].column].name;
             status = lr_h5_attr_str(ds, "path", path);
             if (status == LR_OK) status = lr_h5_attr_str(ds, "column", column);
+            /* Axes of one zip move together: the sweep's points are the product over the
+             * groups, not over the axes. */
+            const char *zip = lr_config_axis_zip(run->cfg, a);
+            if (status == LR_OK) status = lr_h5_attr_str(ds, "zip", zip ? zip : "");
+            if (status == LR_OK) status = lr_h5_attr_i64(ds, "group", (long long)lr_config_axis_group(run->cfg, a));
             H5Dclose(ds);
         }
     }

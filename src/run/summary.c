@@ -358,7 +358,8 @@ static void describe_fixed(const lr_run *run, size_t axis, size_t p, char *buf, 
     buf[0] = '\0';
     size_t used = 0;
     for (size_t a = 0; a < lr_config_naxes(run->cfg); a++) {
-        if (a == axis) continue;
+        /* The axis's zip partners move with it: not fixed. */
+        if (lr_config_axis_group(run->cfg, a) == lr_config_axis_group(run->cfg, axis)) continue;
         double v = lr_config_axis_value(run->cfg, a, lr_config_axis_index(run->cfg, a, p));
         used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s=%g",
                                  used ? ", " : "", lr_config_axis_path(run->cfg, a), v);
@@ -509,7 +510,8 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     for (size_t p = 0; p < run->npoints; p++) {
                         int same = 1;
                         for (size_t b = 0; b < naxes && same; b++)
-                            if (b != a && lr_config_axis_index(run->cfg, b, p) != lr_config_axis_index(run->cfg, b, p0))
+                            if (lr_config_axis_group(run->cfg, b) != lr_config_axis_group(run->cfg, a) &&
+                                lr_config_axis_index(run->cfg, b, p) != lr_config_axis_index(run->cfg, b, p0))
                                 same = 0;
                         if (!same) continue;
                         seen[p] = 1;
