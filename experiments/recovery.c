@@ -50,8 +50,8 @@ static const lr_key recovery_schema[] = {
      "held-out samples for the held-out error (0: none)"},
     {"problem.model", LR_KEY_STRING, 0, 0, NAN, "preact", 0, 0, "preact|weight",
      "where the noise enters: pre-activations (Y = X~M* + G) or weights (W = M* + E)"},
-    {"problem.x.kind", LR_KEY_STRING, 0, 0, NAN, "gaussian", 0, 0, "gaussian|lowrank|spectrum",
-     "calibration inputs: i.i.d. Gaussian, Gaussian of rank q, or a geometric spectrum"},
+    {"problem.x.kind", LR_KEY_STRING, 0, 0, NAN, "gaussian", 0, 0, NULL,
+     "calibration inputs: i.i.d. Gaussian, Gaussian of rank q, or a geometric spectrum", lr_x_kind_name_at},
     {"problem.x.q", LR_KEY_INT, 1, 0, 0, NULL, 0, 1e5, NULL,
      "rank of X~ for lowrank/spectrum (0: min(m, N0))"},
     {"problem.x.cond", LR_KEY_REAL, 1, 0, 10, NULL, 1, 1e16, NULL,
@@ -65,8 +65,9 @@ static const lr_key recovery_schema[] = {
      "the representative the data identify, so ||M - M*||_F of a data-driven fit is its "
      "noise alone)"},
     {"problem.noise.kind", LR_KEY_STRING, 0, 0, NAN, "gaussian", 0, 0,
-     "gaussian|rademacher|student_t|row_correlated",
-     "noise distribution (all scaled to variance sigma^2; row_correlated: Gaussian, AR(1) down the rows)"},
+     NULL,
+     "noise distribution (all scaled to variance sigma^2; row_correlated: Gaussian, AR(1) down the rows)",
+     lr_noise_kind_name_at},
     {"problem.noise.sigma", LR_KEY_REAL, 1, 0, 0.01, NULL, 0, 1e300, NULL,
      "noise standard deviation"},
     {"problem.noise.df", LR_KEY_REAL, 1, 0, 5, NULL, 2.000001, 1e300, NULL,
@@ -91,8 +92,7 @@ static const lr_key recovery_schema[] = {
      "rows of X~ and G drawn and consumed at a time on the gram/svd_blocks routes"},
     {"bounds.names", LR_KEY_STRING_LIST, 0, 0, NAN,
      "[\"thm1a\", \"thm1b\", \"thm1c\", \"thm1d\"]", 0, 0,
-     "thm1a|thm1b|thm1c|thm1d|thm2a|thm2a_p|thm2b|thm2c|thm3",
-     "bounds to evaluate"},
+     NULL, "bounds to evaluate", lr_bound_name_at},
     {"bounds.C", LR_KEY_REAL, 1, 0, 2, NULL, 0, 1e300, NULL, "constant of Theorem 1(a)/(b)"},
     {"bounds.t", LR_KEY_REAL, 1, 0, 2, NULL, 0, 1e300, NULL,
      "deviation t: probabilistic bounds hold w.p. 1 - exp(-t^2/2)"},
@@ -102,8 +102,8 @@ static const lr_key recovery_schema[] = {
      "evaluate bounds whose declared assumptions the run does not meet (e.g. thm1b under "
      "Student t noise: a robustness study); /bounds records it"},
     /* issue 3: Theorems 2 and 3 */
-    {"problem.signal.tail.kind", LR_KEY_STRING, 0, 0, NAN, "none", 0, 0, "none|power|exp|floor|file",
-     "spectral tail of the signal past rank r: s_{r+i} = level * scale * g(i), g(1) = 1"},
+    {"problem.signal.tail.kind", LR_KEY_STRING, 0, 0, NAN, "none", 0, 0, NULL,
+     "spectral tail of the signal past rank r: s_{r+i} = level * scale * g(i), g(1) = 1", lr_tail_kind_name_at},
     {"problem.signal.tail.alpha", LR_KEY_REAL, 1, 0, 1, NULL, 0, 1e3, NULL,
      "power tail exponent: g(i) = i^-alpha"},
     {"problem.signal.tail.beta", LR_KEY_REAL, 1, 0, 0.5, NULL, 0, 1e3, NULL,
@@ -359,7 +359,10 @@ static int recovery_prepare(lr_run *run)
                                   where, sizeof where));
     for (size_t i = 0; i < run->ncomps; i++) run->comps[i] = lr_compressor_find(names[i]);
     memcpy(run->rank_offsets, offs, run->nranks * sizeof(long));
-    for (size_t i = 0; i < run->nbounds; i++) run->bounds[i] = lr_bound_find(bnames[i]);
+    for (size_t i = 0; i < run->nbounds; i++)
+        if (!(run->bounds[i] = lr_bound_find(bnames[i])))
+            LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered",
+                      lr_config_where(c, "bounds.names", where, sizeof where), bnames[i]);
     run->bparams.tol = lr_config_num(c, 0, "bounds.tol");
     run->bparams.C = lr_config_num(c, 0, "bounds.C");
     run->bparams.t = lr_config_num(c, 0, "bounds.t");

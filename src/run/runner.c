@@ -34,7 +34,7 @@
 #include "io/instances.h"
 
 const lr_key lr_common_schema[] = {
-    {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, "recovery|real_layers", "which experiment runs"},
+    {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, NULL, "which experiment runs", lr_experiment_name_at},
     {"name", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL, "a title for reports and figures"},
     {"seed", LR_KEY_INT, 0, 0, 1, NULL, 0, 4294967295.0, NULL,
      "run seed: every trial's stream derives from (seed, point, trial)"},
