@@ -54,10 +54,14 @@ int lr_cmd_list(int argc, char **argv)
     for (size_t i = 0; lr_compressors[i]; i++)
         printf("  %-12s %s\n", lr_compressors[i]->name, lr_compressors[i]->description);
     printf("\nBounds (bounds.names):\n");
-    for (size_t i = 0; lr_bounds[i]; i++)
-        printf("  %-12s %s [%s, on %s]: %s\n", lr_bounds[i]->name, lr_bounds[i]->theorem,
-               lr_bound_kind_name(lr_bounds[i]->kind), lr_bounds[i]->compressor,
-               lr_bounds[i]->statement);
+    for (size_t i = 0; lr_bounds[i]; i++) {
+        const lr_bound *b = lr_bounds[i];
+        printf("  %-12s %s [%s, on %s]: %s\n", b->name, b->theorem, lr_bound_kind_name(b->kind),
+               b->compressor, b->statement);
+        if (b->assumes)
+            printf("  %-12s assumes %s: NaN where the run does not meet it (unless "
+                   "bounds.outside_assumptions = true)\n", "", lr_bound_assumptions_text(b->assumes));
+    }
     printf("\nConfig keys common to every experiment:\n");
     print_keys(lr_common_schema);
     for (size_t i = 0; lr_experiments[i]; i++) {
