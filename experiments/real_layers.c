@@ -101,12 +101,6 @@ static const lr_key real_schema[] = {
      "use at most this many test samples (0: all)"},
     {"network.batch", LR_KEY_INT, 0, 0, 256, NULL, 1, 1e6, NULL,
      "samples per batch of the test-set forward pass"},
-    {"bounds.C", LR_KEY_REAL, 0, 0, 2, NULL, 0, 1e300, NULL, "constant of Theorem 2(a)"},
-    {"bounds.t", LR_KEY_REAL, 0, 0, 2, NULL, 0, 1e300, NULL,
-     "deviation t of the sigma^ form of Theorem 2(a)"},
-    {"bounds.tol", LR_KEY_REAL, 0, 0, 1e-10, NULL, 0, 1, NULL,
-     "rounding slack of bound checks and error comparisons: a <= b + tol (b + ||X~W||_F)"},
-    {"bounds.Ctau", LR_KEY_REAL, 0, 0, 1, NULL, 0, 1e300, NULL, "coefficient of tau_k(Z0) in Theorem 2(a)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 enum { STAGE_LAYER = 0, STAGE_SEQ = 1, STAGE_NET = 2 };
@@ -854,10 +848,15 @@ static int real_prepare(lr_run *run)
     /* The layer stage checks Theorem 2(a) for dd_rank, through the registry. */
     if (!(run->bounds[0] = lr_bound_find("thm2a"))) LR_ERROR(LR_EINVAL, "real_layers: bound thm2a is not registered");
     run->nbounds = 1;
-    run->bparams.Ctau = lr_config_num(c, 0, "bounds.Ctau");
-    st->tol = run->bparams.tol = lr_config_num(c, 0, "bounds.tol");
-    st->C = run->bparams.C = lr_config_num(c, 0, "bounds.C");
-    st->t = run->bparams.t = lr_config_num(c, 0, "bounds.t");
+    /* The layer stage holds one set of constants for every unit. */
+    for (size_t a = 0; a < lr_config_naxes(c); a++)
+        if (!strncmp(lr_config_axis_path(c, a), "bounds.", 7))
+            LR_ERRORF(LR_ECONFIG, "%s: real_layers takes one value of each bound constant, not a sweep",
+                      lr_config_where(c, lr_config_axis_path(c, a), where, sizeof where));
+    lr_bound_params_read(c, 0, &run->bparams);
+    st->tol = run->bparams.tol;
+    st->C = run->bparams.C;
+    st->t = run->bparams.t;
     st->rank_rtol = lr_config_num(c, 0, "compress.rank_rtol");
     st->jitter = lr_config_num(c, 0, "compress.jitter");
     st->batch = (int)lr_config_num(c, 0, "network.batch");
@@ -1391,6 +1390,7 @@ const lr_experiment lr_experiment_real_layers = {
     .description = "layers of a real network from a dump: every compressor on every layer, Theorem 2(a) "
                    "with the noise-level estimate, and the compressed network's accuracy",
     .schema = real_schema,
+    .includes = (const lr_key *const[]){lr_bounds_schema, NULL},
     .prepare = real_prepare,
     .ws_alloc = real_ws_alloc,
     .ws_free = real_ws_free,

@@ -93,14 +93,6 @@ static const lr_key recovery_schema[] = {
     {"bounds.names", LR_KEY_STRING_LIST, 0, 0, NAN,
      "[\"thm1a\", \"thm1b\", \"thm1c\", \"thm1d\"]", 0, 0,
      NULL, "bounds to evaluate", lr_bound_name_at},
-    {"bounds.C", LR_KEY_REAL, 1, 0, 2, NULL, 0, 1e300, NULL, "constant of Theorem 1(a)/(b)"},
-    {"bounds.t", LR_KEY_REAL, 1, 0, 2, NULL, 0, 1e300, NULL,
-     "deviation t: probabilistic bounds hold w.p. 1 - exp(-t^2/2)"},
-    {"bounds.tol", LR_KEY_REAL, 0, 0, 1e-10, NULL, 0, 1, NULL,
-     "rounding slack of every bound check: err <= bound + tol (bound + ||Z*||_F)"},
-    {"bounds.outside_assumptions", LR_KEY_BOOL, 0, 0, 0, NULL, 0, 1, NULL,
-     "evaluate bounds whose declared assumptions the run does not meet (e.g. thm1b under "
-     "Student t noise: a robustness study); /bounds records it"},
     /* issue 3: Theorems 2 and 3 */
     {"problem.signal.tail.kind", LR_KEY_STRING, 0, 0, NAN, "none", 0, 0, NULL,
      "spectral tail of the signal past rank r: s_{r+i} = level * scale * g(i), g(1) = 1", lr_tail_kind_name_at},
@@ -129,13 +121,6 @@ static const lr_key recovery_schema[] = {
     {"compress.max_iter", LR_KEY_INT, 0, 0, 5000, NULL, 1, 1e8, NULL, "iterative compressors: iteration cap"},
     {"compress.monotone", LR_KEY_BOOL, 0, 0, 1, NULL, 0, 1, NULL,
      "FISTA compressors: monotone variant (objective never increases)"},
-    {"bounds.Ctau", LR_KEY_REAL, 0, 0, 1, NULL, 0, 1e300, NULL, "coefficient of tau_k(Z0) in Theorem 2(a)"},
-    {"bounds.C2b", LR_KEY_REAL, 0, 0, 4.5, NULL, 0, 1e300, NULL, "constant of Theorem 2(b) (9/2)"},
-    {"bounds.C2c", LR_KEY_REAL, 0, 0, 3, NULL, 0, 1e300, NULL, "constant of Theorem 2(c)"},
-    {"bounds.lambda_c", LR_KEY_REAL, 0, 0, 2, NULL, 0, 1e300, NULL,
-     "2(b)/2(c) apply when lambda >= lambda_c ||PG||_op (resp. ||X~^T G||_op)"},
-    {"bounds.C3", LR_KEY_REAL, 0, 0, 1, NULL, 0, 1e300, NULL,
-     "constant drawn with Theorem 3's shape (the fitted one is in /shape)"},
     {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
 
 /* Per-point parameters, read once in prepare. */
@@ -363,10 +348,7 @@ static int recovery_prepare(lr_run *run)
         if (!(run->bounds[i] = lr_bound_find(bnames[i])))
             LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered",
                       lr_config_where(c, "bounds.names", where, sizeof where), bnames[i]);
-    run->bparams.tol = lr_config_num(c, 0, "bounds.tol");
-    run->bparams.C = lr_config_num(c, 0, "bounds.C");
-    run->bparams.t = lr_config_num(c, 0, "bounds.t");
-    run->bparams.outside_assumptions = lr_config_num(c, 0, "bounds.outside_assumptions") != 0;
+    lr_bound_params_read(c, 0, &run->bparams); /* C and t may be swept: read_point reads them per point */
     LR_TRY(note_unmet_assumptions(run));
 
     if (!strcmp(lr_config_str(c, "problem.noise.kind"), "student_t") &&
@@ -390,11 +372,6 @@ static int recovery_prepare(lr_run *run)
     st->tol = lr_config_num(c, 0, "compress.tol");
     st->max_iter = (int)lr_config_num(c, 0, "compress.max_iter");
     st->monotone = lr_config_num(c, 0, "compress.monotone") != 0;
-    run->bparams.Ctau = lr_config_num(c, 0, "bounds.Ctau");
-    run->bparams.C2b = lr_config_num(c, 0, "bounds.C2b");
-    run->bparams.C2c = lr_config_num(c, 0, "bounds.C2c");
-    run->bparams.lambda_c = lr_config_num(c, 0, "bounds.lambda_c");
-    run->bparams.C3 = lr_config_num(c, 0, "bounds.C3");
     st->kstore = st->max_k;
     for (size_t i = 0; i < run->ncomps; i++)
         if (run->comps[i]->rank_adaptive) {
@@ -926,6 +903,7 @@ const lr_experiment lr_experiment_recovery = {
     .name = "recovery",
     .description = "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
     .schema = recovery_schema,
+    .includes = (const lr_key *const[]){lr_bounds_schema, NULL},
     .prepare = recovery_prepare,
     .ws_alloc = recovery_route_ws_alloc,
     .ws_free = recovery_route_ws_free,

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "io/config.h"
+
 typedef enum {
     LR_BOUND_ALWAYS,     /* deterministic: must hold in every trial */
     LR_BOUND_PROBABLE,   /* holds with probability >= nominal */
@@ -107,6 +109,12 @@ static inline int lr_le_tol(double a, double b, double tol, double scale)
 {
     return a <= b + tol * ((b < 0 ? -b : b) + scale);
 }
+
+/* The bounds' constants as config keys (bounds.C, t, tol, outside_assumptions, Ctau, C2b,
+ * C2c, lambda_c, C3), for experiments to include (lr_experiment.includes), and their
+ * values at a sweep point. */
+extern const lr_key lr_bounds_schema[];
+void lr_bound_params_read(const lr_config *cfg, size_t point, lr_bound_params *p);
 
 /* Nominal coverage of a probabilistic bound, 1 - exp(-t^2/2). */
 double lr_bound_nominal(const lr_bound *b, const lr_bound_params *p);

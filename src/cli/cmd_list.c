@@ -64,9 +64,14 @@ int lr_cmd_list(int argc, char **argv)
     }
     printf("\nConfig keys common to every experiment:\n");
     print_keys(lr_common_schema);
+    printf("\nConfig keys of the bounds (experiments that evaluate bounds):\n");
+    print_keys(lr_bounds_schema);
     for (size_t i = 0; lr_experiments[i]; i++) {
-        printf("\nConfig keys of experiment '%s':\n", lr_experiments[i]->name);
-        print_keys(lr_experiments[i]->schema);
+        const lr_experiment *e = lr_experiments[i];
+        printf("\nConfig keys of experiment '%s':\n", e->name);
+        print_keys(e->schema);
+        for (size_t j = 0; e->includes && e->includes[j]; j++)
+            if (e->includes[j] == lr_bounds_schema) printf("    (and the bounds' keys above)\n");
     }
     printf("\nA sweepable key also takes [a, b, c], { geom = [lo, hi, n]; }, "
            "{ lin = [lo, hi, n]; } or { list = [a, b, c]; };\na group form with "

@@ -25,6 +25,9 @@ typedef struct lr_experiment {
     const char *name;
     const char *description;
     const lr_key *schema; /* the experiment's keys, on top of lr_common_schema */
+    /* Shared schemas the experiment also accepts (e.g. lr_bounds_schema), NULL-terminated;
+     * NULL: none. */
+    const lr_key *const *includes;
     /* Check cross-field constraints at every sweep point, choose compressors, ranks and
      * bounds, and declare the /trials columns (lr_run_trial_columns). */
     int (*prepare)(lr_run *run);
@@ -50,6 +53,9 @@ typedef struct lr_experiment {
 } lr_experiment;
 
 extern const lr_key lr_common_schema[];
+/* The schemas a run of `exp` validates against: lr_common_schema, exp->schema and
+ * exp->includes (exp NULL: the common one alone).  Returns their count (<= cap). */
+size_t lr_run_schemas(const lr_experiment *exp, const lr_key **out, size_t cap);
 extern const lr_experiment *const lr_experiments[]; /* NULL-terminated */
 const lr_experiment *lr_experiment_find(const char *name);
 /* The i-th registered experiment's name, NULL past the end (experiments/list.h). */

@@ -33,6 +33,9 @@
 #include "io/results.h"
 #include "io/instances.h"
 
+/* Enough for the common schema, an experiment's own and its includes. */
+#define LR_RUN_MAX_SCHEMAS 16
+
 const lr_key lr_common_schema[] = {
     {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, NULL, "which experiment runs", lr_experiment_name_at},
     {"name", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL, "a title for reports and figures"},
@@ -73,10 +76,20 @@ const lr_experiment *lr_experiment_find(const char *name)
 
 /* ---- /trials columns ---- */
 
+size_t lr_run_schemas(const lr_experiment *exp, const lr_key **out, size_t cap)
+{
+    size_t n = 0;
+    if (n < cap) out[n++] = lr_common_schema;
+    if (exp && exp->schema && n < cap) out[n++] = exp->schema;
+    for (size_t i = 0; exp && exp->includes && exp->includes[i] && n < cap; i++) out[n++] = exp->includes[i];
+    return n;
+}
+
 static const lr_key *find_key(const lr_run *run, const char *path)
 {
-    const lr_key *schemas[2] = {lr_common_schema, run->exp->schema};
-    for (int s = 0; s < 2; s++)
+    const lr_key *schemas[LR_RUN_MAX_SCHEMAS];
+    size_t n = lr_run_schemas(run->exp, schemas, LR_RUN_MAX_SCHEMAS);
+    for (size_t s = 0; s < n; s++)
         for (const lr_key *k = schemas[s]; k->path; k++)
             if (!strcmp(k->path, path)) return k;
     return NULL;
@@ -489,8 +502,8 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
 
     const char *expname = lr_config_peek_string(run->cfg, "experiment");
     run->exp = lr_experiment_find(expname);
-    const lr_key *schemas[2] = {lr_common_schema, run->exp ? run->exp->schema : NULL};
-    status = lr_config_validate(run->cfg, schemas, run->exp ? 2 : 1);
+    const lr_key *schemas[LR_RUN_MAX_SCHEMAS];
+    status = lr_config_validate(run->cfg, schemas, lr_run_schemas(run->exp, schemas, LR_RUN_MAX_SCHEMAS));
     if (status == LR_OK && !run->exp)
         status = lr_error(LR_ECONFIG, __FILE__, __LINE__, "%s: key 'experiment' is missing",
                           lr_config_filename(run->cfg));
