@@ -823,37 +823,27 @@ static int prepare_network(lr_run *run, rl_state *st)
     return LR_OK;
 }
 
-static int real_prepare(lr_run *run)
+static int real_prepare(lr_run *run, void **state)
 {
     const lr_config *c = run->cfg;
     rl_state *st = calloc(1, sizeof *st);
     if (!st) LR_ERROR(LR_ENOMEM, "out of memory");
-    run->exp_state = st;
+    *state = st;
     char where[512];
     if (lr_config_given(c, "trials") && lr_config_num(c, 0, "trials") != 1)
         LR_ERRORF(LR_ECONFIG, "%s: real_layers is deterministic: trials must be 1",
                   lr_config_where(c, "trials", where, sizeof where));
-    run->ntrials = 1;
-    run->nunits = run->npoints;
-
     const char *const *names;
-    run->ncomps = lr_config_str_list(c, "compress.methods", &names);
-    if (run->ncomps == 0)
-        LR_ERRORF(LR_ECONFIG, "%s: at least one compressor is needed",
-                  lr_config_where(c, "compress.methods", where, sizeof where));
-    run->comps = calloc(run->ncomps, sizeof *run->comps);
-    run->bounds = calloc(1, sizeof *run->bounds);
-    if (!run->comps || !run->bounds) LR_ERROR(LR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < run->ncomps; i++) run->comps[i] = lr_compressor_find(names[i]);
+    size_t ncomps = lr_config_str_list(c, "compress.methods", &names);
+    LR_TRY(lr_run_use_compressors(run, names, ncomps, "compress.methods"));
     /* The layer stage checks Theorem 2(a) for dd_rank, through the registry. */
-    if (!(run->bounds[0] = lr_bound_find("thm2a"))) LR_ERROR(LR_EINVAL, "real_layers: bound thm2a is not registered");
-    run->nbounds = 1;
+    static const char *const checked[] = {"thm2a"};
+    LR_TRY(lr_run_use_bounds(run, checked, 1, "compress.methods"));
     /* The layer stage holds one set of constants for every unit. */
     for (size_t a = 0; a < lr_config_naxes(c); a++)
         if (!strncmp(lr_config_axis_path(c, a), "bounds.", 7))
             LR_ERRORF(LR_ECONFIG, "%s: real_layers takes one value of each bound constant, not a sweep",
                       lr_config_where(c, lr_config_axis_path(c, a), where, sizeof where));
-    lr_bound_params_read(c, 0, &run->bparams);
     st->tol = run->bparams.tol;
     st->C = run->bparams.C;
     st->t = run->bparams.t;
@@ -935,10 +925,10 @@ static int real_prepare(lr_run *run)
     st->slot_net = nslots;
     nslots += st->nbud;
     st->nslots = nslots;
-    run->nranks = nslots;
-    run->rank_offsets = calloc(nslots, sizeof(long));
-    if (!run->rank_offsets) LR_ERROR(LR_ENOMEM, "out of memory");
-    run->rows_per_unit = run->ncomps * nslots;
+    /* Rows are per compressor x slot (layer x rank, then budget x layer, then budget); the
+     * runner's rank index is the slot, with no rank offsets. */
+    LR_TRY(lr_run_use_rank_offsets(run, NULL, nslots));
+    LR_TRY(lr_run_set_layout(run, run->ncomps * nslots, 1)); /* deterministic: one trial */
 
     for (size_t l = 0; l < st->nl; l++) {
         const rl_layer *L = &st->L[l];
@@ -1358,9 +1348,9 @@ static int real_write_results(const lr_run *run, long long fileid)
     return write_accuracy_table(run, st, file);
 }
 
-static void real_release(lr_run *run)
+static void real_release(void *state)
 {
-    rl_state *st = run->exp_state;
+    rl_state *st = state;
     if (!st) return;
     for (size_t l = 0; st->L && l < st->nl; l++) {
         rl_layer *L = &st->L[l];
@@ -1382,7 +1372,6 @@ static void real_release(lr_run *run)
     lr_net_free(st->net);
     lr_dump_close(st->dump);
     free(st);
-    run->exp_state = NULL;
 }
 
 const lr_experiment lr_experiment_real_layers = {

@@ -318,37 +318,27 @@ static int note_unmet_assumptions(lr_run *run)
     return LR_OK;
 }
 
-static int recovery_prepare(lr_run *run)
+static int recovery_prepare(lr_run *run, void **state)
 {
     const lr_config *c = run->cfg;
     recovery_state *st = calloc(1, sizeof *st);
     if (!st) LR_ERROR(LR_ENOMEM, "out of memory");
-    run->exp_state = st;
+    *state = st;
 
-    const char *const *names;
-    run->ncomps = lr_config_str_list(c, "compress.methods", &names);
-    run->comps = calloc(run->ncomps, sizeof *run->comps);
+    const char *const *names, *const *bnames;
     const long *offs;
-    run->nranks = lr_config_int_list(c, "compress.rank_offsets", &offs);
-    run->rank_offsets = calloc(run->nranks, sizeof(long));
-    const char *const *bnames;
-    run->nbounds = lr_config_str_list(c, "bounds.names", &bnames);
-    run->bounds = calloc(run->nbounds ? run->nbounds : 1, sizeof *run->bounds);
-    st->pts = calloc(run->npoints, sizeof *st->pts);
-    if (!run->comps || !run->rank_offsets || !run->bounds || !st->pts)
-        LR_ERROR(LR_ENOMEM, "out of memory");
+    size_t ncomps = lr_config_str_list(c, "compress.methods", &names);
+    size_t nranks = lr_config_int_list(c, "compress.rank_offsets", &offs);
+    size_t nbounds = lr_config_str_list(c, "bounds.names", &bnames);
     char where[512];
-    if (run->ncomps == 0 || run->nranks == 0)
-        LR_ERRORF(LR_ECONFIG, "%s: at least one compressor and one rank offset are needed",
-                  lr_config_where(c, run->ncomps ? "compress.rank_offsets" : "compress.methods",
-                                  where, sizeof where));
-    for (size_t i = 0; i < run->ncomps; i++) run->comps[i] = lr_compressor_find(names[i]);
-    memcpy(run->rank_offsets, offs, run->nranks * sizeof(long));
-    for (size_t i = 0; i < run->nbounds; i++)
-        if (!(run->bounds[i] = lr_bound_find(bnames[i])))
-            LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered",
-                      lr_config_where(c, "bounds.names", where, sizeof where), bnames[i]);
-    lr_bound_params_read(c, 0, &run->bparams); /* C and t may be swept: read_point reads them per point */
+    if (nranks == 0)
+        LR_ERRORF(LR_ECONFIG, "%s: at least one rank offset is needed",
+                  lr_config_where(c, "compress.rank_offsets", where, sizeof where));
+    LR_TRY(lr_run_use_compressors(run, names, ncomps, "compress.methods"));
+    LR_TRY(lr_run_use_rank_offsets(run, offs, nranks));
+    LR_TRY(lr_run_use_bounds(run, bnames, nbounds, "bounds.names"));
+    st->pts = calloc(run->npoints, sizeof *st->pts);
+    if (!st->pts) LR_ERROR(LR_ENOMEM, "out of memory");
     LR_TRY(note_unmet_assumptions(run));
 
     if (!strcmp(lr_config_str(c, "problem.noise.kind"), "student_t") &&
@@ -394,7 +384,7 @@ static int recovery_prepare(lr_run *run)
                               "give compress.lambda",
                               lr_config_where(c, "compress.methods", where, sizeof where),
                               run->comps[i]->name, p);
-    run->rows_per_unit = run->ncomps * run->nranks;
+    LR_TRY(lr_run_set_layout(run, run->ncomps * run->nranks, 0)); /* compressor x rank */
     LR_TRY(lr_run_trial_columns(run, param_paths, param_names, 5));
     LR_TRY(add_columns(run, st));
     return recovery_prepare_route(run, st);
@@ -739,13 +729,12 @@ static double recovery_theory_slope(const lr_run *run, const char *path, size_t 
     return NAN;
 }
 
-static void recovery_release(lr_run *run)
+static void recovery_release(void *state)
 {
-    recovery_state *st = run->exp_state;
+    recovery_state *st = state;
     if (st) free(st->pts);
     if (st) free(st->spectrum);
     free(st);
-    run->exp_state = NULL;
 }
 
 /* ---- routes (compress.route): the hooks of the streamed Gram route ---- */
@@ -893,10 +882,10 @@ static int recovery_route_unit(const lr_run *run, void *wsp, size_t point, size_
     return LR_OK;
 }
 
-static void recovery_release_all(lr_run *run)
+static void recovery_release_all(void *state)
 {
     if (getenv("LRLAB_PROFILE")) lr_recovery_gram_profile_report(stderr);
-    recovery_release(run);
+    recovery_release(state);
 }
 
 const lr_experiment lr_experiment_recovery = {

@@ -28,9 +28,13 @@ typedef struct lr_experiment {
     /* Shared schemas the experiment also accepts (e.g. lr_bounds_schema), NULL-terminated;
      * NULL: none. */
     const lr_key *const *includes;
-    /* Check cross-field constraints at every sweep point, choose compressors, ranks and
-     * bounds, and declare the /trials columns (lr_run_trial_columns). */
-    int (*prepare)(lr_run *run);
+    /* Check cross-field constraints at every sweep point, declare the run (through
+     * lr_run_use_compressors, lr_run_use_bounds, lr_run_use_rank_offsets, lr_run_set_layout
+     * and lr_run_trial_columns, never by writing the runner's fields) and return the
+     * experiment's private state in *state, set as soon as it is allocated: on failure the
+     * runner still hands it to release.  The runner keeps it as run->exp_state, which only
+     * the experiment reads. */
+    int (*prepare)(lr_run *run, void **state);
     void *(*ws_alloc)(const lr_run *run);
     void (*ws_free)(void *ws);
     /* Fill run->rows_per_unit rows (each run->trials_table->ncols values) and the fit
@@ -44,8 +48,8 @@ typedef struct lr_experiment {
      * x = row[cols[0]] + row[cols[1]] of /trials, named by the return value (which
      * theory_slope also answers for); NULL: none. */
     const char *(*derived_axis)(const lr_run *run, const char *axis_path, int cols[2]);
-    /* Free what prepare put in run->exp_state. */
-    void (*release)(lr_run *run);
+    /* Free the state prepare returned (NULL allowed). */
+    void (*release)(void *state);
     /* Optional: write the experiment's own datasets and root attributes into the results
      * file (an HDF5 hid_t) after the standard ones.  Must derive everything from /trials
      * and from what prepare computed, so that a resumed run writes the same file. */
@@ -121,6 +125,20 @@ typedef struct lr_row_measure {
  * errors with LR_ENUMERIC. */
 int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_measure *m,
                       const lr_bound_input *in, const lr_bound_params *bp);
+
+/* ---- what prepare declares ---- */
+
+/* The compressors the run measures, by registry name: each name checked (an unknown one is
+ * a config error naming `key`); at least one. */
+int lr_run_use_compressors(lr_run *run, const char *const *names, size_t n, const char *key);
+/* The bounds the run evaluates, by registry name, checked likewise (none is allowed). */
+int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const char *key);
+/* The target ranks k = r + offset of each compressor's rows (a layout of nslots rows per
+ * compressor may pass NULL offsets: then every offset is 0). */
+int lr_run_use_rank_offsets(lr_run *run, const long *offsets, size_t n);
+/* Rows each unit writes, and the trials per sweep point when the experiment fixes them
+ * (0: the config's `trials`). */
+int lr_run_set_layout(lr_run *run, size_t rows_per_unit, size_t trials);
 
 /* Evaluate every bound of the run on one row of compressor `comp` (a bound is checked only
  * on the rows of the compressor it is about) and write its value and held cells; z_norm is

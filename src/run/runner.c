@@ -179,6 +179,57 @@ int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
     return LR_OK;
 }
 
+int lr_run_use_compressors(lr_run *run, const char *const *names, size_t n, const char *key)
+{
+    char where[512];
+    if (n == 0)
+        LR_ERRORF(LR_ECONFIG, "%s: at least one compressor is needed", lr_config_where(run->cfg, key, where, sizeof where));
+    free(run->comps);
+    run->comps = calloc(n, sizeof *run->comps);
+    if (!run->comps) LR_ERROR(LR_ENOMEM, "out of memory");
+    run->ncomps = n;
+    for (size_t i = 0; i < n; i++)
+        if (!(run->comps[i] = lr_compressor_find(names[i])))
+            LR_ERRORF(LR_ECONFIG, "%s: compressor '%s' is not registered (lrlab list shows them)",
+                      lr_config_where(run->cfg, key, where, sizeof where), names[i]);
+    return LR_OK;
+}
+
+int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const char *key)
+{
+    char where[512];
+    free(run->bounds);
+    run->bounds = calloc(n ? n : 1, sizeof *run->bounds);
+    if (!run->bounds) LR_ERROR(LR_ENOMEM, "out of memory");
+    run->nbounds = n;
+    for (size_t i = 0; i < n; i++)
+        if (!(run->bounds[i] = lr_bound_find(names[i])))
+            LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered (lrlab list shows them)",
+                      lr_config_where(run->cfg, key, where, sizeof where), names[i]);
+    return LR_OK;
+}
+
+int lr_run_use_rank_offsets(lr_run *run, const long *offsets, size_t n)
+{
+    free(run->rank_offsets);
+    run->rank_offsets = calloc(n ? n : 1, sizeof(long));
+    if (!run->rank_offsets) LR_ERROR(LR_ENOMEM, "out of memory");
+    run->nranks = n;
+    if (offsets) memcpy(run->rank_offsets, offsets, n * sizeof(long));
+    return LR_OK;
+}
+
+int lr_run_set_layout(lr_run *run, size_t rows_per_unit, size_t trials)
+{
+    if (rows_per_unit == 0) LR_ERROR(LR_EINVAL, "lr_run_set_layout: a unit writes at least one row");
+    run->rows_per_unit = rows_per_unit;
+    if (trials) {
+        run->ntrials = trials;
+        run->nunits = run->npoints * trials;
+    }
+    return LR_OK;
+}
+
 int lr_run_note(lr_run *run, const char *fmt, ...)
 {
     char line[1024];
@@ -372,7 +423,8 @@ static void progress_draw(size_t done, size_t total, double started, int final)
 
 static void run_release(lr_run *run)
 {
-    if (run->exp && run->exp->release) run->exp->release(run);
+    if (run->exp && run->exp->release) run->exp->release(run->exp_state);
+    run->exp_state = NULL;
     lr_table_free(run->trials);
     free(run->seconds);
     free(run->unit_seconds);
@@ -530,7 +582,11 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
         goto done;
     }
-    if ((status = run->exp->prepare(run)) != LR_OK) goto done;
+    /* The bounds' constants, for an experiment that includes their keys (C and t may be
+     * swept: point 0 here, the experiment reads the others per point). */
+    for (size_t i = 0; run->exp->includes && run->exp->includes[i]; i++)
+        if (run->exp->includes[i] == lr_bounds_schema) lr_bound_params_read(run->cfg, 0, &run->bparams);
+    if ((status = run->exp->prepare(run, &run->exp_state)) != LR_OK) goto done;
     for (const char *n = run->notes; n && *n;) {
         const char *end = strchr(n, '\n');
         fprintf(stderr, "lrlab: note: %.*s\n", (int)(end - n), n);
