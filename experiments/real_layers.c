@@ -1380,6 +1380,7 @@ const lr_experiment lr_experiment_real_layers = {
                    "with the noise-level estimate, and the compressed network's accuracy",
     .schema = real_schema,
     .includes = (const lr_key *const[]){lr_bounds_schema, NULL},
+    .summaries = 0, /* rows are layers x ranks, budgets and the network: its own tables */
     .prepare = real_prepare,
     .ws_alloc = real_ws_alloc,
     .ws_free = real_ws_free,

@@ -893,6 +893,7 @@ const lr_experiment lr_experiment_recovery = {
     .description = "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
     .schema = recovery_schema,
     .includes = (const lr_key *const[]){lr_bounds_schema, NULL},
+    .summaries = LR_SUMMARY_POINTS | LR_SUMMARY_FITS | LR_SUMMARY_SHAPE,
     .prepare = recovery_prepare,
     .ws_alloc = recovery_route_ws_alloc,
     .ws_free = recovery_route_ws_free,

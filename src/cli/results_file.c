@@ -43,8 +43,11 @@ int lr_results_open(const char *path, lr_results_file *rf)
     rf->threads = attr_num(rf->file, "threads");
     rf->wall_seconds = attr_num(rf->file, "wall_seconds");
     rf->fallbacks = attr_num(rf->file, "svd_fallbacks");
-    int s = lr_h5_read_table(rf->file, "points", &rf->points);
-    if (s == LR_OK) s = lr_h5_read_table(rf->file, "fits", &rf->fits);
+    /* /points and /fits exist only for experiments whose rows they summarise. */
+    int s = LR_OK;
+    if (H5Lexists(rf->file, "points", H5P_DEFAULT) > 0) s = lr_h5_read_table(rf->file, "points", &rf->points);
+    if (s == LR_OK && H5Lexists(rf->file, "fits", H5P_DEFAULT) > 0)
+        s = lr_h5_read_table(rf->file, "fits", &rf->fits);
     if (s == LR_OK) s = lr_h5_read_table(rf->file, "bounds", &rf->bounds);
     if (s == LR_OK && H5Lexists(rf->file, "shape", H5P_DEFAULT) > 0)
         s = lr_h5_read_table(rf->file, "shape", &rf->shape);

@@ -201,11 +201,11 @@ int lr_results_write(const lr_run *run, const char *path, const lr_table *points
         status = lr_h5_write_table(file, run->trials,
                                    "one row per sweep point x trial x compressor x target rank");
     if (status == LR_OK) status = write_timings(file, run);
-    if (status == LR_OK)
+    if (status == LR_OK && points)
         status = lr_h5_write_table(file, points,
                                    "per sweep point x compressor x rank: error quantiles, bound "
                                    "coverage (Wilson 95%), tightness");
-    if (status == LR_OK)
+    if (status == LR_OK && fits)
         status = lr_h5_write_table(file, fits,
                                    "least-squares slopes of log err_fro against the log of each "
                                    "swept key, other keys fixed, with 95% t intervals");

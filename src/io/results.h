@@ -3,22 +3,28 @@
  *   /           attributes: schema, schema_version, lrlab_version, git_revision,
  *               experiment, config (resolved text), config_sha256, config_file, seed,
  *               trials, command_line, host, blas_config, blas_core, openblas_coretype,
- *               threads, utc_time, wall_seconds, svd_fallbacks, bound constants
+ *               threads, utc_time, wall_seconds, svd_fallbacks, bound_tol,
+ *               bounds_outside_assumptions, notes (what the run told its user)
  *   /trials     one row per sweep point x trial x compressor x rank
  *   /timings    row-aligned with /trials: the fit's wall time (kept apart so that /trials
  *               is bit-identical across thread counts and resumed runs)
  *   /points     per point x compressor x rank: error quantiles, bound coverage with
- *               Wilson 95% intervals, tightness
- *   /fits       log-log slopes of the error against each swept key, with 95% intervals
- *   /bounds, /compressors   what each name in the tables means
- *   /axes/<n>   the values of each sweep axis (attribute `path` names its key) */
+ *               Wilson 95% intervals, tightness            } only for experiments whose
+ *   /fits       log-log slopes of the error against each   } rows are compressor x rank
+ *               swept key, with 95% intervals              } (lr_experiment.summaries)
+ *   /bounds, /compressors   what each name in the tables means; /bounds also what each
+ *               bound assumes, whether the run met it and whether it was evaluated
+ *   /axes/<n>   the values of each sweep axis (attributes: `path` its key, `column` its
+ *               /trials column, `zip` and `group`: axes of one group move together)
+ *   and the experiment's own tables (write_results).
+ * Version 2: /points and /fits optional, /bounds' assumption columns, notes, zip groups. */
 #ifndef LR_IO_RESULTS_H
 #define LR_IO_RESULTS_H
 
 #include "run/run.h"
 
 #define LR_RESULTS_SCHEMA "lrlab.results"
-#define LR_RESULTS_SCHEMA_VERSION 1
+#define LR_RESULTS_SCHEMA_VERSION 2
 
 typedef struct lr_results_meta {
     const char *command_line;

@@ -21,6 +21,14 @@
 
 typedef struct lr_run lr_run;
 
+/* The generic summaries of /trials, for experiments whose rows are compressor x target
+ * rank x trial at each sweep point (lr_experiment.summaries): /points (per point,
+ * compressor and rank: error quantiles, bound coverage), /fits (log-log slopes along each
+ * swept key) and /shape (fitted constants of predicted shapes).  Where the rows mean
+ * something else (real_layers: layers, budgets, network), they would mean nothing and
+ * are not written. */
+enum { LR_SUMMARY_POINTS = 1u << 0, LR_SUMMARY_FITS = 1u << 1, LR_SUMMARY_SHAPE = 1u << 2 };
+
 typedef struct lr_experiment {
     const char *name;
     const char *description;
@@ -28,6 +36,7 @@ typedef struct lr_experiment {
     /* Shared schemas the experiment also accepts (e.g. lr_bounds_schema), NULL-terminated;
      * NULL: none. */
     const lr_key *const *includes;
+    unsigned summaries; /* LR_SUMMARY_* the runner writes for this experiment */
     /* Check cross-field constraints at every sweep point, declare the run (through
      * lr_run_use_compressors, lr_run_use_bounds, lr_run_use_rank_offsets, lr_run_set_layout
      * and lr_run_trial_columns, never by writing the runner's fields) and return the

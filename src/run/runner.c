@@ -687,13 +687,14 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     if (status != LR_OK) goto done;
 
     lr_table *points = NULL, *fits = NULL;
-    if ((status = lr_summarise_points(run, &points)) == LR_OK &&
-        (status = lr_summarise_fits(run, &fits)) == LR_OK) {
+    unsigned sums = run->exp->summaries;
+    if ((!(sums & LR_SUMMARY_POINTS) || (status = lr_summarise_points(run, &points)) == LR_OK) &&
+        (!(sums & LR_SUMMARY_FITS) || (status = lr_summarise_fits(run, &fits)) == LR_OK)) {
         lr_results_meta meta = {opt->command_line, sha, wall, opt->config_path};
         unlink(tmp);
         status = lr_results_write(run, tmp, points, fits, &meta);
         lr_table *shape = NULL;
-        if (status == LR_OK && (status = lr_summarise_shape(run, &shape)) == LR_OK)
+        if (status == LR_OK && (sums & LR_SUMMARY_SHAPE) && (status = lr_summarise_shape(run, &shape)) == LR_OK)
             status = lr_results_add_table(tmp, shape,
                                           "fitted constants of predicted shapes (Theorem 3): error ~ C * shape");
         lr_table_free(shape);
