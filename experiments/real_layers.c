@@ -1381,9 +1381,21 @@ static void real_release(lr_run *run)
     run->exp_state = NULL;
 }
 
+/* The report and plot hooks live in real_layers_report.c and real_layers_plot.c. */
+#include "report_plot.h"
+
 const lr_experiment lr_experiment_real_layers = {
-    "real_layers",
-    "layers of a real network from a dump: every compressor on every layer, Theorem 2(a) with "
-    "the noise-level estimate, and the compressed network's accuracy",
-    real_schema, real_prepare, real_ws_alloc, real_ws_free, real_unit, NULL, real_release,
-    real_write_results};
+    .name = "real_layers",
+    .description = "layers of a real network from a dump: every compressor on every layer, Theorem 2(a) "
+                   "with the noise-level estimate, and the compressed network's accuracy",
+    .schema = real_schema,
+    .prepare = real_prepare,
+    .ws_alloc = real_ws_alloc,
+    .ws_free = real_ws_free,
+    .unit = real_unit,
+    .theory_slope = NULL,
+    .release = real_release,
+    .write_results = real_write_results,
+    .report = lr_real_layers_report,
+    .plot = NULL,
+};

@@ -878,8 +878,20 @@ static void recovery_release_all(lr_run *run)
     recovery_release(run);
 }
 
+/* The report and plot hooks live in recovery_report.c and recovery_plot.c. */
+#include "report_plot.h"
+
 const lr_experiment lr_experiment_recovery = {
-    "recovery",
-    "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
-    recovery_schema, recovery_prepare, recovery_route_ws_alloc, recovery_route_ws_free,
-    recovery_route_unit, recovery_theory_slope, recovery_release_all, NULL};
+    .name = "recovery",
+    .description = "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
+    .schema = recovery_schema,
+    .prepare = recovery_prepare,
+    .ws_alloc = recovery_route_ws_alloc,
+    .ws_free = recovery_route_ws_free,
+    .unit = recovery_route_unit,
+    .theory_slope = recovery_theory_slope,
+    .release = recovery_release_all,
+    .write_results = NULL,
+    .report = lr_recovery_report,
+    .plot = NULL,
+};

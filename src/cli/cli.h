@@ -2,6 +2,9 @@
 #ifndef LR_CLI_CLI_H
 #define LR_CLI_CLI_H
 
+#include "io/results_file.h"
+#include "run/run.h"
+
 int lr_cmd_run(int argc, char **argv);
 int lr_cmd_report(int argc, char **argv);
 int lr_cmd_plot(int argc, char **argv);
@@ -9,6 +12,10 @@ int lr_cmd_list(int argc, char **argv);
 
 /* Run gnuplot on one of the scripts in plots/ with variables ("a='x'; n=3"). */
 int lr_cli_gnuplot(const char *script, const char *vars);
+
+/* The experiment that wrote a results file (opened from path), from the experiment table;
+ * NULL with a message naming the file when the file names none or one this lrlab lacks. */
+const lr_experiment *lr_cli_experiment(const char *path, const lr_results_file *rf);
 
 /* Print "lrlab: message" for the last error and return the exit status 1 (2 for usage). */
 int lr_cli_fail(void);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/results_file.h"
+#include "io/results_file.h"
 #include "core/error.h"
 #include "io/h5.h"
 #include "lrlab_config.h"

@@ -1,6 +1,6 @@
 /* Reading a results file back for `report` and `plot`. */
-#ifndef LR_CLI_RESULTS_FILE_H
-#define LR_CLI_RESULTS_FILE_H
+#ifndef LR_IO_RESULTS_FILE_H
+#define LR_IO_RESULTS_FILE_H
 
 #include <hdf5.h>
 

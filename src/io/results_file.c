@@ -1,4 +1,4 @@
-#include "results_file.h"
+#include "io/results_file.h"
 
 #include <math.h>
 #include <stdio.h>
