@@ -1397,5 +1397,5 @@ const lr_experiment lr_experiment_real_layers = {
     .release = real_release,
     .write_results = real_write_results,
     .report = lr_real_layers_report,
-    .plot = NULL,
+    .plot = lr_real_layers_plot,
 };

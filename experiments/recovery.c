@@ -893,5 +893,5 @@ const lr_experiment lr_experiment_recovery = {
     .release = recovery_release_all,
     .write_results = NULL,
     .report = lr_recovery_report,
-    .plot = NULL,
+    .plot = lr_recovery_plot,
 };

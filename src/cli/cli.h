@@ -10,9 +10,6 @@ int lr_cmd_report(int argc, char **argv);
 int lr_cmd_plot(int argc, char **argv);
 int lr_cmd_list(int argc, char **argv);
 
-/* Run gnuplot on one of the scripts in plots/ with variables ("a='x'; n=3"). */
-int lr_cli_gnuplot(const char *script, const char *vars);
-
 /* The experiment that wrote a results file (opened from path), from the experiment table;
  * NULL with a message naming the file when the file names none or one this lrlab lacks. */
 const lr_experiment *lr_cli_experiment(const char *path, const lr_results_file *rf);

@@ -7,6 +7,7 @@
 #include "run/table.h"
 
 typedef struct lr_results_file {
+    char *path; /* as opened, for messages */
     hid_t file;
     lr_table *points, *fits, *bounds;
     lr_table *shape; /* NULL in files written before /shape existed */
