@@ -14,6 +14,12 @@ int lr_cmd_list(int argc, char **argv);
  * NULL with a message naming the file when the file names none or one this lrlab lacks. */
 const lr_experiment *lr_cli_experiment(const char *path, const lr_results_file *rf);
 
+/* The arguments of a command that takes nfixed file-like arguments and no options
+ * (argv[0] is the command's name): -h/--help prints help and gives 0; an unknown option,
+ * an extra or a missing argument prints a message and help to stderr and gives 2; else
+ * fixed[] receives the arguments and the result is -1 (go on). */
+int lr_cli_file_args(const char *cmd, int argc, char **argv, int nfixed, const char *help, char **fixed);
+
 /* Print "lrlab: message" for the last error and return the exit status 1 (2 for usage). */
 int lr_cli_fail(void);
 

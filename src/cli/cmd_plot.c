@@ -11,20 +11,20 @@
 #include "plot/gnuplot.h"
 #include "run/run.h"
 
+static const char plot_help[] =
+    "usage: lrlab plot FILE\n\nDraw FILE's figures with gnuplot, as PDF and PNG "
+    "next to it:\n  NAME_error.*        error against the swept key (log-log) with "
+    "bounds, prediction\n                      and theory slope, first target rank "
+    "(NAME_error_rankI.* for the others)\n  NAME_coverage.*     how often each "
+    "bound held (Wilson 95%) against its nominal level\n  NAME_weight.*       the weight "
+    "error ||M - M*||_F, when a bound observes it or plot.weight = true\n"
+    "A real_layers file gives NAME_spectra.*, NAME_error.* and NAME_accuracy.*.\n";
+
 int lr_cmd_plot(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: lrlab plot FILE\n\nDraw FILE's figures with gnuplot, as PDF and PNG "
-                   "next to it:\n  NAME_error.*        error against the swept key (log-log) with "
-                   "bounds, prediction\n                      and theory slope, first target rank "
-                   "(NAME_error_rankI.* for the others)\n  NAME_coverage.*     how often each "
-                   "bound held (Wilson 95%%) against its nominal level\n  NAME_weight.*       the weight "
-                   "error ||M - M*||_F, when a bound observes it or plot.weight = true\n"
-                   "A real_layers file gives NAME_spectra.*, NAME_error.* and NAME_accuracy.*.\n");
-        return argc < 2 ? 2 : 0;
-    }
-    const char *path = argv[1];
+    char *path = NULL;
+    int rc = lr_cli_file_args("plot", argc, argv, 1, plot_help, &path);
+    if (rc >= 0) return rc;
     char plots[4096];
     if (lr_gp_plots_dir("error.gp", plots, sizeof plots) != LR_OK) return lr_cli_fail();
     lr_results_file rf;

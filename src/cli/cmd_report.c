@@ -11,36 +11,16 @@
 #include "io/results_file.h"
 #include "run/run.h"
 
-const lr_experiment *lr_cli_experiment(const char *path, const lr_results_file *rf)
-{
-    if (!rf->experiment || !rf->experiment[0]) {
-        lr_error(LR_EDATA, __FILE__, __LINE__, "%s: the root attribute 'experiment' is missing", path);
-        return NULL;
-    }
-    const lr_experiment *exp = lr_experiment_find(rf->experiment);
-    if (!exp) {
-        char known[512] = "";
-        size_t used = 0;
-        for (size_t i = 0; lr_experiments[i] && used < sizeof known; i++)
-            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                                     lr_experiments[i]->name);
-        lr_error(LR_EDATA, __FILE__, __LINE__,
-                 "%s: experiment '%s' is not one this lrlab knows (it knows %s)", path, rf->experiment,
-                 known);
-    }
-    return exp;
-}
+static const char report_help[] =
+    "usage: lrlab report FILE\n\nPrint a results file's summary: per sweep point "
+    "and compressor the errors, each bound's\ncoverage (Wilson 95% interval) "
+    "against its nominal level and tightness, and the fitted slopes.\n";
 
 int lr_cmd_report(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: lrlab report FILE\n\nPrint a results file's summary: per sweep point "
-                   "and compressor the errors, each bound's\ncoverage (Wilson 95%% interval) "
-                   "against its nominal level and tightness, and the fitted slopes.\n");
-        return argc < 2 ? 2 : 0;
-    }
-    const char *path = argv[1];
+    char *path = NULL;
+    int rc = lr_cli_file_args("report", argc, argv, 1, report_help, &path);
+    if (rc >= 0) return rc;
     lr_results_file rf;
     if (lr_results_open(path, &rf) != LR_OK) return lr_cli_fail();
     const lr_experiment *exp = lr_cli_experiment(path, &rf);
