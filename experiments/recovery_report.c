@@ -8,9 +8,46 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libconfig.h>
+
 #include "core/error.h"
 #include "io/results_file.h"
 #include "report_plot.h"
+
+/* What a rank index of /points, /fits and /shape means: the target rank k = r + offset,
+ * offset the rank_index-th entry of the run's compress.rank_offsets (read from the
+ * resolved config stored in the file). */
+typedef struct rank_names {
+    long off[64];
+    size_t n;
+} rank_names;
+
+static rank_names stored_rank_offsets(const char *text)
+{
+    rank_names rn = {{0}, 0};
+    if (!text) return rn;
+    config_t cf;
+    config_init(&cf);
+    config_setting_t *s = NULL;
+    if (config_read_string(&cf, text) == CONFIG_TRUE && (s = config_lookup(&cf, "compress.rank_offsets")) &&
+        config_setting_is_array(s) == CONFIG_TRUE)
+        for (int i = 0; i < config_setting_length(s) && rn.n < 64; i++)
+            rn.off[rn.n++] = (long)config_setting_get_int_elem(s, i);
+    config_destroy(&cf);
+    return rn;
+}
+
+/* "k = r", "k = r + 4", "k = r - 1"; "rank index 3" when the file does not say. */
+static const char *rank_name(const rank_names *rn, double rank_index, char *buf, size_t len)
+{
+    if (!(rank_index >= 0) || (size_t)rank_index >= rn->n) snprintf(buf, len, "rank index %.0f", rank_index);
+    else {
+        long o = rn->off[(size_t)rank_index];
+        if (o == 0) snprintf(buf, len, "k = r");
+        else snprintf(buf, len, "k = r %c %ld", o > 0 ? '+' : '-', o > 0 ? o : -o);
+    }
+    return buf;
+}
 
 /* The parameter columns of /points: those between k_target and n. */
 static void param_range(const lr_table *p, int *first, int *last)
@@ -89,17 +126,21 @@ static void report_baseline_ratios(const lr_results_file *rf, FILE *out)
 }
 
 /* Issue 3: fitted constants of predicted shapes (/shape). */
-static void report_shape(const lr_results_file *rf, FILE *out)
+static void report_shape(const lr_results_file *rf, const rank_names *rn, FILE *out)
 {
     const lr_table *S = rf->shape;
     if (!S || !S->nrows) return;
     fprintf(out, "\nFitted constants C in error ~ C * shape (geometric mean of error/shape, 95%% interval; "
            "C_max: every trial below C_max * shape):\n");
     for (size_t i = 0; i < S->nrows; i++)
-        fprintf(out, "  %-6s %-12s rank %.0f  n %5.0f  C = %.4g [%.4g, %.4g]  median %.4g  C_max %.4g\n",
-               lr_rf_str(S, i, "bound"), lr_rf_str(S, i, "compressor"), lr_rf_num(S, i, "rank_index"),
+    {
+        char rk[48];
+        fprintf(out, "  %-6s %-12s %-9s  n %5.0f  C = %.4g [%.4g, %.4g]  median %.4g  C_max %.4g\n",
+               lr_rf_str(S, i, "bound"), lr_rf_str(S, i, "compressor"),
+               rank_name(rn, lr_rf_num(S, i, "rank_index"), rk, sizeof rk),
                lr_rf_num(S, i, "n"), lr_rf_num(S, i, "C_fit"), lr_rf_num(S, i, "C_lo"),
                lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
+    }
 }
 
 /* Whether /fits rows i and j have a theory and share compressor, target rank and axis. */
@@ -113,7 +154,7 @@ static int same_fit_axis(const lr_table *F, size_t i, size_t j)
 /* Per compressor, target rank and axis: the range of the fitted slopes and in how many
  * groups each exponent lies inside the 95% interval.  With g groups at 95% about 0.05 g
  * misses are expected even for an exact power law; the report says so. */
-static void report_fit_totals(const lr_table *F, FILE *out)
+static void report_fit_totals(const lr_table *F, const rank_names *rn, FILE *out)
 {
     int header = 0;
     for (size_t i = 0; i < F->nrows; i++) {
@@ -141,8 +182,10 @@ static void report_fit_totals(const lr_table *F, FILE *out)
                    "probability >= 95%%):\n");
             header = 1;
         }
-        fprintf(out, "  %-10s rank %-2.0f %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
-               lr_rf_str(F, i, "compressor"), lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lo, hi,
+        char rk[48];
+        fprintf(out, "  %-10s %-9s %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
+               lr_rf_str(F, i, "compressor"), rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk),
+               lr_rf_str(F, i, "axis"), lo, hi,
                lr_rf_num(F, i, "theory"), in, g);
         if (lr_table_col(F, "theory_in_ci_fw") >= 0) fprintf(out, " (family-wise %zu of %zu)", infw, g);
         if (gl) fprintf(out, "; prediction's slope inside in %zu of %zu", inl, gl);
@@ -196,13 +239,13 @@ static void report_points(const lr_results_file *rf, FILE *out)
 }
 
 /* The fitted slopes, one line per /fits row. */
-static void report_fits(const lr_table *F, FILE *out)
+static void report_fits(const lr_table *F, const rank_names *rn, FILE *out)
 {
     if (F->nrows) {
         fprintf(out, "\nFitted log-log slopes of err_fro (95%% interval) against each swept key; 'theory' is\n"
                "the asymptotic exponent, 'prediction's slope' that of the RMS prediction over the same\n"
                "trials (the exponent at these finite sizes):\n");
-        fprintf(out, "  %-10s %-4s %-22s %-34s %-26s %-18s %s\n", "compressor", "rank", "axis", "other keys",
+        fprintf(out, "  %-10s %-9s %-22s %-34s %-26s %-18s %s\n", "compressor", "k", "axis", "other keys",
                "slope [95% CI]", "theory", "prediction's slope");
     }
     for (size_t i = 0; i < F->nrows; i++) {
@@ -219,20 +262,23 @@ static void report_fits(const lr_table *F, FILE *out)
         char slope[64];
         snprintf(slope, sizeof slope, "%.4f [%.4f, %.4f]", lr_rf_num(F, i, "slope"),
                  lr_rf_num(F, i, "slope_lo"), lr_rf_num(F, i, "slope_hi"));
-        fprintf(out, "  %-10s %-4.0f %-22s %-34s %-26s %-18s %s\n", lr_rf_str(F, i, "compressor"),
-               lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lr_rf_str(F, i, "fixed"),
+        char rk[48];
+        fprintf(out, "  %-10s %-9s %-22s %-34s %-26s %-18s %s\n", lr_rf_str(F, i, "compressor"),
+               rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk), lr_rf_str(F, i, "axis"),
+               lr_rf_str(F, i, "fixed"),
                slope, theory, local);
     }
 }
 
 int lr_recovery_report(const lr_results_file *rf, FILE *out)
 {
+    rank_names rn = stored_rank_offsets(rf->config);
     report_points(rf, out);
-    report_fits(rf->fits, out);
-    report_fit_totals(rf->fits, out);
+    report_fits(rf->fits, &rn, out);
+    report_fit_totals(rf->fits, &rn, out);
     report_bound_totals(rf, out);
     report_baseline_ratios(rf, out);
-    report_shape(rf, out);
+    report_shape(rf, &rn, out);
     fprintf(out, "\nok: coverage at or above nominal; ok~: below, but nominal inside the Wilson "
            "interval; LOW: nominal above the interval.\n");
     return LR_OK;
