@@ -1,4 +1,7 @@
-/* Reading a results file back for `report` and `plot`. */
+/* Reading a results file back: what the experiments' report and plot hooks
+ * (lr_experiment.report, .plot in run/run.h) get from `lrlab report` and `lrlab plot`.
+ * The root attributes, /points, /fits, /bounds and /shape are read at open; a hook reads
+ * any other table of rf->file itself (lr_h5_read_table). */
 #ifndef LR_IO_RESULTS_FILE_H
 #define LR_IO_RESULTS_FILE_H
 
