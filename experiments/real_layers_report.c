@@ -24,7 +24,7 @@ int lr_real_layers_report(const lr_results_file *rf, FILE *out)
     char *note = lr_h5_get_attr_str(rf->file, "network_note"), *dump = lr_h5_get_attr_str(rf->file, "dump_path");
     fprintf(out, "dump %s\n%s\n\n", dump ? dump : "?", note ? note : "");
     fprintf(out, "%-22s %-6s %5s %5s %7s %9s %9s %9s %5s %10s\n", "layer", "kind", "N0", "N1", "m", "check", "fwd X",
-           "fwd Y", "q", "sigma_hat");
+                 "fwd Y", "q", "sigma_hat");
     int cs = lr_table_col(T, "stage"), cl = lr_table_col(T, "layer_index"), cc = lr_table_col(T, "compressor");
     int cley = lr_table_col(T, "le_svd_w_y");
     int cle = lr_table_col(T, "le_svd_w"), ch = lr_table_col(T, "thm2a_held"), chh = lr_table_col(T, "thm2a_hat_held");
@@ -39,14 +39,14 @@ int lr_real_layers_report(const lr_results_file *rf, FILE *out)
             }
         }
         fprintf(out, "%-22.22s %-6s %5.0f %5.0f %7.0f %9.2e %9.2e %9.2e %5.0f %10.3e\n", lr_rf_str(Ly, l, "layer"),
-               lr_rf_str(Ly, l, "kind"), lr_rf_num(Ly, l, "N0"), lr_rf_num(Ly, l, "N1"), lr_rf_num(Ly, l, "m_stored"),
-               lr_rf_num(Ly, l, "check_rel"), lr_rf_num(Ly, l, "forward_rel_x"), lr_rf_num(Ly, l, "forward_rel_y"), q, sh);
+                     lr_rf_str(Ly, l, "kind"), lr_rf_num(Ly, l, "N0"), lr_rf_num(Ly, l, "N1"), lr_rf_num(Ly, l, "m_stored"),
+                     lr_rf_num(Ly, l, "check_rel"), lr_rf_num(Ly, l, "forward_rel_x"), lr_rf_num(Ly, l, "forward_rel_y"), q, sh);
     }
     fprintf(out, "\nLayer stage (X~ = X), against svd_w's at the same rank: the layer error ||X M - X W||_F\n"
-           "(<= svd_w, only within svd_w's + 2||PG||_F, worse) and the error against the fitted Y\n"
-           "(layers.target), ||X M - Y||_F, which dd_rank minimises exactly (Y: <= svd_w):\n");
+                 "(<= svd_w, only within svd_w's + 2||PG||_F, worse) and the error against the fitted Y\n"
+                 "(layers.target), ||X M - Y||_F, which dd_rank minimises exactly (Y: <= svd_w):\n");
     fprintf(out, "%-22s %-11s %6s %8s %10s %8s %12s   %s\n", "layer", "compressor", "ranks", "<= svd_w", "within 2PG", "worse",
-           "Y: <= svd_w", "thm2a held (thm2a_hat held)");
+                 "Y: <= svd_w", "thm2a held (thm2a_hat held)");
     for (size_t l = 0; l < Ly->nrows; l++)
         for (size_t c = 0; c < T->cols[cc].ndict; c++) {
             size_t n = 0, le = 0, slack = 0, worse = 0, h = 0, hn = 0, hh = 0, hhn = 0, ley = 0;
@@ -63,7 +63,7 @@ int lr_real_layers_report(const lr_results_file *rf, FILE *out)
             }
             if (!n || !strcmp(T->cols[cc].dict[c], "svd_w")) continue;
             fprintf(out, "%-22.22s %-11s %6zu %8zu %10zu %8zu %12zu", lr_rf_str(Ly, l, "layer"), T->cols[cc].dict[c], n, le,
-                   slack, worse, ley);
+                         slack, worse, ley);
             if (hn) fprintf(out, "   %zu/%zu (%zu/%zu)", h, hn, hh, hhn);
             fprintf(out, "\n");
         }

@@ -63,7 +63,7 @@ static void report_bound_totals(const lr_results_file *rf, FILE *out)
     const lr_table *P = rf->points;
     if (!rf->bounds->nrows) return;
     fprintf(out, "\nEach bound over the whole run (deterministic: must hold in every trial; w.p.: "
-           "coverage at every point):\n");
+                 "coverage at every point):\n");
     for (size_t b = 0; b < rf->bounds->nrows; b++) {
         const char *bn = lr_rf_str(rf->bounds, b, "name"), *kind = lr_rf_str(rf->bounds, b, "kind");
         char c1[128];
@@ -87,9 +87,9 @@ static void report_bound_totals(const lr_results_file *rf, FILE *out)
             continue;
         }
         fprintf(out, "  %-8s %-16s held in %.0f of %.0f trials over %.0f point x rank cells; worst error/bound "
-               "%.3f; lowest coverage %.3f (nominal %.3f)%s\n",
-               bn, kind, held, n, points, worst, mincov, nom,
-               low > 0 ? "  BELOW NOMINAL at some point" : "");
+                     "%.3f; lowest coverage %.3f (nominal %.3f)%s\n",
+                     bn, kind, held, n, points, worst, mincov, nom,
+                     low > 0 ? "  BELOW NOMINAL at some point" : "");
     }
 }
 
@@ -121,7 +121,7 @@ static void report_baseline_ratios(const lr_results_file *rf, FILE *out)
         for (int c = pf; c < pl; c++) fprintf(out, " %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
         double eb = lr_rf_num(P, j, "err_fro_median"), ec = lr_rf_num(P, i, "err_fro_median");
         fprintf(out, "  %s %.4g / %s %.4g = %.3g   err_weight %.4g vs %.4g\n", base, eb, comp, ec, eb / ec,
-               lr_rf_num(P, j, "err_weight_median"), lr_rf_num(P, i, "err_weight_median"));
+                     lr_rf_num(P, j, "err_weight_median"), lr_rf_num(P, i, "err_weight_median"));
     }
 }
 
@@ -131,15 +131,15 @@ static void report_shape(const lr_results_file *rf, const rank_names *rn, FILE *
     const lr_table *S = rf->shape;
     if (!S || !S->nrows) return;
     fprintf(out, "\nFitted constants C in error ~ C * shape (geometric mean of error/shape, 95%% interval; "
-           "C_max: every trial below C_max * shape):\n");
+                 "C_max: every trial below C_max * shape):\n");
     for (size_t i = 0; i < S->nrows; i++)
     {
         char rk[48];
         fprintf(out, "  %-6s %-12s %-9s  n %5.0f  C = %.4g [%.4g, %.4g]  median %.4g  C_max %.4g\n",
-               lr_rf_str(S, i, "bound"), lr_rf_str(S, i, "compressor"),
-               rank_name(rn, lr_rf_num(S, i, "rank_index"), rk, sizeof rk),
-               lr_rf_num(S, i, "n"), lr_rf_num(S, i, "C_fit"), lr_rf_num(S, i, "C_lo"),
-               lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
+                     lr_rf_str(S, i, "bound"), lr_rf_str(S, i, "compressor"),
+                     rank_name(rn, lr_rf_num(S, i, "rank_index"), rk, sizeof rk),
+                     lr_rf_num(S, i, "n"), lr_rf_num(S, i, "C_fit"), lr_rf_num(S, i, "C_lo"),
+                     lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
     }
 }
 
@@ -178,15 +178,15 @@ static void report_fit_totals(const lr_table *F, const rank_names *rn, FILE *out
         }
         if (!header) {
             fprintf(out, "\nSlopes per axis (95%% intervals: about 5%% of the groups miss by chance alone; "
-                   "family-wise: Bonferroni\nover the axis's groups, all contain the true slopes with "
-                   "probability >= 95%%):\n");
+                         "family-wise: Bonferroni\nover the axis's groups, all contain the true slopes with "
+                         "probability >= 95%%):\n");
             header = 1;
         }
         char rk[48];
         fprintf(out, "  %-10s %-9s %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
-               lr_rf_str(F, i, "compressor"), rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk),
-               lr_rf_str(F, i, "axis"), lo, hi,
-               lr_rf_num(F, i, "theory"), in, g);
+                     lr_rf_str(F, i, "compressor"), rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk),
+                     lr_rf_str(F, i, "axis"), lo, hi,
+                     lr_rf_num(F, i, "theory"), in, g);
         if (lr_table_col(F, "theory_in_ci_fw") >= 0) fprintf(out, " (family-wise %zu of %zu)", infw, g);
         if (gl) fprintf(out, "; prediction's slope inside in %zu of %zu", inl, gl);
         fprintf(out, "\n");
@@ -203,15 +203,15 @@ static void report_points(const lr_results_file *rf, FILE *out)
         fprintf(out, "point %.0f:", lr_rf_num(P, i, "point"));
         for (int c = pf; c < pl; c++) fprintf(out, " %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
         fprintf(out, "  %s k=%.0f n=%.0f\n", lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"),
-               lr_rf_num(P, i, "n"));
+                     lr_rf_num(P, i, "n"));
         fprintf(out, "    err_fro median %.4g [q10 %.4g, q90 %.4g]  err_rel median %.4g\n",
-               lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
-               lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"));
+                     lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
+                     lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"));
         double le = lr_rf_num(P, i, "layer_le_svd_w");
         fprintf(out, "    err_layer median %.4g", lr_rf_num(P, i, "err_layer_median"));
         if (le >= 0)
             fprintf(out, "  (err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f)",
-                   le, lr_rf_num(P, i, "n"), lr_rf_num(P, i, "err_fro_le_svd_w"), lr_rf_num(P, i, "n"));
+                         le, lr_rf_num(P, i, "n"), lr_rf_num(P, i, "err_fro_le_svd_w"), lr_rf_num(P, i, "n"));
         fprintf(out, "\n");
         for (size_t b = 0; b < rf->bounds->nrows; b++) {
             const char *bn = lr_rf_str(rf->bounds, b, "name");
@@ -221,7 +221,7 @@ static void report_points(const lr_results_file *rf, FILE *out)
             if (lr_table_col(P, col) >= 0) {
                 if (!isnan(ratio))
                     fprintf(out, "    %-6s prediction %.4g, RMS observed / predicted = %.4f\n", bn,
-                           lr_rf_num(P, i, (snprintf(col, sizeof col, "%s_median", bn), col)), ratio);
+                                 lr_rf_num(P, i, (snprintf(col, sizeof col, "%s_median", bn), col)), ratio);
                 continue;
             }
             snprintf(col, sizeof col, "%s_n", bn);
@@ -230,10 +230,10 @@ static void report_points(const lr_results_file *rf, FILE *out)
             double cov = lr_rf_bound(P, i, bn, "coverage"), hi = lr_rf_bound(P, i, bn, "coverage_hi");
             double nom = lr_rf_bound(P, i, bn, "nominal");
             fprintf(out, "    %-6s held %4.0f/%-4.0f coverage %.3f [%.3f, %.3f] nominal %.3f %s  "
-                   "error/bound median %.3f worst %.3f\n",
-                   bn, lr_rf_bound(P, i, bn, "held"), n, cov, lr_rf_bound(P, i, bn, "coverage_lo"), hi, nom,
-                   cov >= nom ? "ok  " : hi >= nom ? "ok~ " : "LOW ", lr_rf_bound(P, i, bn, "tight_median"),
-                   lr_rf_bound(P, i, bn, "tight_worst"));
+                         "error/bound median %.3f worst %.3f\n",
+                         bn, lr_rf_bound(P, i, bn, "held"), n, cov, lr_rf_bound(P, i, bn, "coverage_lo"), hi, nom,
+                         cov >= nom ? "ok  " : hi >= nom ? "ok~ " : "LOW ", lr_rf_bound(P, i, bn, "tight_median"),
+                         lr_rf_bound(P, i, bn, "tight_worst"));
         }
     }
 }
@@ -243,10 +243,10 @@ static void report_fits(const lr_table *F, const rank_names *rn, FILE *out)
 {
     if (F->nrows) {
         fprintf(out, "\nFitted log-log slopes of err_fro (95%% interval) against each swept key; 'theory' is\n"
-               "the asymptotic exponent, 'prediction's slope' that of the RMS prediction over the same\n"
-               "trials (the exponent at these finite sizes):\n");
+                     "the asymptotic exponent, 'prediction's slope' that of the RMS prediction over the same\n"
+                     "trials (the exponent at these finite sizes):\n");
         fprintf(out, "  %-10s %-9s %-22s %-34s %-26s %-18s %s\n", "compressor", "k", "axis", "other keys",
-               "slope [95% CI]", "theory", "prediction's slope");
+                     "slope [95% CI]", "theory", "prediction's slope");
     }
     for (size_t i = 0; i < F->nrows; i++) {
         double th = lr_rf_num(F, i, "theory");
@@ -264,9 +264,9 @@ static void report_fits(const lr_table *F, const rank_names *rn, FILE *out)
                  lr_rf_num(F, i, "slope_lo"), lr_rf_num(F, i, "slope_hi"));
         char rk[48];
         fprintf(out, "  %-10s %-9s %-22s %-34s %-26s %-18s %s\n", lr_rf_str(F, i, "compressor"),
-               rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk), lr_rf_str(F, i, "axis"),
-               lr_rf_str(F, i, "fixed"),
-               slope, theory, local);
+                     rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk), lr_rf_str(F, i, "axis"),
+                     lr_rf_str(F, i, "fixed"),
+                     slope, theory, local);
     }
 }
 
@@ -280,6 +280,6 @@ int lr_recovery_report(const lr_results_file *rf, FILE *out)
     report_baseline_ratios(rf, out);
     report_shape(rf, &rn, out);
     fprintf(out, "\nok: coverage at or above nominal; ok~: below, but nominal inside the Wilson "
-           "interval; LOW: nominal above the interval.\n");
+                 "interval; LOW: nominal above the interval.\n");
     return LR_OK;
 }
