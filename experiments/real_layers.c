@@ -1374,6 +1374,9 @@ static void real_release(void *state)
     free(st);
 }
 
+/* The report and plot hooks live in real_layers_report.c and real_layers_plot.c. */
+#include "report_plot.h"
+
 const lr_experiment lr_experiment_real_layers = {
     .name = "real_layers",
     .description = "layers of a real network from a dump: every compressor on every layer, Theorem 2(a) "
@@ -1387,4 +1390,7 @@ const lr_experiment lr_experiment_real_layers = {
     .unit = real_unit,
     .theory_slope = NULL,
     .release = real_release,
-    .write_results = real_write_results};
+    .write_results = real_write_results,
+    .report = lr_real_layers_report,
+    .plot = lr_real_layers_plot,
+};

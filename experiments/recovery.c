@@ -888,6 +888,9 @@ static void recovery_release_all(void *state)
     recovery_release(state);
 }
 
+/* The report and plot hooks live in recovery_report.c and recovery_plot.c. */
+#include "report_plot.h"
+
 const lr_experiment lr_experiment_recovery = {
     .name = "recovery",
     .description = "synthetic low-rank + noise layers with a known truth; ZS25 Theorems 1-3 checked per trial",
@@ -901,4 +904,7 @@ const lr_experiment lr_experiment_recovery = {
     .theory_slope = recovery_theory_slope,
     .derived_axis = recovery_derived_axis,
     .release = recovery_release_all,
-    .write_results = NULL};
+    .write_results = NULL,
+    .report = lr_recovery_report,
+    .plot = lr_recovery_plot,
+};

@@ -22,6 +22,7 @@ void lr_tests_registries(void);
 #include <stddef.h>
 int lr_test_run_config(const char *text, const char *const *overrides, size_t noverrides, char *out,
                        size_t outlen);
+void lr_tests_plot(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

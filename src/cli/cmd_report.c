@@ -1,252 +1,42 @@
-/* `lrlab report FILE`: the results as plain text, for a terminal or a lab notebook.
+/* `lrlab report FILE`: a results file as plain text, for a terminal or a lab notebook.
  *
- * Per sweep point and compressor: the error quantiles, and for each bound how often it
- * held with the Wilson 95% interval next to the nominal level and how tight it was;
- * then the fitted log-log slopes next to the theory's. */
-#include <math.h>
+ * The provenance lines are the same for every experiment; the rest is the report hook of
+ * the experiment that wrote the file (lr_experiment.report, found by the file's
+ * `experiment` attribute in the experiment table). */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/results_file.h"
 #include "core/error.h"
+#include "io/results_file.h"
+#include "run/run.h"
 
-int lr_report_real_layers(const lr_results_file *rf);
-
-/* The parameter columns of /points: those between k_target and n. */
-static void param_range(const lr_table *p, int *first, int *last)
-{
-    *first = lr_table_col(p, "k_target") + 1;
-    *last = lr_table_col(p, "n");
-}
-
-/* Issue 3: each bound over the whole run: how many trials it applied to and held in, the
- * worst tightness, and the lowest coverage against its nominal level. */
-static void report_bound_totals(const lr_results_file *rf)
-{
-    const lr_table *P = rf->points;
-    if (!rf->bounds->nrows) return;
-    printf("\nEach bound over the whole run (deterministic: must hold in every trial; w.p.: "
-           "coverage at every point):\n");
-    for (size_t b = 0; b < rf->bounds->nrows; b++) {
-        const char *bn = lr_rf_str(rf->bounds, b, "name"), *kind = lr_rf_str(rf->bounds, b, "kind");
-        char c1[128];
-        snprintf(c1, sizeof c1, "%s_n", bn);
-        if (lr_table_col(P, c1) < 0) continue;
-        double n = 0, held = 0, worst = 0, mincov = 2, nom = NAN, low = 0, points = 0;
-        for (size_t i = 0; i < P->nrows; i++) {
-            double ni = lr_rf_bound(P, i, bn, "n");
-            if (!(ni > 0)) continue;
-            points++;
-            n += ni;
-            held += lr_rf_bound(P, i, bn, "held");
-            worst = fmax(worst, lr_rf_bound(P, i, bn, "tight_worst"));
-            double cov = lr_rf_bound(P, i, bn, "coverage");
-            nom = lr_rf_bound(P, i, bn, "nominal");
-            if (cov < mincov) mincov = cov;
-            if (lr_rf_bound(P, i, bn, "coverage_hi") < nom) low++;
-        }
-        if (!(n > 0)) {
-            printf("  %-8s %-16s applied in no trial\n", bn, kind);
-            continue;
-        }
-        printf("  %-8s %-16s held in %.0f of %.0f trials over %.0f point x rank cells; worst error/bound "
-               "%.3f; lowest coverage %.3f (nominal %.3f)%s\n",
-               bn, kind, held, n, points, worst, mincov, nom,
-               low > 0 ? "  BELOW NOMINAL at some point" : "");
-    }
-}
-
-/* Issue 3: the median error of a baseline (svd_w, the data-agnostic compressor, or
- * relu_naive, the ReLU baseline) over each other compressor's, per point and rank. */
-static void report_baseline_ratios(const lr_results_file *rf)
-{
-    const lr_table *P = rf->points;
-    const char *base = NULL;
-    for (size_t i = 0; i < P->nrows && !base; i++)
-        if (!strcmp(lr_rf_str(P, i, "compressor"), "svd_w")) base = "svd_w";
-    for (size_t i = 0; i < P->nrows && !base; i++)
-        if (!strcmp(lr_rf_str(P, i, "compressor"), "relu_naive")) base = "relu_naive";
-    if (!base) return;
-    int pf, pl;
-    param_range(P, &pf, &pl);
-    printf("\nMedian err_fro of %s over each compressor's (and median err_weight ||M - M*||_F):\n", base);
-    for (size_t i = 0; i < P->nrows; i++) {
-        const char *comp = lr_rf_str(P, i, "compressor");
-        if (!strcmp(comp, base)) continue;
-        size_t j;
-        for (j = 0; j < P->nrows; j++)
-            if (lr_rf_num(P, j, "point") == lr_rf_num(P, i, "point") &&
-                lr_rf_num(P, j, "rank_index") == lr_rf_num(P, i, "rank_index") &&
-                !strcmp(lr_rf_str(P, j, "compressor"), base))
-                break;
-        if (j == P->nrows) continue;
-        printf("  point %.0f k=%.0f", lr_rf_num(P, i, "point"), lr_rf_num(P, i, "k_target"));
-        for (int c = pf; c < pl; c++) printf(" %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
-        double eb = lr_rf_num(P, j, "err_fro_median"), ec = lr_rf_num(P, i, "err_fro_median");
-        printf("  %s %.4g / %s %.4g = %.3g   err_weight %.4g vs %.4g\n", base, eb, comp, ec, eb / ec,
-               lr_rf_num(P, j, "err_weight_median"), lr_rf_num(P, i, "err_weight_median"));
-    }
-}
-
-/* Issue 3: fitted constants of predicted shapes (/shape). */
-static void report_shape(const lr_results_file *rf)
-{
-    const lr_table *S = rf->shape;
-    if (!S || !S->nrows) return;
-    printf("\nFitted constants C in error ~ C * shape (geometric mean of error/shape, 95%% interval; "
-           "C_max: every trial below C_max * shape):\n");
-    for (size_t i = 0; i < S->nrows; i++)
-        printf("  %-6s %-12s rank %.0f  n %5.0f  C = %.4g [%.4g, %.4g]  median %.4g  C_max %.4g\n",
-               lr_rf_str(S, i, "bound"), lr_rf_str(S, i, "compressor"), lr_rf_num(S, i, "rank_index"),
-               lr_rf_num(S, i, "n"), lr_rf_num(S, i, "C_fit"), lr_rf_num(S, i, "C_lo"),
-               lr_rf_num(S, i, "C_hi"), lr_rf_num(S, i, "C_median"), lr_rf_num(S, i, "C_max"));
-}
-
-/* Whether /fits rows i and j have a theory and share compressor, target rank and axis. */
-static int same_fit_axis(const lr_table *F, size_t i, size_t j)
-{
-    return !isnan(lr_rf_num(F, j, "theory")) && !strcmp(lr_rf_str(F, j, "compressor"), lr_rf_str(F, i, "compressor")) &&
-           !strcmp(lr_rf_str(F, j, "axis"), lr_rf_str(F, i, "axis")) &&
-           lr_rf_num(F, j, "rank_index") == lr_rf_num(F, i, "rank_index");
-}
-
-/* Per compressor, target rank and axis: the range of the fitted slopes and in how many
- * groups each exponent lies inside the 95% interval.  With g groups at 95% about 0.05 g
- * misses are expected even for an exact power law; the report says so. */
-static void report_fit_totals(const lr_table *F)
-{
-    int header = 0;
-    for (size_t i = 0; i < F->nrows; i++) {
-        if (isnan(lr_rf_num(F, i, "theory"))) continue;
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++) seen = same_fit_axis(F, i, j);
-        if (seen) continue;
-        size_t g = 0, in = 0, gl = 0, inl = 0, infw = 0;
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t j = i; j < F->nrows; j++) {
-            if (!same_fit_axis(F, i, j)) continue;
-            double sl = lr_rf_num(F, j, "slope");
-            lo = fmin(lo, sl), hi = fmax(hi, sl);
-            g++;
-            in += lr_rf_num(F, j, "theory_in_ci") > 0;
-            infw += lr_rf_num(F, j, "theory_in_ci_fw") > 0; /* NaN (older files): not counted */
-            if (!isnan(lr_rf_num(F, j, "theory_local"))) {
-                gl++;
-                inl += lr_rf_num(F, j, "theory_local_in_ci") > 0;
-            }
-        }
-        if (!header) {
-            printf("\nSlopes per axis (95%% intervals: about 5%% of the groups miss by chance alone; "
-                   "family-wise: Bonferroni\nover the axis's groups, all contain the true slopes with "
-                   "probability >= 95%%):\n");
-            header = 1;
-        }
-        printf("  %-10s rank %-2.0f %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
-               lr_rf_str(F, i, "compressor"), lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lo, hi,
-               lr_rf_num(F, i, "theory"), in, g);
-        if (lr_table_col(F, "theory_in_ci_fw") >= 0) printf(" (family-wise %zu of %zu)", infw, g);
-        if (gl) printf("; prediction's slope inside in %zu of %zu", inl, gl);
-        printf("\n");
-    }
-}
+static const char report_help[] =
+    "usage: lrlab report FILE\n\nPrint a results file's summary: per sweep point "
+    "and compressor the errors, each bound's\ncoverage (Wilson 95% interval) "
+    "against its nominal level and tightness, and the fitted slopes.\n";
 
 int lr_cmd_report(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: lrlab report FILE\n\nPrint a results file's summary: per sweep point "
-                   "and compressor the errors, each bound's\ncoverage (Wilson 95%% interval) "
-                   "against its nominal level and tightness, and the fitted slopes.\n");
-        return argc < 2 ? 2 : 0;
-    }
+    char *path = NULL;
+    int rc = lr_cli_file_args("report", argc, argv, 1, report_help, &path);
+    if (rc >= 0) return rc;
     lr_results_file rf;
-    if (lr_results_open(argv[1], &rf) != LR_OK) return lr_cli_fail();
-    printf("lrlab results %s\n", argv[1]);
-    printf("  experiment %s%s%s, config %s (sha256 %.16s...)\n", rf.experiment,
-           rf.name && rf.name[0] ? ": " : "", rf.name ? rf.name : "", rf.config_file,
-           rf.config_sha256);
-    printf("  seed %.0f, %.0f trials per point, %.0f threads, %.1f s, BLAS core %s, %s\n", rf.seed,
-           rf.trials, rf.threads, rf.wall_seconds, rf.blas_core, rf.utc_time);
-    printf("  SVD fallbacks (dgesdd -> dgesvd): %.0f rows\n\n", rf.fallbacks);
-    if (rf.experiment && !strcmp(rf.experiment, "real_layers")) {
-        int rs = lr_report_real_layers(&rf);
-        lr_results_close(&rf);
-        return rs;
+    if (lr_results_open(path, &rf) != LR_OK) return lr_cli_fail();
+    const lr_experiment *exp = lr_cli_experiment(path, &rf);
+    int status = exp ? LR_OK : LR_EDATA;
+    if (exp && !exp->report)
+        status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: experiment '%s' has no report", path, exp->name);
+    if (status == LR_OK) {
+        printf("lrlab results %s\n", path);
+        printf("  experiment %s%s%s, config %s (sha256 %.16s...)\n", rf.experiment,
+               rf.name && rf.name[0] ? ": " : "", rf.name ? rf.name : "", rf.config_file,
+               rf.config_sha256);
+        printf("  seed %.0f, %.0f trials per point, %.0f threads, %.1f s, BLAS core %s, %s\n", rf.seed,
+               rf.trials, rf.threads, rf.wall_seconds, rf.blas_core, rf.utc_time);
+        printf("  SVD fallbacks (dgesdd -> dgesvd): %.0f rows\n\n", rf.fallbacks);
+        status = exp->report(&rf, stdout);
     }
-
-    const lr_table *P = rf.points;
-    int pf, pl;
-    param_range(P, &pf, &pl);
-    for (size_t i = 0; i < P->nrows; i++) {
-        printf("point %.0f:", lr_rf_num(P, i, "point"));
-        for (int c = pf; c < pl; c++) printf(" %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
-        printf("  %s k=%.0f n=%.0f\n", lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"),
-               lr_rf_num(P, i, "n"));
-        printf("    err_fro median %.4g [q10 %.4g, q90 %.4g]  err_rel median %.4g\n",
-               lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
-               lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"));
-        double le = lr_rf_num(P, i, "layer_le_svd_w");
-        printf("    err_layer median %.4g", lr_rf_num(P, i, "err_layer_median"));
-        if (le >= 0)
-            printf("  (err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f)",
-                   le, lr_rf_num(P, i, "n"), lr_rf_num(P, i, "err_fro_le_svd_w"), lr_rf_num(P, i, "n"));
-        printf("\n");
-        for (size_t b = 0; b < rf.bounds->nrows; b++) {
-            const char *bn = lr_rf_str(rf.bounds, b, "name");
-            char col[128];
-            snprintf(col, sizeof col, "%s_ratio", bn);
-            double ratio = lr_rf_num(P, i, col);
-            if (lr_table_col(P, col) >= 0) {
-                if (!isnan(ratio))
-                    printf("    %-6s prediction %.4g, RMS observed / predicted = %.4f\n", bn,
-                           lr_rf_num(P, i, (snprintf(col, sizeof col, "%s_median", bn), col)), ratio);
-                continue;
-            }
-            snprintf(col, sizeof col, "%s_n", bn);
-            double n = lr_rf_num(P, i, col);
-            if (!(n > 0)) continue;
-            double cov = lr_rf_bound(P, i, bn, "coverage"), hi = lr_rf_bound(P, i, bn, "coverage_hi");
-            double nom = lr_rf_bound(P, i, bn, "nominal");
-            printf("    %-6s held %4.0f/%-4.0f coverage %.3f [%.3f, %.3f] nominal %.3f %s  "
-                   "error/bound median %.3f worst %.3f\n",
-                   bn, lr_rf_bound(P, i, bn, "held"), n, cov, lr_rf_bound(P, i, bn, "coverage_lo"), hi, nom,
-                   cov >= nom ? "ok  " : hi >= nom ? "ok~ " : "LOW ", lr_rf_bound(P, i, bn, "tight_median"),
-                   lr_rf_bound(P, i, bn, "tight_worst"));
-        }
-    }
-    const lr_table *F = rf.fits;
-    if (F->nrows) {
-        printf("\nFitted log-log slopes of err_fro (95%% interval) against each swept key; 'theory' is\n"
-               "the asymptotic exponent, 'prediction's slope' that of the RMS prediction over the same\n"
-               "trials (the exponent at these finite sizes):\n");
-        printf("  %-10s %-4s %-22s %-34s %-26s %-18s %s\n", "compressor", "rank", "axis", "other keys",
-               "slope [95% CI]", "theory", "prediction's slope");
-    }
-    for (size_t i = 0; i < F->nrows; i++) {
-        double th = lr_rf_num(F, i, "theory");
-        char theory[64] = "-";
-        if (!isnan(th))
-            snprintf(theory, sizeof theory, "%.3g %s", th,
-                     lr_rf_num(F, i, "theory_in_ci") > 0 ? "(inside)" : "(outside)");
-        double tl = lr_rf_num(F, i, "theory_local");
-        char local[64] = "-";
-        if (!isnan(tl))
-            snprintf(local, sizeof local, "%.4f %s", tl,
-                     lr_rf_num(F, i, "theory_local_in_ci") > 0 ? "(inside)" : "(outside)");
-        char slope[64];
-        snprintf(slope, sizeof slope, "%.4f [%.4f, %.4f]", lr_rf_num(F, i, "slope"),
-                 lr_rf_num(F, i, "slope_lo"), lr_rf_num(F, i, "slope_hi"));
-        printf("  %-10s %-4.0f %-22s %-34s %-26s %-18s %s\n", lr_rf_str(F, i, "compressor"),
-               lr_rf_num(F, i, "rank_index"), lr_rf_str(F, i, "axis"), lr_rf_str(F, i, "fixed"),
-               slope, theory, local);
-    }
-    report_fit_totals(F);
-    report_bound_totals(&rf);
-    report_baseline_ratios(&rf);
-    report_shape(&rf);
-    printf("\nok: coverage at or above nominal; ok~: below, but nominal inside the Wilson "
-           "interval; LOW: nominal above the interval.\n");
     lr_results_close(&rf);
-    return 0;
+    return status == LR_OK ? 0 : lr_cli_fail();
 }

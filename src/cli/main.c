@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "                 run an experiment; results go to one HDF5 file\n"
             "  report FILE    plain-text summary: errors, bounds, coverage, fitted slopes\n"
             "  plot FILE      figures (PDF and PNG) next to the results file\n"
+            "  export FILE TABLE [COLUMN ...]\n"
+            "                 a table of the results (trials, points, fits, ...) as tab-separated text\n"
             "  list           experiments, compressors, bounds and config keys\n"
             "\n"
             "'lrlab COMMAND --help' describes each command.  lrlab %s\n",
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "report")) return lr_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return lr_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "list")) return lr_cmd_list(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return lr_cmd_export(argc - 1, argv + 1);
     fprintf(stderr, "lrlab: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

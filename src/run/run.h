@@ -13,10 +13,12 @@
 
 #include <gsl/gsl_rng.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bounds/bounds.h"
 #include "compress/compress.h"
 #include "io/config.h"
+#include "io/results_file.h"
 #include "run/table.h"
 
 typedef struct lr_run lr_run;
@@ -63,6 +65,12 @@ typedef struct lr_experiment {
      * file (an HDF5 hid_t) after the standard ones.  Must derive everything from /trials
      * and from what prepare computed, so that a resumed run writes the same file. */
     int (*write_results)(const lr_run *run, long long file);
+    /* Optional: `lrlab report` (plain text to out) and `lrlab plot` (figures as
+     * STEM_*.{pdf,png}, gnuplot scripts from plots_dir; one "wrote ..." line per figure
+     * to log, unless NULL) of a results file of this kind.  Return a status with the
+     * message in lr_last_error(). */
+    int (*report)(const lr_results_file *rf, FILE *out);
+    int (*plot)(const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log);
 } lr_experiment;
 
 extern const lr_key lr_common_schema[];

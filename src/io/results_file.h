@@ -1,12 +1,16 @@
-/* Reading a results file back for `report` and `plot`. */
-#ifndef LR_CLI_RESULTS_FILE_H
-#define LR_CLI_RESULTS_FILE_H
+/* Reading a results file back: what the experiments' report and plot hooks
+ * (lr_experiment.report, .plot in run/run.h) get from `lrlab report` and `lrlab plot`.
+ * The root attributes, /points, /fits, /bounds and /shape are read at open; a hook reads
+ * any other table of rf->file itself (lr_h5_read_table). */
+#ifndef LR_IO_RESULTS_FILE_H
+#define LR_IO_RESULTS_FILE_H
 
 #include <hdf5.h>
 
 #include "run/table.h"
 
 typedef struct lr_results_file {
+    char *path; /* as opened, for messages */
     hid_t file;
     lr_table *points, *fits, *bounds;
     lr_table *shape; /* NULL in files written before /shape existed */

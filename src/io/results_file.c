@@ -1,4 +1,4 @@
-#include "results_file.h"
+#include "io/results_file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,12 +23,20 @@ int lr_results_open(const char *path, lr_results_file *rf)
     if (H5Fis_hdf5(path) <= 0) LR_ERRORF(LR_EDATA, "%s: not an HDF5 file (or cannot be read)", path);
     rf->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (rf->file < 0) LR_ERRORF(LR_EIO, "%s: cannot open", path);
+    rf->path = strdup(path);
+    if (!rf->path) {
+        H5Fclose(rf->file);
+        rf->file = -1;
+        LR_ERRORF(LR_ENOMEM, "%s: out of memory", path);
+    }
     char *schema = lr_h5_get_attr_str(rf->file, "schema");
     int ok = schema && !strcmp(schema, LR_RESULTS_SCHEMA);
     free(schema);
     if (!ok) {
         H5Fclose(rf->file);
         rf->file = -1;
+        free(rf->path);
+        rf->path = NULL;
         LR_ERRORF(LR_EDATA, "%s: not an lrlab results file (root attribute schema != %s)", path,
                   LR_RESULTS_SCHEMA);
     }
@@ -74,6 +82,7 @@ void lr_results_close(lr_results_file *rf)
     free(rf->utc_time);
     free(rf->blas_core);
     free(rf->config_file);
+    free(rf->path);
     if (rf->file >= 0 && rf->file) H5Fclose(rf->file);
     memset(rf, 0, sizeof *rf);
 }
