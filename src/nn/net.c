@@ -103,7 +103,10 @@ int lr_net_from_dump(const lr_dump *d, lr_net **out)
             break;
         }
         if ((status = lr_net_parse_post(D->post, L->post, &L->npost)) != LR_OK) {
-            status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: %s: %s", d->path, lab, lr_last_error());
+            /* A copy: lr_error formats into the buffer lr_last_error() returns. */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", lr_last_error());
+            status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: %s: %s", d->path, lab, why);
             break;
         }
         if (D->kind == LR_LAYER_CONV2D) {
