@@ -15,6 +15,7 @@ void lr_tests_real(void);
 void lr_tests_gram(void);
 void lr_tests_spectrum(void);
 void lr_tests_nn(void);
+void lr_tests_activation(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

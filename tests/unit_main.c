@@ -22,6 +22,7 @@ int main(void)
     lr_tests_gram();
     lr_tests_spectrum();
     lr_tests_nn();
+    lr_tests_activation();
     CU_basic_set_mode(CU_BRM_NORMAL);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
