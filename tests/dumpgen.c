@@ -1,5 +1,6 @@
 /* Writer of small test dumps (see dumpgen.h).  The good dump is a real two-layer network
- * evaluated in double: X0 random, Y0 = X0 W0^T + b0, X1 = relu(Y0), Y1 = X1 W1^T + b1,
+ * evaluated in double: X0 random, Y0 = X0 W0^T + b0, X1 = relu(Y0) (or another activation,
+ * by kind), Y1 = X1 W1^T + b1,
  * stored as float64, with /inputs holding the 40 calibration inputs and 20 test inputs
  * whose labels are the network's own argmax (so the dense accuracy is exactly 1). */
 #include "dumpgen.h"
@@ -16,6 +17,50 @@
 #define D0 6
 #define D1 5
 #define D2 3
+
+const char *const lr_dumpgen_names[LR_DUMPGEN_NKINDS] = {
+    [LR_DUMPGEN_GOOD] = "good",
+    [LR_DUMPGEN_TRUNCATED] = "truncated",
+    [LR_DUMPGEN_WRONG_SHAPE] = "wrong_shape",
+    [LR_DUMPGEN_NAN] = "nan",
+    [LR_DUMPGEN_VERSION] = "version",
+    [LR_DUMPGEN_MISMATCH] = "mismatch",
+    [LR_DUMPGEN_MISSING] = "missing",
+    [LR_DUMPGEN_CUT] = "cut",
+    [LR_DUMPGEN_BAD_OP] = "bad_op",
+    [LR_DUMPGEN_TANH] = "tanh",
+    [LR_DUMPGEN_SIGMOID] = "sigmoid",
+    [LR_DUMPGEN_GELU] = "gelu",
+    [LR_DUMPGEN_GELU_TANH] = "gelu_tanh",
+    [LR_DUMPGEN_LEAKY_RELU] = "leaky_relu",
+};
+
+/* The activation between the two layers, written here from PyTorch's formulas (libm
+ * only: this file is also linked into tests/mkdump, without lrlab's library). */
+static const char *post_of(lr_dumpgen_kind kind)
+{
+    switch (kind) {
+    case LR_DUMPGEN_BAD_OP: return "relu,softmax";
+    case LR_DUMPGEN_TANH: return "tanh";
+    case LR_DUMPGEN_SIGMOID: return "sigmoid";
+    case LR_DUMPGEN_GELU: return "gelu";
+    case LR_DUMPGEN_GELU_TANH: return "gelu_tanh";
+    case LR_DUMPGEN_LEAKY_RELU: return "leaky_relu(0.2)";
+    default: return "relu";
+    }
+}
+
+static double activate(lr_dumpgen_kind kind, double x)
+{
+    switch (kind) {
+    case LR_DUMPGEN_TANH: return tanh(x);
+    case LR_DUMPGEN_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case LR_DUMPGEN_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case LR_DUMPGEN_GELU_TANH: return 0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * pow(x, 3))));
+    case LR_DUMPGEN_LEAKY_RELU: return x > 0 ? x : 0.2 * x;
+    default: return x > 0 ? x : 0;
+    }
+}
 
 static double urand(unsigned *s)
 {
@@ -76,7 +121,7 @@ int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
     for (int i = 0; i < D2 * D1; i++) W1[i] = urand(&seed);
     for (int i = 0; i < D2; i++) b1[i] = urand(&seed);
     affine(x, W0, b0, y0, M + NT, D0, D1);
-    for (int i = 0; i < (M + NT) * D1; i++) x1[i] = y0[i] > 0 ? y0[i] : 0;
+    for (int i = 0; i < (M + NT) * D1; i++) x1[i] = activate(kind, y0[i]);
     affine(x1, W1, b1, y1, M + NT, D1, D2);
     for (int i = 0; i < M + NT; i++) {
         int best = 0;
@@ -100,7 +145,7 @@ int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
         hid_t g = H5Gcreate2(layers, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         attr_s(g, "kind", "linear");
         attr_s(g, "module", l ? "fc2" : "fc1");
-        attr_s(g, "post", l ? "" : "relu");
+        attr_s(g, "post", l ? "" : post_of(kind));
         if (l == 0) {
             put(g, "W", W0, D1, D0);
             put(g, "b", b0, D1, 0);

@@ -11,8 +11,19 @@ typedef enum {
     LR_DUMPGEN_VERSION,     /* format_version = 2 */
     LR_DUMPGEN_MISMATCH,    /* layer 001: Y != X W^T + b */
     LR_DUMPGEN_MISSING,     /* layer 000: no dataset Y */
-    LR_DUMPGEN_CUT          /* a good file cut short on disk */
+    LR_DUMPGEN_CUT,         /* a good file cut short on disk */
+    LR_DUMPGEN_BAD_OP,      /* layer 000: post "relu,softmax" (no such op) */
+    /* The good network with another activation between its layers: */
+    LR_DUMPGEN_TANH,        /* post "tanh" */
+    LR_DUMPGEN_SIGMOID,     /* post "sigmoid" */
+    LR_DUMPGEN_GELU,        /* post "gelu" (erf form) */
+    LR_DUMPGEN_GELU_TANH,   /* post "gelu_tanh" */
+    LR_DUMPGEN_LEAKY_RELU,  /* post "leaky_relu(0.2)" */
+    LR_DUMPGEN_NKINDS
 } lr_dumpgen_kind;
+
+/* The file name (without .h5) tests/mkdump gives each kind. */
+extern const char *const lr_dumpgen_names[LR_DUMPGEN_NKINDS];
 
 /* Write a dump of that kind to path; returns 0 on success. */
 int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind);

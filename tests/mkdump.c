@@ -10,10 +10,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mkdump DIR\n");
         return 2;
     }
-    const char *names[] = {"good", "truncated", "wrong_shape", "nan", "version", "mismatch", "missing", "cut"};
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < LR_DUMPGEN_NKINDS; k++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s.h5", argv[1], names[k]);
+        snprintf(path, sizeof path, "%s/%s.h5", argv[1], lr_dumpgen_names[k]);
         if (lr_dumpgen_write(path, (lr_dumpgen_kind)k) != 0) {
             fprintf(stderr, "mkdump: cannot write %s\n", path);
             return 1;

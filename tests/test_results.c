@@ -63,6 +63,8 @@ static void test_table_roundtrip(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(cols, "err: error"));
     free(cols);
     H5Dclose(ds);
+    lr_table_free(u);
+    u = NULL;
     CU_ASSERT_NOT_EQUAL(lr_h5_read_table(f, "missing", &u), 0);
     H5Fclose(f);
     unlink(path);

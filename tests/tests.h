@@ -23,6 +23,9 @@ void lr_tests_registries(void);
 int lr_test_run_config(const char *text, const char *const *overrides, size_t noverrides, char *out,
                        size_t outlen);
 void lr_tests_plot(void);
+void lr_tests_spectrum(void);
+void lr_tests_nn(void);
+void lr_tests_activation(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

@@ -23,6 +23,9 @@ int main(void)
     lr_tests_bounds_hold();
     lr_tests_registries();
     lr_tests_plot();
+    lr_tests_spectrum();
+    lr_tests_nn();
+    lr_tests_activation();
     CU_basic_set_mode(CU_BRM_NORMAL);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -10,8 +10,8 @@ network can be evaluated end to end by lrlab.
 
 The layers are captured with forward hooks, so any model works (ResNets, transformers'
 nn.Linear, ...).  When the model is an nn.Sequential (possibly nested) of Linear, Conv2d,
-ReLU, MaxPool2d, AvgPool2d, Flatten and Dropout modules, the operations between layers are
-written too (attribute `post` of each layer, root attribute network = "sequential") and
+ReLU, LeakyReLU, Tanh, Sigmoid, GELU (both forms), MaxPool2d, AvgPool2d, Flatten and Dropout
+modules, the operations between layers are written too (attribute `post` of each layer, root attribute network = "sequential") and
 lrlab's C forward pass can evaluate the whole network; otherwise network = "layers" and
 lrlab analyses the layers one by one.
 
@@ -59,9 +59,20 @@ def _flatten_sequential(model):
 
 
 def _post_op(m):
-    """lrlab's spelling of a module between two layers, or None if unsupported."""
+    """lrlab's spelling of a module between two layers, or None if unsupported.
+
+    The activations are the registry of src/nn/activation.h; LeakyReLU's negative slope is
+    written with repr(), which round-trips the double exactly through C's strtod."""
     if isinstance(m, nn.ReLU):
         return "relu"
+    if isinstance(m, nn.LeakyReLU):
+        return "leaky_relu(%r)" % float(m.negative_slope)
+    if isinstance(m, nn.Tanh):
+        return "tanh"
+    if isinstance(m, nn.Sigmoid):
+        return "sigmoid"
+    if isinstance(m, nn.GELU):
+        return {"none": "gelu", "tanh": "gelu_tanh"}.get(getattr(m, "approximate", "none"))
     if isinstance(m, nn.Flatten):
         return "flatten" if m.start_dim == 1 and m.end_dim == -1 else None
     if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):

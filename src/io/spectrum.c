@@ -66,6 +66,11 @@ static int read_text(const char *path, double **values, size_t *n)
                 status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s:%zu: '%.20s' is not a number", path, line, p);
                 break;
             }
+            if (!isfinite(x) || x < 0) {
+                status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s:%zu: '%.*s' = %g is not a singular "
+                                  "value (finite, >= 0)", path, line, (int)(end - p < 40 ? end - p : 40), p, x);
+                break;
+            }
             if (len == cap) {
                 double *w = realloc(v, 2 * cap * sizeof(double));
                 if (!w) {
@@ -99,9 +104,12 @@ int lr_spectrum_read(const char *path, const char *dataset, double **values, siz
     double *v = *values;
     for (size_t i = 0; i < *n; i++)
         if (!isfinite(v[i]) || v[i] < 0) {
+            /* The message first: it reads v[i]. */
+            int status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: value %zu = %g is not a singular "
+                                  "value (finite, >= 0)", path, i + 1, v[i]);
             free(v);
             *values = NULL;
-            LR_ERRORF(LR_EDATA, "%s: value %zu = %g is not a singular value (finite, >= 0)", path, i + 1, v[i]);
+            return status;
         }
     /* Descending: sort ascending and reverse. */
     lr_sort(v, *n);

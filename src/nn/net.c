@@ -8,6 +8,44 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "nn/activation.h"
+
+/* The pooling op at p ("maxpool2d(k,s)" or "avgpool2d(k,s)", args just after the '('). */
+static int parse_pool(const char *text, const char *args, lr_post_op *op, const char **next)
+{
+    char *end;
+    op->k = strtol(args, &end, 10);
+    if (*end != ',') LR_ERRORF(LR_EDATA, "post ops '%s': expected pool2d(k,s)", text);
+    op->s = strtol(end + 1, &end, 10);
+    if (*end != ')' || op->k < 1 || op->s < 1)
+        LR_ERRORF(LR_EDATA, "post ops '%s': expected pool2d(k,s) with k, s >= 1", text);
+    *next = end + 1;
+    return LR_OK;
+}
+
+/* The activation `id` at p (its name len characters long): name or name(parameter). */
+static int parse_activation(const char *text, const char *p, size_t len, int id, lr_post_op *op,
+                            const char **next)
+{
+    const lr_activation *a = lr_activation_get((lr_activation_id)id);
+    op->kind = LR_POST_ACT;
+    op->act = (lr_activation_id)id;
+    *next = p + len;
+    if (!a->param) {
+        if (p[len] == '(') LR_ERRORF(LR_EDATA, "post ops '%s': %s takes no parameter", text, a->name);
+        return LR_OK;
+    }
+    if (p[len] != '(')
+        LR_ERRORF(LR_EDATA, "post ops '%s': %s needs its %s, written %s(%s)", text, a->name, a->param,
+                  a->name, a->param);
+    char *end;
+    op->param = strtod(p + len + 1, &end);
+    if (end == p + len + 1 || *end != ')' || !isfinite(op->param))
+        LR_ERRORF(LR_EDATA, "post ops '%s': expected %s(%s) with a finite number at '%s'", text, a->name,
+                  a->param, p);
+    *next = end + 1;
+    return LR_OK;
+}
 
 int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops)
 {
@@ -18,25 +56,22 @@ int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops)
         if (!*p) break;
         if (*nops == LR_NET_MAX_POST) LR_ERRORF(LR_EDATA, "post ops '%s': more than %d", text, LR_NET_MAX_POST);
         lr_post_op *op = &ops[*nops];
-        op->k = op->s = 0;
-        if (!strncmp(p, "relu", 4)) {
-            op->kind = LR_POST_RELU;
-            p += 4;
-        } else if (!strncmp(p, "flatten", 7)) {
+        *op = (lr_post_op){0};
+        size_t len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        int act = lr_activation_find(p, len);
+        if (act >= 0) {
+            LR_TRY(parse_activation(text, p, len, act, op, &p));
+        } else if (len == 7 && !strncmp(p, "flatten", 7)) {
             op->kind = LR_POST_FLATTEN;
             p += 7;
-        } else if (!strncmp(p, "maxpool2d(", 10) || !strncmp(p, "avgpool2d(", 10)) {
+        } else if (len == 9 && p[9] == '(' && (!strncmp(p, "maxpool2d", 9) || !strncmp(p, "avgpool2d", 9))) {
             op->kind = p[0] == 'm' ? LR_POST_MAXPOOL : LR_POST_AVGPOOL;
-            char *end;
-            op->k = strtol(p + 10, &end, 10);
-            if (*end != ',') LR_ERRORF(LR_EDATA, "post ops '%s': expected pool2d(k,s)", text);
-            op->s = strtol(end + 1, &end, 10);
-            if (*end != ')' || op->k < 1 || op->s < 1)
-                LR_ERRORF(LR_EDATA, "post ops '%s': expected pool2d(k,s) with k, s >= 1", text);
-            p = end + 1;
+            LR_TRY(parse_pool(text, p + 10, op, &p));
         } else {
-            LR_ERRORF(LR_EDATA, "post ops '%s': unknown op at '%s' (relu, maxpool2d(k,s), "
-                      "avgpool2d(k,s), flatten)", text, p);
+            char names[256];
+            size_t shown = len ? len : strcspn(p, ", ");
+            LR_ERRORF(LR_EDATA, "post ops '%s': unknown op '%.*s' (known: %s, maxpool2d(k,s), "
+                      "avgpool2d(k,s), flatten)", text, (int)shown, p, lr_activation_names(names, sizeof names));
         }
         if (*p && *p != ',' && !isspace((unsigned char)*p))
             LR_ERRORF(LR_EDATA, "post ops '%s': junk at '%s'", text, p);
@@ -103,7 +138,10 @@ int lr_net_from_dump(const lr_dump *d, lr_net **out)
             break;
         }
         if ((status = lr_net_parse_post(D->post, L->post, &L->npost)) != LR_OK) {
-            status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: %s: %s", d->path, lab, lr_last_error());
+            /* A copy: lr_error formats into the buffer lr_last_error() returns. */
+            char why[1024];
+            snprintf(why, sizeof why, "%s", lr_last_error());
+            status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: %s: %s", d->path, lab, why);
             break;
         }
         if (D->kind == LR_LAYER_CONV2D) {
@@ -251,8 +289,12 @@ int lr_net_post(const lr_net_layer *L, lr_mat Y, size_t n, lr_mat act_out)
             for (size_t s = 0; s < n; s++) LR_AT(A, s, c * L->L + p) = LR_AT(Y, s * L->L + p, c);
     for (size_t o = 0; o < L->npost; o++) {
         const lr_post_op *op = &L->post[o];
-        if (op->kind == LR_POST_RELU) {
-            for (size_t i = 0; i < n * dim; i++) cur[i] = cur[i] > 0 ? cur[i] : 0.0;
+        if (op->kind == LR_POST_ACT) {
+            int s = lr_activation_apply(op->act, op->param, cur, n * dim);
+            if (s != LR_OK) {
+                lr_free(cur);
+                return s;
+            }
         } else if (op->kind == LR_POST_MAXPOOL || op->kind == LR_POST_AVGPOOL) {
             long C = shape[0], H = shape[1], Wd = shape[2];
             long OH = (H - op->k) / op->s + 1, OW = (Wd - op->k) / op->s + 1;

@@ -1,5 +1,5 @@
-/* A forward pass for the sequential networks of layer dumps (dense and conv layers, ReLU,
- * max/average pooling, flatten), with optional low-rank replacements of each layer.
+/* A forward pass for the sequential networks of layer dumps (dense and conv layers, the
+ * activations of nn/activation.h, max/average pooling, flatten), with optional low-rank replacements of each layer.
  *
  * Activations of a batch of n samples are an n x D matrix (row = sample), D the
  * flattened per-sample size in PyTorch's NCHW order (channel, then row, then column), so
@@ -14,12 +14,17 @@
 
 #include "core/mat.h"
 #include "io/dump.h"
+#include "nn/activation.h"
 
-typedef enum { LR_POST_RELU, LR_POST_MAXPOOL, LR_POST_AVGPOOL, LR_POST_FLATTEN } lr_post_kind;
+/* An op after a layer: an activation of the registry (nn/activation.h), a pooling or a
+ * flatten. */
+typedef enum { LR_POST_ACT, LR_POST_MAXPOOL, LR_POST_AVGPOOL, LR_POST_FLATTEN } lr_post_kind;
 
 typedef struct lr_post_op {
     lr_post_kind kind;
-    long k, s; /* pooling window and stride */
+    lr_activation_id act; /* LR_POST_ACT: which one */
+    double param;         /* LR_POST_ACT: its parameter (leaky_relu's negative slope), else 0 */
+    long k, s;            /* pooling window and stride */
 } lr_post_op;
 
 #define LR_NET_MAX_POST 8
@@ -73,7 +78,8 @@ int lr_net_forward(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, lr_mat
 /* Number of correct argmax predictions. */
 size_t lr_net_count_correct(lr_mat logits, const long *labels);
 
-/* Parse "relu,maxpool2d(2,2),flatten" (tests). */
+/* Parse a layer's post attribute, e.g. "relu,maxpool2d(2,2),flatten" or
+ * "leaky_relu(0.01)"; an unknown op's message lists the known ones. */
 int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops);
 
 #endif
