@@ -37,19 +37,21 @@
 #define LR_RUN_MAX_SCHEMAS 16
 
 const lr_key lr_common_schema[] = {
-    {"experiment", LR_KEY_STRING, 0, 1, NAN, NULL, 0, 0, NULL, "which experiment runs", lr_experiment_name_at},
-    {"name", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL, "a title for reports and figures"},
-    {"seed", LR_KEY_INT, 0, 0, 1, NULL, 0, 4294967295.0, NULL,
-     "run seed: every trial's stream derives from (seed, point, trial)"},
-    {"trials", LR_KEY_INT, 0, 0, 100, NULL, 1, (double)LR_RNG_MAX_TRIALS, NULL,
-     "independent trials per sweep point"},
-    {"rng", LR_KEY_STRING, 0, 0, NAN, "mt19937", 0, 0, "mt19937|taus2",
-     "GSL generator of every trial's stream (taus2: ~2.5x faster Gaussian draws, other numbers)"},
-    {"plot.x", LR_KEY_STRING, 0, 0, NAN, "", 0, 0, NULL,
-     "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
-    {"plot.weight", LR_KEY_BOOL, 0, 0, 0, NULL, 0, 0, NULL,
-     "lrlab plot also draws the weight error ||M - M*||_F (NAME_weight; always when a bound observes it)"},
-    {NULL, 0, 0, 0, 0, NULL, 0, 0, NULL, NULL}};
+    {.path = "experiment", .type = LR_KEY_STRING, .required = 1, .def = NAN, .names = lr_experiment_name_at,
+     .doc = "which experiment runs"},
+    {.path = "name", .type = LR_KEY_STRING, .def = NAN, .def_str = "",
+     .doc = "a title for reports and figures"},
+    {.path = "seed", .type = LR_KEY_INT, .def = 1, .max = 4294967295.0,
+     .doc = "run seed: every trial's stream derives from (seed, point, trial)"},
+    {.path = "trials", .type = LR_KEY_INT, .def = 100, .min = 1, .max = (double)LR_RNG_MAX_TRIALS,
+     .doc = "independent trials per sweep point"},
+    {.path = "rng", .type = LR_KEY_STRING, .def = NAN, .def_str = "mt19937", .choices = "mt19937|taus2",
+     .doc = "GSL generator of every trial's stream (taus2: ~2.5x faster Gaussian draws, other numbers)"},
+    {.path = "plot.x", .type = LR_KEY_STRING, .def = NAN, .def_str = "",
+     .doc = "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
+    {.path = "plot.weight", .type = LR_KEY_BOOL,
+     .doc = "lrlab plot also draws the weight error ||M - M*||_F (NAME_weight; always when a bound observes it)"},
+    {.path = NULL}};
 
 #define LR_EXPERIMENT(id) extern const lr_experiment lr_experiment_##id;
 #include "experiments/list.h"
