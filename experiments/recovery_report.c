@@ -64,8 +64,20 @@ static void report_bound_totals(const lr_results_file *rf, FILE *out)
     if (!rf->bounds->nrows) return;
     fprintf(out, "\nEach bound over the whole run (deterministic: must hold in every trial; w.p.: "
                  "coverage at every point):\n");
+    int cmet = lr_table_col(rf->bounds, "assumptions_met"), ceval = lr_table_col(rf->bounds, "evaluated");
     for (size_t b = 0; b < rf->bounds->nrows; b++) {
         const char *bn = lr_rf_str(rf->bounds, b, "name"), *kind = lr_rf_str(rf->bounds, b, "kind");
+        /* A bound whose declared assumptions the run does not meet: say so, whatever else. */
+        if (cmet >= 0 && ceval >= 0 && lr_table_row(rf->bounds, b)[cmet] == 0) {
+            const char *assumes = lr_rf_str(rf->bounds, b, "assumes");
+            if (lr_table_row(rf->bounds, b)[ceval] == 0)
+                fprintf(out, "  %-8s %-16s not evaluated: assumes %s, which this run's noise does not "
+                             "meet (bounds.outside_assumptions = true evaluates it)\n", bn, kind, assumes);
+            else
+                fprintf(out, "  %-8s %-16s evaluated OUTSIDE its assumptions (%s; "
+                             "bounds.outside_assumptions = true):\n", bn, kind, assumes);
+            if (lr_table_row(rf->bounds, b)[ceval] == 0) continue;
+        }
         char c1[128];
         snprintf(c1, sizeof c1, "%s_n", bn);
         if (lr_table_col(P, c1) < 0) continue;
