@@ -172,6 +172,9 @@ def main():
                     help="row counts of the one-layer dumps streamed by real_layers for the memory check")
     ap.add_argument("--keep-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the benchmark's commands")
+    ap.add_argument("--baseline", default=None,
+                    help="another lrlab binary (e.g. a build of an earlier commit) timed on the same "
+                         "workload in the same run, interleaved with this one")
     ap.add_argument("overrides", nargs="*", help="config overrides passed to lrlab (key=value)")
     a = ap.parse_args()
     cfg = a.config or os.path.join(a.srcdir, "configs", "bench.cfg")
@@ -196,7 +199,7 @@ def main():
 
         # 2-3. lrlab and numpy on the workload, interleaved (lrlab, numpy, lrlab, ...) so
         # that a change of load on the machine hits both alike; numpy draws its own instances.
-        lr, npr = [], []
+        lr, npr, bl = [], [], []
         h5 = os.path.join(work, "bench.h5")
         npj = os.path.join(work, "np.json")
         for i in range(a.repeats):
@@ -222,6 +225,13 @@ def main():
                          for k in range(int(np.max(t["rank_index"])) + 1)]
                 np_args = ["--m", str(m), "--n0", str(n0), "--n1", str(n1), "--r", str(r), "--trials",
                            str(ntr), "--sigmas", ",".join(sigmas), "--ranks", ",".join(map(str, ranks))]
+            if a.baseline:
+                bh5 = os.path.join(work, "baseline.h5")
+                wall, rss, _, load = run_measured([a.baseline, "run", cfg, *a.overrides, "-o", bh5, "--force",
+                                                   "--quiet", "-j", str(a.threads)], env)
+                bl.append({"wall_seconds": wall, "peak_rss_kib": rss, "load_average_before": load})
+                print(f"baseline run {i + 1}: {wall:.2f} s, peak RSS {rss / 1024:.0f} MiB (load average "
+                      f"before {load:.2f})", flush=True)
             wall, rss, _, load = run_measured(["/usr/bin/python3", ref, *np_args, "--out", npj], env)
             with open(npj) as f:
                 inner = json.load(f)
@@ -233,6 +243,8 @@ def main():
                         "openblas_core": at.get("blas_core"), "openblas_config": at.get("blas_config"),
                         "route_counts_rows": {"svd": routes[0], "gram": routes[1], "gram_fallback": routes[2]}}
         res["numpy"] = {"runs": npr, "trials": inner["trials"], "blas": inner["blas"], "args": np_args}
+        if a.baseline:
+            res["baseline"] = {"binary": a.baseline, "runs": bl}
 
         # 4. Shared instances.
         inst, sh5, shj = (os.path.join(work, x) for x in ("inst.h5", "shared.h5", "shared.json"))
@@ -307,6 +319,13 @@ def main():
         "shared_max_rel_diff": res["shared_instances"]["max_rel_diff_all"],
         "load_average_at_end": os.getloadavg(),
     }
+    if a.baseline:
+        bw = statistics.median(x["wall_seconds"] for x in res["baseline"]["runs"])
+        # Paired by repeat (each pair ran back to back), so a change of load hits both alike.
+        ratios = [x["wall_seconds"] / y["wall_seconds"] for x, y in zip(res["lrlab"]["runs"], res["baseline"]["runs"])]
+        s["baseline_wall_seconds_median"] = bw
+        s["lrlab_over_baseline_median_of_ratios"] = statistics.median(ratios)
+        s["lrlab_over_baseline_ratios"] = ratios
     res["summary"] = s
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1, default=float)
@@ -324,6 +343,10 @@ def main():
     print(f"  lrlab  {lw:8.2f} s  {s['lrlab_trials_per_second']:7.2f} trials/s  peak RSS {s['lrlab_peak_rss_mib_median']:6.0f} MiB")
     print(f"  numpy  {nw:8.2f} s  {s['numpy_trials_per_second']:7.2f} trials/s  peak RSS {s['numpy_peak_rss_mib_median']:6.0f} MiB")
     print(f"  speedup (numpy / lrlab): {s['speedup']:.1f}x")
+    if a.baseline:
+        print(f"  baseline {s['baseline_wall_seconds_median']:6.2f} s ({a.baseline}); this lrlab / baseline, "
+              f"median of paired ratios: {s['lrlab_over_baseline_median_of_ratios']:.3f} "
+              f"({', '.join(f'{r:.3f}' for r in s['lrlab_over_baseline_ratios'])})")
     print(f"  lrlab stream phase {sg:.1f} GFLOP/s per thread = {100 * s['stream_fraction_of_dgemm']:.0f}% "
           f"of 1-thread DGEMM ({res['dgemm']['gflops_1thread']:.1f} GFLOP/s)")
     print(f"  largest matrix (X~) {largest:.0f} MiB; lrlab peak RSS / largest = "
