@@ -851,7 +851,10 @@ static int real_prepare(lr_run *run)
     run->comps = calloc(run->ncomps, sizeof *run->comps);
     run->bounds = calloc(1, sizeof *run->bounds);
     if (!run->comps || !run->bounds) LR_ERROR(LR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < run->ncomps; i++) run->comps[i] = lr_compressor_find(names[i]);
+    for (size_t i = 0; i < run->ncomps; i++)
+        if (!(run->comps[i] = lr_compressor_find(names[i])))
+            LR_ERRORF(LR_ECONFIG, "%s: unknown compressor \"%s\" (`lrlab list` shows the registered ones)",
+                      lr_config_where(c, "compress.methods", where, sizeof where), names[i]);
     st->tol = run->bparams.tol = lr_config_num(c, 0, "bounds.tol");
     st->C = run->bparams.C = lr_config_num(c, 0, "bounds.C");
     st->t = run->bparams.t = lr_config_num(c, 0, "bounds.t");
@@ -1031,7 +1034,7 @@ static void fill_layer_row(const lr_run *run, const rl_state *st, double *row, s
     double b2 = isnan(ev->sigma_hat) ? NAN
                                      : tau + st->C * sqrt(2.0 * (double)k) * ev->sigma_hat *
                                                  (sqrt((double)ev->q) + sqrt((double)L->n1) + st->t);
-    int is_dd = !strcmp(run->comps[ci]->name, "dd_rank");
+    int is_dd = lr_compressor_has_role(run->comps[ci], LR_ROLE_RANK_LS);
     row[st->c_thm2a] = b1;
     row[st->c_thm2a_held] = is_dd ? le_rounding(st, err_layer, b1, ev->z_norm) : -1;
     row[st->c_thm2a_hat] = b2;
@@ -1065,9 +1068,7 @@ static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, 
         }
         /* Compare with svd_w at the same rank: exactly, and within the provable slack
          * 2 ||PG||_F (dd_rank fits Y = X~W + G, not X~W). */
-        size_t da = run->ncomps;
-        for (size_t ci = 0; ci < run->ncomps; ci++)
-            if (!strcmp(run->comps[ci]->name, "svd_w")) da = ci;
+        size_t da = lr_compressor_with_role(run->comps, run->ncomps, LR_ROLE_BASELINE);
         for (size_t ci = 0; s == LR_OK && da < run->ncomps && ci < run->ncomps; ci++) {
             if (ci == da) continue;
             for (size_t i = 0; i < n; i++) {

@@ -333,7 +333,10 @@ static int recovery_prepare(lr_run *run)
         LR_ERRORF(LR_ECONFIG, "%s: at least one compressor and one rank offset are needed",
                   lr_config_where(c, run->ncomps ? "compress.rank_offsets" : "compress.methods",
                                   where, sizeof where));
-    for (size_t i = 0; i < run->ncomps; i++) run->comps[i] = lr_compressor_find(names[i]);
+    for (size_t i = 0; i < run->ncomps; i++)
+        if (!(run->comps[i] = lr_compressor_find(names[i])))
+            LR_ERRORF(LR_ECONFIG, "%s: unknown compressor \"%s\" (`lrlab list` shows the registered ones)",
+                      lr_config_where(c, "compress.methods", where, sizeof where), names[i]);
     memcpy(run->rank_offsets, offs, run->nranks * sizeof(long));
     for (size_t i = 0; i < run->nbounds; i++) run->bounds[i] = lr_bound_find(bnames[i]);
     run->bparams.tol = lr_config_num(c, 0, "bounds.tol");
@@ -706,10 +709,8 @@ generated:;
  * theorem here: no exponent. */
 static double recovery_theory_slope(const lr_run *run, const char *path, size_t comp, size_t rank_index)
 {
-    static const char *const covered[] = {"dd_rank", "dd_svt", "dd_nuc", "relu_cvx", "relu_cvx_sq"};
     const lr_compressor *cp = run->comps[comp];
-    int known = 0;
-    for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) known |= !strcmp(cp->name, covered[i]);
+    int known = lr_compressor_has_role(cp, LR_ROLE_THEORY);
     long offset = cp->rank_adaptive ? 0 : run->rank_offsets[rank_index];
     if (!known || offset < 0) return NAN;
     if (!strcmp(path, "problem.noise.sigma")) return 1.0; /* first order in G for every k >= r */

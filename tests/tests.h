@@ -13,6 +13,7 @@ void lr_tests_convex(void);
 void lr_tests_thm2(void);
 void lr_tests_real(void);
 void lr_tests_gram(void);
+void lr_tests_compressors(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

@@ -65,6 +65,10 @@ static int act_scaled_fit(const lr_layer *L, const lr_compress_opts *opts, const
 }
 
 const lr_compressor lr_compressor_act_scaled = {
-    "act_scaled",
-    "data-aware heuristic: rows of W scaled by (mean |X~|)^alpha, truncated, unscaled (ASVD)", 1,
-    act_scaled_scratch, act_scaled_fit, 0, 1, 0};
+    .name = "act_scaled",
+    .description = "data-aware heuristic: rows of W scaled by (mean |X~|)^alpha, truncated, unscaled (ASVD)",
+    .data_driven = 1,
+    .scratch = act_scaled_scratch,
+    .fit = act_scaled_fit,
+    .nested = 1,
+};

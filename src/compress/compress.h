@@ -71,6 +71,21 @@ typedef struct lr_compress_opts {
     double jitter; /* whiten: relative diagonal jitter added to X~^T X~ before Cholesky (0: none) */
 } lr_compress_opts;
 
+/* What a compressor is for, beyond what it computes: code that must pick "the baseline"
+ * or "the compressors a theorem covers" asks the registry (lr_compressor_has_role,
+ * lr_compressor_with_role) instead of testing names.  A compressor may have several. */
+typedef enum lr_compressor_role {
+    LR_ROLE_NONE = 0,
+    /* The data-agnostic baseline the data-driven compressors are compared with (dd <= da). */
+    LR_ROLE_BASELINE = 1u << 0,
+    /* The baseline of the ReLU experiments: a pre-activation rule applied to Y+. */
+    LR_ROLE_RELU_BASELINE = 1u << 1,
+    /* A theorem of THEORY.md predicts its error's rates (recovery's slope fits). */
+    LR_ROLE_THEORY = 1u << 2,
+    /* The rank-constrained least-squares estimator, the subject of Theorem 2(a). */
+    LR_ROLE_RANK_LS = 1u << 3,
+} lr_compressor_role;
+
 typedef struct lr_compressor {
     const char *name;
     const char *description;
@@ -91,18 +106,25 @@ typedef struct lr_compressor {
     /* 1 if fit needs only W, sx, Vx, q and UtY (never X, Y or Ux), so it can run on the
      * Gram route, where X~ is streamed and never held (0 for compressors that need X~). */
     int gram_ok;
+    /* Bitwise or of lr_compressor_role values. */
+    unsigned roles;
 } lr_compressor;
 
-extern const lr_compressor lr_compressor_svd_w;
-extern const lr_compressor lr_compressor_dd_rank;
-extern const lr_compressor lr_compressor_dd_svt, lr_compressor_dd_nuc;
-extern const lr_compressor lr_compressor_relu_cvx, lr_compressor_relu_cvx_sq, lr_compressor_relu_naive;
-extern const lr_compressor lr_compressor_whiten;
-extern const lr_compressor lr_compressor_act_scaled;
+#define LR_COMPRESSOR(name) extern const lr_compressor lr_compressor_##name;
+#include "compress/list.h"
+#undef LR_COMPRESSOR
 
-/* NULL-terminated registry. */
+/* NULL-terminated registry, in the order of compress/list.h. */
 extern const lr_compressor *const lr_compressors[];
+/* The compressor of that name, or NULL (callers must check: a config may name anything). */
 const lr_compressor *lr_compressor_find(const char *name);
+/* Name of the i-th registered compressor, NULL past the end: the accepted names of a
+ * registry-validated config key (lr_key.names). */
+const char *lr_compressor_name_at(size_t i);
+/* 1 if c has every role in `roles`. */
+int lr_compressor_has_role(const lr_compressor *c, unsigned roles);
+/* Index in comps[0..n) of the first compressor with every role in `roles`; n if none. */
+size_t lr_compressor_with_role(const lr_compressor *const *comps, size_t n, unsigned roles);
 
 /* Factor X~ into L->Ux, sx, Vx (storage supplied in L, sized m x min, min, N0 x min) and
  * set q, smin_x.  Uses ws->svd and the arena for a copy of X~. */

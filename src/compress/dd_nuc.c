@@ -159,6 +159,11 @@ int lr_dd_nuc_reference(lr_mat X, lr_mat Y, double lambda, const lr_fista_opts *
 }
 
 const lr_compressor lr_compressor_dd_nuc = {
-    "dd_nuc",
-    "data-driven convex: argmin 1/2 ||Y - X~ M||_F^2 + lambda ||M||_* by FISTA with SVT steps (rank-adaptive)",
-    1, dd_nuc_scratch, dd_nuc_fit, 1, 0, 0};
+    .name = "dd_nuc",
+    .description = "data-driven convex: argmin 1/2 ||Y - X~ M||_F^2 + lambda ||M||_* by FISTA with SVT steps (rank-adaptive)",
+    .data_driven = 1,
+    .scratch = dd_nuc_scratch,
+    .fit = dd_nuc_fit,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};

@@ -53,6 +53,12 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
 }
 
 const lr_compressor lr_compressor_dd_rank = {
-    "dd_rank",
-    "data-driven: rank-constrained least squares, X~ M = [P Y]_k (generalised Eckart-Young)", 1,
-    dd_rank_scratch, dd_rank_fit, 0, 1, 1};
+    .name = "dd_rank",
+    .description = "data-driven: rank-constrained least squares, X~ M = [P Y]_k (generalised Eckart-Young)",
+    .data_driven = 1,
+    .scratch = dd_rank_scratch,
+    .fit = dd_rank_fit,
+    .nested = 1,
+    .gram_ok = 1,
+    .roles = LR_ROLE_THEORY | LR_ROLE_RANK_LS,
+};

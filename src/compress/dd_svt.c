@@ -50,6 +50,11 @@ static int dd_svt_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
 }
 
 const lr_compressor lr_compressor_dd_svt = {
-    "dd_svt",
-    "data-driven convex: X~ M = SVT_lambda(P Y), lambda auto = 2 sigma (sqrt q + sqrt N1 + t) (rank-adaptive)",
-    1, dd_svt_scratch, dd_svt_fit, 1, 0, 0};
+    .name = "dd_svt",
+    .description = "data-driven convex: X~ M = SVT_lambda(P Y), lambda auto = 2 sigma (sqrt q + sqrt N1 + t) (rank-adaptive)",
+    .data_driven = 1,
+    .scratch = dd_svt_scratch,
+    .fit = dd_svt_fit,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};

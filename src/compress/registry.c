@@ -1,21 +1,40 @@
-/* The list of compressors lrlab knows, and the helpers they share. */
+/* The registry of compressors (generated from compress/list.h) and the helpers they share. */
 #include <math.h>
 #include <string.h>
 
 #include "compress.h"
 #include "core/error.h"
 
-const lr_compressor *const lr_compressors[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank,
-                                               &lr_compressor_dd_svt, &lr_compressor_dd_nuc,
-                                               &lr_compressor_relu_cvx, &lr_compressor_relu_cvx_sq,
-                                               &lr_compressor_relu_naive, &lr_compressor_whiten,
-                                               &lr_compressor_act_scaled, NULL};
+const lr_compressor *const lr_compressors[] = {
+#define LR_COMPRESSOR(name) &lr_compressor_##name,
+#include "compress/list.h"
+#undef LR_COMPRESSOR
+    NULL};
 
 const lr_compressor *lr_compressor_find(const char *name)
 {
+    if (!name) return NULL;
     for (size_t i = 0; lr_compressors[i]; i++)
         if (!strcmp(lr_compressors[i]->name, name)) return lr_compressors[i];
     return NULL;
+}
+
+const char *lr_compressor_name_at(size_t i)
+{
+    static const size_t n = sizeof lr_compressors / sizeof lr_compressors[0] - 1;
+    return i < n ? lr_compressors[i]->name : NULL;
+}
+
+int lr_compressor_has_role(const lr_compressor *c, unsigned roles)
+{
+    return c && roles && (c->roles & roles) == roles;
+}
+
+size_t lr_compressor_with_role(const lr_compressor *const *comps, size_t n, unsigned roles)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lr_compressor_has_role(comps[i], roles)) return i;
+    return n;
 }
 
 size_t lr_layer_factor_x_scratch(size_t m, size_t n0) { return lr_arena_need(m, n0) + lr_arena_need(n0, 1); }

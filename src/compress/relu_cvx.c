@@ -159,10 +159,20 @@ static int relu_cvx_sq_fit(const lr_layer *L, const lr_compress_opts *opts, cons
 }
 
 const lr_compressor lr_compressor_relu_cvx = {
-    "relu_cvx",
-    "ReLU convex relaxation, censored-Gaussian loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
-    1, relu_scratch, relu_cvx_fit, 1, 0, 0};
+    .name = "relu_cvx",
+    .description = "ReLU convex relaxation, censored-Gaussian loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
+    .data_driven = 1,
+    .scratch = relu_scratch,
+    .fit = relu_cvx_fit,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};
 const lr_compressor lr_compressor_relu_cvx_sq = {
-    "relu_cvx_sq",
-    "ReLU convex relaxation, ReLU-consistent squared loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
-    1, relu_scratch, relu_cvx_sq_fit, 1, 0, 0};
+    .name = "relu_cvx_sq",
+    .description = "ReLU convex relaxation, ReLU-consistent squared loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
+    .data_driven = 1,
+    .scratch = relu_scratch,
+    .fit = relu_cvx_sq_fit,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};

@@ -17,5 +17,11 @@ static int relu_naive_fit(const lr_layer *L, const lr_compress_opts *opts, const
 }
 
 const lr_compressor lr_compressor_relu_naive = {
-    "relu_naive", "ReLU baseline: dd_rank on the post-activations, X~ M = [P Y+]_k", 1,
-    relu_naive_scratch, relu_naive_fit, 0, 0, 0};
+    .name = "relu_naive",
+    .description = "ReLU baseline: dd_rank on the post-activations, X~ M = [P Y+]_k",
+    .data_driven = 1,
+    .scratch = relu_naive_scratch,
+    .fit = relu_naive_fit,
+    .nested = 1,
+    .roles = LR_ROLE_RELU_BASELINE,
+};

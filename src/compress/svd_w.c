@@ -38,5 +38,12 @@ static int svd_w_fit(const lr_layer *L, const lr_compress_opts *opts, const size
 }
 
 const lr_compressor lr_compressor_svd_w = {
-    "svd_w", "data-agnostic: truncated SVD of the weights, M = [W]_k (Eckart-Young)", 0,
-    svd_w_scratch, svd_w_fit, 0, 1, 1};
+    .name = "svd_w",
+    .description = "data-agnostic: truncated SVD of the weights, M = [W]_k (Eckart-Young)",
+    .data_driven = 0,
+    .scratch = svd_w_scratch,
+    .fit = svd_w_fit,
+    .nested = 1,
+    .gram_ok = 1,
+    .roles = LR_ROLE_BASELINE,
+};

@@ -153,6 +153,10 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
 }
 
 const lr_compressor lr_compressor_whiten = {
-    "whiten",
-    "data-aware: SVD of S^T W with S S^T = X~^T X~ (SVD-LLM), Cholesky or pivoted-QR fallback", 1,
-    whiten_scratch, whiten_fit, 0, 1, 0};
+    .name = "whiten",
+    .description = "data-aware: SVD of S^T W with S S^T = X~^T X~ (SVD-LLM), Cholesky or pivoted-QR fallback",
+    .data_driven = 1,
+    .scratch = whiten_scratch,
+    .fit = whiten_fit,
+    .nested = 1,
+};
