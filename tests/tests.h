@@ -14,6 +14,7 @@ void lr_tests_thm2(void);
 void lr_tests_real(void);
 void lr_tests_gram(void);
 void lr_tests_compressors(void);
+void lr_tests_compressed(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

@@ -21,6 +21,7 @@ int main(void)
     lr_tests_real();
     lr_tests_gram();
     lr_tests_compressors();
+    lr_tests_compressed();
     CU_basic_set_mode(CU_BRM_NORMAL);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
