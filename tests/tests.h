@@ -16,6 +16,13 @@ void lr_tests_gram(void);
 void lr_tests_compressors(void);
 void lr_tests_compressed(void);
 
+/* Fit compressor c to L (point 0) through a plan sized for L, with its config keys set by
+ * `settings` ("compress.tol=1e-12;bounds.t=2", NULL or "" for the defaults); the plan is
+ * freed before returning (test_compressors.c). */
+#include "compress/compress.h"
+int lr_test_fit(const lr_compressor *c, const lr_layer *L, const char *settings, const size_t *ranks,
+                size_t nranks, lr_compressed *out, lr_fit_info *info);
+
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \
     CU_ASSERT(fabs((a) - (b)) <= (tol) * fmax(1.0, fmax(fabs(a), fabs(b))))

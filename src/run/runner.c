@@ -431,8 +431,12 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
 
     const char *expname = lr_config_peek_string(run->cfg, "experiment");
     run->exp = lr_experiment_find(expname);
-    const lr_key *schemas[2] = {lr_common_schema, run->exp ? run->exp->schema : NULL};
-    status = lr_config_validate(run->cfg, schemas, run->exp ? 2 : 1);
+    /* The common keys, the experiment's, then every registered compressor's own keys (a key
+     * the experiment declares too keeps the experiment's declaration: the first wins). */
+    const lr_key *schemas[2 + LR_NCOMPRESSORS] = {lr_common_schema, run->exp ? run->exp->schema : NULL};
+    size_t nschemas = run->exp ? 2 : 1;
+    if (run->exp) nschemas += lr_compressor_schemas(schemas + 2, LR_NCOMPRESSORS);
+    status = lr_config_validate(run->cfg, schemas, nschemas);
     if (status == LR_OK && !run->exp)
         status = lr_error(LR_ECONFIG, __FILE__, __LINE__, "%s: key 'experiment' is missing",
                           lr_config_filename(run->cfg));
