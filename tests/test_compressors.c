@@ -1,7 +1,24 @@
-/* The compressor registry (src/compress/list.h, registry.c): every entry of compress/list.h
- * is in lr_compressors[], found by its name and listed by lr_compressor_name_at; unknown
- * names are refused (NULL) rather than trusted; the roles that replace name tests are
- * where the experiments expect them. */
+/* The compressor registry (src/compress/list.h, registry.c) and the contract every
+ * registered compressor must keep (FFTW's self-tests: properties, not golden numbers).
+ *
+ * Registry: every entry of compress/list.h is in lr_compressors[], found by its name and
+ * listed by lr_compressor_name_at; unknown names are refused (NULL) rather than trusted;
+ * the roles that replace name tests are where the experiments expect them.
+ *
+ * Contract (test_contract), for each compressor with one plan sized for the largest of
+ * five seeded hard shapes (tall; N1 > N0; m < N0; rank-deficient X~; X~ graded to
+ * condition 1e6) at k = 1, 3 and min(N0, N1):
+ *   - execute succeeds and allocates nothing (the --wrap malloc counters of test_gram.c);
+ *   - every output is a consistent LOWRANK lr_compressed with finite factors and
+ *     k <= the requested rank (<= min(N0, N1) for rank-adaptive ones);
+ *   - rank_adaptive: every rank holds the same result; nested: the rank-k result is the
+ *     leading k columns of A and rows of B of the next larger rank;
+ *   - the same call with the same stream gives the same bits;
+ *   - data_driven = 0: other calibration data (same W) give the same result;
+ *   - gram_ok: with X~, Y and Ux filled with NaN and U_q^T Y supplied, the same result;
+ *   - the declared optimum (lr_optimality) is attained, against plain SVDs;
+ *   - a problem larger than the plan is refused.
+ * A new compressor is tested by registering it. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdio.h>
@@ -75,7 +92,7 @@ static void test_registry_roles(void)
     CU_ASSERT_EQUAL(lr_compressor_with_role(comps, 3, LR_ROLE_THEORY | LR_ROLE_RANK_LS), 0);
 }
 
-/* ---- plans ---- */
+/* ---- the contract: every registered compressor on seeded hard shapes ---- */
 
 static lr_mat cmat(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c + 1, sizeof(double)), r, c); }
 
@@ -96,6 +113,7 @@ static const shape_case cases[] = {
     {"graded X~", 30, 12, 9, LR_X_SPECTRUM, 12, 1e6},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
+static const lr_layer_shape largest = {40, 14, 20};
 
 /* A layer problem: X~ of the case's kind, W Gaussian, Y = X~ W + 0.1 G, X~ factored. */
 typedef struct cfix {
@@ -143,6 +161,193 @@ static void out_alloc(lr_compressed *out, size_t n, size_t n0, size_t n1)
 static void out_free(lr_compressed *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) lr_free(out[i].A.data), lr_free(out[i].B.data);
+}
+
+static void product(const lr_compressed *c, lr_mat M) { CU_ASSERT_EQUAL(lr_compressed_to_dense(c, M), LR_OK); }
+
+static double rel(lr_mat A, lr_mat B)
+{
+    double n = lr_mat_norm_fro(B);
+    return lr_mat_diff_fro(A, B) / (n > 0 ? n : 1.0);
+}
+
+static int run(lr_compressor_plan *p, const lr_layer *L, const size_t *ranks, size_t nr, lr_compressed *out,
+               lr_fit_info *info, long *allocs)
+{
+    gsl_rng *rng = lr_rng_alloc();
+    lr_compressor_seed_stream(rng, 17, 3, 4, 0);
+    for (size_t i = 0; i < nr; i++) {
+        size_t full = L->W.rows < L->W.cols ? L->W.rows : L->W.cols;
+        out[i].A.cols = out[i].B.rows = full;
+    }
+    *info = (lr_fit_info){.gap = NAN, .lambda = NAN, .converged = -1};
+    long before = lr_test_alloc_calls();
+    int s = lr_compressor_execute(p, 0, L, ranks, nr, out, info, rng);
+    *allocs = lr_test_alloc_calls() - before;
+    gsl_rng_free(rng);
+    return s;
+}
+
+/* The optimum the compressor declares, by plain SVDs, against what it achieved at out->k. */
+static void check_optimal(const lr_compressor *c, const shape_case *sc, const lr_layer *L, const lr_compressed *out)
+{
+    size_t m = L->X.rows, n0 = L->W.rows, n1 = L->W.cols, k = out->k, q = L->q;
+    if (c->optimal == LR_OPTIMAL_NONE) return;
+    if (c->optimal == LR_OPTIMAL_LAYER && q < n0) return; /* optimal only with full column rank */
+    lr_mat M = cmat(n0, n1), T = cmat(m > n0 ? m : n0, n1);
+    product(out, M);
+    lr_svd_plan *sp = lr_svd_plan_alloc(m > n0 ? m : n0, n1 > n0 ? n1 : n0);
+    double s[64] = {0}, got = NAN, want = NAN;
+    lr_mat none = {NULL, 0, 0, 1};
+    if (c->optimal == LR_OPTIMAL_WEIGHTS) {
+        got = lr_mat_diff_fro(M, L->W);
+        lr_mat Wc = lr_mat_view(T, 0, 0, n0, n1);
+        lr_mat_copy(Wc, L->W);
+        lr_svd(sp, Wc, s, none, none, NULL);
+        double t = 0;
+        for (size_t i = k; i < (n0 < n1 ? n0 : n1); i++) t += s[i] * s[i];
+        want = sqrt(t);
+    } else {
+        /* R = X~ M against Y (response) or X~ W (layer). */
+        lr_mat XM = cmat(m, n1), Tg = cmat(m, n1);
+        lr_gemm('N', 'N', 1.0, L->X, M, 0.0, XM);
+        if (c->optimal == LR_OPTIMAL_LAYER) {
+            lr_gemm('N', 'N', 1.0, L->X, L->W, 0.0, Tg);
+            got = lr_mat_diff_fro(XM, Tg);
+            lr_svd(sp, Tg, s, none, none, NULL);
+            double t = 0;
+            for (size_t i = k; i < (m < n1 ? m : n1); i++) t += s[i] * s[i];
+            want = sqrt(t);
+        } else {
+            got = lr_mat_diff_fro(XM, L->Y);
+            /* P Y = U_q U_q^T Y; ||(I - P) Y||^2 + tau_k(P Y)^2. */
+            lr_mat Uq = lr_mat_view(L->Ux, 0, 0, m, q), B = cmat(q ? q : 1, n1);
+            B.rows = q;
+            lr_gemm('T', 'N', 1.0, Uq, L->Y, 0.0, B);
+            lr_gemm('N', 'N', 1.0, Uq, B, 0.0, Tg);
+            double ip = lr_mat_diff_fro(Tg, L->Y);
+            lr_svd(sp, Tg, s, none, none, NULL);
+            double t = ip * ip;
+            for (size_t i = k; i < (m < n1 ? m : n1); i++) t += s[i] * s[i];
+            want = sqrt(t);
+            lr_free(B.data);
+        }
+        lr_free(XM.data), lr_free(Tg.data);
+    }
+    CU_ASSERT(fabs(got - want) <= 1e-9 * (1 + want));
+    if (!(fabs(got - want) <= 1e-9 * (1 + want)))
+        fprintf(stderr, "\n  %s on %s at k = %zu: error %.17g, optimum %.17g\n", c->name, sc->what, k, got, want);
+    lr_svd_plan_free(sp);
+    lr_free(M.data), lr_free(T.data);
+}
+
+static void contract_one(const lr_compressor *c, lr_compressor_plan *p, const shape_case *sc, unsigned seed)
+{
+    cfix f;
+    cfix_make(&f, sc, seed, NULL);
+    lr_layer *L = &f.L;
+    size_t n0 = sc->n0, n1 = sc->n1, full = n0 < n1 ? n0 : n1;
+    size_t ranks[3] = {1, 3, full}; /* k = 1 and k = min(N0, N1) */
+    lr_compressed out[3], again[3];
+    out_alloc(out, 3, n0, n1), out_alloc(again, 3, n0, n1);
+    lr_fit_info info;
+    long allocs = 0;
+    int s = run(p, L, ranks, 3, out, &info, &allocs);
+    CU_ASSERT_EQUAL(s, LR_OK);
+    if (s != LR_OK) fprintf(stderr, "\n  %s on %s: %s\n", c->name, sc->what, lr_last_error());
+    CU_ASSERT_EQUAL(allocs, 0); /* the plan sized for the largest shape serves this one */
+    lr_mat M = cmat(n0, n1), M2 = cmat(n0, n1);
+    for (size_t i = 0; s == LR_OK && i < 3; i++) {
+        CU_ASSERT_EQUAL(out[i].kind, LR_COMPRESSED_LOWRANK);
+        CU_ASSERT_EQUAL(lr_compressed_check(&out[i]), LR_OK);
+        CU_ASSERT(lr_compressed_all_finite(&out[i]));
+        CU_ASSERT(out[i].k <= (c->rank_adaptive ? full : ranks[i]));
+        if (c->rank_adaptive && i > 0) { /* one result in every rank */
+            CU_ASSERT_EQUAL(out[i].k, out[0].k);
+            product(&out[0], M), product(&out[i], M2);
+            CU_ASSERT_EQUAL(lr_mat_diff_fro(M, M2), 0.0);
+        }
+        if (c->nested && i > 0) { /* rank k_{i-1} is the leading part of rank k_i */
+            size_t k = out[i - 1].k;
+            CU_ASSERT(k <= out[i].k);
+            lr_compressed lead = out[i];
+            lr_factors_set_rank(&lead, k);
+            product(&out[i - 1], M), product(&lead, M2);
+            CU_ASSERT(rel(M2, M) <= 1e-12);
+        }
+        check_optimal(c, sc, L, &out[i]);
+    }
+    /* Deterministic given the stream: the same call again gives the same bits. */
+    s = run(p, L, ranks, 3, again, &info, &allocs);
+    CU_ASSERT_EQUAL(s, LR_OK);
+    for (size_t i = 0; s == LR_OK && i < 3; i++) {
+        product(&out[i], M), product(&again[i], M2);
+        CU_ASSERT_EQUAL(lr_mat_diff_fro(M, M2), 0.0);
+    }
+    /* data_driven = 0: other calibration data, the same W, the same result. */
+    if (!c->data_driven) {
+        cfix g;
+        cfix_make(&g, sc, seed + 1000, &L->W);
+        s = run(p, &g.L, ranks, 3, again, &info, &allocs);
+        CU_ASSERT_EQUAL(s, LR_OK);
+        for (size_t i = 0; s == LR_OK && i < 3; i++) {
+            product(&out[i], M), product(&again[i], M2);
+            CU_ASSERT_EQUAL(lr_mat_diff_fro(M, M2), 0.0);
+        }
+        cfix_free(&g);
+    }
+    /* gram_ok: X~, Y and Ux poisoned with NaN, U_q^T Y supplied: the same result. */
+    if (c->gram_ok) {
+        size_t m = sc->m, q = L->q;
+        lr_layer G = *L;
+        G.X = cmat(m, n0), G.Y = cmat(m, n1), G.Ux = cmat(m, L->Ux.cols);
+        G.Ux.cols = L->Ux.cols;
+        for (size_t j = 0; j < n0; j++)
+            for (size_t r = 0; r < m; r++) LR_AT(G.X, r, j) = NAN;
+        for (size_t j = 0; j < n1; j++)
+            for (size_t r = 0; r < m; r++) LR_AT(G.Y, r, j) = NAN;
+        for (size_t j = 0; j < G.Ux.cols; j++)
+            for (size_t r = 0; r < m; r++) LR_AT(G.Ux, r, j) = NAN;
+        G.UtY = cmat(q ? q : 1, n1);
+        G.UtY.rows = q;
+        lr_gemm('T', 'N', 1.0, lr_mat_view(L->Ux, 0, 0, m, q), L->Y, 0.0, G.UtY);
+        G.gram_route = 1;
+        s = run(p, &G, ranks, 3, again, &info, &allocs);
+        CU_ASSERT_EQUAL(s, LR_OK);
+        for (size_t i = 0; s == LR_OK && i < 3; i++) {
+            CU_ASSERT(lr_compressed_all_finite(&again[i]));
+            product(&out[i], M), product(&again[i], M2);
+            CU_ASSERT(rel(M2, M) <= 1e-12);
+        }
+        lr_free(G.X.data), lr_free(G.Y.data), lr_free(G.Ux.data), lr_free(G.UtY.data);
+    }
+    lr_free(M.data), lr_free(M2.data);
+    out_free(out, 3), out_free(again, 3);
+    cfix_free(&f);
+}
+
+/* Every registered compressor, one plan (keys at their defaults) sized for the largest
+ * of the hard shapes, run on each of them. */
+static void test_contract(void)
+{
+    for (size_t ci = 0; lr_compressors[ci]; ci++) {
+        const lr_compressor *c = lr_compressors[ci];
+        lr_compressor_plan *p = lr_compressor_plan_alloc(c, &largest, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        for (size_t k = 0; k < NCASES; k++) contract_one(c, p, &cases[k], 100 + (unsigned)(17 * k + ci));
+        /* A problem larger than the plan is refused, not overrun. */
+        shape_case big = {"too large", 41, 15, 21, LR_X_GAUSSIAN, 15, 1};
+        cfix f;
+        cfix_make(&f, &big, 5, NULL);
+        size_t k1 = 1;
+        lr_compressed o[1];
+        out_alloc(o, 1, big.n0, big.n1);
+        lr_fit_info info = {0};
+        CU_ASSERT_EQUAL(lr_compressor_execute(p, 0, &f.L, &k1, 1, o, &info, NULL), LR_EINVAL);
+        out_free(o, 1);
+        cfix_free(&f);
+        lr_compressor_plan_free(p);
+    }
 }
 
 /* A swept compressor key gives each sweep point its own value: compress.lambda = [0, 1e6]
@@ -202,6 +407,8 @@ void lr_tests_compressors(void)
     CU_add_test(s, "registry: lr_compressors[] follows compress/list.h", test_registry_follows_list);
     CU_add_test(s, "registry: unknown names are refused", test_registry_refuses_unknown);
     CU_add_test(s, "registry: roles (one baseline, Theorem 2(a)'s subject)", test_registry_roles);
+    CU_add_test(s, "contract: every compressor on tall, wide, m < N0, rank-deficient and graded X~",
+                test_contract);
     CU_add_test(s, "plans: a swept key gives each point its value", test_plan_per_point);
     CU_add_test(s, "plans: the compressors' own random streams", test_streams);
 }

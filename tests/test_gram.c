@@ -35,6 +35,7 @@ void *__real_calloc(size_t n, size_t s);
 void *__real_realloc(void *p, size_t n);
 void *__real_aligned_alloc(size_t a, size_t n);
 static long alloc_calls;
+long lr_test_alloc_calls(void) { return __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED); }
 void *__wrap_malloc(size_t n)
 {
     __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);

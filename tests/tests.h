@@ -23,6 +23,9 @@ void lr_tests_compressed(void);
 int lr_test_fit(const lr_compressor *c, const lr_layer *L, const char *settings, const size_t *ranks,
                 size_t nranks, lr_compressed *out, lr_fit_info *info);
 
+/* Calls of malloc, calloc, realloc and aligned_alloc so far (the --wrap counters of test_gram.c). */
+long lr_test_alloc_calls(void);
+
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \
     CU_ASSERT(fabs((a) - (b)) <= (tol) * fmax(1.0, fmax(fabs(a), fabs(b))))
