@@ -1,6 +1,7 @@
 /* The compressed-layer type (src/compress/compressed.h), each kind against plain
  * references: to_dense of hand-built small cases against the matrix written out by hand;
  * apply against X to_dense(c) (lr_gemm) on random cases, with strided views of X and Y;
+ * apply allocates nothing (the --wrap malloc counters of test_gram.c);
  * storage in parameters and bits against the documented model, computed by hand;
  * malformed inputs refused by the constructors. */
 #include <CUnit/CUnit.h>
@@ -31,7 +32,9 @@ static void check_apply(gsl_rng *g, const lr_compressed *c, size_t m)
     mrand(g, Yb); /* garbage apply must overwrite */
     size_t need = lr_compressed_apply_need(c, m);
     double *work = need ? lr_calloc(need, sizeof(double)) : NULL;
+    long before = lr_test_alloc_calls();
     CU_ASSERT_EQUAL_FATAL(lr_compressed_apply(c, X, Y, work), LR_OK);
+    CU_ASSERT_EQUAL(lr_test_alloc_calls() - before, 0); /* apply never allocates */
     CU_ASSERT_EQUAL_FATAL(lr_compressed_to_dense(c, M), LR_OK);
     CU_ASSERT_EQUAL(lr_gemm('N', 'N', 1.0, X, M, 0.0, R), LR_OK);
     double scale = lr_mat_norm_fro(R);
