@@ -108,7 +108,7 @@ static void factored_free(factored *f)
     lr_free(f->vx);
 }
 
-static int factor_layer(const lr_reduced *rd, const lr_mat Wa, double rank_rtol, lr_compress_ws *ws,
+static int factor_layer(const lr_reduced *rd, const lr_mat Wa, double rank_rtol, lr_layer_ws *ws,
                         factored *f)
 {
     memset(f, 0, sizeof *f);
@@ -127,6 +127,7 @@ static int factor_layer(const lr_reduced *rd, const lr_mat Wa, double rank_rtol,
     f->L.sx = f->sx;
     f->L.Vx = lr_mat_wrap(f->vx, n0, mn);
     f->L.x_absmean = rd->absmean;
+    f->L.sigma = NAN; /* the noise level of a real layer is not known */
     double rtol = rank_rtol > 0 ? rank_rtol : lr_rank_rtol_default(r, n0);
     int s = lr_layer_factor_x(&f->L, rtol, ws);
     if (s != LR_OK) factored_free(f);
@@ -233,16 +234,15 @@ typedef struct rank_errs {
 /* Fit `comp` and measure it at every rank of ranks[] (ascending).  nested: one fit at the
  * largest rank, residuals updated one rank-one term at a time; otherwise one fit per rank
  * and measure_direct.  force_plain selects the reference path (tests). */
-int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, const lr_compress_opts *opts,
-                               const size_t *ranks, size_t nranks, lr_compress_ws *ws, int force_plain,
-                               double *err_layer, double *err_y, double *err_w, size_t *kout, int *route,
-                               int *fallback);
+int lr_real_layers_rank_errors(const lr_layer *L, lr_compressor_plan *plan, size_t point, const size_t *ranks,
+                               size_t nranks, int force_plain, double *err_layer, double *err_y, double *err_w,
+                               size_t *kout, int *route, int *fallback);
 
-int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, const lr_compress_opts *opts,
-                               const size_t *ranks, size_t nranks, lr_compress_ws *ws, int force_plain,
-                               double *err_layer, double *err_y, double *err_w, size_t *kout, int *route,
-                               int *fallback)
+int lr_real_layers_rank_errors(const lr_layer *L, lr_compressor_plan *plan, size_t point, const size_t *ranks,
+                               size_t nranks, int force_plain, double *err_layer, double *err_y, double *err_w,
+                               size_t *kout, int *route, int *fallback)
 {
+    const lr_compressor *comp = plan->comp;
     size_t r = L->X.rows, n0 = L->W.rows, n1 = L->W.cols;
     size_t kmax = 0;
     for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
@@ -253,7 +253,7 @@ int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, con
         lr_free(b);
         LR_ERROR(LR_ENOMEM, "out of memory for factors");
     }
-    lr_factors f = {lr_mat_wrap(a, n0, kmax), lr_mat_wrap(b, kmax, n1), 0};
+    lr_compressed f = {.A = lr_mat_wrap(a, n0, kmax), .B = lr_mat_wrap(b, kmax, n1)};
     lr_fit_info info = {.gap = NAN, .lambda = NAN};
     int s = LR_OK;
     *route = 0;
@@ -262,7 +262,7 @@ int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, con
         for (size_t i = 0; i < nranks && s == LR_OK; i++) {
             f.A = lr_mat_wrap(a, n0, ranks[i]);
             f.B = lr_mat_wrap(b, ranks[i], n1);
-            s = comp->fit(L, opts, &ranks[i], 1, &f, ws, &info);
+            s = lr_compressor_execute(plan, point, L, &ranks[i], 1, &f, &info, NULL);
             if (s != LR_OK) break;
             kout[i] = f.k;
             lr_mat A = lr_mat_view(f.A, 0, 0, n0, f.k), B = lr_mat_view(f.B, 0, 0, f.k, n1);
@@ -275,7 +275,7 @@ int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, con
         lr_free(b);
         return s;
     }
-    s = comp->fit(L, opts, &kmax, 1, &f, ws, &info);
+    s = lr_compressor_execute(plan, point, L, &kmax, 1, &f, &info, NULL);
     *route = info.route;
     *fallback = info.svd_fallback;
     size_t kp = f.k;
@@ -323,7 +323,9 @@ int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, con
 /* ---- workspace ---- */
 
 typedef struct rl_ws {
-    lr_compress_ws cws;
+    lr_layer_ws cws;
+    lr_compressor_plan **plans; /* one per compressor */
+    size_t ncomps;
 } rl_ws;
 
 static void real_ws_free(void *p)
@@ -332,6 +334,7 @@ static void real_ws_free(void *p)
     if (!w) return;
     lr_svd_plan_free(w->cws.svd);
     lr_arena_release(&w->cws.arena);
+    lr_compressor_plans_free(w->plans, w->ncomps);
     free(w);
 }
 
@@ -341,7 +344,9 @@ static void *real_ws_alloc(const lr_run *run)
     rl_ws *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->cws.svd = lr_svd_plan_alloc(st->max_m ? st->max_m : 1, st->max_n ? st->max_n : 1);
-    if (!w->cws.svd || lr_arena_init(&w->cws.arena, st->arena_need) != LR_OK) {
+    w->ncomps = run->ncomps;
+    w->plans = lr_compressor_plans_alloc(run->comps, run->ncomps, &st->shape, run->cfg);
+    if (!w->cws.svd || !w->plans || lr_arena_init(&w->cws.arena, st->arena_need) != LR_OK) {
         real_ws_free(w);
         return NULL;
     }
@@ -404,15 +409,14 @@ static void fill_layer_row(const lr_run *run, const rl_state *st, double *row, s
     double b2 = isnan(ev->sigma_hat) ? NAN
                                      : tau + st->C * sqrt(2.0 * (double)k) * ev->sigma_hat *
                                                  (sqrt((double)ev->q) + sqrt((double)L->n1) + st->t);
-    int is_dd = !strcmp(run->comps[ci]->name, "dd_rank");
+    int is_dd = lr_compressor_has_role(run->comps[ci], LR_ROLE_RANK_LS);
     row[st->c_thm2a_hat] = b2;
     row[st->c_thm2a_hat_held] = is_dd && !isnan(b2) ? le_rounding(st, err_layer, b2, ev->z_norm) : -1;
     row[st->c_route] = route;
     row[st->c_dd_le_da] = row[st->c_dd_le_da_y] = -1;
 }
 
-static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, double *rows,
-                       const lr_compress_opts *opts)
+static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, double *rows)
 {
     size_t slot0 = 0;
     for (size_t l = 0; l < st->nl; l++) {
@@ -428,7 +432,7 @@ static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, 
         row_common rc = {STAGE_LAYER, l, L->rd.m, NAN};
         for (size_t ci = 0; ci < run->ncomps && s == LR_OK; ci++) {
             int route = 0, fb = 0;
-            s = lr_real_layers_rank_errors(&f.L, run->comps[ci], opts, L->ranks, n, &w->cws, 0, el, el + n,
+            s = lr_real_layers_rank_errors(&f.L, w->plans[ci], point, L->ranks, n, 0, el, el + n,
                                            el + 2 * n, kk, &route, &fb);
             for (size_t i = 0; i < n && s == LR_OK; i++)
                 fill_layer_row(run, st, row_at(run, rows, ci, slot0 + i), point, ci, slot0 + i, &rc, &ev,
@@ -436,9 +440,7 @@ static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, 
         }
         /* Compare with svd_w at the same rank: exactly, and within the provable slack
          * 2 ||PG||_F (dd_rank fits Y = X~W + G, not X~W). */
-        size_t da = run->ncomps;
-        for (size_t ci = 0; ci < run->ncomps; ci++)
-            if (!strcmp(run->comps[ci]->name, "svd_w")) da = ci;
+        size_t da = lr_compressor_with_role(run->comps, run->ncomps, LR_ROLE_BASELINE);
         for (size_t ci = 0; s == LR_OK && da < run->ncomps && ci < run->ncomps; ci++) {
             if (ci == da) continue;
             for (size_t i = 0; i < n; i++) {
@@ -461,9 +463,8 @@ static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, 
 
 /* One sequential compression of the whole network at budget b. */
 static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t point, size_t ci, size_t b,
-                          double *rows, const lr_compress_opts *opts)
+                          double *rows)
 {
-    const lr_compressor *comp = run->comps[ci];
     size_t n = st->n_calib, nl = st->nl;
     lr_net_lowrank *lrs = calloc(nl, sizeof *lrs);
     double *act = lr_malloc(n * st->net->in_dim * sizeof(double));
@@ -503,7 +504,7 @@ static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t poin
         if (s == LR_OK) s = factor_layer(&rd, L->Wa, st->rank_rtol, &w->cws, &f);
         if (s == LR_OK) s = analyse(&f, nrows, &ev);
         lr_fit_info info = {.gap = NAN, .lambda = NAN, .route = L->keep_dense ? -1 : 0};
-        lr_factors fac = {lrs[l].A, lrs[l].B, 0};
+        lr_compressed fac = {.A = lrs[l].A, .B = lrs[l].B};
         double el = NAN, ey = NAN, ew = NAN;
         if (s == LR_OK && L->keep_dense) {
             /* Kept dense: M = W, measured as W I (route -1 in the row). */
@@ -518,7 +519,7 @@ static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t poin
             lr_free(lrs[l].B.data);
             lrs[l].A.data = lrs[l].B.data = NULL;
         } else if (s == LR_OK) {
-            s = comp->fit(&f.L, opts, &k, 1, &fac, &w->cws, &info);
+            s = lr_compressor_execute(w->plans[ci], point, &f.L, &k, 1, &fac, &info, NULL);
             if (s == LR_OK) {
                 lrs[l].A.cols = fac.k;
                 lrs[l].B.rows = fac.k;
@@ -584,15 +585,12 @@ static int real_unit(const lr_run *run, void *wsp, size_t point, size_t trial, g
 {
     rl_state *st = run->exp_state;
     rl_ws *w = wsp;
-    lr_compress_opts opts = {.sigma = NAN, .lambda = NAN, .t = st->t, .tol = 1e-10, .max_iter = 1000,
-                             .alpha = lr_config_num(run->cfg, point, "compress.alpha"),
-                             .lambda_factor = 1.0, .jitter = st->jitter};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    LR_TRY(layer_stage(run, st, w, point, rows, &opts));
+    LR_TRY(layer_stage(run, st, w, point, rows));
     for (size_t b = 0; b < st->nbud; b++)
         for (size_t ci = 0; ci < run->ncomps; ci++) {
-            LR_TRY(sequential_run(run, st, w, point, ci, b, rows, &opts));
+            LR_TRY(sequential_run(run, st, w, point, ci, b, rows));
             for (size_t l = 0; l < st->nl; l++)
                 row_at(run, rows, ci, st->slot_seq + b * st->nl + l)[st->c_net_ratio] = st->net_ratio[b];
         }

@@ -50,6 +50,7 @@ typedef struct rl_state {
     double rank_rtol, jitter, tol, C, t;
     size_t nslots, slot_seq, slot_net;
     size_t max_m, max_n, arena_need;
+    lr_layer_shape shape; /* the largest layer problem, for the compressors' plans */
     int batch;
     /* extra /trials columns */
     int c_stage, c_layer, c_layer_index, c_n0, c_n1, c_m, c_budget, c_param_ratio, c_energy;

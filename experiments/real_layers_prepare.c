@@ -585,11 +585,10 @@ int lr_rl_prepare(lr_run *run, void **state)
         const rl_layer *L = &st->L[l];
         size_t r = L->rd.r > L->rows_total ? L->rd.r : (L->rows_total < L->n0a + L->n1 ? L->rows_total : L->n0a + L->n1);
         size_t need = lr_layer_factor_x_scratch(r, L->n0a) + lr_arena_need(r < L->n0a ? r : L->n0a, L->n0a);
-        for (size_t i = 0; i < run->ncomps; i++) {
-            size_t sc = run->comps[i]->scratch(r, L->n0a, L->n1);
-            if (sc > need) need = sc;
-        }
         if (need > st->arena_need) st->arena_need = need;
+        if (r > st->shape.m) st->shape.m = r;
+        if (L->n0a > st->shape.n0) st->shape.n0 = L->n0a;
+        if (L->n1 > st->shape.n1) st->shape.n1 = L->n1;
     }
     return declare_columns(run, st);
 }

@@ -390,10 +390,13 @@ static int recovery_prepare(lr_run *run, void **state)
 
 typedef struct recovery_ws {
     lr_arena mats; /* matrices of one trial */
-    lr_compress_ws cws;
+    lr_layer_ws cws;
     double *gen_scratch;
-    lr_factors *factors; /* ncomps x nranks */
+    lr_compressed *factors; /* ncomps x nranks */
     size_t *ranks;
+    lr_compressor_plan **plans; /* one per compressor */
+    size_t ncomps;
+    gsl_rng *crng;              /* the compressors' own streams */
 } recovery_ws;
 
 static void recovery_ws_free(void *p)
@@ -406,6 +409,8 @@ static void recovery_ws_free(void *p)
     lr_free(w->gen_scratch);
     free(w->factors);
     free(w->ranks);
+    lr_compressor_plans_free(w->plans, w->ncomps);
+    if (w->crng) gsl_rng_free(w->crng);
     free(w);
 }
 
@@ -433,10 +438,10 @@ static void *recovery_ws_alloc(const lr_run *run)
                   /* held-out draws of a rank-q X~ */
                   lr_arena_need(mt, mn);
     size_t cneed = lr_layer_factor_x_scratch(m, n0) + lr_arena_need(mn, n0);
-    for (size_t i = 0; i < run->ncomps; i++) {
-        size_t s = run->comps[i]->scratch(m, n0, n1);
-        if (s > cneed) cneed = s;
-    }
+    lr_layer_shape shape = {m, n0, n1};
+    w->ncomps = run->ncomps;
+    w->plans = lr_compressor_plans_alloc(run->comps, run->ncomps, &shape, run->cfg);
+    w->crng = lr_rng_alloc_kind(run->rng_kind);
     size_t gneed = max3(lr_gen_x_scratch(m, n0, mn), lr_gen_x_scratch(mt, n0, mn),
                         lr_gen_with_spectrum_scratch(n0, n1, n0 < n1 ? n0 : n1) + n1);
     if (lr_gen_annihilated_scratch(n0, n1, mn) > gneed) gneed = lr_gen_annihilated_scratch(n0, n1, mn);
@@ -444,7 +449,7 @@ static void *recovery_ws_alloc(const lr_run *run)
     w->cws.svd = lr_svd_plan_alloc(max3(m, n0, 1), max3(n0, n1, 1));
     w->factors = calloc(nf, sizeof *w->factors);
     w->ranks = calloc(run->nranks, sizeof *w->ranks);
-    if (!w->gen_scratch || !w->cws.svd || !w->factors || !w->ranks ||
+    if (!w->gen_scratch || !w->cws.svd || !w->factors || !w->ranks || !w->plans || !w->crng ||
         lr_arena_init(&w->mats, need) != LR_OK || lr_arena_init(&w->cws.arena, cneed) != LR_OK) {
         recovery_ws_free(w);
         return NULL;
@@ -485,7 +490,7 @@ static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t tria
     double *ssig = lr_arena_vec(a, nsig);
     lr_mat Nann = lr_arena_mat(a, n0, n1), Bz = lr_arena_mat(a, mn, n1), XG = lr_arena_mat(a, mn, n1);
     double *sz = lr_arena_vec(a, mn + 1), *tau2 = lr_arena_vec(a, mn + 1);
-    lr_layer L = {.X = X, .W = W, .Y = Y};
+    lr_layer L = {.X = X, .W = W, .Y = Y, .sigma = pt->sigma};
     L.Ux = lr_arena_mat(a, m, mn);
     L.sx = lr_arena_vec(a, mn);
     L.Vx = lr_arena_mat(a, n0, mn);
@@ -610,7 +615,7 @@ generated:;
     for (size_t i = 0; i < run->nranks; i++) w->ranks[i] = r + (size_t)run->rank_offsets[i];
 
     for (size_t c = 0; c < run->ncomps; c++) {
-        lr_factors *f = &w->factors[c * run->nranks];
+        lr_compressed *f = &w->factors[c * run->nranks];
         lr_arena fa = *a; /* factor storage follows the trial's matrices */
         for (size_t i = 0; i < run->nranks; i++) {
             f[i].A = lr_arena_mat(&fa, n0, st->kstore);
@@ -619,10 +624,8 @@ generated:;
         }
         lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
         double t0 = now_seconds();
-        lr_compress_opts opts = {.sigma = pt->sigma, .lambda = pt->lambda, .t = pt->t, .tol = st->tol,
-                                 .max_iter = st->max_iter, .alpha = 0.5,
-                                 .lambda_factor = pt->lambda_factor, .monotone = st->monotone};
-        LR_TRY(run->comps[c]->fit(&L, &opts, w->ranks, run->nranks, f, &w->cws, &info));
+        if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
+        LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
         double elapsed = now_seconds() - t0;
 
         for (size_t i = 0; i < run->nranks; i++) {
@@ -713,10 +716,8 @@ static const char *recovery_derived_axis(const lr_run *run, const char *path, in
  * theorem here: no exponent. */
 static double recovery_theory_slope(const lr_run *run, const char *path, size_t comp, size_t rank_index)
 {
-    static const char *const covered[] = {"dd_rank", "dd_svt", "dd_nuc", "relu_cvx", "relu_cvx_sq"};
     const lr_compressor *cp = run->comps[comp];
-    int known = 0;
-    for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) known |= !strcmp(cp->name, covered[i]);
+    int known = lr_compressor_has_role(cp, LR_ROLE_THEORY);
     long offset = cp->rank_adaptive ? 0 : run->rank_offsets[rank_index];
     if (!known || offset < 0) return NAN;
     if (!strcmp(path, "problem.noise.sigma")) return 1.0; /* first order in G for every k >= r */

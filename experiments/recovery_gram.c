@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/instances.h"
 
 /* ---- block-order generation ---- */
@@ -135,21 +136,25 @@ void lr_recovery_gram_profile_report(FILE *f)
 
 struct lr_gram_ws {
     lr_arena a;
-    lr_compress_ws cws;
+    lr_svd_plan *svd;
     lr_eig_plan *eig;
     double *gen_scratch;
     size_t gen_need;
-    lr_factors *factors;
+    lr_compressed *factors;
     size_t *ranks;
+    lr_compressor_plan **plans; /* one per compressor, for q <= N0 */
+    size_t ncomps;
+    gsl_rng *crng; /* the compressors' own streams */
 };
 
 void lr_gram_ws_free(lr_gram_ws *w)
 {
     if (!w) return;
     lr_arena_release(&w->a);
-    lr_arena_release(&w->cws.arena);
-    lr_svd_plan_free(w->cws.svd);
+    lr_svd_plan_free(w->svd);
     lr_eig_plan_free(w->eig);
+    lr_compressor_plans_free(w->plans, w->ncomps);
+    if (w->crng) gsl_rng_free(w->crng);
     lr_free(w->gen_scratch);
     free(w->factors);
     free(w->ranks);
@@ -172,19 +177,18 @@ lr_gram_ws *lr_gram_ws_alloc(const lr_run *run, size_t n0, size_t n1, size_t k, 
                   lr_arena_need(mx, 1) +
                   (any_test ? 2 * lr_arena_need(n0, n0) + lr_arena_need(n0, n1) + lr_arena_need(n0, 1) : 0) +
                   nf * (lr_arena_need(n0, k) + lr_arena_need(k, n1));
-    size_t cneed = 0;
-    for (size_t i = 0; i < run->ncomps; i++) {
-        size_t s = run->comps[i]->scratch(n0, n0, n1);
-        if (s > cneed) cneed = s;
-    }
+    lr_layer_shape shape = {n0, n0, n1};
+    w->ncomps = run->ncomps;
+    w->plans = lr_compressor_plans_alloc(run->comps, run->ncomps, &shape, run->cfg);
+    w->crng = lr_rng_alloc_kind(run->rng_kind);
     w->gen_need = truth_scratch(n0, n1);
     w->gen_scratch = lr_malloc(w->gen_need * sizeof(double));
-    w->cws.svd = lr_svd_plan_alloc(n0, n1);
+    w->svd = lr_svd_plan_alloc(n0, n1);
     w->eig = lr_eig_plan_alloc(n0);
     w->factors = calloc(nf ? nf : 1, sizeof *w->factors);
     w->ranks = calloc(run->nranks ? run->nranks : 1, sizeof *w->ranks);
-    if (!w->gen_scratch || !w->cws.svd || !w->eig || !w->factors || !w->ranks ||
-        lr_arena_init(&w->a, need) != LR_OK || lr_arena_init(&w->cws.arena, cneed + 64) != LR_OK) {
+    if (!w->gen_scratch || !w->svd || !w->eig || !w->factors || !w->ranks || !w->plans || !w->crng ||
+        lr_arena_init(&w->a, need) != LR_OK) {
         lr_gram_ws_free(w);
         return NULL;
     }
@@ -383,10 +387,10 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     }
 
     double tf = 0, tm = 0;
-    w->cws.eig = w->eig; /* the fits' Gram path (lr_fit_svd_top), when the config asks */
-    w->cws.gram_min_ratio = gc->fit_min_ratio;
+    L.gram_route = 1; /* the fits' Gram path (lr_fit_svd_top), when compress.gram_fit_min_ratio asks */
+    L.sigma = sp->sigma;
     for (size_t c = 0; c < run->ncomps; c++) {
-        lr_factors *f = &w->factors[c * run->nranks];
+        lr_compressed *f = &w->factors[c * run->nranks];
         lr_arena fa = *a; /* factor storage follows the trial's matrices */
         for (size_t i = 0; i < run->nranks; i++) {
             /* Each rank's own k columns (B's leading dimension is k: a k x N1 block). */
@@ -396,9 +400,8 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
         }
         lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
         t1 = now_s();
-        lr_compress_opts opts = {.sigma = sp->sigma, .lambda = NAN, .t = sp->t, .tol = 1e-10,
-                                 .max_iter = 1000, .alpha = 0.5, .lambda_factor = 1.0};
-        LR_TRY(run->comps[c]->fit(&L, &opts, w->ranks, run->nranks, f, &w->cws, &info));
+        if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
+        LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
         double elapsed = now_s() - t1;
         tf += elapsed;
         t1 = now_s();

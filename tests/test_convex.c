@@ -27,8 +27,8 @@ static lr_mat mat_new(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c +
 /* A layer problem with its factored X~, workspaces and factor storage, freed together. */
 typedef struct problem {
     lr_layer L;
-    lr_compress_ws ws;
-    lr_factors f[2];
+    lr_layer_ws ws;
+    lr_compressed f[2];
     lr_mat Zs;
 } problem;
 
@@ -70,11 +70,8 @@ static void problem_make(problem *p, size_t m, size_t n0, size_t n1, size_t r, d
     p->L.Ux = mat_new(m, mn), p->L.sx = lr_calloc(mn, sizeof(double)), p->L.Vx = mat_new(n0, mn);
     p->ws.svd = lr_svd_plan_alloc(m > n0 ? m : n0, n0 > n1 ? n0 : n1);
     size_t need = lr_layer_factor_x_scratch(m, n0) + lr_arena_need(mn, n0);
-    for (size_t i = 0; lr_compressors[i]; i++) {
-        size_t sc = lr_compressors[i]->scratch(m, n0, n1);
-        if (sc > need) need = sc;
-    }
     lr_arena_init(&p->ws.arena, need);
+    p->L.sigma = sigma;
     lr_layer_factor_x(&p->L, lr_rank_rtol_default(m, n0), &p->ws);
     size_t kmax = n0 < n1 ? n0 : n1;
     for (int i = 0; i < 2; i++) p->f[i].A = mat_new(n0, kmax), p->f[i].B = mat_new(kmax, n1);
@@ -83,7 +80,7 @@ static void problem_make(problem *p, size_t m, size_t n0, size_t n1, size_t r, d
 }
 
 /* X~ A B of factors f into out (m x N1). */
-static void response(const problem *p, const lr_factors *f, lr_mat out)
+static void response(const problem *p, const lr_compressed *f, lr_mat out)
 {
     size_t m = p->L.X.rows, n0 = p->L.X.cols, n1 = p->L.Y.cols, k = f->k;
     lr_mat XA = mat_new(m, k ? k : 1);
@@ -95,12 +92,24 @@ static void response(const problem *p, const lr_factors *f, lr_mat out)
     lr_free(XA.data);
 }
 
-static double fit(problem *p, const lr_compressor *c, const lr_compress_opts *o, lr_fit_info *info, lr_mat out)
+/* The convex compressors' config keys a test sets (the noise level is the problem's). */
+typedef struct topts {
+    double lambda, lambda_factor, tol;
+    int monotone;
+} topts;
+
+static double fit(problem *p, const lr_compressor *c, const topts *o, lr_fit_info *info, lr_mat out)
 {
     size_t ranks[2] = {2, 3};
     lr_fit_info i0 = {0, 0, NAN, 0, NAN, -1};
     *info = i0;
-    int st = c->fit(&p->L, o, ranks, 2, p->f, &p->ws, info);
+    char set[512];
+    int n = snprintf(set, sizeof set, "compress.tol=%.17g;compress.max_iter=20000;bounds.t=2;"
+                     "compress.lambda_factor=%.17g;compress.monotone=%s", o->tol, o->lambda_factor,
+                     o->monotone ? "true" : "false");
+    if (!isnan(o->lambda)) snprintf(set + n, sizeof set - (size_t)n, ";compress.lambda=%.17g", o->lambda);
+    for (int i = 0; i < 2; i++) p->f[i].A.cols = p->f[i].B.rows = p->L.W.rows < p->L.W.cols ? p->L.W.rows : p->L.W.cols;
+    int st = lr_test_fit(c, &p->L, set, ranks, 2, p->f, info);
     CU_ASSERT_EQUAL_FATAL(st, LR_OK);
     response(p, &p->f[0], out);
     return info->lambda;
@@ -129,10 +138,10 @@ static double rel_diff(lr_mat A, lr_mat B)
     return lr_mat_diff_fro(A, B) / (n > 0 ? n : 1.0);
 }
 
-static lr_compress_opts opts_default(double sigma)
+static topts opts_default(double sigma)
 {
-    lr_compress_opts o = {.sigma = sigma, .lambda = NAN, .t = 2.0, .tol = 1e-12, .max_iter = 20000,
-                          .alpha = 0.5, .lambda_factor = 1.0, .monotone = 1};
+    (void)sigma; /* the problem's, in its lr_layer */
+    topts o = {.lambda = NAN, .lambda_factor = 1.0, .tol = 1e-12, .monotone = 1};
     return o;
 }
 
@@ -141,7 +150,7 @@ static void test_dd_svt_closed_form(void)
     problem p;
     problem_make(&p, 60, 15, 12, 3, 0.05, 0, 0, 11);
     lr_mat Z = mat_new(60, 12), R = mat_new(60, 12);
-    lr_compress_opts o = opts_default(0.05);
+    topts o = opts_default(0.05);
     lr_fit_info info;
     double lam = fit(&p, &lr_compressor_dd_svt, &o, &info, Z);
     LR_ASSERT_CLOSE(lam, 2 * 0.05 * (sqrt(15.0) + sqrt(12.0) + 2.0), 1e-15);
@@ -170,7 +179,7 @@ static void test_dd_nuc_equals_svt_orthonormal(void)
     lr_mat Zs = mat_new(50, 10), Zn = mat_new(50, 10);
     for (int mono = 0; mono < 2; mono++)
         for (double fac = 0.3; fac < 5; fac *= 3) {
-            lr_compress_opts o = opts_default(0.05);
+            topts o = opts_default(0.05);
             o.lambda_factor = fac;
             o.monotone = mono;
             lr_fit_info is, in;
@@ -192,7 +201,7 @@ static void test_dd_nuc_reference(void)
     problem p;
     problem_make(&p, 40, 10, 8, 2, 0.1, 0, 0, 13);
     lr_mat Zn = mat_new(40, 8), Zr = mat_new(40, 8), M = mat_new(10, 8);
-    lr_compress_opts o = opts_default(0.1);
+    topts o = opts_default(0.1);
     lr_fit_info in;
     double lam = fit(&p, &lr_compressor_dd_nuc, &o, &in, Zn);
     CU_ASSERT_EQUAL(in.converged, 1);
@@ -272,7 +281,7 @@ static void test_relu_no_censoring_closed_form(void)
     for (size_t j = 0; j < 10; j++)
         for (size_t i = 0; i < 60; i++) CU_ASSERT_FATAL(LR_AT(p.L.Y, i, j) > 0);
     lr_mat Z = mat_new(60, 10), R = mat_new(60, 10);
-    lr_compress_opts o = opts_default(sigma);
+    topts o = opts_default(sigma);
     o.lambda = 0.7;
     o.tol = 1e-13;
     lr_fit_info info;
@@ -308,7 +317,7 @@ static void test_relu_recovers_censored(void)
     double err[3];
     const lr_compressor *cs[3] = {&lr_compressor_relu_naive, &lr_compressor_relu_cvx, &lr_compressor_relu_cvx_sq};
     for (int c = 0; c < 3; c++) {
-        lr_compress_opts o = opts_default(sigma);
+        topts o = opts_default(sigma);
         o.tol = 1e-10;
         lr_fit_info info;
         fit(&p, cs[c], &o, &info, Z);

@@ -103,7 +103,7 @@ static void test_numerical_rank(void)
 /* A small lr_layer with its workspace, for the compressor tests. */
 typedef struct layer_fixture {
     lr_layer L;
-    lr_compress_ws ws;
+    lr_layer_ws ws;
     lr_mat store[6];
 } layer_fixture;
 
@@ -139,9 +139,9 @@ static void fixture_free(layer_fixture *f)
 static double fit_residual(const lr_compressor *c, layer_fixture *f, size_t k, lr_mat *XM_out)
 {
     size_t n0 = f->L.W.rows, n1 = f->L.W.cols, m = f->L.X.rows;
-    lr_factors fac = {mat_new(n0, k), mat_new(k, n1), 0};
+    lr_compressed fac = {.A = mat_new(n0, k), .B = mat_new(k, n1)};
     lr_fit_info info = {0};
-    CU_ASSERT_EQUAL(c->fit(&f->L, NULL, &k, 1, &fac, &f->ws, &info), LR_OK);
+    CU_ASSERT_EQUAL(lr_test_fit(c, &f->L, NULL, &k, 1, &fac, &info), LR_OK);
     lr_mat XA = mat_new(m, fac.k), XM = mat_new(m, n1);
     lr_gemm('N', 'N', 1.0, f->L.X, lr_mat_view(fac.A, 0, 0, n0, fac.k), 0.0, XA);
     lr_gemm('N', 'N', 1.0, XA, lr_mat_view(fac.B, 0, 0, fac.k, n1), 0.0, XM);
@@ -200,9 +200,9 @@ static void test_eckart_young(void)
     size_t n0 = 18, n1 = 12, k = 4;
     layer_fixture f;
     fixture_init(&f, rng, 30, n0, n1, 18);
-    lr_factors fac = {mat_new(n0, k), mat_new(k, n1), 0};
+    lr_compressed fac = {.A = mat_new(n0, k), .B = mat_new(k, n1)};
     lr_fit_info info = {0};
-    CU_ASSERT_EQUAL(lr_compressor_svd_w.fit(&f.L, NULL, &k, 1, &fac, &f.ws, &info), LR_OK);
+    CU_ASSERT_EQUAL(lr_test_fit(&lr_compressor_svd_w, &f.L, NULL, &k, 1, &fac, &info), LR_OK);
     lr_mat M = mat_new(n0, n1), Wc = mat_new(n0, n1);
     lr_gemm('N', 'N', 1.0, fac.A, fac.B, 0.0, M);
     double err = lr_mat_diff_fro(M, f.L.W);

@@ -19,10 +19,9 @@
 #include "nn/reduce.h"
 #include "tests.h"
 
-int lr_real_layers_rank_errors(const lr_layer *L, const lr_compressor *comp, const lr_compress_opts *opts,
-                               const size_t *ranks, size_t nranks, lr_compress_ws *ws, int force_plain,
-                               double *err_layer, double *err_y, double *err_w, size_t *kout, int *route,
-                               int *fallback);
+int lr_real_layers_rank_errors(const lr_layer *L, lr_compressor_plan *plan, size_t point, const size_t *ranks,
+                               size_t nranks, int force_plain, double *err_layer, double *err_y, double *err_w,
+                               size_t *kout, int *route, int *fallback);
 
 static char tmpdir[256];
 
@@ -180,7 +179,7 @@ static void test_stream_qr(void)
 typedef struct problem {
     lr_layer L;
     lr_mat Xc;
-    lr_compress_ws ws;
+    lr_layer_ws ws;
     double *ux, *sx, *vx;
 } problem;
 
@@ -209,12 +208,6 @@ static void problem_make(problem *p, gsl_rng *r, size_t m, size_t n0, size_t n1,
     p->L.Vx = lr_mat_wrap(p->vx, n0, mn);
     p->ws.svd = lr_svd_plan_alloc(big, n0 > n1 ? n0 : n1);
     size_t need = lr_layer_factor_x_scratch(m, n0) + lr_arena_need(mn, n0);
-    const lr_compressor *cs[] = {&lr_compressor_whiten, &lr_compressor_act_scaled, &lr_compressor_svd_w,
-                                 &lr_compressor_dd_rank};
-    for (size_t i = 0; i < 4; i++) {
-        size_t s = cs[i]->scratch(m, n0, n1);
-        if (s > need) need = s;
-    }
     lr_arena_init(&p->ws.arena, need);
     CU_ASSERT_EQUAL(lr_layer_factor_x(&p->L, lr_rank_rtol_default(m, n0), &p->ws), LR_OK);
 }
@@ -232,7 +225,7 @@ static void problem_free(problem *p)
 }
 
 /* ||X (A B) - [X W]_k||_F / ||X W||_F, [.]_k by an SVD of X W. */
-static double whiten_gap(problem *p, lr_factors *f, size_t k)
+static double whiten_gap(problem *p, lr_compressed *f, size_t k)
 {
     size_t m = p->L.X.rows, n1 = p->L.W.cols, mn = m < n1 ? m : n1;
     lr_mat XW = alloc_mat(m, n1), U = alloc_mat(m, mn), VT = alloc_mat(mn, n1), XA = alloc_mat(m, k ? k : 1);
@@ -269,14 +262,15 @@ static void check_whiten(int deficient, double jitter, int want_route)
     size_t m = 60, n0 = 12, n1 = 9;
     problem_make(&p, r, m, n0, n1, deficient);
     size_t ranks[] = {1, 3, 6};
-    lr_factors f[3];
+    lr_compressed f[3];
     for (int i = 0; i < 3; i++) {
         f[i].A = alloc_mat(n0, ranks[i]);
         f[i].B = alloc_mat(ranks[i], n1);
     }
-    lr_compress_opts o = {.sigma = NAN, .lambda = NAN, .t = 2, .tol = 1e-10, .max_iter = 100, .alpha = 0.5, .lambda_factor = 1.0, .jitter = jitter};
+    char set[64];
+    snprintf(set, sizeof set, "compress.jitter=%.17g", jitter);
     lr_fit_info info = {.gap = NAN, .lambda = NAN};
-    CU_ASSERT_EQUAL_FATAL(lr_compressor_whiten.fit(&p.L, &o, ranks, 3, f, &p.ws, &info), LR_OK);
+    CU_ASSERT_EQUAL_FATAL(lr_test_fit(&lr_compressor_whiten, &p.L, set, ranks, 3, f, &info), LR_OK);
     CU_ASSERT_EQUAL(info.route, want_route);
     for (int i = 0; i < 3; i++) {
         double g = whiten_gap(&p, &f[i], ranks[i]);
@@ -304,11 +298,10 @@ static void test_act_scaled(void)
     problem p;
     size_t m = 50, n0 = 10, n1 = 7, k = 4;
     problem_make(&p, r, m, n0, n1, 1); /* column 0 is dead */
-    lr_factors f = {alloc_mat(n0, k), alloc_mat(k, n1), 0};
+    lr_compressed f = {.A = alloc_mat(n0, k), .B = alloc_mat(k, n1)};
     double alpha = 0.7;
-    lr_compress_opts o = {.sigma = NAN, .lambda = NAN, .t = 2, .tol = 1e-10, .max_iter = 100, .alpha = alpha, .lambda_factor = 1.0, .jitter = 0};
     lr_fit_info info = {.gap = NAN, .lambda = NAN};
-    CU_ASSERT_EQUAL_FATAL(lr_compressor_act_scaled.fit(&p.L, &o, &k, 1, &f, &p.ws, &info), LR_OK);
+    CU_ASSERT_EQUAL_FATAL(lr_test_fit(&lr_compressor_act_scaled, &p.L, "compress.alpha=0.7", &k, 1, &f, &info), LR_OK);
     CU_ASSERT_EQUAL(info.route, 1);
     /* Plain: D = diag(mean|X|^alpha), M = D^+ [D W]_k. */
     double d[10];
@@ -336,10 +329,10 @@ static void test_act_scaled(void)
         }
     CU_ASSERT(maxd < 1e-12);
     /* alpha = 0 is svd_w. */
-    o.alpha = 0;
-    lr_factors g = {alloc_mat(n0, k), alloc_mat(k, n1), 0};
-    CU_ASSERT_EQUAL(lr_compressor_act_scaled.fit(&p.L, &o, &k, 1, &f, &p.ws, &info), LR_OK);
-    CU_ASSERT_EQUAL(lr_compressor_svd_w.fit(&p.L, &o, &k, 1, &g, &p.ws, &info), LR_OK);
+    lr_compressed g = {.A = alloc_mat(n0, k), .B = alloc_mat(k, n1)};
+    f.A.cols = f.B.rows = k;
+    CU_ASSERT_EQUAL(lr_test_fit(&lr_compressor_act_scaled, &p.L, "compress.alpha=0", &k, 1, &f, &info), LR_OK);
+    CU_ASSERT_EQUAL(lr_test_fit(&lr_compressor_svd_w, &p.L, NULL, &k, 1, &g, &info), LR_OK);
     double md = 0;
     for (size_t j = 0; j < n1; j++)
         for (size_t i = 0; i < n0; i++) {
@@ -376,13 +369,16 @@ static void test_rank_errors_fast_vs_plain(void)
     size_t ranks[] = {1, 2, 5, 8};
     const lr_compressor *cs[] = {&lr_compressor_svd_w, &lr_compressor_dd_rank, &lr_compressor_whiten,
                                  &lr_compressor_act_scaled};
-    lr_compress_opts o = {.sigma = NAN, .lambda = NAN, .t = 2, .tol = 1e-10, .max_iter = 100, .alpha = 0.5, .lambda_factor = 1.0, .jitter = 0};
+    /* Plans with the keys' defaults (compress.alpha = 0.5, compress.jitter = 0). */
+    lr_layer_shape shape = {m, n0, n1};
+    lr_compressor_plan *pl[4];
+    for (size_t c = 0; c < 4; c++) CU_ASSERT_PTR_NOT_NULL_FATAL(pl[c] = lr_compressor_plan_alloc(cs[c], &shape, NULL));
     for (size_t c = 0; c < 4; c++) {
         double a[12], b[12];
         size_t ka[4], kb[4];
         int ra, rb, fa, fb;
-        CU_ASSERT_EQUAL(lr_real_layers_rank_errors(&p.L, cs[c], &o, ranks, 4, &p.ws, 0, a, a + 4, a + 8, ka, &ra, &fa), LR_OK);
-        CU_ASSERT_EQUAL(lr_real_layers_rank_errors(&p.L, cs[c], &o, ranks, 4, &p.ws, 1, b, b + 4, b + 8, kb, &rb, &fb), LR_OK);
+        CU_ASSERT_EQUAL(lr_real_layers_rank_errors(&p.L, pl[c], 0, ranks, 4, 0, a, a + 4, a + 8, ka, &ra, &fa), LR_OK);
+        CU_ASSERT_EQUAL(lr_real_layers_rank_errors(&p.L, pl[c], 0, ranks, 4, 1, b, b + 4, b + 8, kb, &rb, &fb), LR_OK);
         for (size_t i = 0; i < 12; i++) LR_ASSERT_CLOSE(a[i], b[i], 1e-10);
         for (size_t i = 0; i < 4; i++) CU_ASSERT_EQUAL(ka[i], kb[i]);
     }
@@ -391,9 +387,10 @@ static void test_rank_errors_fast_vs_plain(void)
     double dd[12], sv[12], wh[12];
     size_t kk[4];
     int ro, fo;
-    lr_real_layers_rank_errors(&p.L, &lr_compressor_dd_rank, &o, ranks, 4, &p.ws, 0, dd, dd + 4, dd + 8, kk, &ro, &fo);
-    lr_real_layers_rank_errors(&p.L, &lr_compressor_svd_w, &o, ranks, 4, &p.ws, 0, sv, sv + 4, sv + 8, kk, &ro, &fo);
-    lr_real_layers_rank_errors(&p.L, &lr_compressor_whiten, &o, ranks, 4, &p.ws, 0, wh, wh + 4, wh + 8, kk, &ro, &fo);
+    lr_real_layers_rank_errors(&p.L, pl[1], 0, ranks, 4, 0, dd, dd + 4, dd + 8, kk, &ro, &fo);
+    lr_real_layers_rank_errors(&p.L, pl[0], 0, ranks, 4, 0, sv, sv + 4, sv + 8, kk, &ro, &fo);
+    lr_real_layers_rank_errors(&p.L, pl[2], 0, ranks, 4, 0, wh, wh + 4, wh + 8, kk, &ro, &fo);
+    for (size_t c = 0; c < 4; c++) lr_compressor_plan_free(pl[c]);
     for (size_t i = 0; i < 4; i++) {
         CU_ASSERT(dd[4 + i] <= sv[4 + i] + 1e-9); /* err_y: dd_rank is the optimum */
         CU_ASSERT(wh[i] <= sv[i] + 1e-9);         /* err_layer: whiten is the optimum */

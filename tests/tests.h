@@ -26,6 +26,18 @@ void lr_tests_plot(void);
 void lr_tests_spectrum(void);
 void lr_tests_nn(void);
 void lr_tests_activation(void);
+void lr_tests_compressors(void);
+void lr_tests_compressed(void);
+
+/* Fit compressor c to L (point 0) through a plan sized for L, with its config keys set by
+ * `settings` ("compress.tol=1e-12;bounds.t=2", NULL or "" for the defaults); the plan is
+ * freed before returning (test_compressors.c). */
+#include "compress/compress.h"
+int lr_test_fit(const lr_compressor *c, const lr_layer *L, const char *settings, const size_t *ranks,
+                size_t nranks, lr_compressed *out, lr_fit_info *info);
+
+/* Calls of malloc, calloc, realloc and aligned_alloc so far (the --wrap counters of test_gram.c). */
+long lr_test_alloc_calls(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \

@@ -26,6 +26,8 @@ int main(void)
     lr_tests_spectrum();
     lr_tests_nn();
     lr_tests_activation();
+    lr_tests_compressors();
+    lr_tests_compressed();
     CU_basic_set_mode(CU_BRM_NORMAL);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

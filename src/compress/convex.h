@@ -3,7 +3,25 @@
 #ifndef LR_COMPRESS_CONVEX_H
 #define LR_COMPRESS_CONVEX_H
 
+#include "compress/compress.h"
 #include "compress/fista.h"
+
+/* The parameters of the convex compressors (dd_svt, dd_nuc, relu_cvx, relu_cvx_sq) at one
+ * sweep point, read from their keys (lr_convex_keys) by lr_convex_plan_params. */
+typedef struct lr_convex_params {
+    double lambda;        /* compress.lambda; NAN: the compressor's automatic choice */
+    double lambda_factor; /* compress.lambda_factor */
+    double t;             /* bounds.t: deviation parameter of the automatic lambda */
+    double tol;           /* compress.tol */
+    int max_iter;         /* compress.max_iter */
+    int monotone;         /* compress.monotone */
+} lr_convex_params;
+
+/* compress.lambda, compress.lambda_factor, bounds.t, compress.tol, compress.max_iter,
+ * compress.monotone, with the defaults the recovery experiment has always used. */
+extern const lr_key lr_convex_keys[];
+/* Fill p's parameter blocks (lr_convex_params, one per point) from cfg (defaults without). */
+void lr_convex_plan_params(lr_compressor_plan *p, const lr_config *cfg);
 
 /* dd_nuc's problem solved the plain way, over all of M (N0 x N1):
  *   min_M 1/2 ||Y - X M||_F^2 + lambda ||M||_*,  step 1 / ||X||_op^2,

@@ -70,46 +70,71 @@ static int nuc_gap(void *p, lr_mat C, double F, double *gap)
     return LR_OK;
 }
 
-static size_t dd_nuc_scratch(size_t m, size_t n0, size_t n1)
+typedef struct dd_nuc_mats {
+    lr_mat B, R, C, Uc, VcT, T;
+    double *fs, *sc, *sv;
+} dd_nuc_mats;
+
+/* The carve-up of one execute; plan_alloc sizes the arena by running it without one. */
+static size_t dd_nuc_carve(lr_arena *a, size_t q, size_t n1, dd_nuc_mats *w)
 {
-    size_t q = m < n0 ? m : n0, mn = q < n1 ? q : n1;
-    return 3 * lr_arena_need(q, n1) + lr_arena_need(lr_fista_scratch(q, n1), 1) + lr_arena_need(q, mn) +
-           lr_arena_need(mn, n1) + 2 * lr_arena_need(mn > q ? mn : q, 1) + lr_arena_need(q, mn);
+    size_t mn = q < n1 ? q : n1, need = 0;
+    w->B = lr_carve_mat(a, &need, q, n1);
+    w->R = lr_carve_mat(a, &need, q, n1);
+    w->C = lr_carve_mat(a, &need, q, n1);
+    w->fs = lr_carve_vec(a, &need, lr_fista_scratch(q, n1));
+    w->Uc = lr_carve_mat(a, &need, q, mn);
+    w->VcT = lr_carve_mat(a, &need, mn, n1);
+    w->T = lr_carve_mat(a, &need, q, mn);
+    w->sc = lr_carve_vec(a, &need, mn > q ? mn : q);
+    w->sv = lr_carve_vec(a, &need, mn > q ? mn : q);
+    return need;
 }
 
-static int dd_nuc_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
-                      lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static lr_compressor_plan *dd_nuc_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
 {
-    (void)ranks;
+    size_t q = max->m < max->n0 ? max->m : max->n0;
+    dd_nuc_mats w;
+    size_t need = dd_nuc_carve(NULL, q, max->n1, &w);
+    lr_compressor_plan *p =
+        lr_compressor_plan_new(c, max, cfg, need, q ? q : 1, max->n1 ? max->n1 : 1, sizeof(lr_convex_params), 0);
+    if (p) lr_convex_plan_params(p, cfg);
+    return p;
+}
+
+static int dd_nuc_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                          size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
+{
+    (void)ranks, (void)rng;
+    const lr_convex_params *o = lr_compressor_params(p, point);
     size_t q = L->q, n1 = L->Y.cols, mn = q < n1 ? q : n1;
     if (q == 0) LR_ERROR(LR_EINVAL, "dd_nuc: X~ is zero");
+    if (q > p->max.m || q > p->max.n0) LR_ERRORF(LR_EINVAL, "dd_nuc: rank %zu of X~ exceeds the plan", q);
     double s1 = L->sx[0];
-    double lam = isnan(opts->lambda) ? s1 * lr_lambda_auto(opts->sigma, q, n1, opts->t) : opts->lambda;
-    lam *= isnan(opts->lambda_factor) ? 1.0 : opts->lambda_factor;
+    double lam = isnan(o->lambda) ? s1 * lr_lambda_auto(L->sigma, q, n1, o->t) : o->lambda;
+    lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
     if (!(lam >= 0.0) || !isfinite(lam))
         LR_ERRORF(LR_EINVAL, "dd_nuc: lambda = %g (automatic lambda needs the noise level sigma)", lam);
     info->lambda = lam;
-    lr_arena_reset(&ws->arena);
-    lr_arena *a = &ws->arena;
-    nuc_ctx ctx = {lr_arena_mat(a, q, n1), lr_arena_mat(a, q, n1), L->sx, lam, ws->svd, NULL};
-    lr_mat C = lr_arena_mat(a, q, n1);
-    double *fs = lr_arena_vec(a, lr_fista_scratch(q, n1));
-    lr_mat Uc = lr_arena_mat(a, q, mn), VcT = lr_arena_mat(a, mn, n1), T = lr_arena_mat(a, q, mn);
-    double *sc = lr_arena_vec(a, mn > q ? mn : q);
-    ctx.sv = lr_arena_vec(a, mn > q ? mn : q);
-    if (!ctx.sv) LR_ERROR(LR_EINVAL, "dd_nuc: workspace too small");
+    lr_arena_reset(&p->arena);
+    dd_nuc_mats w;
+    dd_nuc_carve(&p->arena, q, n1, &w);
+    nuc_ctx ctx = {w.B, w.R, L->sx, lam, p->svd, w.sv};
+    lr_mat C = w.C, Uc = w.Uc, VcT = w.VcT, T = w.T;
+    double *fs = w.fs, *sc = w.sc;
+    if (!ctx.sv) LR_ERROR(LR_EINVAL, "dd_nuc: workspace too small (a sizing bug)");
     LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, L->Y, 0.0, ctx.B));
     lr_mat_set_zero(C);
     lr_fista_smooth f = {nuc_eval, nuc_gap, &ctx, s1 * s1};
-    lr_fista_opts o = {lam, opts->tol, opts->max_iter, opts->monotone ? LR_FISTA_MONOTONE : LR_FISTA};
+    lr_fista_opts fopt = {lam, o->tol, o->max_iter, o->monotone ? LR_FISTA_MONOTONE : LR_FISTA};
     lr_fista_out fo;
-    LR_TRY(lr_fista_nuclear(&f, &o, C, ws->svd, fs, &fo, NULL, &info->svd_fallback));
+    LR_TRY(lr_fista_nuclear(&f, &fopt, C, p->svd, fs, &fo, NULL, &info->svd_fallback));
     info->iterations = fo.iterations;
     info->gap = fo.gap;
     info->converged = fo.converged;
     /* Factors of M^ = Vx C: C = Uc Sc Vc^T, cut at the rank of the iterate (an SVT output,
      * so exactly low-rank up to the rounding of its reconstruction). */
-    LR_TRY(lr_svd(ws->svd, C, sc, Uc, VcT, &info->svd_fallback));
+    LR_TRY(lr_svd(p->svd, C, sc, Uc, VcT, &info->svd_fallback));
     size_t k = fo.rank < mn ? fo.rank : mn;
     for (size_t j = 0; j < k; j++)
         for (size_t i = 0; i < q; i++) LR_AT(T, i, j) = LR_AT(Uc, i, j) * sc[j];
@@ -159,6 +184,13 @@ int lr_dd_nuc_reference(lr_mat X, lr_mat Y, double lambda, const lr_fista_opts *
 }
 
 const lr_compressor lr_compressor_dd_nuc = {
-    "dd_nuc",
-    "data-driven convex: argmin 1/2 ||Y - X~ M||_F^2 + lambda ||M||_* by FISTA with SVT steps (rank-adaptive)",
-    1, dd_nuc_scratch, dd_nuc_fit, 1, 0, 0};
+    .name = "dd_nuc",
+    .description = "data-driven convex: argmin 1/2 ||Y - X~ M||_F^2 + lambda ||M||_* by FISTA with SVT steps (rank-adaptive)",
+    .data_driven = 1,
+    .keys = lr_convex_keys,
+    .plan_alloc = dd_nuc_plan_alloc,
+    .execute = dd_nuc_execute,
+    .plan_free = lr_compressor_plan_release,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};

@@ -11,22 +11,46 @@
 #include "compress.h"
 #include "core/error.h"
 
-static size_t dd_rank_scratch(size_t m, size_t n0, size_t n1)
+typedef struct dd_rank_mats {
+    lr_mat B, Ub, VbT, T;
+    double *sb;
+} dd_rank_mats;
+
+/* The carve-up of one execute for q x n1 (q = rank of X~ <= min(m, N0)); plan_alloc sizes
+ * the arena by running it without one at q = min(m, N0). */
+static size_t dd_rank_carve(lr_arena *a, size_t q, size_t n1, dd_rank_mats *w)
 {
-    size_t q = m < n0 ? m : n0, mn = q < n1 ? q : n1;
-    return lr_arena_need(q, n1) + lr_arena_need(q, mn) + lr_arena_need(mn, n1) +
-           lr_arena_need(mn, 1) + lr_arena_need(q, mn);
+    size_t mn = q < n1 ? q : n1, need = 0;
+    w->B = lr_carve_mat(a, &need, q, n1);
+    w->Ub = lr_carve_mat(a, &need, q, mn);
+    w->VbT = lr_carve_mat(a, &need, mn, n1);
+    w->T = lr_carve_mat(a, &need, q, mn);
+    w->sb = lr_carve_vec(a, &need, mn);
+    return need;
 }
 
-static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks, lr_factors *out,
-                       lr_compress_ws *ws, lr_fit_info *info)
+static const lr_key dd_rank_keys[] = {LR_COMPRESS_GRAM_FIT_KEY, {0}};
+
+static lr_compressor_plan *dd_rank_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
 {
-    size_t q = L->q, n1 = L->Y.cols, mn = q < n1 ? q : n1;
-    lr_arena_reset(&ws->arena);
-    lr_mat B = lr_arena_mat(&ws->arena, q, n1), Ub = lr_arena_mat(&ws->arena, q, mn);
-    lr_mat VbT = lr_arena_mat(&ws->arena, mn, n1), T = lr_arena_mat(&ws->arena, q, mn);
-    double *sb = lr_arena_vec(&ws->arena, mn);
-    if (!sb) LR_ERROR(LR_EINVAL, "dd_rank: workspace too small");
+    size_t q = max->m < max->n0 ? max->m : max->n0;
+    dd_rank_mats w;
+    size_t need = dd_rank_carve(NULL, q, max->n1, &w);
+    return lr_compressor_plan_new(c, max, cfg, need, q ? q : 1, max->n1 ? max->n1 : 1, 0, 1);
+}
+
+static int dd_rank_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                           size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
+{
+    (void)point, (void)rng;
+    size_t q = L->q, n1 = L->W.cols, mn = q < n1 ? q : n1;
+    if (q > p->max.n0 || q > p->max.m) LR_ERRORF(LR_EINVAL, "dd_rank: rank %zu of X~ exceeds the plan", q);
+    lr_arena_reset(&p->arena);
+    dd_rank_mats w;
+    dd_rank_carve(&p->arena, q, n1, &w);
+    lr_mat B = w.B, Ub = w.Ub, VbT = w.VbT, T = w.T;
+    double *sb = w.sb;
+    if (!sb) LR_ERROR(LR_EINVAL, "dd_rank: workspace too small (a sizing bug)");
     /* B = U_q^T Y: supplied by the Gram route, else from the thin SVD of X~. */
     if (L->UtY.data) lr_mat_copy(B, L->UtY);
     else LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, L->Y, 0.0, B));
@@ -36,15 +60,13 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
     for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
     if (kmax > mn) kmax = mn;
     /* T (q x mn, q >= mn) is free until the SVD returns: the Gram path's scratch. */
-    LR_TRY(lr_fit_svd_top(ws, B, kmax, sb, Ub, VbT, T, info));
+    LR_TRY(lr_fit_svd_top(p, L, B, kmax, sb, Ub, VbT, T, info));
     /* T = diag(1/sx) Ub: the pseudo-inverse restricted to range(X~). */
     for (size_t j = 0; j < kmax; j++)
         for (size_t i = 0; i < q; i++) LR_AT(T, i, j) = LR_AT(Ub, i, j) / L->sx[i];
     for (size_t i = 0; i < nranks; i++) {
         size_t k = ranks[i] < mn ? ranks[i] : mn;
-        out[i].k = k;
-        out[i].A.cols = k;
-        out[i].B.rows = k;
+        lr_factors_set_rank(&out[i], k);
         LR_TRY(lr_gemm('N', 'N', 1.0, L->Vx, lr_mat_view(T, 0, 0, q, k), 0.0, out[i].A));
         for (size_t c = 0; c < n1; c++)
             for (size_t r = 0; r < k; r++) LR_AT(out[i].B, r, c) = sb[r] * LR_AT(VbT, r, c);
@@ -53,6 +75,15 @@ static int dd_rank_fit(const lr_layer *L, const lr_compress_opts *opts, const si
 }
 
 const lr_compressor lr_compressor_dd_rank = {
-    "dd_rank",
-    "data-driven: rank-constrained least squares, X~ M = [P Y]_k (generalised Eckart-Young)", 1,
-    dd_rank_scratch, dd_rank_fit, 0, 1, 1};
+    .name = "dd_rank",
+    .description = "data-driven: rank-constrained least squares, X~ M = [P Y]_k (generalised Eckart-Young)",
+    .data_driven = 1,
+    .keys = dd_rank_keys,
+    .plan_alloc = dd_rank_plan_alloc,
+    .execute = dd_rank_execute,
+    .plan_free = lr_compressor_plan_release,
+    .nested = 1,
+    .gram_ok = 1,
+    .roles = LR_ROLE_THEORY | LR_ROLE_RANK_LS,
+    .optimal = LR_OPTIMAL_RESPONSE,
+};

@@ -15,32 +15,57 @@
 #include <math.h>
 
 #include "compress.h"
+#include "compress/convex.h"
 #include "core/error.h"
 
-static size_t dd_svt_scratch(size_t m, size_t n0, size_t n1)
+typedef struct dd_svt_mats {
+    lr_mat B, Ub, VbT, T;
+    double *sb;
+} dd_svt_mats;
+
+/* The carve-up of one execute; plan_alloc sizes the arena by running it without one. */
+static size_t dd_svt_carve(lr_arena *a, size_t q, size_t n1, dd_svt_mats *w)
 {
-    size_t q = m < n0 ? m : n0, mn = q < n1 ? q : n1;
-    return lr_arena_need(q, n1) + lr_arena_need(q, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) +
-           lr_arena_need(q, mn);
+    size_t mn = q < n1 ? q : n1, need = 0;
+    w->B = lr_carve_mat(a, &need, q, n1);
+    w->Ub = lr_carve_mat(a, &need, q, mn);
+    w->VbT = lr_carve_mat(a, &need, mn, n1);
+    w->T = lr_carve_mat(a, &need, q, mn);
+    w->sb = lr_carve_vec(a, &need, mn);
+    return need;
 }
 
-static int dd_svt_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
-                      lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static lr_compressor_plan *dd_svt_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
 {
-    (void)ranks;
+    size_t q = max->m < max->n0 ? max->m : max->n0;
+    dd_svt_mats w;
+    size_t need = dd_svt_carve(NULL, q, max->n1, &w);
+    lr_compressor_plan *p =
+        lr_compressor_plan_new(c, max, cfg, need, q ? q : 1, max->n1 ? max->n1 : 1, sizeof(lr_convex_params), 0);
+    if (p) lr_convex_plan_params(p, cfg);
+    return p;
+}
+
+static int dd_svt_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                          size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
+{
+    (void)ranks, (void)rng;
+    const lr_convex_params *o = lr_compressor_params(p, point);
     size_t q = L->q, n1 = L->Y.cols, mn = q < n1 ? q : n1;
-    double lam = isnan(opts->lambda) ? lr_lambda_auto(opts->sigma, q, n1, opts->t) : opts->lambda;
-    lam *= isnan(opts->lambda_factor) ? 1.0 : opts->lambda_factor;
+    double lam = isnan(o->lambda) ? lr_lambda_auto(L->sigma, q, n1, o->t) : o->lambda;
+    lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
     if (!(lam >= 0.0) || !isfinite(lam))
         LR_ERRORF(LR_EINVAL, "dd_svt: lambda = %g (automatic lambda needs the noise level sigma)", lam);
     info->lambda = lam;
-    lr_arena_reset(&ws->arena);
-    lr_mat B = lr_arena_mat(&ws->arena, q, n1), Ub = lr_arena_mat(&ws->arena, q, mn);
-    lr_mat VbT = lr_arena_mat(&ws->arena, mn, n1), T = lr_arena_mat(&ws->arena, q, mn);
-    double *sb = lr_arena_vec(&ws->arena, mn);
-    if (!sb) LR_ERROR(LR_EINVAL, "dd_svt: workspace too small");
+    if (q > p->max.m || q > p->max.n0) LR_ERRORF(LR_EINVAL, "dd_svt: rank %zu of X~ exceeds the plan", q);
+    lr_arena_reset(&p->arena);
+    dd_svt_mats w;
+    dd_svt_carve(&p->arena, q, n1, &w);
+    lr_mat B = w.B, Ub = w.Ub, VbT = w.VbT, T = w.T;
+    double *sb = w.sb;
+    if (!sb) LR_ERROR(LR_EINVAL, "dd_svt: workspace too small (a sizing bug)");
     LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, L->Y, 0.0, B));
-    LR_TRY(lr_svd(ws->svd, B, sb, Ub, VbT, &info->svd_fallback));
+    LR_TRY(lr_svd(p->svd, B, sb, Ub, VbT, &info->svd_fallback));
     size_t k = 0;
     while (k < mn && sb[k] > lam) k++;
     /* T = diag(1/sx) Ub_k diag(sb - lambda). */
@@ -50,6 +75,13 @@ static int dd_svt_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
 }
 
 const lr_compressor lr_compressor_dd_svt = {
-    "dd_svt",
-    "data-driven convex: X~ M = SVT_lambda(P Y), lambda auto = 2 sigma (sqrt q + sqrt N1 + t) (rank-adaptive)",
-    1, dd_svt_scratch, dd_svt_fit, 1, 0, 0};
+    .name = "dd_svt",
+    .description = "data-driven convex: X~ M = SVT_lambda(P Y), lambda auto = 2 sigma (sqrt q + sqrt N1 + t) (rank-adaptive)",
+    .data_driven = 1,
+    .keys = lr_convex_keys,
+    .plan_alloc = dd_svt_plan_alloc,
+    .execute = dd_svt_execute,
+    .plan_free = lr_compressor_plan_release,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};

@@ -2,6 +2,8 @@
  * maths and the papers. */
 #include "fista.h"
 
+#include "compress/convex.h"
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -140,4 +142,36 @@ int lr_fista_nuclear(const lr_fista_smooth *f, const lr_fista_opts *o, lr_mat C,
     out->objective = Fx;
     out->gap = last;
     return LR_OK;
+}
+
+/* ---- the parameters of the convex compressors ---- */
+
+const lr_key lr_convex_keys[] = {
+    {.path = "compress.lambda", .type = LR_KEY_REAL, .sweepable = 1, .def = NAN, .min = 0, .max = 1e300,
+     .doc = "regularisation weight of the convex compressors (absent: each one's automatic choice)"},
+    {.path = "compress.lambda_factor", .type = LR_KEY_REAL, .sweepable = 1, .def = 1, .min = 0, .max = 1e300,
+     .doc = "lambda used = lambda_factor * (compress.lambda or the automatic lambda)"},
+    {.path = "bounds.t", .type = LR_KEY_REAL, .sweepable = 1, .def = 2, .min = 0, .max = 1e300,
+     .doc = "deviation t: the automatic lambda bounds ||P G||_op w.p. 1 - exp(-t^2/2)"},
+    {.path = "compress.tol", .type = LR_KEY_REAL, .def = 1e-9, .min = 1e-300, .max = 1,
+     .doc = "iterative compressors: relative duality gap (dd_nuc) or relative step (relu_cvx) to stop at"},
+    {.path = "compress.max_iter", .type = LR_KEY_INT, .def = 5000, .min = 1, .max = 1e8,
+     .doc = "iterative compressors: iteration cap"},
+    {.path = "compress.monotone", .type = LR_KEY_BOOL, .def = 1, .min = 0, .max = 1,
+     .doc = "FISTA compressors: monotone variant (objective never increases)"},
+    {0},
+};
+
+void lr_convex_plan_params(lr_compressor_plan *p, const lr_config *cfg)
+{
+    const lr_compressor *c = p->comp;
+    for (size_t pt = 0; pt < p->npoints; pt++) {
+        lr_convex_params *v = lr_compressor_params(p, pt);
+        v->lambda = lr_compressor_key_num(c, cfg, pt, "compress.lambda");
+        v->lambda_factor = lr_compressor_key_num(c, cfg, pt, "compress.lambda_factor");
+        v->t = lr_compressor_key_num(c, cfg, pt, "bounds.t");
+        v->tol = lr_compressor_key_num(c, cfg, pt, "compress.tol");
+        v->max_iter = (int)lr_compressor_key_num(c, cfg, pt, "compress.max_iter");
+        v->monotone = lr_compressor_key_num(c, cfg, pt, "compress.monotone") != 0;
+    }
 }

@@ -99,44 +99,70 @@ static int relu_eval(void *p, lr_mat C, double *f, lr_mat grad)
     return LR_OK;
 }
 
-static size_t relu_scratch(size_t m, size_t n0, size_t n1)
+typedef struct relu_mats {
+    lr_mat Z, D, C, Uc, VcT, T;
+    double *fs, *sc;
+} relu_mats;
+
+/* The carve-up of one execute (m x n1 problem, q = rank of X~); plan_alloc sizes the arena
+ * by running it without one at q = min(m, N0). */
+static size_t relu_carve(lr_arena *a, size_t m, size_t q, size_t n1, relu_mats *w)
 {
-    size_t q = m < n0 ? m : n0, mn = q < n1 ? q : n1;
-    return 2 * lr_arena_need(m, n1) + lr_arena_need(q, n1) + lr_arena_need(lr_fista_scratch(q, n1), 1) +
-           lr_arena_need(q, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) + lr_arena_need(q, mn);
+    size_t mn = q < n1 ? q : n1, need = 0;
+    w->Z = lr_carve_mat(a, &need, m, n1);
+    w->D = lr_carve_mat(a, &need, m, n1);
+    w->C = lr_carve_mat(a, &need, q, n1);
+    w->fs = lr_carve_vec(a, &need, lr_fista_scratch(q, n1));
+    w->Uc = lr_carve_mat(a, &need, q, mn);
+    w->VcT = lr_carve_mat(a, &need, mn, n1);
+    w->T = lr_carve_mat(a, &need, q, mn);
+    w->sc = lr_carve_vec(a, &need, mn);
+    return need;
 }
 
-static int relu_fit(lr_relu_loss kind, const lr_layer *L, const lr_compress_opts *opts, size_t nranks,
-                    lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static lr_compressor_plan *relu_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
 {
+    size_t q = max->m < max->n0 ? max->m : max->n0;
+    relu_mats w;
+    size_t need = relu_carve(NULL, max->m, q, max->n1, &w);
+    lr_compressor_plan *p =
+        lr_compressor_plan_new(c, max, cfg, need, q ? q : 1, max->n1 ? max->n1 : 1, sizeof(lr_convex_params), 0);
+    if (p) lr_convex_plan_params(p, cfg);
+    return p;
+}
+
+static int relu_fit(lr_relu_loss kind, lr_compressor_plan *p, size_t point, const lr_layer *L, size_t nranks,
+                    lr_compressed *out, lr_fit_info *info)
+{
+    const lr_convex_params *o = lr_compressor_params(p, point);
     size_t m = L->Y.rows, q = L->q, n1 = L->Y.cols, mn = q < n1 ? q : n1;
-    double sigma = opts->sigma;
+    double sigma = L->sigma;
     if (!(sigma > 0.0) || !isfinite(sigma))
         LR_ERRORF(LR_EINVAL, "relu_cvx: needs the noise level sigma > 0, got %g", sigma);
     if (q == 0) LR_ERROR(LR_EINVAL, "relu_cvx: X~ is zero");
-    double lam = isnan(opts->lambda) ? lr_lambda_auto(sigma, q, n1, opts->t) : opts->lambda;
-    if (isnan(opts->lambda) && kind == LR_RELU_LOSS_CENSORED) lam /= sigma * sigma;
-    lam *= isnan(opts->lambda_factor) ? 1.0 : opts->lambda_factor;
+    if (q > p->max.m || q > p->max.n0) LR_ERRORF(LR_EINVAL, "relu_cvx: rank %zu of X~ exceeds the plan", q);
+    double lam = isnan(o->lambda) ? lr_lambda_auto(sigma, q, n1, o->t) : o->lambda;
+    if (isnan(o->lambda) && kind == LR_RELU_LOSS_CENSORED) lam /= sigma * sigma;
+    lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
     if (!(lam >= 0.0) || !isfinite(lam)) LR_ERRORF(LR_EINVAL, "relu_cvx: lambda = %g", lam);
     info->lambda = lam;
-    lr_arena_reset(&ws->arena);
-    lr_arena *a = &ws->arena;
-    relu_ctx ctx = {kind, lr_mat_view(L->Ux, 0, 0, m, q), L->Y, lr_arena_mat(a, m, n1), lr_arena_mat(a, m, n1), sigma};
-    lr_mat C = lr_arena_mat(a, q, n1);
-    double *fs = lr_arena_vec(a, lr_fista_scratch(q, n1));
-    lr_mat Uc = lr_arena_mat(a, q, mn), VcT = lr_arena_mat(a, mn, n1), T = lr_arena_mat(a, q, mn);
-    double *sc = lr_arena_vec(a, mn);
-    if (!sc) LR_ERROR(LR_EINVAL, "relu_cvx: workspace too small");
+    lr_arena_reset(&p->arena);
+    relu_mats w;
+    relu_carve(&p->arena, m, q, n1, &w);
+    relu_ctx ctx = {kind, lr_mat_view(L->Ux, 0, 0, m, q), L->Y, w.Z, w.D, sigma};
+    lr_mat C = w.C, Uc = w.Uc, VcT = w.VcT, T = w.T;
+    double *fs = w.fs, *sc = w.sc;
+    if (!sc) LR_ERROR(LR_EINVAL, "relu_cvx: workspace too small (a sizing bug)");
     lr_mat_set_zero(C);
     lr_fista_smooth f = {relu_eval, NULL, &ctx, kind == LR_RELU_LOSS_CENSORED ? 1.0 / (sigma * sigma) : 1.0};
-    lr_fista_opts o = {lam, opts->tol, opts->max_iter, opts->monotone ? LR_FISTA_MONOTONE : LR_FISTA};
+    lr_fista_opts fopt = {lam, o->tol, o->max_iter, o->monotone ? LR_FISTA_MONOTONE : LR_FISTA};
     lr_fista_out fo;
-    LR_TRY(lr_fista_nuclear(&f, &o, C, ws->svd, fs, &fo, NULL, &info->svd_fallback));
+    LR_TRY(lr_fista_nuclear(&f, &fopt, C, p->svd, fs, &fo, NULL, &info->svd_fallback));
     info->iterations = fo.iterations;
     info->gap = fo.gap;
     info->converged = fo.converged;
     info->route = kind == LR_RELU_LOSS_CENSORED ? 1 : 2;
-    LR_TRY(lr_svd(ws->svd, C, sc, Uc, VcT, &info->svd_fallback));
+    LR_TRY(lr_svd(p->svd, C, sc, Uc, VcT, &info->svd_fallback));
     size_t k = fo.rank < mn ? fo.rank : mn;
     /* A = Vx diag(1/sx) Uc_k diag(sc_k), B = Vc_k^T. */
     for (size_t j = 0; j < k; j++)
@@ -144,25 +170,39 @@ static int relu_fit(lr_relu_loss kind, const lr_layer *L, const lr_compress_opts
     return lr_factors_from_range(L, T, VcT, k, out, nranks);
 }
 
-static int relu_cvx_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
-                        lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static int relu_cvx_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                            size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
 {
-    (void)ranks;
-    return relu_fit(LR_RELU_LOSS_CENSORED, L, opts, nranks, out, ws, info);
+    (void)ranks, (void)rng;
+    return relu_fit(LR_RELU_LOSS_CENSORED, p, point, L, nranks, out, info);
 }
 
-static int relu_cvx_sq_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
-                           lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static int relu_cvx_sq_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                               size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
 {
-    (void)ranks;
-    return relu_fit(LR_RELU_LOSS_SQUARED, L, opts, nranks, out, ws, info);
+    (void)ranks, (void)rng;
+    return relu_fit(LR_RELU_LOSS_SQUARED, p, point, L, nranks, out, info);
 }
 
 const lr_compressor lr_compressor_relu_cvx = {
-    "relu_cvx",
-    "ReLU convex relaxation, censored-Gaussian loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
-    1, relu_scratch, relu_cvx_fit, 1, 0, 0};
+    .name = "relu_cvx",
+    .description = "ReLU convex relaxation, censored-Gaussian loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
+    .data_driven = 1,
+    .keys = lr_convex_keys,
+    .plan_alloc = relu_plan_alloc,
+    .execute = relu_cvx_execute,
+    .plan_free = lr_compressor_plan_release,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};
 const lr_compressor lr_compressor_relu_cvx_sq = {
-    "relu_cvx_sq",
-    "ReLU convex relaxation, ReLU-consistent squared loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
-    1, relu_scratch, relu_cvx_sq_fit, 1, 0, 0};
+    .name = "relu_cvx_sq",
+    .description = "ReLU convex relaxation, ReLU-consistent squared loss + lambda ||C||_*, Z = U_q C, by FISTA (rank-adaptive)",
+    .data_driven = 1,
+    .keys = lr_convex_keys,
+    .plan_alloc = relu_plan_alloc,
+    .execute = relu_cvx_sq_execute,
+    .plan_free = lr_compressor_plan_release,
+    .rank_adaptive = 1,
+    .roles = LR_ROLE_THEORY,
+};

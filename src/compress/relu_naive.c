@@ -5,17 +5,29 @@
  * handed to it holds Y+ in place of Y); the separate name keeps the two apart in results. */
 #include "compress.h"
 
-static size_t relu_naive_scratch(size_t m, size_t n0, size_t n1)
+static lr_compressor_plan *relu_naive_plan_alloc(const lr_compressor *c, const lr_layer_shape *max,
+                                                  const lr_config *cfg)
 {
-    return lr_compressor_dd_rank.scratch(m, n0, n1);
+    lr_compressor_plan *p = lr_compressor_dd_rank.plan_alloc(&lr_compressor_dd_rank, max, cfg);
+    if (p) p->comp = c;
+    return p;
 }
 
-static int relu_naive_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
-                          lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static int relu_naive_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                              size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
 {
-    return lr_compressor_dd_rank.fit(L, opts, ranks, nranks, out, ws, info);
+    return lr_compressor_dd_rank.execute(p, point, L, ranks, nranks, out, info, rng);
 }
 
 const lr_compressor lr_compressor_relu_naive = {
-    "relu_naive", "ReLU baseline: dd_rank on the post-activations, X~ M = [P Y+]_k", 1,
-    relu_naive_scratch, relu_naive_fit, 0, 0, 0};
+    .name = "relu_naive",
+    .description = "ReLU baseline: dd_rank on the post-activations, X~ M = [P Y+]_k",
+    .data_driven = 1,
+    .keys = NULL, /* dd_rank's, which the registry merges anyway */
+    .plan_alloc = relu_naive_plan_alloc,
+    .execute = relu_naive_execute,
+    .plan_free = lr_compressor_plan_release,
+    .nested = 1,
+    .roles = LR_ROLE_RELU_BASELINE,
+    .optimal = LR_OPTIMAL_RESPONSE,
+};

@@ -11,7 +11,7 @@
  *
  * Routes (recorded in lr_fit_info.route):
  *   0  Cholesky of X~^T X~ (dpotrf), S lower triangular;
- *   1  the same after adding jitter * tr(X~^T X~) / N0 to the diagonal (opts->jitter > 0,
+ *   1  the same after adding jitter * tr(X~^T X~) / N0 to the diagonal (compress.jitter > 0,
  *      SVD-LLM's practice; it changes the problem slightly, which is why it is recorded);
  *   2  fallback: column-pivoted QR of X~ itself (dgeqp3), X~ P = Q R.  Used when Cholesky
  *      fails (X~^T X~ not numerically positive definite: dead ReLU inputs, fewer samples
@@ -30,39 +30,75 @@
 #include "compress.h"
 #include "core/error.h"
 
-static size_t whiten_scratch(size_t m, size_t n0, size_t n1)
+typedef struct whiten_mats {
+    lr_mat G, T, U, VT, Z, Xc;
+    double *s, *work, *tau, *tmp;
+    lapack_int *jpvt;
+} whiten_mats;
+
+/* Doubles of dgeqp3's workspace (and dtrcon's integer workspace) for n0 columns. */
+static size_t whiten_lwork(size_t n0) { return 70 * n0 + 1; }
+
+/* The carve-up of one execute; plan_alloc sizes the arena by running it without one. */
+static size_t whiten_carve(lr_arena *a, size_t m, size_t n0, size_t n1, whiten_mats *w)
 {
-    size_t mn = n0 < n1 ? n0 : n1;
-    return lr_arena_need(m, n0) + lr_arena_need(n0, n0) + lr_arena_need(n0, n1) +
-           lr_arena_need(n0, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) +
-           lr_arena_need(n0, mn) + 8 * lr_arena_need(n0, 1) + lr_arena_need(70 * n0 + 1, 1) +
-           lr_arena_need(n0, n1);
+    size_t mnT = n0 < n1 ? n0 : n1, need = 0;
+    w->G = lr_carve_mat(a, &need, n0, n0);
+    w->T = lr_carve_mat(a, &need, n0, n1);
+    w->U = lr_carve_mat(a, &need, n0, mnT);
+    w->VT = lr_carve_mat(a, &need, mnT, n1);
+    w->s = lr_carve_vec(a, &need, mnT);
+    w->work = lr_carve_vec(a, &need, whiten_lwork(n0));
+    w->tau = lr_carve_vec(a, &need, n0);
+    w->tmp = lr_carve_vec(a, &need, 3 * n0);
+    w->jpvt = (lapack_int *)lr_carve_vec(a, &need, n0);
+    w->Z = lr_carve_mat(a, &need, n0, mnT);
+    w->Xc = lr_carve_mat(a, &need, m, n0);
+    return need;
+}
+
+static const lr_key whiten_keys[] = {
+    {.path = "compress.jitter", .type = LR_KEY_REAL, .def = 0, .min = 0, .max = 1,
+     .doc = "whiten: relative jitter added to the diagonal of X~^T X~ before Cholesky (0: none)"},
+    {0},
+};
+
+static lr_compressor_plan *whiten_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
+{
+    whiten_mats w;
+    size_t need = whiten_carve(NULL, max->m, max->n0, max->n1, &w);
+    size_t sm = max->m > max->n0 ? max->m : max->n0;
+    lr_compressor_plan *p =
+        lr_compressor_plan_new(c, max, cfg, need, sm ? sm : 1, max->n1 ? max->n1 : 1, sizeof(double), 0);
+    if (p)
+        for (size_t pt = 0; pt < p->npoints; pt++)
+            *(double *)lr_compressor_params(p, pt) = lr_compressor_key_num(c, cfg, pt, "compress.jitter");
+    return p;
 }
 
 /* Factors from the SVD of T = S^T W (rows x n1) given a solver for S^T Z = U_k diag(s_k). */
-static void write_B(lr_mat VT, lr_factors *f)
+static void write_B(lr_mat VT, lr_compressed *f)
 {
     for (size_t c = 0; c < VT.cols; c++)
         for (size_t r = 0; r < f->k; r++) LR_AT(f->B, r, c) = LR_AT(VT, r, c);
 }
 
-static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const size_t *ranks, size_t nranks,
-                      lr_factors *out, lr_compress_ws *ws, lr_fit_info *info)
+static int whiten_execute(lr_compressor_plan *p, size_t point, const lr_layer *L, const size_t *ranks,
+                          size_t nranks, lr_compressed *out, lr_fit_info *info, gsl_rng *rng)
 {
+    (void)rng;
     size_t m = L->X.rows, n0 = L->W.rows, n1 = L->W.cols;
-    double jitter = opts && isfinite(opts->jitter) && opts->jitter > 0 ? opts->jitter : 0.0;
+    double jitter = *(const double *)lr_compressor_params(p, point);
+    if (!isfinite(jitter) || jitter < 0) jitter = 0.0;
     double rtol = L->rank_rtol > 0 ? L->rank_rtol : lr_rank_rtol_default(m, n0);
-    lr_arena *a = &ws->arena;
-    lr_arena_reset(a);
-    lr_mat G = lr_arena_mat(a, n0, n0), T = lr_arena_mat(a, n0, n1);
+    lr_arena_reset(&p->arena);
+    whiten_mats w;
+    whiten_carve(&p->arena, m, n0, n1, &w);
     size_t mnT = n0 < n1 ? n0 : n1;
-    lr_mat U = lr_arena_mat(a, n0, mnT), VT = lr_arena_mat(a, mnT, n1);
-    double *s = lr_arena_vec(a, mnT), *work = lr_arena_vec(a, 70 * n0 + 1);
-    double *tau = lr_arena_vec(a, n0), *tmp = lr_arena_vec(a, 3 * n0);
-    lapack_int *jpvt = (lapack_int *)lr_arena_vec(a, n0);
-    lr_mat Z = lr_arena_mat(a, n0, mnT);
-    lr_mat Xc = lr_arena_mat(a, m, n0);
-    if (!Xc.data) LR_ERROR(LR_EINVAL, "whiten: workspace too small");
+    lr_mat G = w.G, T = w.T, U = w.U, VT = w.VT, Z = w.Z, Xc = w.Xc;
+    double *s = w.s, *work = w.work, *tau = w.tau, *tmp = w.tmp;
+    lapack_int *jpvt = w.jpvt;
+    if (!Xc.data) LR_ERROR(LR_EINVAL, "whiten: workspace too small (a sizing bug)");
 
     int route = 2;
     if (m >= n0) {
@@ -88,7 +124,7 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
         lr_mat_copy(T, L->W);
         cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)n0, (int)n1, 1.0,
                     G.data, (int)G.ld, T.data, (int)T.ld);
-        LR_TRY(lr_svd(ws->svd, T, s, U, VT, &info->svd_fallback));
+        LR_TRY(lr_svd(p->svd, T, s, U, VT, &info->svd_fallback));
         kmax_avail = mnT;
         /* Z = S^{-T} U diag(s) for the largest rank; smaller ranks are its leading columns. */
         size_t kmax = 0;
@@ -104,7 +140,7 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
         lr_mat_copy(Xc, L->X);
         for (size_t i = 0; i < n0; i++) jpvt[i] = 0;
         lapack_int info_q = LAPACKE_dgeqp3_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n0, Xc.data,
-                                                (lapack_int)Xc.ld, jpvt, tau, work, (lapack_int)(70 * n0 + 1));
+                                                (lapack_int)Xc.ld, jpvt, tau, work, (lapack_int)whiten_lwork(n0));
         if (info_q != 0) LR_ERRORF(LR_ELAPACK, "dgeqp3: argument %d is illegal", (int)-info_q);
         size_t mn = m < n0 ? m : n0, q = 0;
         double r11 = mn ? fabs(LR_AT(Xc, 0, 0)) : 0.0;
@@ -120,7 +156,7 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
         size_t mnq = q < n1 ? q : n1;
         kmax_avail = mnq;
         lr_mat Uq = lr_mat_view(U, 0, 0, q, mnq), VTq = lr_mat_view(VT, 0, 0, mnq, n1);
-        if (q) LR_TRY(lr_svd(ws->svd, Tq, s, Uq, VTq, &info->svd_fallback));
+        if (q) LR_TRY(lr_svd(p->svd, Tq, s, Uq, VTq, &info->svd_fallback));
         size_t kmax = 0;
         for (size_t i = 0; i < nranks; i++) kmax = ranks[i] > kmax ? ranks[i] : kmax;
         if (kmax > kmax_avail) kmax = kmax_avail;
@@ -139,9 +175,7 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
     info->route = route;
     for (size_t i = 0; i < nranks; i++) {
         size_t k = ranks[i] < kmax_avail ? ranks[i] : kmax_avail;
-        out[i].k = k;
-        out[i].A.cols = k;
-        out[i].B.rows = k;
+        lr_factors_set_rank(&out[i], k);
         for (size_t j = 0; j < k; j++)
             for (size_t r = 0; r < n0; r++) LR_AT(out[i].A, r, j) = LR_AT(Z, r, j);
         write_B(VT, &out[i]);
@@ -153,6 +187,13 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
 }
 
 const lr_compressor lr_compressor_whiten = {
-    "whiten",
-    "data-aware: SVD of S^T W with S S^T = X~^T X~ (SVD-LLM), Cholesky or pivoted-QR fallback", 1,
-    whiten_scratch, whiten_fit, 0, 1, 0};
+    .name = "whiten",
+    .description = "data-aware: SVD of S^T W with S S^T = X~^T X~ (SVD-LLM), Cholesky or pivoted-QR fallback",
+    .data_driven = 1,
+    .keys = whiten_keys,
+    .plan_alloc = whiten_plan_alloc,
+    .execute = whiten_execute,
+    .plan_free = lr_compressor_plan_release,
+    .nested = 1,
+    .optimal = LR_OPTIMAL_LAYER,
+};

@@ -33,8 +33,8 @@
 #include "io/results.h"
 #include "io/instances.h"
 
-/* Enough for the common schema, an experiment's own and its includes. */
-#define LR_RUN_MAX_SCHEMAS 16
+/* Enough for the common schema, an experiment's own, its includes and every compressor's. */
+#define LR_RUN_MAX_SCHEMAS (8 + LR_NCOMPRESSORS)
 
 const lr_key lr_common_schema[] = {
     {.path = "experiment", .type = LR_KEY_STRING, .required = 1, .def = NAN, .names = lr_experiment_name_at,
@@ -84,6 +84,12 @@ size_t lr_run_schemas(const lr_experiment *exp, const lr_key **out, size_t cap)
     if (n < cap) out[n++] = lr_common_schema;
     if (exp && exp->schema && n < cap) out[n++] = exp->schema;
     for (size_t i = 0; exp && exp->includes && exp->includes[i] && n < cap; i++) out[n++] = exp->includes[i];
+    /* Then every registered compressor's own keys: a key the experiment declares too keeps
+     * the experiment's declaration (the first wins), so axes keep their schema order. */
+    if (exp) {
+        size_t k = lr_compressor_schemas(out + n, cap - n);
+        n += k < cap - n ? k : cap - n;
+    }
     return n;
 }
 
