@@ -24,7 +24,6 @@
  *      its condition number's exponent; QR of X~ does not, so the fallback is also the
  *      accurate route. */
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 
 #include "compress.h"
@@ -35,7 +34,7 @@ static size_t whiten_scratch(size_t m, size_t n0, size_t n1)
     size_t mn = n0 < n1 ? n0 : n1;
     return lr_arena_need(m, n0) + lr_arena_need(n0, n0) + lr_arena_need(n0, n1) +
            lr_arena_need(n0, mn) + lr_arena_need(mn, n1) + lr_arena_need(mn, 1) +
-           lr_arena_need(n0, mn) + 8 * lr_arena_need(n0, 1) + lr_arena_need(70 * n0 + 1, 1) +
+           lr_arena_need(n0, mn) + 8 * lr_arena_need(n0, 1) + lr_arena_need(lr_geqp3_lwork(m, n0), 1) +
            lr_arena_need(n0, n1);
 }
 
@@ -57,9 +56,10 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
     lr_mat G = lr_arena_mat(a, n0, n0), T = lr_arena_mat(a, n0, n1);
     size_t mnT = n0 < n1 ? n0 : n1;
     lr_mat U = lr_arena_mat(a, n0, mnT), VT = lr_arena_mat(a, mnT, n1);
-    double *s = lr_arena_vec(a, mnT), *work = lr_arena_vec(a, 70 * n0 + 1);
+    size_t lwork = lr_geqp3_lwork(m, n0); /* >= 3 n0 + 1, which dtrcon's n0 ints need too */
+    double *s = lr_arena_vec(a, mnT), *work = lr_arena_vec(a, lwork);
     double *tau = lr_arena_vec(a, n0), *tmp = lr_arena_vec(a, 3 * n0);
-    lapack_int *jpvt = (lapack_int *)lr_arena_vec(a, n0);
+    int *jpvt = (int *)lr_arena_vec(a, n0);
     lr_mat Z = lr_arena_mat(a, n0, mnT);
     lr_mat Xc = lr_arena_mat(a, m, n0);
     if (!Xc.data) LR_ERROR(LR_EINVAL, "whiten: workspace too small");
@@ -73,13 +73,13 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
             for (size_t i = 0; i < n0; i++) tr += LR_AT(G, i, i);
             for (size_t i = 0; i < n0; i++) LR_AT(G, i, i) += jitter * tr / (double)n0;
         }
-        lapack_int info_c = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n0, G.data, (lapack_int)G.ld);
-        if (info_c < 0) LR_ERRORF(LR_ELAPACK, "dpotrf: argument %d is illegal", (int)-info_c);
-        if (info_c == 0) {
+        int st = lr_potrf_lower(G);
+        if (st == LR_OK) {
             double rcond = 0;
-            lapack_int info_r = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'L', 'N', (lapack_int)n0, G.data,
-                                                    (lapack_int)G.ld, &rcond, tmp, (lapack_int *)work);
-            if (info_r == 0 && rcond >= rtol) route = jitter > 0 ? 1 : 0;
+            LR_TRY(lr_trcon_lower(G, &rcond, tmp, (int *)work));
+            if (rcond >= rtol) route = jitter > 0 ? 1 : 0;
+        } else if (st != LR_ESINGULAR) {
+            return st; /* not positive definite: the QR route below */
         }
     }
     size_t kmax_avail;
@@ -103,9 +103,7 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
         /* X~ P = Q R with column pivoting; q = numerical rank read off R's diagonal. */
         lr_mat_copy(Xc, L->X);
         for (size_t i = 0; i < n0; i++) jpvt[i] = 0;
-        lapack_int info_q = LAPACKE_dgeqp3_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n0, Xc.data,
-                                                (lapack_int)Xc.ld, jpvt, tau, work, (lapack_int)(70 * n0 + 1));
-        if (info_q != 0) LR_ERRORF(LR_ELAPACK, "dgeqp3: argument %d is illegal", (int)-info_q);
+        LR_TRY(lr_geqp3(Xc, jpvt, tau, work, lwork));
         size_t mn = m < n0 ? m : n0, q = 0;
         double r11 = mn ? fabs(LR_AT(Xc, 0, 0)) : 0.0;
         while (q < mn && fabs(LR_AT(Xc, q, q)) > rtol * r11) q++;
