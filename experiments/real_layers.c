@@ -239,6 +239,11 @@ static int singular_values(lr_mat A, double **s, size_t *n)
     }
     lr_free(c);
     lr_svd_plan_free(p);
+    if (st != LR_OK) { /* no values: callers read *s only when *n > 0 */
+        lr_free(*s);
+        *s = NULL;
+        *n = 0;
+    }
     if (st == LR_ENOMEM) LR_ERROR(LR_ENOMEM, "out of memory for a spectrum");
     return st;
 }
@@ -305,11 +310,13 @@ typedef struct factored {
     double *ux, *sx, *vx;
 } factored;
 
+/* Safe twice: factor_layer frees on failure, and its callers free again. */
 static void factored_free(factored *f)
 {
     lr_free(f->ux);
     lr_free(f->sx);
     lr_free(f->vx);
+    f->ux = f->sx = f->vx = NULL;
 }
 
 static int factor_layer(const lr_reduced *rd, const lr_mat Wa, double rank_rtol, lr_compress_ws *ws,
@@ -363,7 +370,7 @@ static int analyse(const factored *f, size_t m, layer_eval *ev)
     if (s == LR_OK) {
         ev->ntail = nz;
         ev->tail = lr_malloc((nz + 1) * sizeof(double));
-        if (!ev->tail) s = LR_ENOMEM;
+        if (!ev->tail) s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory analysing a layer");
         else tails(sz, nz, ev->tail);
     }
     /* G = Y - Z0 (in Z), then P G = U_q (U_q^T G). */
@@ -1276,7 +1283,7 @@ static int write_layers_table(const rl_state *st, hid_t file)
     int cc = lr_table_add_column(t, "check_rel", LR_COL_REAL, "||Y - X W^T - b||_F / ||Y||_F of the dump");
     int cx = lr_table_add_column(t, "forward_rel_x", LR_COL_REAL, "lrlab's forward pass vs stored X (relative Frobenius; NaN: not run)");
     int cy = lr_table_add_column(t, "forward_rel_y", LR_COL_REAL, "lrlab's forward pass vs stored Y (relative Frobenius; NaN: not run)");
-    int status = (ci < 0 || cy < 0) ? LR_ENOMEM : LR_OK;
+    int status = t->failed ? LR_ENOMEM : LR_OK; /* any index may be -1 */
     double row[12];
     for (size_t l = 0; l < st->nl && status == LR_OK; l++) {
         const rl_layer *L = &st->L[l];
@@ -1313,7 +1320,7 @@ static int write_accuracy_table(const lr_run *run, const rl_state *st, hid_t fil
     int ca = lr_table_add_column(t, "accuracy", LR_COL_REAL, "test accuracy of the compressed network");
     int cn = lr_table_add_column(t, "accuracy_dense", LR_COL_REAL, "dense network, lrlab's forward pass");
     int cs = lr_table_add_column(t, "test_samples", LR_COL_INT, "test samples");
-    int status = cs < 0 ? LR_ENOMEM : LR_OK;
+    int status = t->failed ? LR_ENOMEM : LR_OK;
     double row[9];
     for (size_t i = 0; i < run->trials->nrows && status == LR_OK; i++) {
         const double *r = lr_table_row(run->trials, i);

@@ -1,61 +1,221 @@
 /* Failure injection, SQLite's way: every cleanup path is run by making things fail on purpose.
  *
- *   The counting allocator.  tests/unit is linked with -Wl,--wrap for malloc, calloc, realloc
- *     and aligned_alloc, so every allocation lrlab's own code makes (lr_malloc goes through
- *     aligned_alloc) passes through the __wrap_ functions below, which count the calls
- *     (tests/test_gram.c's proof that the trial loop allocates nothing).
+ *   The counting allocator.  tests/unit is linked with -Wl,--wrap for malloc, calloc, realloc,
+ *     aligned_alloc, free and strdup, so every allocation lrlab's own code makes (lr_malloc
+ *     goes through aligned_alloc) passes through the __wrap_ functions below: they count the
+ *     calls (tests/test_gram.c's proof that the trial loop allocates nothing), can make the
+ *     n-th one return NULL, and, while tracking is on, keep every live block in a table so
+ *     that a leak is seen (with the address of the caller that made it).  Allocations inside
+ *     the shared libraries (HDF5, libconfig, GSL, OpenBLAS, libgomp, and glibc's own, as in
+ *     fopen or open_memstream) are not wrapped: --wrap rewrites only the references of the
+ *     objects linked into this binary.  They are neither failed nor counted here.
  *
  *   The LAPACK wrappers (core/linalg.h): each one gives what the direct LAPACKE call gives
  *     (bit for bit where both use the workspace of the same query; the SVD plans hold more
  *     workspace than LAPACKE's high-level drivers query, which changes their blocking: equal
  *     to rounding there), and its injected failure (lr_lapack_fail_after) reaches the caller
  *     as a typed error or as the recorded fallback (whiten's QR route, lr_svd's dgesvd).
- * */
+ *
+ *   The allocation-failure sweep: a small `recovery` run and a small `real_layers` run
+ *     (lr_run_main, one thread, so the order of allocations is fixed) with the n-th
+ *     allocation failing, for n = 1, 2, ... until the run succeeds (and then writes the
+ *     reference's /trials).  Every failed run must return LR_ENOMEM with an "out of memory"
+ *     message, leave no results file and no temporary file, and free every block it
+ *     allocated.  A run that fails after its checkpoint log was created leaves the log (the
+ *     documented behaviour: `--resume` continues it); then a resume without failures must
+ *     write the /trials and /points of an uninterrupted run, bit for bit.  The sweeps print
+ *     how many allocation points they covered; LR_SWEEP_VERBOSE=1 prints every message. */
+#define _GNU_SOURCE /* dladdr */
 #include <CUnit/CUnit.h>
+#include <dlfcn.h>
+#include <hdf5.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "compress/compress.h"
 #include "core/error.h"
 #include "core/linalg.h"
 #include "core/mat.h"
 #include "core/rng.h"
+#include "dumpgen.h"
 #include "gen/gen.h"
+#include "io/h5.h"
 #include "nn/reduce.h"
+#include "run/run.h"
 #include "tests.h"
 
-/* ---- the counting allocator ---- */
+/* ---- the counting, failing, tracking allocator ---- */
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t s);
 void *__real_realloc(void *p, size_t n);
 void *__real_aligned_alloc(size_t a, size_t n);
-static long alloc_calls;
+void __real_free(void *p);
+
+static long alloc_calls;      /* every wrapped allocation call */
+static long alloc_fail_at;    /* > 0: the call that brings it to 0 returns NULL */
+static int alloc_tracking;    /* record live blocks */
+static int alloc_failed;      /* an injected failure happened since the last reset */
+static void *alloc_failed_caller; /* and where */
+
+
+#define LIVE_BUCKETS 4096
+typedef struct live_block {
+    void *p;
+    size_t bytes;
+    long seq;
+    void *caller;
+    struct live_block *next;
+} live_block;
+static live_block *live[LIVE_BUCKETS];
+static long live_count;
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t bucket(const void *p) { return ((uintptr_t)p >> 4) % LIVE_BUCKETS; }
+
+static void live_add(void *p, size_t bytes, long seq, void *caller)
+{
+    if (!p || !__atomic_load_n(&alloc_tracking, __ATOMIC_SEQ_CST)) return;
+    live_block *b = __real_malloc(sizeof *b);
+    if (!b) abort();
+    *b = (live_block){p, bytes, seq, caller, NULL};
+    pthread_mutex_lock(&live_lock);
+    b->next = live[bucket(p)];
+    live[bucket(p)] = b;
+    live_count++;
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* Forget p if it is tracked (blocks from before tracking, or from a shared library, are not). */
+static void live_remove(void *p)
+{
+    if (!p) return;
+    pthread_mutex_lock(&live_lock);
+    for (live_block **b = &live[bucket(p)]; *b; b = &(*b)->next)
+        if ((*b)->p == p) {
+            live_block *d = *b;
+            *b = d->next;
+            __real_free(d);
+            live_count--;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
+/* Count the call; 1 when it is the one to fail. */
+static int alloc_enter(void *caller)
+{
+    long seq = __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_SEQ_CST);
+    (void)seq;
+    long cur = __atomic_load_n(&alloc_fail_at, __ATOMIC_SEQ_CST);
+    while (cur > 0)
+        if (__atomic_compare_exchange_n(&alloc_fail_at, &cur, cur - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+            if (cur == 1) {
+                __atomic_store_n(&alloc_failed, 1, __ATOMIC_SEQ_CST);
+                alloc_failed_caller = caller;
+
+                return 1;
+            }
+            break;
+        }
+    return 0;
+}
+
 void *__wrap_malloc(size_t n)
 {
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_malloc(n);
+    if (alloc_enter(__builtin_return_address(0))) return NULL;
+    void *p = __real_malloc(n);
+    live_add(p, n, alloc_calls, __builtin_return_address(0));
+    return p;
 }
 void *__wrap_calloc(size_t n, size_t s)
 {
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_calloc(n, s);
+    if (alloc_enter(__builtin_return_address(0))) return NULL;
+    void *p = __real_calloc(n, s);
+    live_add(p, n * s, alloc_calls, __builtin_return_address(0));
+    return p;
 }
 void *__wrap_realloc(void *p, size_t n)
 {
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_realloc(p, n);
+    if (alloc_enter(__builtin_return_address(0))) return NULL; /* p stays valid, as realloc leaves it */
+    void *q = __real_realloc(p, n);
+    if (q || n == 0) live_remove(p);
+    live_add(q, n, alloc_calls, __builtin_return_address(0));
+    return q;
 }
 void *__wrap_aligned_alloc(size_t a, size_t n)
 {
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_aligned_alloc(a, n);
+    if (alloc_enter(__builtin_return_address(0))) return NULL;
+    void *p = __real_aligned_alloc(a, n);
+    live_add(p, n, alloc_calls, __builtin_return_address(0));
+    return p;
+}
+char *__wrap_strdup(const char *s)
+{
+    if (alloc_enter(__builtin_return_address(0))) return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = __real_malloc(n);
+    if (p) memcpy(p, s, n);
+    live_add(p, n, alloc_calls, __builtin_return_address(0));
+    return p;
+}
+void __wrap_free(void *p)
+{
+    live_remove(p);
+    __real_free(p);
 }
 
 long lr_test_alloc_calls(void) { return __atomic_load_n(&alloc_calls, __ATOMIC_SEQ_CST); }
+
+/* Start counting from a clean table: the n-th allocation from now fails (0: none). */
+static void alloc_arm(long n)
+{
+    __atomic_store_n(&alloc_failed, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&alloc_tracking, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&alloc_fail_at, n, __ATOMIC_SEQ_CST);
+}
+
+/* Where an allocation was made, for addr2line: the binary and the offset in it. */
+static void where_is(void *caller)
+{
+    Dl_info info;
+    if (caller && dladdr(caller, &info) && info.dli_fname)
+        fprintf(stderr, " (made at addr2line -f -e %s %#lx)\n", info.dli_fname,
+                (unsigned long)((char *)caller - (char *)info.dli_fbase - 1));
+    else
+        fprintf(stderr, " (made at %p)\n", caller);
+}
+
+/* Stop failing and tracking; return the number of blocks still live, printing the first few. */
+static long alloc_disarm(const char *what, long n)
+{
+    __atomic_store_n(&alloc_fail_at, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&alloc_tracking, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&live_lock);
+    long leaked = live_count, shown = 0;
+    for (size_t i = 0; i < LIVE_BUCKETS; i++) {
+        while (live[i]) {
+            live_block *b = live[i];
+            if (shown++ < 5) {
+                fprintf(stderr, "\n%s, allocation %ld failing: %zu bytes leaked", what, n, b->bytes);
+                where_is(b->caller);
+            }
+            live[i] = b->next;
+            __real_free(b);
+        }
+    }
+    live_count = 0;
+    pthread_mutex_unlock(&live_lock);
+    return leaked;
+}
 
 /* ---- helpers ---- */
 
@@ -334,6 +494,197 @@ static void test_eig_fail(void)
     mat_free(X), mat_free(S0), mat_free(S), mat_free(S2), mat_free(Z);
 }
 
+/* ---- the allocation-failure sweep ---- */
+
+static int file_exists(const char *p) { return access(p, F_OK) == 0; }
+
+static lr_table *read_table(const char *path, const char *name)
+{
+    lr_table *t = NULL;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    if (lr_h5_read_table(f, name, &t) != LR_OK) t = NULL;
+    H5Fclose(f);
+    return t;
+}
+
+static int same_table(const lr_table *a, const lr_table *b)
+{
+    return a && b && a->nrows == b->nrows && a->ncols == b->ncols &&
+           !memcmp(a->data, b->data, a->nrows * a->ncols * sizeof(double));
+}
+
+typedef struct sweep_result {
+    long points;   /* allocation points: failed runs before the first that succeeded */
+    long failures; /* runs that broke a rule (each printed) */
+    long resumed;  /* distinct checkpoint logs left by failed runs, each resumed to the identical tables */
+} sweep_result;
+
+static int run_once(const char *cfg, const char *const *ov, size_t nov, const char *out, int resume)
+{
+    lr_run_options opt = {0};
+    opt.config_path = cfg;
+    opt.overrides = ov;
+    opt.noverrides = nov;
+    opt.output = out;
+    opt.nthreads = 1;
+    opt.force = !resume;
+    opt.resume = resume;
+    opt.progress = 0;
+    opt.command_line = "test_failure";
+    return lr_run_main(&opt, NULL, 0);
+}
+
+/* What a resume starts from is the checkpoint log alone (the failed run freed everything
+ * else), and with one thread the units are logged in a fixed order: the log's length says
+ * which units it holds (its bytes also hold fit times, which differ from run to run). */
+static void *log_state(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (void *)(uintptr_t)(sb.st_size + 1) : NULL;
+}
+
+/* 1 if site is in the list, else added (while there is room). */
+static int seen_site(void **sites, size_t *n, void *site)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (sites[i] == site) return 1;
+    if (*n < 2048) sites[(*n)++] = site;
+    return 0;
+}
+
+static void sweep(const char *what, const char *cfg, const char *const *ov, size_t nov, sweep_result *res)
+{
+    char out[256], ref[256], tmp[300], partial[300];
+    void *sites[2048];
+    size_t nsites = 0;
+    snprintf(out, sizeof out, "%s.out.h5", cfg);
+    snprintf(ref, sizeof ref, "%s.ref.h5", cfg);
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    memset(res, 0, sizeof *res);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+
+    /* The reference, and a clean run must free everything too. */
+    alloc_arm(0);
+    int st = run_once(cfg, ov, nov, ref, 0);
+    long leaked = alloc_disarm(what, 0);
+    if (st != LR_OK) fprintf(stderr, "\n%s: the reference run failed: %s\n", what, lr_last_error());
+    CU_ASSERT_EQUAL_FATAL(st, LR_OK);
+    CU_ASSERT_EQUAL(leaked, 0);
+    lr_table *rt = read_table(ref, "trials"), *rp = read_table(ref, "points");
+    CU_ASSERT_FATAL(rt && rp && rt->nrows > 0);
+
+    for (long n = 1; n < 1000000; n++) {
+        unlink(out), unlink(partial), unlink(tmp);
+        lr_clear_error();
+        alloc_arm(n);
+        st = run_once(cfg, ov, nov, out, 0);
+        int injected = __atomic_load_n(&alloc_failed, __ATOMIC_SEQ_CST);
+        leaked = alloc_disarm(what, n);
+        if (!injected) {
+            /* Fewer than n allocations: the run went through; it must be the reference. */
+            CU_ASSERT_EQUAL(st, LR_OK);
+            lr_table *t = read_table(out, "trials");
+            CU_ASSERT(same_table(t, rt));
+            lr_table_free(t);
+            break;
+        }
+        res->points++;
+        const char *msg = lr_last_error();
+        int ok = st == LR_ENOMEM && (strstr(msg, "out of memory") || strstr(msg, "cannot allocate")) &&
+                 !file_exists(out) && !file_exists(tmp) && leaked == 0;
+        if (getenv("LR_SWEEP_VERBOSE")) {
+            fprintf(stderr, "%s %ld: %s", what, n, msg);
+            where_is(alloc_failed_caller);
+        }
+        if (!ok) {
+            res->failures++;
+            fprintf(stderr, "\n%s, allocation %ld failing: status %d (%s), message \"%s\", results file %s, "
+                            "temporary file %s, %ld blocks leaked\n",
+                    what, n, st, lr_strerror(st), msg, file_exists(out) ? "LEFT" : "none",
+                    file_exists(tmp) ? "LEFT" : "none", leaked);
+            where_is(alloc_failed_caller);
+        }
+        if (file_exists(partial) && !seen_site(sites, &nsites, log_state(partial))) {
+            /* A checkpoint is the documented state of an interrupted run: resuming it must
+             * give what the uninterrupted run gave.  Once per distinct log (the runs that
+             * fail after the same units were logged leave the same records, and a resume
+             * from them is the same computation). */
+            int rs = run_once(cfg, ov, nov, out, 1);
+            lr_table *t = read_table(out, "trials"), *p = read_table(out, "points");
+            int same = rs == LR_OK && same_table(t, rt) && same_table(p, rp) && !file_exists(partial);
+            if (same) res->resumed++;
+            else {
+                res->failures++;
+                fprintf(stderr, "\n%s, allocation %ld failing: the resume %s\n", what, n,
+                        rs == LR_OK ? "wrote different tables" : lr_last_error());
+            }
+            lr_table_free(t), lr_table_free(p);
+        }
+    }
+    unlink(out), unlink(partial), unlink(tmp), unlink(ref);
+    lr_table_free(rt), lr_table_free(rp);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fprintf(stderr, "\n[%s: %ld allocation points, %ld distinct checkpoint logs resumed, %.1f s]\n", what,
+            res->points, res->resumed, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    CU_ASSERT(res->points > 0);
+    CU_ASSERT_EQUAL(res->failures, 0);
+}
+
+static int write_text(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    size_t len = strlen(text);
+    int ok = write(fd, text, len) == (ssize_t)len;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+/* Two sweep points x two trials, two compressors at two ranks, both kinds of bound, held-out
+ * rows and the streamed Gram route: every stage of a run, in a few milliseconds. */
+static void test_sweep_recovery(void)
+{
+    char cfg[] = "/tmp/lrlab-sweep-rec-XXXXXX";
+    CU_ASSERT_FATAL(write_text(cfg, "experiment = \"recovery\"; seed = 5; trials = 3;\n"
+                                    "problem = { m = 40; m_test = 10; N0 = 8; N1 = 6; r = 2; block_rows = 16;\n"
+                                    "  noise = { sigma = { geom = [1.0e-3, 1.0e-2, 2.0]; }; }; };\n"
+                                    "compress = { methods = [\"svd_w\", \"dd_rank\"]; rank_offsets = [0, 1];\n"
+                                    "  route = \"gram\"; };\n"
+                                    "bounds = { names = [\"thm1a\", \"thm1b\"]; };\n") == 0);
+    const char *ov[] = {"trials=2"};
+    sweep_result r;
+    sweep("recovery", cfg, ov, 1, &r);
+    unlink(cfg);
+}
+
+/* The small dump of tests/dumpgen.c (6 -> 5 -> 3), two compressors at two ranks, one budget:
+ * the dump's checks, the reduction, the per-layer stage, the sequential stage and the
+ * network's accuracy, and the experiment's own tables. */
+static void test_sweep_real_layers(void)
+{
+    char dump[] = "/tmp/lrlab-sweep-dump-XXXXXX", cfg[] = "/tmp/lrlab-sweep-real-XXXXXX";
+    int fd = mkstemp(dump);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    CU_ASSERT_FATAL(lr_dumpgen_write(dump, LR_DUMPGEN_GOOD) == 0);
+    char text[512];
+    snprintf(text, sizeof text,
+             "experiment = \"real_layers\";\n"
+             "dump = \"%s\";\n"
+             "layers = { ranks = [1, 2]; };\n"
+             "compress = { methods = [\"dd_rank\", \"whiten\"]; };\n"
+             "network = { budgets = [0.6]; };\n", dump);
+    CU_ASSERT_FATAL(write_text(cfg, text) == 0);
+    const char *ov[] = {"network.batch=16"};
+    sweep_result r;
+    sweep("real_layers", cfg, ov, 1, &r);
+    unlink(cfg);
+    unlink(dump);
+}
+
 void lr_tests_failure(void)
 {
     CU_pSuite s = CU_add_suite("failure injection", NULL, NULL);
@@ -344,4 +695,6 @@ void lr_tests_failure(void)
     CU_add_test(s, "whiten: dpotrf failing takes the recorded QR route", test_whiten_fallback);
     CU_add_test(s, "SVD drivers: injected failures, fallbacks, LR_ECONV", test_svd_fail);
     CU_add_test(s, "eigen drivers: dsyevd = LAPACKE, injected failures", test_eig_fail);
+    CU_add_test(s, "allocation-failure sweep: recovery", test_sweep_recovery);
+    CU_add_test(s, "allocation-failure sweep: real_layers", test_sweep_real_layers);
 }

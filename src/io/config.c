@@ -409,6 +409,10 @@ static int apply_override(lr_config *cfg, const char *text)
     }
     const char *why = NULL;
     const config_setting_t *v = parse_value(&scratch, value, &why);
+    if (!v && why && !strcmp(why, "out of memory")) { /* not a reason to read a bare word */
+        rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "%s: out of memory", where);
+        goto done;
+    }
     if (!v && is_bare_word(value)) {
         config_destroy(&scratch);
         config_init(&scratch);
@@ -1004,7 +1008,8 @@ static int make_default(const lr_key *k, config_t *scratch, const config_setting
         const char *why = NULL;
         *out = parse_value(scratch, k->def_str, &why);
         if (!*out)
-            LR_ERRORF(LR_EINVAL, "schema default of key '%s' = '%s' does not parse: %s", k->path,
+            LR_ERRORF(!strcmp(why, "out of memory") ? LR_ENOMEM : LR_EINVAL,
+                      "schema default of key '%s' = '%s' does not parse: %s", k->path,
                       k->def_str, why);
         return LR_OK;
     }
@@ -1037,7 +1042,7 @@ static int fill_default(vctx *c, const lr_key *k)
             if (d) cfg->defaulted = d;
             if (!d || !p) {
                 free(p);
-                rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+                rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory recording the default of key '%s'", k->path);
             } else {
                 cfg->defaulted[cfg->ndefaulted++] = p;
             }

@@ -83,7 +83,7 @@ static void axis_column_name(const char *path, char *buf, size_t len)
 #define ADD_COL(field, name, type, doc)                                                    \
     do {                                                                                   \
         if ((run->col.field = lr_table_add_column(t, name, type, doc)) < 0)                \
-            LR_ERROR(LR_ENOMEM, "out of memory");                                          \
+            LR_ERRORF(LR_ENOMEM, "out of memory for the /trials column %s", name);         \
     } while (0)
 
 int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
