@@ -498,6 +498,16 @@ static void test_eig_fail(void)
 
 static int file_exists(const char *p) { return access(p, F_OK) == 0; }
 
+static int copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    int ok = a && b, c;
+    while (ok && (c = fgetc(a)) != EOF) ok = fputc(c, b) != EOF;
+    if (a) fclose(a);
+    if (b && fclose(b) != 0) ok = 0;
+    return ok;
+}
+
 static lr_table *read_table(const char *path, const char *name)
 {
     lr_table *t = NULL;
@@ -518,6 +528,7 @@ typedef struct sweep_result {
     long points;   /* allocation points: failed runs before the first that succeeded */
     long failures; /* runs that broke a rule (each printed) */
     long resumed;  /* distinct checkpoint logs left by failed runs, each resumed to the identical tables */
+    long resume_points; /* allocation points of a --resume from a complete log */
 } sweep_result;
 
 static int run_once(const char *cfg, const char *const *ov, size_t nov, const char *out, int resume)
@@ -553,11 +564,80 @@ static int seen_site(void **sites, size_t *n, void *site)
     return 0;
 }
 
-static void sweep(const char *what, const char *cfg, const char *const *ov, size_t nov, sweep_result *res)
+/* The rules for a run whose n-th allocation failed; prints what broke them. */
+static int clean_failure(const char *what, const char *phase, long n, int st, const char *out, const char *tmp,
+                         long leaked)
+{
+    const char *msg = lr_last_error();
+    int ok = st == LR_ENOMEM && (strstr(msg, "out of memory") || strstr(msg, "cannot allocate")) &&
+             !file_exists(out) && !file_exists(tmp) && leaked == 0;
+    if (getenv("LR_SWEEP_VERBOSE")) {
+        fprintf(stderr, "%s%s %ld: %s", what, phase, n, msg);
+        where_is(alloc_failed_caller);
+    }
+    if (!ok) {
+        fprintf(stderr, "\n%s%s, allocation %ld failing: status %d (%s), message \"%s\", results file %s, "
+                        "temporary file %s, %ld blocks leaked\n",
+                what, phase, n, st, lr_strerror(st), msg, file_exists(out) ? "LEFT" : "none",
+                file_exists(tmp) ? "LEFT" : "none", leaked);
+        where_is(alloc_failed_caller);
+    }
+    return ok;
+}
+
+/* The checkpoint's own path: a run that failed after logging every unit (allocation
+ * log_n) leaves its log; resume it with allocation m failing, m = 1, 2, ... until the
+ * resume succeeds.  Each failed resume must also keep the log for the next one. */
+static void resume_sweep_from(const char *what, const char *cfg, const char *const *ov, size_t nov, long log_n,
+                              const lr_table *rt, const lr_table *rp, sweep_result *res)
+{
+    char out[256], tmp[300], partial[300], saved[310];
+    snprintf(out, sizeof out, "%s.out.h5", cfg);
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    snprintf(saved, sizeof saved, "%s.saved", partial);
+    unlink(out), unlink(partial), unlink(tmp);
+    alloc_arm(log_n);
+    run_once(cfg, ov, nov, out, 0);
+    alloc_disarm(what, log_n);
+    CU_ASSERT_FATAL(file_exists(partial) && rename(partial, saved) == 0);
+    for (long m = 1; m < 1000000; m++) {
+        if (!copy_file(saved, partial)) {
+            res->failures++;
+            break;
+        }
+        unlink(out), unlink(tmp);
+        alloc_arm(m);
+        int st = run_once(cfg, ov, nov, out, 1);
+        int injected = __atomic_load_n(&alloc_failed, __ATOMIC_SEQ_CST);
+        long leaked = alloc_disarm(what, m);
+        if (!injected) {
+            lr_table *t = read_table(out, "trials"), *p = read_table(out, "points");
+            int same = st == LR_OK && same_table(t, rt) && same_table(p, rp) && !file_exists(partial);
+            if (!same) {
+                res->failures++;
+                fprintf(stderr, "\n%s: the resume that went through %s\n", what,
+                        st == LR_OK ? "wrote different tables" : lr_last_error());
+            }
+            lr_table_free(t), lr_table_free(p);
+            break;
+        }
+        res->resume_points++;
+        if (!clean_failure(what, " --resume", m, st, out, tmp, leaked) || !file_exists(partial)) {
+            if (!file_exists(partial)) fprintf(stderr, "\n%s --resume, allocation %ld failing: the log is gone\n", what, m);
+            res->failures++;
+        }
+    }
+    unlink(saved);
+}
+
+static void sweep(const char *what, const char *cfg, const char *const *ov, size_t nov, int resume_sweep,
+                  sweep_result *res)
 {
     char out[256], ref[256], tmp[300], partial[300];
     void *sites[2048];
     size_t nsites = 0;
+    long last_log_n = 0; /* the last n that left a checkpoint log */
     snprintf(out, sizeof out, "%s.out.h5", cfg);
     snprintf(ref, sizeof ref, "%s.ref.h5", cfg);
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
@@ -592,21 +672,8 @@ static void sweep(const char *what, const char *cfg, const char *const *ov, size
             break;
         }
         res->points++;
-        const char *msg = lr_last_error();
-        int ok = st == LR_ENOMEM && (strstr(msg, "out of memory") || strstr(msg, "cannot allocate")) &&
-                 !file_exists(out) && !file_exists(tmp) && leaked == 0;
-        if (getenv("LR_SWEEP_VERBOSE")) {
-            fprintf(stderr, "%s %ld: %s", what, n, msg);
-            where_is(alloc_failed_caller);
-        }
-        if (!ok) {
-            res->failures++;
-            fprintf(stderr, "\n%s, allocation %ld failing: status %d (%s), message \"%s\", results file %s, "
-                            "temporary file %s, %ld blocks leaked\n",
-                    what, n, st, lr_strerror(st), msg, file_exists(out) ? "LEFT" : "none",
-                    file_exists(tmp) ? "LEFT" : "none", leaked);
-            where_is(alloc_failed_caller);
-        }
+        if (!clean_failure(what, "", n, st, out, tmp, leaked)) res->failures++;
+        if (file_exists(partial)) last_log_n = n;
         if (file_exists(partial) && !seen_site(sites, &nsites, log_state(partial))) {
             /* A checkpoint is the documented state of an interrupted run: resuming it must
              * give what the uninterrupted run gave.  Once per distinct log (the runs that
@@ -624,11 +691,13 @@ static void sweep(const char *what, const char *cfg, const char *const *ov, size
             lr_table_free(t), lr_table_free(p);
         }
     }
+    if (resume_sweep && last_log_n) resume_sweep_from(what, cfg, ov, nov, last_log_n, rt, rp, res);
     unlink(out), unlink(partial), unlink(tmp), unlink(ref);
     lr_table_free(rt), lr_table_free(rp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "\n[%s: %ld allocation points, %ld distinct checkpoint logs resumed, %.1f s]\n", what,
-            res->points, res->resumed, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    fprintf(stderr, "\n[%s: %ld allocation points, %ld distinct checkpoint logs resumed, %ld allocation points "
+                    "of --resume, %.1f s]\n", what, res->points, res->resumed, res->resume_points,
+            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     CU_ASSERT(res->points > 0);
     CU_ASSERT_EQUAL(res->failures, 0);
 }
@@ -656,7 +725,7 @@ static void test_sweep_recovery(void)
                                     "bounds = { names = [\"thm1a\", \"thm1b\"]; };\n") == 0);
     const char *ov[] = {"trials=2"};
     sweep_result r;
-    sweep("recovery", cfg, ov, 1, &r);
+    sweep("recovery", cfg, ov, 1, 1, &r);
     unlink(cfg);
 }
 
@@ -680,7 +749,7 @@ static void test_sweep_real_layers(void)
     CU_ASSERT_FATAL(write_text(cfg, text) == 0);
     const char *ov[] = {"network.batch=16"};
     sweep_result r;
-    sweep("real_layers", cfg, ov, 1, &r);
+    sweep("real_layers", cfg, ov, 1, 0, &r);
     unlink(cfg);
     unlink(dump);
 }
