@@ -62,7 +62,7 @@ static int whiten_fit(const lr_layer *L, const lr_compress_opts *opts, const siz
     int *jpvt = (int *)lr_arena_vec(a, n0);
     lr_mat Z = lr_arena_mat(a, n0, mnT);
     lr_mat Xc = lr_arena_mat(a, m, n0);
-    if (!Xc.data) LR_ERROR(LR_EINVAL, "whiten: workspace too small");
+    if (!Xc.data || !work) LR_ERROR(LR_EINVAL, "whiten: workspace too small");
 
     int route = 2;
     if (m >= n0) {

@@ -58,7 +58,9 @@ int lr_gen_noise(gsl_rng *r, lr_mat A, lr_noise_kind kind, double sigma, double 
     LR_ERRORF(LR_EINVAL, "unknown noise kind %d", (int)kind);
 }
 
-/* dgeqrf's and dorgqr's own workspace queries, the larger of the two. */
+/* dgeqrf's and dorgqr's own workspace queries, the larger of the two.  Both answer k times
+ * their block size, whatever the number of rows, so the scratch sized for the taller of
+ * lr_gen_with_spectrum's two frames serves the other. */
 static size_t orthonormal_lwork(size_t n, size_t k)
 {
     size_t a = lr_geqrf_lwork(n, k), b = lr_orgqr_lwork(n, k, k);

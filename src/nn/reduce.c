@@ -16,7 +16,8 @@ struct lr_stream_qr {
 
 lr_stream_qr *lr_stream_qr_alloc(size_t n, size_t block_rows, size_t total_rows)
 {
-    if (n == 0 || block_rows == 0) return NULL;
+    if (n == 0 || block_rows == 0)
+        LR_ERROR_NULL(LR_EINVAL, "lr_stream_qr_alloc: %zu columns, blocks of %zu rows", n, block_rows);
     lr_stream_qr *q = lr_calloc(1, sizeof *q);
     if (!q) LR_ERROR_NULL(LR_ENOMEM, "out of memory for a streaming QR of %zu columns", n);
     q->n = n;
