@@ -754,6 +754,46 @@ static void test_sweep_real_layers(void)
     unlink(dump);
 }
 
+/* LAPACK failing inside a whole run: dgesdd's first call falls back to dgesvd and the run
+ * records it in /trials (svd_fallback) with errors equal to the reference's to rounding;
+ * dsyevd failing on the Gram route is LR_ECONV with its message and no results file. */
+static void test_lapack_in_run(void)
+{
+    char cfg[] = "/tmp/lrlab-lapack-run-XXXXXX";
+    CU_ASSERT_FATAL(write_text(cfg, "experiment = \"recovery\"; seed = 5; trials = 2;\n"
+                                    "problem = { m = 40; N0 = 8; N1 = 6; r = 2;\n"
+                                    "  noise = { sigma = 1.0e-2; }; };\n"
+                                    "compress = { methods = [\"svd_w\", \"dd_rank\"]; };\n") == 0);
+    char out[96], ref[96], tmp[110];
+    snprintf(out, sizeof out, "%s.out.h5", cfg);
+    snprintf(ref, sizeof ref, "%s.ref.h5", cfg);
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    CU_ASSERT_EQUAL_FATAL(run_once(cfg, NULL, 0, ref, 0), LR_OK);
+    lr_lapack_fail_after("dgesdd", 1);
+    CU_ASSERT_EQUAL_FATAL(run_once(cfg, NULL, 0, out, 0), LR_OK);
+    lr_table *a = read_table(ref, "trials"), *b = read_table(out, "trials");
+    CU_ASSERT_FATAL(a && b && a->nrows == b->nrows && a->ncols == b->ncols);
+    int cf = lr_table_col(b, "svd_fallback"), ce = lr_table_col(b, "err_fro");
+    size_t fallbacks = 0;
+    for (size_t i = 0; i < b->nrows; i++) {
+        fallbacks += lr_table_row(b, i)[cf] == 1.0;
+        LR_TEST_REL(lr_table_row(b, i)[ce], lr_table_row(a, i)[ce], 1e-10, "err_fro after the dgesvd fallback");
+    }
+    CU_ASSERT(fallbacks >= 1);
+    lr_table_free(a), lr_table_free(b);
+
+    const char *ov[] = {"compress.route=\"gram\""};
+    unlink(out);
+    lr_lapack_fail_after("dsyevd", 1);
+    CU_ASSERT_EQUAL(run_once(cfg, ov, 1, out, 0), LR_ECONV);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "dsyevd"));
+    CU_ASSERT(!file_exists(out) && !file_exists(tmp));
+    lr_lapack_fail_reset();
+    char partial[120];
+    snprintf(partial, sizeof partial, "%s.partial", out);
+    unlink(out), unlink(partial), unlink(ref), unlink(cfg);
+}
+
 void lr_tests_failure(void)
 {
     CU_pSuite s = CU_add_suite("failure injection", NULL, NULL);
@@ -764,6 +804,7 @@ void lr_tests_failure(void)
     CU_add_test(s, "whiten: dpotrf failing takes the recorded QR route", test_whiten_fallback);
     CU_add_test(s, "SVD drivers: injected failures, fallbacks, LR_ECONV", test_svd_fail);
     CU_add_test(s, "eigen drivers: dsyevd = LAPACKE, injected failures", test_eig_fail);
+    CU_add_test(s, "LAPACK failing inside a run: recorded fallback, clean error", test_lapack_in_run);
     CU_add_test(s, "allocation-failure sweep: recovery", test_sweep_recovery);
     CU_add_test(s, "allocation-failure sweep: real_layers", test_sweep_real_layers);
 }
