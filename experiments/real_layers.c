@@ -101,11 +101,13 @@ typedef struct factored {
     double *ux, *sx, *vx;
 } factored;
 
+/* Safe twice: factor_layer frees on failure, and its callers free again. */
 static void factored_free(factored *f)
 {
     lr_free(f->ux);
     lr_free(f->sx);
     lr_free(f->vx);
+    f->ux = f->sx = f->vx = NULL;
 }
 
 static int factor_layer(const lr_reduced *rd, const lr_mat Wa, double rank_rtol, lr_layer_ws *ws,
@@ -160,7 +162,7 @@ static int analyse(const factored *f, size_t m, layer_eval *ev)
     if (s == LR_OK) {
         ev->ntail = nz;
         ev->tail = lr_malloc((nz + 1) * sizeof(double));
-        if (!ev->tail) s = LR_ENOMEM;
+        if (!ev->tail) s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory analysing a layer");
         else tails(sz, nz, ev->tail);
     }
     /* G = Y - Z0 (in Z), then P G = U_q (U_q^T G). */

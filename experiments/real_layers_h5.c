@@ -63,7 +63,7 @@ static int write_layers_table(const rl_state *st, hid_t file)
     int cc = lr_table_add_column(t, "check_rel", LR_COL_REAL, "||Y - X W^T - b||_F / ||Y||_F of the dump");
     int cx = lr_table_add_column(t, "forward_rel_x", LR_COL_REAL, "lrlab's forward pass vs stored X (relative Frobenius; NaN: not run)");
     int cy = lr_table_add_column(t, "forward_rel_y", LR_COL_REAL, "lrlab's forward pass vs stored Y (relative Frobenius; NaN: not run)");
-    int status = (ci < 0 || cy < 0) ? LR_ENOMEM : LR_OK;
+    int status = t->failed ? LR_ENOMEM : LR_OK; /* any index may be -1 */
     double row[12];
     for (size_t l = 0; l < st->nl && status == LR_OK; l++) {
         const rl_layer *L = &st->L[l];
@@ -100,7 +100,7 @@ static int write_accuracy_table(const lr_run *run, const rl_state *st, hid_t fil
     int ca = lr_table_add_column(t, "accuracy", LR_COL_REAL, "test accuracy of the compressed network");
     int cn = lr_table_add_column(t, "accuracy_dense", LR_COL_REAL, "dense network, lrlab's forward pass");
     int cs = lr_table_add_column(t, "test_samples", LR_COL_INT, "test samples");
-    int status = cs < 0 ? LR_ENOMEM : LR_OK;
+    int status = t->failed ? LR_ENOMEM : LR_OK;
     double row[9];
     for (size_t i = 0; i < run->trials->nrows && status == LR_OK; i++) {
         const double *r = lr_table_row(run->trials, i);

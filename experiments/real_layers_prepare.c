@@ -130,6 +130,11 @@ int lr_rl_singular_values(lr_mat A, double **s, size_t *n)
     }
     lr_free(c);
     lr_svd_plan_free(p);
+    if (st != LR_OK) { /* no values: callers read *s only when *n > 0 */
+        lr_free(*s);
+        *s = NULL;
+        *n = 0;
+    }
     if (st == LR_ENOMEM) LR_ERROR(LR_ENOMEM, "out of memory for a spectrum");
     return st;
 }

@@ -29,33 +29,7 @@
 #include "run/run.h"
 #include "tests.h"
 
-/* ---- counting allocator (the test binary links with --wrap=malloc,...) ---- */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t s);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-static long alloc_calls;
-long lr_test_alloc_calls(void) { return __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED); }
-void *__wrap_malloc(size_t n)
-{
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t s)
-{
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_calloc(n, s);
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_realloc(p, n);
-}
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-    __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED);
-    return __real_aligned_alloc(a, n);
-}
+/* The counting allocator is tests/test_failure.c's (lr_test_alloc_calls, tests.h). */
 
 static lr_mat mat_new(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c + 1, sizeof(double)), r, c); }
 static void mat_free(lr_mat A) { lr_free(A.data); }
@@ -487,12 +461,12 @@ static void test_no_alloc_in_trial_loop(void)
     CU_ASSERT_FATAL(write_cfg() == 0);
     const char *routes[] = {"gram", "svd", "svd_blocks"};
     for (int r = 0; r < 3; r++) {
-        long before = alloc_calls;
+        long before = lr_test_alloc_calls();
         lr_table *t1 = run_route(routes[r], "trials=1", 1, "n1");
-        long one = alloc_calls - before;
-        before = alloc_calls;
+        long one = lr_test_alloc_calls() - before;
+        before = lr_test_alloc_calls();
         lr_table *t4 = run_route(routes[r], "trials=4", 1, "n4");
-        long four = alloc_calls - before;
+        long four = lr_test_alloc_calls() - before;
         CU_ASSERT(t1 && t4);
         CU_ASSERT(one > 0); /* the wrappers do count (setting up a run allocates) */
         CU_ASSERT_EQUAL(one, four);

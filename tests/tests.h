@@ -37,10 +37,20 @@ int lr_test_fit(const lr_compressor *c, const lr_layer *L, const char *settings,
                 size_t nranks, lr_compressed *out, lr_fit_info *info);
 
 /* Calls of malloc, calloc, realloc and aligned_alloc so far (the --wrap counters of test_gram.c). */
+void lr_tests_failure(void);
+
+/* Wrapped allocation calls so far (tests/test_failure.c: the test binary's counting allocator). */
 long lr_test_alloc_calls(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define LR_ASSERT_CLOSE(a, b, tol)                                                          \
     CU_ASSERT(fabs((a) - (b)) <= (tol) * fmax(1.0, fmax(fabs(a), fabs(b))))
+
+/* GSL's gsl_test_rel: |result - expected| <= tol |expected| (|result| <= tol when expected
+ * is 0); on failure, prints both values, the tolerance and the relative error. */
+int lr_test_rel_check(double result, double expected, double tol, const char *desc, const char *file,
+                      int line);
+#define LR_TEST_REL(result, expected, tol, desc)                                           \
+    CU_ASSERT(lr_test_rel_check((result), (expected), (tol), (desc), __FILE__, __LINE__))
 
 #endif

@@ -6,7 +6,7 @@
 #include "io/h5.h"
 #include "tests.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
     lr_h5_quiet();
@@ -28,8 +28,17 @@ int main(void)
     lr_tests_activation();
     lr_tests_compressors();
     lr_tests_compressed();
+    lr_tests_failure();
     CU_basic_set_mode(CU_BRM_NORMAL);
-    CU_basic_run_tests();
+    /* tests/unit "SUITE NAME": that suite alone. */
+    CU_pSuite only = argc > 1 ? CU_get_suite(argv[1]) : NULL;
+    if (argc > 1 && !only) {
+        fprintf(stderr, "no suite named \"%s\"\n", argv[1]);
+        CU_cleanup_registry();
+        return 1;
+    }
+    if (only) CU_basic_run_suite(only);
+    else CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     unsigned run = CU_get_number_of_tests_run();
     CU_cleanup_registry();

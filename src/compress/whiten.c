@@ -24,7 +24,6 @@
  *      its condition number's exponent; QR of X~ does not, so the fallback is also the
  *      accurate route. */
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 
 #include "compress.h"
@@ -33,11 +32,13 @@
 typedef struct whiten_mats {
     lr_mat G, T, U, VT, Z, Xc;
     double *s, *work, *tau, *tmp;
-    lapack_int *jpvt;
+    int *jpvt;
 } whiten_mats;
 
 /* Doubles of dgeqp3's workspace (and dtrcon's integer workspace) for n0 columns. */
-static size_t whiten_lwork(size_t n0) { return 70 * n0 + 1; }
+/* dgeqp3's workspace, as LAPACK itself answers the query (>= 3 n0 + 1, which dtrcon's n0
+ * ints need too). */
+static size_t whiten_lwork(size_t m, size_t n0) { return lr_geqp3_lwork(m, n0); }
 
 /* The carve-up of one execute; plan_alloc sizes the arena by running it without one. */
 static size_t whiten_carve(lr_arena *a, size_t m, size_t n0, size_t n1, whiten_mats *w)
@@ -48,10 +49,10 @@ static size_t whiten_carve(lr_arena *a, size_t m, size_t n0, size_t n1, whiten_m
     w->U = lr_carve_mat(a, &need, n0, mnT);
     w->VT = lr_carve_mat(a, &need, mnT, n1);
     w->s = lr_carve_vec(a, &need, mnT);
-    w->work = lr_carve_vec(a, &need, whiten_lwork(n0));
+    w->work = lr_carve_vec(a, &need, whiten_lwork(m, n0));
     w->tau = lr_carve_vec(a, &need, n0);
     w->tmp = lr_carve_vec(a, &need, 3 * n0);
-    w->jpvt = (lapack_int *)lr_carve_vec(a, &need, n0);
+    w->jpvt = (int *)lr_carve_vec(a, &need, n0);
     w->Z = lr_carve_mat(a, &need, n0, mnT);
     w->Xc = lr_carve_mat(a, &need, m, n0);
     return need;
@@ -97,7 +98,7 @@ static int whiten_execute(lr_compressor_plan *p, size_t point, const lr_layer *L
     size_t mnT = n0 < n1 ? n0 : n1;
     lr_mat G = w.G, T = w.T, U = w.U, VT = w.VT, Z = w.Z, Xc = w.Xc;
     double *s = w.s, *work = w.work, *tau = w.tau, *tmp = w.tmp;
-    lapack_int *jpvt = w.jpvt;
+    int *jpvt = w.jpvt;
     if (!Xc.data) LR_ERROR(LR_EINVAL, "whiten: workspace too small (a sizing bug)");
 
     int route = 2;
@@ -109,13 +110,13 @@ static int whiten_execute(lr_compressor_plan *p, size_t point, const lr_layer *L
             for (size_t i = 0; i < n0; i++) tr += LR_AT(G, i, i);
             for (size_t i = 0; i < n0; i++) LR_AT(G, i, i) += jitter * tr / (double)n0;
         }
-        lapack_int info_c = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)n0, G.data, (lapack_int)G.ld);
-        if (info_c < 0) LR_ERRORF(LR_ELAPACK, "dpotrf: argument %d is illegal", (int)-info_c);
-        if (info_c == 0) {
+        int st = lr_potrf_lower(G);
+        if (st == LR_OK) {
             double rcond = 0;
-            lapack_int info_r = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'L', 'N', (lapack_int)n0, G.data,
-                                                    (lapack_int)G.ld, &rcond, tmp, (lapack_int *)work);
-            if (info_r == 0 && rcond >= rtol) route = jitter > 0 ? 1 : 0;
+            LR_TRY(lr_trcon_lower(G, &rcond, tmp, (int *)work));
+            if (rcond >= rtol) route = jitter > 0 ? 1 : 0;
+        } else if (st != LR_ESINGULAR) {
+            return st; /* not positive definite: the QR route below */
         }
     }
     size_t kmax_avail;
@@ -139,9 +140,7 @@ static int whiten_execute(lr_compressor_plan *p, size_t point, const lr_layer *L
         /* X~ P = Q R with column pivoting; q = numerical rank read off R's diagonal. */
         lr_mat_copy(Xc, L->X);
         for (size_t i = 0; i < n0; i++) jpvt[i] = 0;
-        lapack_int info_q = LAPACKE_dgeqp3_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n0, Xc.data,
-                                                (lapack_int)Xc.ld, jpvt, tau, work, (lapack_int)whiten_lwork(n0));
-        if (info_q != 0) LR_ERRORF(LR_ELAPACK, "dgeqp3: argument %d is illegal", (int)-info_q);
+        LR_TRY(lr_geqp3(Xc, jpvt, tau, work, whiten_lwork(m, n0)));
         size_t mn = m < n0 ? m : n0, q = 0;
         double r11 = mn ? fabs(LR_AT(Xc, 0, 0)) : 0.0;
         while (q < mn && fabs(LR_AT(Xc, q, q)) > rtol * r11) q++;

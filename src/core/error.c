@@ -39,6 +39,7 @@ const char *lr_strerror(int code)
     case LR_EEXIST: return "output exists";
     case LR_ELAPACK: return "illegal LAPACK argument";
     case LR_EDATA: return "malformed data";
+    case LR_ESINGULAR: return "singular or indefinite matrix";
     default: return "unknown error";
     }
 }

@@ -17,7 +17,8 @@ enum lr_status {
     LR_ENUMERIC = 6, /* NaN, Inf or another numerical failure */
     LR_EEXIST = 7,   /* output exists and --force was not given */
     LR_ELAPACK = 8,  /* LAPACK reported an illegal argument (a bug) */
-    LR_EDATA = 9     /* malformed input data */
+    LR_EDATA = 9,    /* malformed input data */
+    LR_ESINGULAR = 10 /* a factorisation met a singular or indefinite matrix (LAPACK info > 0) */
 };
 
 typedef void lr_error_handler_t(const char *reason, const char *file, int line, int code);
@@ -37,6 +38,13 @@ const char *lr_strerror(int code);
 
 #define LR_ERRORF(code, ...) return lr_error((code), __FILE__, __LINE__, __VA_ARGS__)
 #define LR_ERROR(code, reason) return lr_error((code), __FILE__, __LINE__, "%s", (reason))
+/* Record an error and return NULL (GSL's GSL_ERROR_NULL): for allocators, so that the
+ * caller can report which allocation failed. */
+#define LR_ERROR_NULL(code, ...)                                                           \
+    do {                                                                                   \
+        lr_error((code), __FILE__, __LINE__, __VA_ARGS__);                                 \
+        return NULL;                                                                       \
+    } while (0)
 /* Propagate a non-zero status. */
 #define LR_TRY(expr)                                                                       \
     do {                                                                                   \

@@ -32,6 +32,50 @@ static int take_injected_failure(void)
     return 0;
 }
 
+/* One countdown per wrapped routine (lr_lapack_fail_after): the call that brings it from
+ * 1 to 0 fails.  Atomic, so that threads of a run share one count. */
+enum {
+    LR_R_GESDD, LR_R_GESVD, LR_R_GESVDX, LR_R_SYEVD, LR_R_SYEVR, LR_R_POTRF, LR_R_TRCON,
+    LR_R_GEQP3, LR_R_GEQRF, LR_R_ORGQR, LR_R_COUNT
+};
+static const char *const lapack_routines[LR_R_COUNT] = {
+    [LR_R_GESDD] = "dgesdd", [LR_R_GESVD] = "dgesvd", [LR_R_GESVDX] = "dgesvdx",
+    [LR_R_SYEVD] = "dsyevd", [LR_R_SYEVR] = "dsyevr", [LR_R_POTRF] = "dpotrf",
+    [LR_R_TRCON] = "dtrcon", [LR_R_GEQP3] = "dgeqp3", [LR_R_GEQRF] = "dgeqrf",
+    [LR_R_ORGQR] = "dorgqr",
+};
+static long lapack_countdown[LR_R_COUNT];
+
+int lr_lapack_fail_after(const char *routine, long n)
+{
+    for (int r = 0; r < LR_R_COUNT; r++)
+        if (routine && strcmp(routine, lapack_routines[r]) == 0) {
+            __atomic_store_n(&lapack_countdown[r], n > 0 ? n : 0, __ATOMIC_SEQ_CST);
+            return LR_OK;
+        }
+    LR_ERRORF(LR_EINVAL, "lr_lapack_fail_after: \"%s\" is not a wrapped LAPACK routine",
+              routine ? routine : "(null)");
+}
+
+void lr_lapack_fail_reset(void)
+{
+    for (int r = 0; r < LR_R_COUNT; r++) __atomic_store_n(&lapack_countdown[r], 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&gesdd_fail_pending, 0, __ATOMIC_SEQ_CST);
+}
+
+static int lapack_injected(int r)
+{
+    long cur = __atomic_load_n(&lapack_countdown[r], __ATOMIC_SEQ_CST);
+    while (cur > 0)
+        if (__atomic_compare_exchange_n(&lapack_countdown[r], &cur, cur - 1, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return cur == 1;
+    return 0;
+}
+
+/* The failure a routine that reports only illegal arguments (info < 0) is made to have. */
+#define LR_INJECTED(name) LR_ERROR(LR_ELAPACK, name ": failure injected by a test")
+
 static lapack_int query_lwork(char jobz, size_t m, size_t n)
 {
     double w = 0.0, a = 0.0, s = 0.0, u = 0.0, vt = 0.0;
@@ -53,7 +97,7 @@ static lapack_int query_lwork(char jobz, size_t m, size_t n)
 lr_svd_plan *lr_svd_plan_alloc(size_t max_m, size_t max_n)
 {
     lr_svd_plan *p = lr_calloc(1, sizeof *p);
-    if (!p) return NULL;
+    if (!p) LR_ERROR_NULL(LR_ENOMEM, "out of memory for an SVD plan of %zux%zu", max_m, max_n);
     p->max_m = max_m;
     p->max_n = max_n;
     size_t mn = max_m < max_n ? max_m : max_n, mx = max_m > max_n ? max_m : max_n;
@@ -80,7 +124,8 @@ lr_svd_plan *lr_svd_plan_alloc(size_t max_m, size_t max_n)
     p->backup = lr_malloc((max_m * max_n > 0 ? max_m * max_n : 1) * sizeof(double));
     if (!p->work || !p->iwork || !p->backup) {
         lr_svd_plan_free(p);
-        return NULL;
+        LR_ERROR_NULL(LR_ENOMEM, "out of memory for an SVD plan of %zux%zu (%ld doubles of workspace)", max_m,
+                      max_n, (long)lw);
     }
     return p;
 }
@@ -117,7 +162,7 @@ int lr_svd(lr_svd_plan *p, lr_mat A, double *s, lr_mat U, lr_mat VT, int *used_f
     lapack_int ldu = want_vectors ? (lapack_int)U.ld : 1, ldvt = want_vectors ? (lapack_int)VT.ld : 1;
 
     lapack_int info;
-    if (take_injected_failure()) info = 1;
+    if (take_injected_failure() || lapack_injected(LR_R_GESDD)) info = 1;
     else
         info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, jobz, (lapack_int)m, (lapack_int)n, A.data,
                                    (lapack_int)A.ld, s, u, ldu, vt, ldvt, p->work, p->lwork,
@@ -129,9 +174,11 @@ int lr_svd(lr_svd_plan *p, lr_mat A, double *s, lr_mat U, lr_mat VT, int *used_f
     lr_mat_copy(A, saved);
     p->fallbacks++;
     if (used_fallback) *used_fallback = 1;
-    info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, want_vectors ? 'S' : 'N',
-                               want_vectors ? 'S' : 'N', (lapack_int)m, (lapack_int)n, A.data,
-                               (lapack_int)A.ld, s, u, ldu, vt, ldvt, p->work, p->lwork);
+    info = lapack_injected(LR_R_GESVD)
+               ? 1
+               : LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, want_vectors ? 'S' : 'N',
+                                     want_vectors ? 'S' : 'N', (lapack_int)m, (lapack_int)n, A.data,
+                                     (lapack_int)A.ld, s, u, ldu, vt, ldvt, p->work, p->lwork);
     if (info < 0) LR_ERRORF(LR_ELAPACK, "dgesvd: argument %d is illegal", (int)-info);
     if (info > 0)
         LR_ERRORF(LR_ECONV, "SVD of a %zux%zu matrix: dgesdd and dgesvd both failed to converge",
@@ -156,7 +203,7 @@ int lr_svd_top(lr_svd_plan *p, lr_mat A, size_t k, double *s, lr_mat U, lr_mat V
     lr_mat saved = lr_mat_wrap(p->backup, m, n);
     lr_mat_copy(saved, A);
     lapack_int ns = 0;
-    lapack_int info = take_injected_failure()
+    lapack_int info = take_injected_failure() || lapack_injected(LR_R_GESVDX)
                           ? 1
                           : LAPACKE_dgesvdx_work(LAPACK_COL_MAJOR, 'V', 'V', 'I', (lapack_int)m,
                                                  (lapack_int)n, A.data, (lapack_int)A.ld, 0.0, 0.0,
@@ -204,7 +251,7 @@ struct lr_eig_plan {
 lr_eig_plan *lr_eig_plan_alloc(size_t max_n)
 {
     lr_eig_plan *p = lr_calloc(1, sizeof *p);
-    if (!p) return NULL;
+    if (!p) LR_ERROR_NULL(LR_ENOMEM, "out of memory for an eigendecomposition plan of %zu", max_n);
     size_t n = max_n ? max_n : 1;
     p->max_n = max_n;
     /* The workspace query of dsyevr for the largest size; LAPACK's documented minimum
@@ -221,12 +268,17 @@ lr_eig_plan *lr_eig_plan_alloc(size_t max_n)
     if ((lapack_int)(3 + 5 * n) > p->liwork) p->liwork = (lapack_int)(3 + 5 * n);
     if (info == 0 && (lapack_int)wq > p->lwork) p->lwork = (lapack_int)wq;
     if (info == 0 && iq > p->liwork) p->liwork = iq;
+    /* dsyevd's own query as well (for n >= 16 it is the documented minimum above). */
+    info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, &a, (lapack_int)n, &w, &wq, -1,
+                               &iq, -1);
+    if (info == 0 && (lapack_int)wq > p->lwork) p->lwork = (lapack_int)wq;
+    if (info == 0 && iq > p->liwork) p->liwork = iq;
     p->work = lr_malloc((size_t)p->lwork * sizeof(double));
     p->iwork = lr_malloc((size_t)p->liwork * sizeof(lapack_int));
     p->isuppz = lr_malloc(2 * n * sizeof(lapack_int));
     if (!p->work || !p->iwork || !p->isuppz) {
         lr_eig_plan_free(p);
-        return NULL;
+        LR_ERROR_NULL(LR_ENOMEM, "out of memory for an eigendecomposition plan of %zu", max_n);
     }
     return p;
 }
@@ -283,15 +335,19 @@ int lr_eig_sym(lr_eig_plan *p, lr_mat A, double *w, lr_mat Z)
     if (want) {
         /* All pairs: divide and conquer (dsyevd) is the fastest driver here (17 against
          * dsyevr's 21 ms at n = 512); the vectors replace A and are copied to Z. */
-        info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, A.data, (lapack_int)A.ld, w,
-                                   p->work, p->lwork, p->iwork, p->liwork);
+        info = lapack_injected(LR_R_SYEVD)
+                   ? 1
+                   : LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, A.data, (lapack_int)A.ld,
+                                         w, p->work, p->lwork, p->iwork, p->liwork);
         if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevd: argument %d is illegal", (int)-info);
         if (info > 0) LR_ERRORF(LR_ECONV, "dsyevd: no convergence (%d) on a %zux%zu matrix", (int)info, n, n);
         lr_mat_copy(lr_mat_view(Z, 0, 0, n, n), A);
     } else {
-        info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'N', 'A', 'L', (lapack_int)n, A.data, (lapack_int)A.ld,
-                                   0.0, 0.0, 0, 0, 0.0, &m, w, &dummy, 1, p->isuppz, p->work, p->lwork,
-                                   p->iwork, p->liwork);
+        info = lapack_injected(LR_R_SYEVR)
+                   ? 1
+                   : LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'N', 'A', 'L', (lapack_int)n, A.data,
+                                         (lapack_int)A.ld, 0.0, 0.0, 0, 0, 0.0, &m, w, &dummy, 1, p->isuppz,
+                                         p->work, p->lwork, p->iwork, p->liwork);
         if (info < 0) LR_ERRORF(LR_ELAPACK, "dsyevr: argument %d is illegal", (int)-info);
         if (info > 0) LR_ERRORF(LR_ECONV, "dsyevr: internal error %d on a %zux%zu matrix", (int)info, n, n);
     }
@@ -306,7 +362,7 @@ int lr_eig_sym_top(lr_eig_plan *p, lr_mat A, size_t k, double *w, lr_mat Z)
     LR_TRY(check_sym_input(p, A, k, Z, "lr_eig_sym_top"));
     if (k == 0) return LR_OK;
     lapack_int m = 0;
-    lapack_int info = LAPACKE_dsyevr_work(
+    lapack_int info = lapack_injected(LR_R_SYEVR) ? 1 : LAPACKE_dsyevr_work(
         LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, A.data, (lapack_int)A.ld, 0.0, 0.0,
         (lapack_int)(n - k + 1), (lapack_int)n, 0.0, &m, w, Z.data, (lapack_int)Z.ld, p->isuppz,
         p->work, p->lwork, p->iwork, p->liwork);
@@ -368,7 +424,7 @@ int lr_norm_op_gram(lr_eig_plan *ep, lr_mat A, lr_mat S, double *w, double *norm
     LR_TRY(lr_syrk(A.rows < A.cols ? 'N' : 'T', 1.0, A, 0.0, S));
     lapack_int m = 0;
     double dummy = 0.0;
-    lapack_int info = LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'N', 'I', 'L', (lapack_int)n, S.data,
+    lapack_int info = lapack_injected(LR_R_SYEVR) ? 1 : LAPACKE_dsyevr_work(LAPACK_COL_MAJOR, 'N', 'I', 'L', (lapack_int)n, S.data,
                                           (lapack_int)S.ld, 0.0, 0.0, (lapack_int)n, (lapack_int)n,
                                           0.0, &m, w, &dummy, 1, ep->isuppz, ep->work, ep->lwork,
                                           ep->iwork, ep->liwork);
@@ -378,3 +434,103 @@ int lr_norm_op_gram(lr_eig_plan *ep, lr_mat A, lr_mat S, double *w, double *norm
     return LR_OK;
 }
 
+
+/* ---- factorisations: each routine's own workspace query, typed errors ---- */
+
+_Static_assert(sizeof(lapack_int) == sizeof(int), "lr_geqp3 and lr_trcon_lower take int pivots");
+
+/* A workspace query's answer (lwork = -1 puts the optimal size in work[0]), at least min. */
+static size_t lwork_answer(lapack_int info, double w, size_t min)
+{
+    size_t lw = info == 0 && w > 0 ? (size_t)w : 0;
+    return lw > min ? lw : min;
+}
+
+int lr_potrf_lower(lr_mat A)
+{
+    if (A.rows != A.cols) LR_ERRORF(LR_EINVAL, "lr_potrf_lower: %zux%zu is not square", A.rows, A.cols);
+    if (A.rows == 0) return LR_OK;
+    lapack_int info = lapack_injected(LR_R_POTRF)
+                          ? 1
+                          : LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)A.rows, A.data,
+                                                (lapack_int)A.ld);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dpotrf: argument %d is illegal", (int)-info);
+    if (info > 0)
+        LR_ERRORF(LR_ESINGULAR, "dpotrf: the %zux%zu matrix is not positive definite (leading minor %d)",
+                  A.rows, A.cols, (int)info);
+    return LR_OK;
+}
+
+int lr_trcon_lower(lr_mat L, double *rcond, double *work, int *iwork)
+{
+    if (L.rows != L.cols) LR_ERRORF(LR_EINVAL, "lr_trcon_lower: %zux%zu is not square", L.rows, L.cols);
+    *rcond = 0.0;
+    if (L.rows == 0) return LR_OK;
+    if (lapack_injected(LR_R_TRCON)) LR_INJECTED("dtrcon");
+    lapack_int info = LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'L', 'N', (lapack_int)L.rows, L.data,
+                                          (lapack_int)L.ld, rcond, work, iwork);
+    if (info != 0) LR_ERRORF(LR_ELAPACK, "dtrcon: argument %d is illegal", (int)-info);
+    return LR_OK;
+}
+
+size_t lr_geqp3_lwork(size_t m, size_t n)
+{
+    double w = 0.0, a = 0.0, tau = 0.0;
+    lapack_int jpvt = 0;
+    lapack_int info = LAPACKE_dgeqp3_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, &a,
+                                          (lapack_int)(m ? m : 1), &jpvt, &tau, &w, -1);
+    return lwork_answer(info, w, 3 * n + 1); /* LAPACK's documented minimum */
+}
+
+int lr_geqp3(lr_mat A, int *jpvt, double *tau, double *work, size_t lwork)
+{
+    size_t m = A.rows, n = A.cols;
+    if (lwork < 3 * n + 1) LR_ERRORF(LR_EINVAL, "lr_geqp3: workspace %zu < 3 n + 1 for n = %zu", lwork, n);
+    if (m == 0 || n == 0) return LR_OK;
+    if (lapack_injected(LR_R_GEQP3)) LR_INJECTED("dgeqp3");
+    lapack_int info = LAPACKE_dgeqp3_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, A.data,
+                                          (lapack_int)A.ld, jpvt, tau, work, (lapack_int)lwork);
+    if (info != 0) LR_ERRORF(LR_ELAPACK, "dgeqp3: argument %d is illegal", (int)-info);
+    return LR_OK;
+}
+
+size_t lr_geqrf_lwork(size_t m, size_t n)
+{
+    double w = 0.0, a = 0.0, tau = 0.0;
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, &a,
+                                          (lapack_int)(m ? m : 1), &tau, &w, -1);
+    return lwork_answer(info, w, n ? n : 1);
+}
+
+int lr_geqrf(lr_mat A, double *tau, double *work, size_t lwork)
+{
+    size_t m = A.rows, n = A.cols;
+    if (lwork < (n ? n : 1)) LR_ERRORF(LR_EINVAL, "lr_geqrf: workspace %zu < n = %zu", lwork, n);
+    if (m == 0 || n == 0) return LR_OK;
+    if (lapack_injected(LR_R_GEQRF)) LR_INJECTED("dgeqrf");
+    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, A.data,
+                                          (lapack_int)A.ld, tau, work, (lapack_int)lwork);
+    if (info != 0) LR_ERRORF(LR_ELAPACK, "dgeqrf: argument %d is illegal", (int)-info);
+    return LR_OK;
+}
+
+size_t lr_orgqr_lwork(size_t m, size_t n, size_t k)
+{
+    double w = 0.0, a = 0.0, tau = 0.0;
+    lapack_int info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)k,
+                                          &a, (lapack_int)(m ? m : 1), &tau, &w, -1);
+    return lwork_answer(info, w, n ? n : 1);
+}
+
+int lr_orgqr(lr_mat A, size_t k, const double *tau, double *work, size_t lwork)
+{
+    size_t m = A.rows, n = A.cols;
+    if (n > m || k > n) LR_ERRORF(LR_EINVAL, "lr_orgqr: %zux%zu with k = %zu reflectors", m, n, k);
+    if (lwork < (n ? n : 1)) LR_ERRORF(LR_EINVAL, "lr_orgqr: workspace %zu < n = %zu", lwork, n);
+    if (n == 0) return LR_OK;
+    if (lapack_injected(LR_R_ORGQR)) LR_INJECTED("dorgqr");
+    lapack_int info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)k,
+                                          A.data, (lapack_int)A.ld, tau, work, (lapack_int)lwork);
+    if (info != 0) LR_ERRORF(LR_ELAPACK, "dorgqr: argument %d is illegal", (int)-info);
+    return LR_OK;
+}

@@ -36,8 +36,18 @@ int lr_svd_top(lr_svd_plan *p, lr_mat A, size_t k, double *s, lr_mat U, lr_mat V
 /* Number of fallbacks this plan has taken since it was made. */
 size_t lr_svd_plan_fallbacks(const lr_svd_plan *p);
 
-/* Tests: make the next n calls to dgesdd report non-convergence. */
+/* Tests: make the next n calls to dgesdd (and dgesvdx) report non-convergence. */
 void lr_lapack_fail_gesdd(int n);
+
+/* Tests (SQLite's failure injection): the n-th call from now (n >= 1; 0 switches it off)
+ * of one wrapped routine fails -- "dgesdd", "dgesvd", "dgesvdx", "dsyevd", "dsyevr",
+ * "dpotrf", "dtrcon", "dgeqp3", "dgeqrf" or "dorgqr"; LR_EINVAL for any other name.  A
+ * routine that can report trouble (info > 0: no convergence, not positive definite) is
+ * made to report it, so the caller's recorded fallback runs; one that can only report an
+ * illegal argument returns LR_ELAPACK "...: failure injected by a test".  The countdowns
+ * are atomic, so a run's threads share them.  lr_lapack_fail_reset switches all off. */
+int lr_lapack_fail_after(const char *routine, long n);
+void lr_lapack_fail_reset(void);
 
 /* Default relative rank tolerance max(m, n) * DBL_EPSILON. */
 double lr_rank_rtol_default(size_t m, size_t n);
@@ -78,5 +88,28 @@ int lr_svd_top_gram(lr_eig_plan *ep, lr_mat A, size_t k, double min_ratio, lr_ma
  * the singular values, and as accurate for the LARGEST one (relative error ~ eps, while
  * squaring only hurts the small ones).  Plain reference: lr_norm_op. */
 int lr_norm_op_gram(lr_eig_plan *ep, lr_mat A, lr_mat S, double *w, double *norm);
+
+/* ---- factorisations, each through a wrapper that can be made to fail ----
+ * Workspaces come from each routine's own query (lwork = -1), made once where a plan or an
+ * arena is sized: the *_lwork functions return doubles (never less than LAPACK's
+ * documented minimum) and do not allocate.  info < 0 is a bug (LR_ELAPACK). */
+
+/* Cholesky factor A = L L^T in A's lower triangle (dpotrf).  LR_ESINGULAR when A is not
+ * numerically positive definite (info > 0): the caller decides the fallback. */
+int lr_potrf_lower(lr_mat A);
+/* Reciprocal 1-norm condition number of the lower-triangular L (dtrcon); work: 3 n
+ * doubles, iwork: n ints. */
+int lr_trcon_lower(lr_mat L, double *rcond, double *work, int *iwork);
+/* Column-pivoted QR A P = Q R in place (dgeqp3): jpvt[n] (0 = free column, 1-based
+ * pivots out), tau[min(m, n)], work[lwork] with lwork >= lr_geqp3_lwork(m, n). */
+size_t lr_geqp3_lwork(size_t m, size_t n);
+int lr_geqp3(lr_mat A, int *jpvt, double *tau, double *work, size_t lwork);
+/* Householder QR in place (dgeqrf): tau[min(m, n)], lwork >= lr_geqrf_lwork(m, n). */
+size_t lr_geqrf_lwork(size_t m, size_t n);
+int lr_geqrf(lr_mat A, double *tau, double *work, size_t lwork);
+/* The first n columns of Q from k reflectors of lr_geqrf (dorgqr), A m x n, k <= n <= m;
+ * lwork >= lr_orgqr_lwork(m, n, k). */
+size_t lr_orgqr_lwork(size_t m, size_t n, size_t k);
+int lr_orgqr(lr_mat A, size_t k, const double *tau, double *work, size_t lwork);
 
 #endif

@@ -21,15 +21,17 @@ static int injected_alloc_failure(void)
 
 void *lr_malloc(size_t bytes)
 {
-    if (injected_alloc_failure()) return NULL;
+    if (injected_alloc_failure()) LR_ERROR_NULL(LR_ENOMEM, "out of memory for %zu bytes (injected)", bytes);
     if (bytes == 0) bytes = LR_ALIGN;
     size_t rounded = (bytes + LR_ALIGN - 1) / LR_ALIGN * LR_ALIGN;
-    return aligned_alloc(LR_ALIGN, rounded);
+    void *p = aligned_alloc(LR_ALIGN, rounded);
+    if (!p) LR_ERROR_NULL(LR_ENOMEM, "out of memory for %zu bytes", bytes);
+    return p;
 }
 
 void *lr_calloc(size_t n, size_t size)
 {
-    if (size && n > (size_t)-1 / size) return NULL;
+    if (size && n > (size_t)-1 / size) LR_ERROR_NULL(LR_ENOMEM, "out of memory: %zu x %zu bytes overflow", n, size);
     void *p = lr_malloc(n * size);
     if (p) memset(p, 0, n * size);
     return p;

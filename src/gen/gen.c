@@ -1,11 +1,11 @@
 #include "gen.h"
 
 #include <gsl/gsl_randist.h>
-#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/linalg.h"
 
 /* The names of each generator kind: one table per enum, indexed by the enum, from which
  * the parser, the enumeration for registry-validated config keys (lr_*_kind_name_at) and
@@ -75,7 +75,17 @@ int lr_gen_noise(gsl_rng *r, lr_mat A, lr_noise_kind kind, double sigma, double 
     LR_ERRORF(LR_EINVAL, "unknown noise kind %d", (int)kind);
 }
 
-size_t lr_gen_orthonormal_scratch(size_t n, size_t k) { return k + 64 * (k + 1); }
+/* dgeqrf's and dorgqr's own workspace queries, the larger of the two.  Both answer k times
+ * their block size, whatever the number of rows, so the scratch sized for the taller of
+ * lr_gen_with_spectrum's two frames serves the other. */
+static size_t orthonormal_lwork(size_t n, size_t k)
+{
+    size_t a = lr_geqrf_lwork(n, k), b = lr_orgqr_lwork(n, k, k);
+    return a > b ? a : b;
+}
+
+/* tau[k], the signs of diag(R) [k], then the QR workspace. */
+size_t lr_gen_orthonormal_scratch(size_t n, size_t k) { return 2 * k + orthonormal_lwork(n, k); }
 
 int lr_gen_orthonormal(gsl_rng *r, lr_mat Q, double *scratch)
 {
@@ -83,17 +93,12 @@ int lr_gen_orthonormal(gsl_rng *r, lr_mat Q, double *scratch)
     if (k > n) LR_ERRORF(LR_EINVAL, "orthonormal frame %zux%zu: needs k <= n", n, k);
     if (k == 0) return LR_OK;
     fill_gaussian(r, Q, 1.0);
-    double *tau = scratch, *work = scratch + k;
-    lapack_int lwork = (lapack_int)(64 * (k + 1));
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)k, Q.data,
-                                          (lapack_int)Q.ld, tau, work, lwork);
-    if (info != 0) LR_ERRORF(LR_ELAPACK, "dgeqrf: info = %d", (int)info);
+    double *tau = scratch, *signs = scratch + k, *work = scratch + 2 * k;
+    size_t lwork = orthonormal_lwork(n, k);
+    LR_TRY(lr_geqrf(Q, tau, work, lwork));
     /* Keep the signs of diag(R) before dorgqr overwrites R, so Q diag(sign R) is Haar. */
-    for (size_t j = 0; j < k; j++) work[j] = LR_AT(Q, j, j) < 0 ? -1.0 : 1.0;
-    double *signs = work, *work2 = work + k;
-    info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)k, (lapack_int)k,
-                               Q.data, (lapack_int)Q.ld, tau, work2, lwork - (lapack_int)k);
-    if (info != 0) LR_ERRORF(LR_ELAPACK, "dorgqr: info = %d", (int)info);
+    for (size_t j = 0; j < k; j++) signs[j] = LR_AT(Q, j, j) < 0 ? -1.0 : 1.0;
+    LR_TRY(lr_orgqr(Q, k, tau, work, lwork));
     lr_mat_scale_cols(Q, signs);
     return LR_OK;
 }

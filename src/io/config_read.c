@@ -360,6 +360,10 @@ static int apply_override(lr_config *cfg, const char *text)
     }
     const char *why = NULL;
     const config_setting_t *v = lr_cfg_parse_value(&scratch, value, &why);
+    if (!v && why && !strcmp(why, "out of memory")) { /* not a reason to read a bare word */
+        rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "%s: out of memory", where);
+        goto done;
+    }
     if (!v && is_bare_word(value)) {
         config_destroy(&scratch);
         config_init(&scratch);

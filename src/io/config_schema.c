@@ -391,7 +391,8 @@ static int make_default(const lr_key *k, config_t *scratch, const config_setting
         const char *why = NULL;
         *out = lr_cfg_parse_value(scratch, k->def_str, &why);
         if (!*out)
-            LR_ERRORF(LR_EINVAL, "schema default of key '%s' = '%s' does not parse: %s", k->path,
+            LR_ERRORF(!strcmp(why, "out of memory") ? LR_ENOMEM : LR_EINVAL,
+                      "schema default of key '%s' = '%s' does not parse: %s", k->path,
                       k->def_str, why);
         return LR_OK;
     }
@@ -424,7 +425,7 @@ static int fill_default(vctx *c, const lr_key *k)
             if (d) cfg->defaulted = d;
             if (!d || !p) {
                 free(p);
-                rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+                rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory recording the default of key '%s'", k->path);
             } else {
                 cfg->defaulted[cfg->ndefaulted++] = p;
             }

@@ -47,13 +47,17 @@ static int attr_string(hid_t obj, const char *name, char *out, size_t len)
             }
             H5Tclose(mt);
         } else {
-            size_t n = H5Tget_size(ft);
-            char *s = calloc(n + 1, 1);
-            if (s && H5Aread(a, ft, s) >= 0) {
-                snprintf(out, len, "%s", s);
+            /* Through a memory type of out's size: HDF5 converts (truncating) a fixed-length
+             * string of any size, so no buffer of ours can fail to be allocated. */
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, len);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            H5Tset_cset(mt, H5Tget_cset(ft));
+            if (H5Aread(a, mt, out) >= 0) {
+                out[len - 1] = '\0';
                 ok = 1;
             }
-            free(s);
+            H5Tclose(mt);
         }
     }
     H5Tclose(ft);

@@ -34,6 +34,7 @@ static hid_t member_type(const lr_column *c, size_t *size)
 
 int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
 {
+    if (t->failed) LR_ERRORF(LR_ENOMEM, "table %s: out of memory for its columns or names", t->name);
     size_t *offset = calloc(t->ncols + 1, sizeof *offset);
     hid_t *mtype = calloc(t->ncols + 1, sizeof *mtype);
     if (!offset || !mtype) {
@@ -97,6 +98,8 @@ int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
             if (cols) {
                 *q = '\0';
                 status = lr_h5_attr_str(ds, "columns", cols);
+            } else {
+                status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory for the columns of /%s", t->name);
             }
             free(cols);
             if (status == LR_OK && doc) status = lr_h5_attr_str(ds, "description", doc);

@@ -28,7 +28,7 @@ void lr_sha256_hex(const char *text, char *out)
 static int write_bounds_table(hid_t file, const lr_run *run)
 {
     lr_table *t = lr_table_alloc("bounds");
-    if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
+    if (!t) LR_ERROR(LR_ENOMEM, "out of memory for the /bounds table");
     int cn = lr_table_add_column(t, "name", LR_COL_NAME, "bound name (a column of /trials)");
     int ct = lr_table_add_column(t, "theorem", LR_COL_NAME, "where it comes from");
     int cs = lr_table_add_column(t, "statement", LR_COL_NAME, "what it says");
@@ -72,11 +72,11 @@ static int write_bounds_table(hid_t file, const lr_run *run)
 static int write_compressors_table(hid_t file, const lr_run *run)
 {
     lr_table *t = lr_table_alloc("compressors");
-    if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
+    if (!t) LR_ERROR(LR_ENOMEM, "out of memory for the /compressors table");
     int cn = lr_table_add_column(t, "name", LR_COL_NAME, "compressor name");
     int cd = lr_table_add_column(t, "description", LR_COL_NAME, "what it does");
     int cdd = lr_table_add_column(t, "data_driven", LR_COL_FLAG, "1 if it uses calibration data");
-    int status = LR_OK;
+    int status = t->failed ? LR_ENOMEM : LR_OK;
     double row[3];
     for (size_t c = 0; c < run->ncomps && status == LR_OK; c++) {
         row[cn] = lr_table_dict_index(t, (size_t)cn, run->comps[c]->name);
@@ -98,7 +98,7 @@ static int write_axes(hid_t file, const lr_run *run)
         size_t n = lr_config_axis_len(run->cfg, a);
         double *v = malloc(n * sizeof(double));
         if (!v) {
-            status = LR_ENOMEM;
+            status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory for the values of axis %zu", a);
             break;
         }
         for (size_t i = 0; i < n; i++) v[i] = lr_config_axis_value(run->cfg, a, i);
@@ -129,7 +129,7 @@ static int write_axes(hid_t file, const lr_run *run)
 static int write_timings(hid_t file, const lr_run *run)
 {
     lr_table *t = lr_table_alloc("timings");
-    if (!t) LR_ERROR(LR_ENOMEM, "out of memory");
+    if (!t) LR_ERROR(LR_ENOMEM, "out of memory for the /timings table");
     lr_table_add_column(t, "fit_seconds", LR_COL_REAL,
                         "wall time of the compressor's fit for this row's trial (one fit serves "
                         "every rank); row i describes row i of /trials");

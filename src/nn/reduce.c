@@ -1,37 +1,36 @@
 /* Streaming QR reduction of a layer problem (the maths is in reduce.h). */
 #include "reduce.h"
 
-#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/linalg.h"
 
 struct lr_stream_qr {
     size_t n, cap, rows, seen, compressions;
     double *S; /* cap x n, column-major, ld = cap */
     double *tau, *work;
-    lapack_int lwork;
+    size_t lwork;
 };
 
 lr_stream_qr *lr_stream_qr_alloc(size_t n, size_t block_rows, size_t total_rows)
 {
-    if (n == 0 || block_rows == 0) return NULL;
+    if (n == 0 || block_rows == 0)
+        LR_ERROR_NULL(LR_EINVAL, "lr_stream_qr_alloc: %zu columns, blocks of %zu rows", n, block_rows);
     lr_stream_qr *q = lr_calloc(1, sizeof *q);
-    if (!q) return NULL;
+    if (!q) LR_ERROR_NULL(LR_ENOMEM, "out of memory for a streaming QR of %zu columns", n);
     q->n = n;
     q->cap = n + block_rows;
     if (total_rows && total_rows < q->cap) q->cap = total_rows;
     q->S = lr_malloc(q->cap * n * sizeof(double));
     q->tau = lr_malloc(n * sizeof(double));
-    double wq = 0;
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)q->cap, (lapack_int)n, q->S,
-                                          (lapack_int)q->cap, q->tau, &wq, -1);
-    q->lwork = info == 0 && wq > n ? (lapack_int)wq : (lapack_int)n;
-    q->work = lr_malloc((size_t)q->lwork * sizeof(double));
+    q->lwork = lr_geqrf_lwork(q->cap, n);
+    q->work = lr_malloc(q->lwork * sizeof(double));
     if (!q->S || !q->tau || !q->work) {
+        size_t cap = q->cap;
         lr_stream_qr_free(q);
-        return NULL;
+        LR_ERROR_NULL(LR_ENOMEM, "out of memory for a streaming QR of %zu x %zu", cap, n);
     }
     return q;
 }
@@ -49,9 +48,7 @@ void lr_stream_qr_free(lr_stream_qr *q)
 static int compress(lr_stream_qr *q)
 {
     if (q->rows <= q->n) return LR_OK;
-    lapack_int info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)q->rows, (lapack_int)q->n,
-                                          q->S, (lapack_int)q->cap, q->tau, q->work, q->lwork);
-    if (info != 0) LR_ERRORF(LR_ELAPACK, "dgeqrf: argument %d is illegal", (int)-info);
+    LR_TRY(lr_geqrf((lr_mat){q->S, q->rows, q->n, q->cap}, q->tau, q->work, q->lwork));
     /* Keep the upper triangle of the first n rows; what lies below holds reflectors. */
     for (size_t j = 0; j < q->n; j++)
         for (size_t i = j + 1; i < q->n; i++) q->S[i + j * q->cap] = 0.0;

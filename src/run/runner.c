@@ -116,7 +116,7 @@ static void axis_column_name(const char *path, char *buf, size_t len)
 #define ADD_COL(field, name, type, doc)                                                    \
     do {                                                                                   \
         if ((run->col.field = lr_table_add_column(t, name, type, doc)) < 0)                \
-            LR_ERROR(LR_ENOMEM, "out of memory");                                          \
+            LR_ERRORF(LR_ENOMEM, "out of memory for the /trials column %s", name);         \
     } while (0)
 
 int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
@@ -347,26 +347,31 @@ static size_t record_doubles(const lr_run *run)
 }
 
 /* Read the records of an existing log into rows/seconds; mark done units.  Truncates a
- * torn last record.  Returns the number of units recovered, or -1 with an error set. */
+ * torn last record.  Returns the number of units recovered, or minus the status of the
+ * error it recorded. */
 static long log_recover(const char *path, const lr_run *run, const char *sha, unsigned char *done)
 {
     FILE *f = fopen(path, "r+b");
-    if (!f) return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot open: %s", path, strerror(errno)), -1;
+    if (!f) return -(long)lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot open: %s", path, strerror(errno));
     log_header h;
     if (fread(&h, sizeof h, 1, f) != 1 || strcmp(h.magic, LOG_MAGIC)) {
         fclose(f);
-        return lr_error(LR_EIO, __FILE__, __LINE__, "%s is not an lrlab checkpoint log", path), -1;
+        return -(long)lr_error(LR_EIO, __FILE__, __LINE__, "%s is not an lrlab checkpoint log", path);
     }
     if (strcmp(h.config_sha256, sha) || h.ncols != run->trials->ncols ||
         h.rows_per_unit != run->rows_per_unit || h.nunits != run->nunits) {
         fclose(f);
-        return lr_error(LR_ECONFIG, __FILE__, __LINE__,
-                        "%s was made with a different resolved config (SHA-256 %.16s..., now "
-                        "%.16s...): rerun with --force to start over",
-                        path, h.config_sha256, sha), -1;
+        return -(long)lr_error(LR_ECONFIG, __FILE__, __LINE__,
+                               "%s was made with a different resolved config (SHA-256 %.16s..., now "
+                               "%.16s...): rerun with --force to start over",
+                               path, h.config_sha256, sha);
     }
     size_t nd = record_doubles(run);
     double *buf = malloc(nd * sizeof(double));
+    if (!buf) { /* before anything is read: the log must not be truncated */
+        fclose(f);
+        return -(long)lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory reading the checkpoint log %s", path);
+    }
     long recovered = 0;
     long good_end = (long)sizeof h;
     for (;;) {
@@ -386,7 +391,7 @@ static long log_recover(const char *path, const lr_run *run, const char *sha, un
     free(buf);
     fclose(f);
     if (truncate(path, good_end) != 0)
-        return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot truncate: %s", path, strerror(errno)), -1;
+        return -(long)lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot truncate: %s", path, strerror(errno));
     return recovered;
 }
 
@@ -653,7 +658,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         recovered = log_recover(logp, run, sha, done_units);
         if (recovered < 0) {
             free(done_units);
-            status = LR_ECONFIG;
+            status = (int)-recovered;
             goto done;
         }
         fprintf(stderr, "lrlab: resuming %s: %ld of %zu trials already done\n", out, recovered,

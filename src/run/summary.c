@@ -138,7 +138,7 @@ typedef struct point_cols {
 static int add(lr_table *t, const char *name, lr_col_type type, const char *doc, int *slot)
 {
     *slot = lr_table_add_column(t, name, type, doc);
-    if (*slot < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+    if (*slot < 0) LR_ERRORF(LR_ENOMEM, "out of memory for the /%s column %s", t->name, name);
     return LR_OK;
 }
 
@@ -374,15 +374,17 @@ enum { F_COMP, F_RANK, F_AXIS, F_FIXED, F_SLOPE, F_LO, F_HI, F_INT, F_R2, F_N, F
 
 /* The slope of log(prediction) against log(x) over the fitted trials, and whether the
  * measured interval contains it. */
-static void set_local_theory(const double *x, const double *pred, size_t n, const lr_fit *fit,
-                             double *row, int ctl, int ctli)
+static int set_local_theory(const double *x, const double *pred, size_t n, const lr_fit *fit,
+                            double *row, int ctl, int ctli)
 {
     lr_fit pf;
     row[ctl] = NAN;
     row[ctli] = -1;
-    if (lr_fit_loglog(x, pred, n, 0.95, &pf) != LR_OK) return;
+    int st = lr_fit_loglog(x, pred, n, 0.95, &pf);
+    if (st != LR_OK) return st == LR_ENOMEM ? st : LR_OK; /* no fit: too few points */
     row[ctl] = pf.slope;
     row[ctli] = pf.slope >= fit->slope_lo && pf.slope <= fit->slope_hi;
+    return LR_OK;
 }
 
 /* Append one /fits row: the fit of log err_fro against log x over n trials, next to the
@@ -404,7 +406,7 @@ static int append_fit(lr_table *t, const int *fc, const char *comp, size_t rank_
     row[fc[F_N]] = (double)fit->n;
     row[fc[F_TH]] = theory;
     row[fc[F_IN]] = isnan(theory) ? -1 : (theory >= fit->slope_lo && theory <= fit->slope_hi);
-    set_local_theory(x, pred, n, fit, row, fc[F_TL], fc[F_TLI]);
+    LR_TRY(set_local_theory(x, pred, n, fit, row, fc[F_TL], fc[F_TLI]));
     row[fc[F_G]] = 1; /* the family-wise columns are set once every group is known */
     row[fc[F_LOFW]] = fit->slope_lo;
     row[fc[F_HIFW]] = fit->slope_hi;
@@ -527,12 +529,16 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                         }
                     }
                     lr_fit fit;
-                    if (lr_fit_loglog(xs, ys, n, 0.95, &fit) != LR_OK) continue;
+                    int fs = lr_fit_loglog(xs, ys, n, 0.95, &fit);
+                    if (fs == LR_ENOMEM) status = fs;
+                    if (fs != LR_OK) continue; /* too few points: no fit */
                     char fixed[512];
                     describe_fixed(run, a, p0, fixed, sizeof fixed);
                     status = append_fit(t, fc, run->comps[c]->name, i, path, fixed, &fit, theory, xs, yp, n);
                     lr_fit fq;
-                    if (status == LR_OK && dim_axis && lr_fit_loglog(xq, ys, n, 0.95, &fq) == LR_OK) {
+                    fs = status == LR_OK && dim_axis ? lr_fit_loglog(xq, ys, n, 0.95, &fq) : LR_EINVAL;
+                    if (fs == LR_ENOMEM) status = fs;
+                    if (fs == LR_OK) {
                         char along[600];
                         snprintf(along, sizeof along, "along %s; %s", path, fixed);
                         status = append_fit(t, fc, run->comps[c]->name, i, derived, along, &fq, theory_q, xq, yp, n);

@@ -24,6 +24,10 @@ typedef struct lr_table {
     size_t ncols, nrows, cap;
     lr_column *cols;
     double *data; /* row-major: row i is data + i * ncols */
+    /* Set when a column or a name could not be allocated (SQLite's mallocFailed): the
+     * indices handed out may be -1, so appending to the table and writing it then fail
+     * with LR_ENOMEM instead of storing rows built from them. */
+    int failed;
 } lr_table;
 
 lr_table *lr_table_alloc(const char *name);
