@@ -19,6 +19,15 @@
 #include "real_layers.h"
 #include "run/run.h"
 
+/* The compressors real_layers offers: every registered one that does not need the noise
+ * level of Y, which a real layer does not know (the i-th of them, NULL past the end). */
+static const char *real_compressor_name_at(size_t i)
+{
+    for (size_t j = 0; lr_compressors[j]; j++)
+        if (!lr_compressors[j]->needs_noise_level && i-- == 0) return lr_compressors[j]->name;
+    return NULL;
+}
+
 const lr_key lr_rl_schema[] = {
     {.path = "dump", .type = LR_KEY_STRING, .required = 1, .def = NAN,
      .doc = "layer dump (HDF5, data/README.md); a relative path is looked up in the working " "directory, then in the config file's directory and each of its ancestors"},
@@ -30,7 +39,7 @@ const lr_key lr_rl_schema[] = {
      .doc = "the layer stage's Y: \"product\" = X W^T + b in double from the stored X and W " "(THEORY.md section 1's Y = XW), \"recorded\" = the dump's stored Y"},
     {.path = "layers.ranks", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[]", .min = 1, .max = 1e6,
      .doc = "ranks of the per-layer error curves ([]: every rank 1 .. min(N0a, N1))"},
-    {.path = "compress.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"svd_w\", \"dd_rank\", \"whiten\", \"act_scaled\"]", .choices = "svd_w|dd_rank|whiten|act_scaled",
+    {.path = "compress.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"svd_w\", \"dd_rank\", \"whiten\", \"act_scaled\"]", .names = real_compressor_name_at,
      .doc = "compressors to run"},
     {.path = "compress.alpha", .type = LR_KEY_REAL, .sweepable = 1, .def = 0.5, .max = 10,
      .doc = "act_scaled: exponent of the activation statistic"},

@@ -72,7 +72,7 @@ static const lr_key recovery_schema[] = {
      .doc = "noise standard deviation"},
     {.path = "problem.noise.df", .type = LR_KEY_REAL, .sweepable = 1, .def = 5, .min = 2.000001, .max = 1e300,
      .doc = "degrees of freedom of Student t noise (> 2)"},
-    {.path = "compress.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"svd_w\", \"dd_rank\"]", .choices = "svd_w|dd_rank|dd_svt|dd_nuc|relu_cvx|relu_cvx_sq|relu_naive",
+    {.path = "compress.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"svd_w\", \"dd_rank\"]", .names = lr_compressor_name_at,
      .doc = "compressors to run"},
     {.path = "compress.rank_offsets", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[0]", .min = -1e5, .max = 1e5,
      .doc = "target ranks k = r + offset (an offset may be negative: k < r, where Theorem 1's bounds " "are NaN)"},

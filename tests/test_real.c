@@ -17,11 +17,9 @@
 #include "io/dump.h"
 #include "nn/net.h"
 #include "nn/reduce.h"
+#include "measure/measure.h"
 #include "tests.h"
 
-int lr_real_layers_rank_errors(const lr_layer *L, lr_compressor_plan *plan, size_t point, const size_t *ranks,
-                               size_t nranks, int force_plain, double *err_layer, double *err_y, double *err_w,
-                               size_t *kout, int *route, int *fallback);
 
 static char tmpdir[256];
 
@@ -377,8 +375,8 @@ static void test_rank_errors_fast_vs_plain(void)
         double a[12], b[12];
         size_t ka[4], kb[4];
         int ra, rb, fa, fb;
-        CU_ASSERT_EQUAL(lr_real_layers_rank_errors(&p.L, pl[c], 0, ranks, 4, 0, a, a + 4, a + 8, ka, &ra, &fa), LR_OK);
-        CU_ASSERT_EQUAL(lr_real_layers_rank_errors(&p.L, pl[c], 0, ranks, 4, 1, b, b + 4, b + 8, kb, &rb, &fb), LR_OK);
+        CU_ASSERT_EQUAL(lr_measure_rank_errors(&p.L, pl[c], 0, ranks, 4, 0, NULL, a, a + 4, a + 8, ka, &ra, &fa), LR_OK);
+        CU_ASSERT_EQUAL(lr_measure_rank_errors(&p.L, pl[c], 0, ranks, 4, 1, NULL, b, b + 4, b + 8, kb, &rb, &fb), LR_OK);
         for (size_t i = 0; i < 12; i++) LR_ASSERT_CLOSE(a[i], b[i], 1e-10);
         for (size_t i = 0; i < 4; i++) CU_ASSERT_EQUAL(ka[i], kb[i]);
     }
@@ -387,9 +385,9 @@ static void test_rank_errors_fast_vs_plain(void)
     double dd[12], sv[12], wh[12];
     size_t kk[4];
     int ro, fo;
-    lr_real_layers_rank_errors(&p.L, pl[1], 0, ranks, 4, 0, dd, dd + 4, dd + 8, kk, &ro, &fo);
-    lr_real_layers_rank_errors(&p.L, pl[0], 0, ranks, 4, 0, sv, sv + 4, sv + 8, kk, &ro, &fo);
-    lr_real_layers_rank_errors(&p.L, pl[2], 0, ranks, 4, 0, wh, wh + 4, wh + 8, kk, &ro, &fo);
+    lr_measure_rank_errors(&p.L, pl[1], 0, ranks, 4, 0, NULL, dd, dd + 4, dd + 8, kk, &ro, &fo);
+    lr_measure_rank_errors(&p.L, pl[0], 0, ranks, 4, 0, NULL, sv, sv + 4, sv + 8, kk, &ro, &fo);
+    lr_measure_rank_errors(&p.L, pl[2], 0, ranks, 4, 0, NULL, wh, wh + 4, wh + 8, kk, &ro, &fo);
     for (size_t c = 0; c < 4; c++) lr_compressor_plan_free(pl[c]);
     for (size_t i = 0; i < 4; i++) {
         CU_ASSERT(dd[4 + i] <= sv[4 + i] + 1e-9); /* err_y: dd_rank is the optimum */

@@ -146,6 +146,10 @@ struct lr_compressor {
     int gram_ok;
     /* 1 if execute draws from rng (then the result depends on the stream, nothing else). */
     int randomised;
+    /* 1 if execute needs the noise level of Y (lr_layer.sigma): always, or for its automatic
+     * lambda when compress.lambda is not given.  Real layers have no known noise level, so
+     * real_layers does not offer these. */
+    int needs_noise_level;
     /* Bitwise or of lr_compressor_role values. */
     unsigned roles;
     lr_optimality optimal;

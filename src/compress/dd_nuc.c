@@ -192,5 +192,6 @@ const lr_compressor lr_compressor_dd_nuc = {
     .execute = dd_nuc_execute,
     .plan_free = lr_compressor_plan_release,
     .rank_adaptive = 1,
+    .needs_noise_level = 1, /* the automatic lambda 2 sigma (sqrt q + sqrt N1 + t) */
     .roles = LR_ROLE_THEORY,
 };

@@ -193,6 +193,7 @@ const lr_compressor lr_compressor_relu_cvx = {
     .execute = relu_cvx_execute,
     .plan_free = lr_compressor_plan_release,
     .rank_adaptive = 1,
+    .needs_noise_level = 1, /* the likelihood of Y+ = rho(Z + G) is in sigma */
     .roles = LR_ROLE_THEORY,
 };
 const lr_compressor lr_compressor_relu_cvx_sq = {
@@ -204,5 +205,6 @@ const lr_compressor lr_compressor_relu_cvx_sq = {
     .execute = relu_cvx_sq_execute,
     .plan_free = lr_compressor_plan_release,
     .rank_adaptive = 1,
+    .needs_noise_level = 1, /* the likelihood of Y+ = rho(Z + G) is in sigma */
     .roles = LR_ROLE_THEORY,
 };
