@@ -38,6 +38,7 @@
 #include "gen/gen.h"
 #include "io/spectrum.h"
 #include "io/instances.h"
+#include "measure/measure.h"
 #include "recovery_gram.h"
 #include "run/run.h"
 
@@ -469,125 +470,150 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gsl_rng *rng,
-                         double *rows, double *seconds)
+/* One trial's matrices, carved from the thread's arena in a fixed order, and the
+ * quantities the bounds need. */
+typedef struct recovery_trial {
+    size_t m, n0, n1, r, mt, mn, nsig, q, nz;
+    lr_mat X, Xt, Ms, Zs, Zt, G, Y, W, XW, E, XA, Mh, Ew, Nann, Bz, XG, PG, PGc;
+    double *ssig, *sz, *tau2, *spg;
+    lr_layer L;
+    double m0_nuc, m0_fro, rtol, pg_op, xg_op, xw_norm, z_norm, zt_norm;
+    int fallback;
+} recovery_trial;
+
+static int trial_carve(const recovery_state *st, const recovery_point *pt, lr_arena *a, recovery_trial *t)
 {
-    const recovery_state *st = run->exp_state;
-    const recovery_point *pt = &st->pts[point];
-    recovery_ws *w = wsp;
-    lr_arena *a = &w->mats;
-    size_t m = pt->m, n0 = pt->n0, n1 = pt->n1, r = pt->r, mt = pt->m_test;
-    size_t mn = m < n0 ? m : n0;
+    memset(t, 0, sizeof *t);
+    t->m = pt->m, t->n0 = pt->n0, t->n1 = pt->n1, t->r = pt->r, t->mt = pt->m_test;
+    size_t m = t->m, n0 = t->n0, n1 = t->n1, mt = t->mt, mn = m < n0 ? m : n0;
+    t->mn = mn;
     lr_arena_reset(a);
-    lr_mat X = lr_arena_mat(a, m, n0), Xt = lr_arena_mat(a, mt, n0);
-    lr_mat Ms = lr_arena_mat(a, n0, n1), Zs = lr_arena_mat(a, m, n1), Zt = lr_arena_mat(a, mt, n1);
-    lr_mat G = lr_arena_mat(a, m, n1), Y = lr_arena_mat(a, m, n1), W = lr_arena_mat(a, n0, n1);
-    lr_mat XW = lr_arena_mat(a, m, n1);
-    lr_mat E = lr_arena_mat(a, m > mt ? m : mt, n1), XA = lr_arena_mat(a, m > mt ? m : mt, st->kstore);
-    lr_mat Mh = lr_arena_mat(a, n0, n1), Ew = lr_arena_mat(a, n0, n1);
+    t->X = lr_arena_mat(a, m, n0), t->Xt = lr_arena_mat(a, mt, n0);
+    t->Ms = lr_arena_mat(a, n0, n1), t->Zs = lr_arena_mat(a, m, n1), t->Zt = lr_arena_mat(a, mt, n1);
+    t->G = lr_arena_mat(a, m, n1), t->Y = lr_arena_mat(a, m, n1), t->W = lr_arena_mat(a, n0, n1);
+    t->XW = lr_arena_mat(a, m, n1);
+    t->E = lr_arena_mat(a, m > mt ? m : mt, n1), t->XA = lr_arena_mat(a, m > mt ? m : mt, st->kstore);
+    t->Mh = lr_arena_mat(a, n0, n1), t->Ew = lr_arena_mat(a, n0, n1);
     /* The signal's spectrum: r values, or min(N0, N1) with a spectral tail. */
-    size_t nsig = pt->tail == LR_TAIL_NONE ? r : (n0 < n1 ? n0 : n1);
-    double *ssig = lr_arena_vec(a, nsig);
-    lr_mat Nann = lr_arena_mat(a, n0, n1), Bz = lr_arena_mat(a, mn, n1), XG = lr_arena_mat(a, mn, n1);
-    double *sz = lr_arena_vec(a, mn + 1), *tau2 = lr_arena_vec(a, mn + 1);
-    lr_layer L = {.X = X, .W = W, .Y = Y, .sigma = pt->sigma};
-    L.Ux = lr_arena_mat(a, m, mn);
-    L.sx = lr_arena_vec(a, mn);
-    L.Vx = lr_arena_mat(a, n0, mn);
-    lr_mat PG = lr_arena_mat(a, mn, n1), PGc = lr_arena_mat(a, mn, n1);
-    double *spg = lr_arena_vec(a, n1 > mn ? n1 : mn);
-    if (!spg) LR_ERROR(LR_EINVAL, "recovery: trial workspace too small (a sizing bug)");
+    t->nsig = pt->tail == LR_TAIL_NONE ? t->r : (n0 < n1 ? n0 : n1);
+    t->ssig = lr_arena_vec(a, t->nsig);
+    t->Nann = lr_arena_mat(a, n0, n1), t->Bz = lr_arena_mat(a, mn, n1), t->XG = lr_arena_mat(a, mn, n1);
+    t->sz = lr_arena_vec(a, mn + 1), t->tau2 = lr_arena_vec(a, mn + 1);
+    t->L = (lr_layer){.X = t->X, .W = t->W, .Y = t->Y, .sigma = pt->sigma};
+    t->L.Ux = lr_arena_mat(a, m, mn);
+    t->L.sx = lr_arena_vec(a, mn);
+    t->L.Vx = lr_arena_mat(a, n0, mn);
+    t->PG = lr_arena_mat(a, mn, n1), t->PGc = lr_arena_mat(a, mn, n1);
+    t->spg = lr_arena_vec(a, n1 > mn ? n1 : mn);
+    if (!t->spg) LR_ERROR(LR_EINVAL, "recovery: trial workspace too small (a sizing bug)");
+    return LR_OK;
+}
 
+/* Draw the ground truth and the data, and factor X~.  The order of draws is fixed, so a
+ * trial's numbers depend only on its stream. */
+static int trial_draw(const recovery_state *st, const recovery_point *pt, recovery_ws *w, gsl_rng *rng,
+                      recovery_trial *t)
+{
+    size_t m = t->m, n0 = t->n0, n1 = t->n1, r = t->r, mt = t->mt;
+    lr_layer *L = &t->L;
     /* The signal's singular values (no random draws): also what the block-order draws use. */
-    LR_TRY(lr_spectrum_with_tail(ssig, nsig, r, pt->scale, pt->scond, pt->tail, pt->alpha, pt->beta,
+    LR_TRY(lr_spectrum_with_tail(t->ssig, t->nsig, r, pt->scale, pt->scond, pt->tail, pt->alpha, pt->beta,
                                  pt->level, st->spectrum, st->nspectrum));
-    double m0_nuc = 0.0, m0_fro = 0.0;
-    for (size_t i = 0; i < nsig; i++) m0_nuc += ssig[i], m0_fro += ssig[i] * ssig[i];
-    m0_fro = sqrt(m0_fro);
+    t->m0_nuc = 0.0, t->m0_fro = 0.0;
+    for (size_t i = 0; i < t->nsig; i++) t->m0_nuc += t->ssig[i], t->m0_fro += t->ssig[i] * t->ssig[i];
+    t->m0_fro = sqrt(t->m0_fro);
 
-    double rtol = st->rank_rtol > 0 ? st->rank_rtol : lr_rank_rtol_default(m, n0);
+    t->rtol = st->rank_rtol > 0 ? st->rank_rtol : lr_rank_rtol_default(m, n0);
     if (st->blocks) {
         /* The gram route's draws, materialised (its reference, and its guard's fallback). */
         lr_synth_spec sp = recovery_spec(st, pt);
-        LR_TRY(lr_synth_materialise(&sp, rng, X, Ms, G, Ew, W, Y, Zs, Xt, Zt, w->gen_scratch));
-        goto generated;
+        LR_TRY(lr_synth_materialise(&sp, rng, t->X, t->Ms, t->G, t->Ew, t->W, t->Y, t->Zs, t->Xt, t->Zt,
+                                    w->gen_scratch));
+        return pt->row_space ? LR_OK : lr_layer_factor_x(L, t->rtol, &w->cws);
     }
-    /* Draw the ground truth and the data.  The order of draws is fixed, so a trial's
-     * numbers depend only on its stream. */
-    LR_TRY(lr_gen_x(rng, X, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
+    LR_TRY(lr_gen_x(rng, t->X, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
     if (pt->row_space) {
         /* M* = V_q B with B (q x N1) of the prescribed spectrum: V_q has orthonormal
          * columns, so M* keeps B's singular values and lies in X~'s row space. */
-        LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws));
-        if (L.q < nsig) LR_ERRORF(LR_EDATA, "recovery: X~ has numerical rank %zu < %zu", L.q, nsig);
-        lr_mat B = lr_mat_view(Bz, 0, 0, L.q, n1);
-        LR_TRY(lr_gen_with_spectrum(rng, B, ssig, nsig, w->gen_scratch));
-        LR_TRY(lr_gemm('N', 'N', 1.0, lr_mat_view(L.Vx, 0, 0, n0, L.q), B, 0.0, Ms));
+        LR_TRY(lr_layer_factor_x(L, t->rtol, &w->cws));
+        if (L->q < t->nsig) LR_ERRORF(LR_EDATA, "recovery: X~ has numerical rank %zu < %zu", L->q, t->nsig);
+        lr_mat B = lr_mat_view(t->Bz, 0, 0, L->q, n1);
+        LR_TRY(lr_gen_with_spectrum(rng, B, t->ssig, t->nsig, w->gen_scratch));
+        LR_TRY(lr_gemm('N', 'N', 1.0, lr_mat_view(L->Vx, 0, 0, n0, L->q), B, 0.0, t->Ms));
     } else {
-        LR_TRY(lr_gen_with_spectrum(rng, Ms, ssig, nsig, w->gen_scratch));
+        LR_TRY(lr_gen_with_spectrum(rng, t->Ms, t->ssig, t->nsig, w->gen_scratch));
     }
-    LR_TRY(lr_gemm('N', 'N', 1.0, X, Ms, 0.0, Zs));
+    LR_TRY(lr_gemm('N', 'N', 1.0, t->X, t->Ms, 0.0, t->Zs));
     if (pt->weight_model) {
-        if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, Ew, pt->sigma, pt->rho));
-        else LR_TRY(lr_gen_noise(rng, Ew, pt->noise, pt->sigma, pt->df));
-        lr_mat_copy(W, Ms);
-        lr_mat_axpy(1.0, Ew, W);
-        LR_TRY(lr_gemm('N', 'N', 1.0, X, W, 0.0, Y));
-        LR_TRY(lr_gemm('N', 'N', 1.0, X, Ew, 0.0, G));
+        if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, t->Ew, pt->sigma, pt->rho));
+        else LR_TRY(lr_gen_noise(rng, t->Ew, pt->noise, pt->sigma, pt->df));
+        lr_mat_copy(t->W, t->Ms);
+        lr_mat_axpy(1.0, t->Ew, t->W);
+        LR_TRY(lr_gemm('N', 'N', 1.0, t->X, t->W, 0.0, t->Y));
+        LR_TRY(lr_gemm('N', 'N', 1.0, t->X, t->Ew, 0.0, t->G));
     } else {
-        if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, G, pt->sigma, pt->rho));
-        else LR_TRY(lr_gen_noise(rng, G, pt->noise, pt->sigma, pt->df));
-        lr_mat_copy(Y, Zs);
-        lr_mat_axpy(1.0, G, Y);
+        if (pt->noise == LR_NOISE_ROW_CORRELATED) LR_TRY(lr_gen_noise_rows(rng, t->G, pt->sigma, pt->rho));
+        else LR_TRY(lr_gen_noise(rng, t->G, pt->noise, pt->sigma, pt->df));
+        lr_mat_copy(t->Y, t->Zs);
+        lr_mat_axpy(1.0, t->G, t->Y);
     }
     if (mt && pt->x_kind == LR_X_GAUSSIAN) {
-        LR_TRY(lr_gen_x(rng, Xt, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
-        LR_TRY(lr_gemm('N', 'N', 1.0, Xt, Ms, 0.0, Zt));
+        LR_TRY(lr_gen_x(rng, t->Xt, pt->x_kind, pt->q_x, pt->x_cond, w->gen_scratch));
+        LR_TRY(lr_gemm('N', 'N', 1.0, t->Xt, t->Ms, 0.0, t->Zt));
     }
+    if (!pt->row_space) LR_TRY(lr_layer_factor_x(L, t->rtol, &w->cws)); /* row_space did it above */
+    return LR_OK;
+}
 
-generated:;
-    if (!pt->row_space) LR_TRY(lr_layer_factor_x(&L, rtol, &w->cws)); /* row_space did it above */
-    size_t q = L.q;
-    int fallback = L.x_fallback;
+/* What the bounds need (||PG||_op, ||X~^T G||_op, the tail sums tau_j(Z0)^2), the
+ * data-agnostic W, and the draws that come after X~'s factorisation (an annihilated
+ * component, held-out rows in X~'s row space), then the ReLU of the observations. */
+static int trial_observe(const recovery_point *pt, recovery_ws *w, gsl_rng *rng, lr_arena *a, recovery_trial *t)
+{
+    size_t m = t->m, n0 = t->n0, n1 = t->n1, mt = t->mt;
+    lr_layer *L = &t->L;
+    size_t q = t->q = L->q;
+    t->fallback = L->x_fallback;
 
     /* P G = U_q (U_q^T G): its operator norm is that of the q x N1 matrix U_q^T G. */
-    PG.rows = PGc.rows = q;
-    LR_TRY(lr_gemm('T', 'N', 1.0, L.Ux, G, 0.0, PG));
+    t->PG.rows = t->PGc.rows = q;
+    LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, t->G, 0.0, t->PG));
     if (!pt->weight_model) {
         /* W = X~^+ Y = Vx diag(1/sx) Ux^T Y: what data-agnostic compression truncates. */
-        LR_TRY(lr_gemm('T', 'N', 1.0, L.Ux, Y, 0.0, PGc));
+        LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, t->Y, 0.0, t->PGc));
         for (size_t j = 0; j < n1; j++)
-            for (size_t i = 0; i < q; i++) LR_AT(PGc, i, j) /= L.sx[i];
-        LR_TRY(lr_gemm('N', 'N', 1.0, L.Vx, PGc, 0.0, W));
+            for (size_t i = 0; i < q; i++) LR_AT(t->PGc, i, j) /= L->sx[i];
+        LR_TRY(lr_gemm('N', 'N', 1.0, L->Vx, t->PGc, 0.0, t->W));
     }
-    lr_mat_copy(PGc, PG);
-    double pg_op = 0.0;
+    lr_mat_copy(t->PGc, t->PG);
     int fb2 = 0;
-    LR_TRY(lr_norm_op(w->cws.svd, PGc, spg, &pg_op, &fb2));
-    fallback |= fb2;
+    t->pg_op = 0.0;
+    LR_TRY(lr_norm_op(w->cws.svd, t->PGc, t->spg, &t->pg_op, &fb2));
+    t->fallback |= fb2;
 
     /* ||X~^T G||_op = ||diag(sx) U_q^T G||_op (Theorem 2(c)'s noise level). */
-    XG.rows = q;
+    t->XG.rows = q;
     for (size_t j = 0; j < n1; j++)
-        for (size_t i = 0; i < q; i++) LR_AT(XG, i, j) = L.sx[i] * LR_AT(PG, i, j);
-    double xg_op = 0.0;
-    LR_TRY(lr_norm_op(w->cws.svd, XG, spg, &xg_op, &fb2));
-    fallback |= fb2;
+        for (size_t i = 0; i < q; i++) LR_AT(t->XG, i, j) = L->sx[i] * LR_AT(t->PG, i, j);
+    t->xg_op = 0.0;
+    LR_TRY(lr_norm_op(w->cws.svd, t->XG, t->spg, &t->xg_op, &fb2));
+    t->fallback |= fb2;
 
     /* tau_j(Z0)^2 = sum_{i > j} s_i(Z0)^2; Z0 lies in range(X~), so its singular values
      * are those of the q x N1 matrix U_q^T Z0. */
-    size_t nz = q < n1 ? q : n1;
-    Bz.rows = q;
-    LR_TRY(lr_gemm('T', 'N', 1.0, L.Ux, Zs, 0.0, Bz));
-    LR_TRY(lr_norm_op(w->cws.svd, Bz, sz, &(double){0.0}, &fb2));
-    fallback |= fb2;
-    tau2[nz] = 0.0;
-    for (size_t j = nz; j-- > 0;) tau2[j] = tau2[j + 1] + sz[j] * sz[j];
+    size_t nz = t->nz = q < n1 ? q : n1;
+    t->Bz.rows = q;
+    LR_TRY(lr_gemm('T', 'N', 1.0, L->Ux, t->Zs, 0.0, t->Bz));
+    LR_TRY(lr_norm_op(w->cws.svd, t->Bz, t->sz, &(double){0.0}, &fb2));
+    t->fallback |= fb2;
+    t->tau2[nz] = 0.0;
+    for (size_t j = nz; j-- > 0;) t->tau2[j] = t->tau2[j + 1] + t->sz[j] * t->sz[j];
 
     /* The data-agnostic side sees a component the inputs annihilate (dd_vs_da). */
     if (pt->annih > 0) {
-        LR_TRY(lr_gen_annihilated(rng, Nann, lr_mat_view(L.Vx, 0, 0, n0, q), pt->annih * m0_fro, w->gen_scratch));
-        lr_mat_axpy(1.0, Nann, W);
+        LR_TRY(lr_gen_annihilated(rng, t->Nann, lr_mat_view(L->Vx, 0, 0, n0, q), pt->annih * t->m0_fro,
+                                  w->gen_scratch));
+        lr_mat_axpy(1.0, t->Nann, t->W);
     }
     /* Held-out samples of a rank-deficient or prescribed-spectrum X~ must share its row
      * space: rows z^T diag(sx / sqrt(m)) Vx^T with z ~ N(0, I_q), i.e. fresh draws from the
@@ -597,94 +623,96 @@ generated:;
         if (!Zg.data) LR_ERROR(LR_EINVAL, "recovery: held-out workspace too small (a sizing bug)");
         LR_TRY(lr_gen_noise(rng, Zg, LR_NOISE_GAUSSIAN, 1.0, 0));
         for (size_t j = 0; j < q; j++)
-            for (size_t i = 0; i < mt; i++) LR_AT(Zg, i, j) *= L.sx[j] / sqrt((double)m);
-        LR_TRY(lr_gemm('N', 'T', 1.0, Zg, lr_mat_view(L.Vx, 0, 0, n0, q), 0.0, Xt));
-        LR_TRY(lr_gemm('N', 'N', 1.0, Xt, Ms, 0.0, Zt));
+            for (size_t i = 0; i < mt; i++) LR_AT(Zg, i, j) *= L->sx[j] / sqrt((double)m);
+        LR_TRY(lr_gemm('N', 'T', 1.0, Zg, lr_mat_view(L->Vx, 0, 0, n0, q), 0.0, t->Xt));
+        LR_TRY(lr_gemm('N', 'N', 1.0, t->Xt, t->Ms, 0.0, t->Zt));
     }
     /* ReLU observations: the compressors see Y+ = rho(Z* + G); W stays the least-squares
      * layer of the pre-activations. */
     if (pt->relu)
         for (size_t j = 0; j < n1; j++)
             for (size_t i = 0; i < m; i++)
-                if (LR_AT(Y, i, j) < 0) LR_AT(Y, i, j) = 0.0;
+                if (LR_AT(t->Y, i, j) < 0) LR_AT(t->Y, i, j) = 0.0;
+    return LR_OK;
+}
 
-    if (run->instances) LR_TRY(recovery_save(run, st, pt, point, trial, X, Ms, G, W, rtol));
-    LR_TRY(lr_gemm('N', 'N', 1.0, X, W, 0.0, XW));
-    double xw_norm = lr_mat_norm_fro(XW);
-    double z_norm = lr_mat_norm_fro(Zs), zt_norm = mt ? lr_mat_norm_fro(Zt) : NAN;
-    for (size_t i = 0; i < run->nranks; i++) w->ranks[i] = r + (size_t)run->rank_offsets[i];
-
-    for (size_t c = 0; c < run->ncomps; c++) {
-        lr_compressed *f = &w->factors[c * run->nranks];
-        lr_arena fa = *a; /* factor storage follows the trial's matrices */
-        for (size_t i = 0; i < run->nranks; i++) {
-            f[i].A = lr_arena_mat(&fa, n0, st->kstore);
-            f[i].B = lr_arena_mat(&fa, st->kstore, n1);
-            if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery: factor workspace too small");
-        }
-        lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
-        double t0 = now_seconds();
-        if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
-        LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
-        double elapsed = now_seconds() - t0;
-
-        for (size_t i = 0; i < run->nranks; i++) {
-            size_t ri = c * run->nranks + i;
-            double *row = rows + ri * run->trials->ncols;
-            lr_run_fill_row(run, row, point, trial, c, i);
-            seconds[ri] = elapsed;
-            size_t k = f[i].k;
-            lr_mat A = lr_mat_view(f[i].A, 0, 0, n0, k), B = lr_mat_view(f[i].B, 0, 0, k, n1);
-            /* Measure X~ (A B) - Z* through (X~ A) B: m x k work instead of m x N0 x N1. */
-            lr_mat XAk = lr_mat_view(XA, 0, 0, m, k), Ek = lr_mat_view(E, 0, 0, m, n1);
-            LR_TRY(lr_gemm('N', 'N', 1.0, X, A, 0.0, XAk));
-            LR_TRY(lr_gemm('N', 'N', 1.0, XAk, B, 0.0, Ek));
-            double err = lr_mat_diff_fro(Ek, Zs), err_layer = lr_mat_diff_fro(Ek, XW), err_pre = err;
-            if (pt->relu) {
-                /* Theorem 3 measures the error after the activation. */
-                double ss = 0.0;
-                for (size_t jj = 0; jj < n1; jj++)
-                    for (size_t ii = 0; ii < m; ii++) {
-                        double e = LR_AT(Ek, ii, jj), z = LR_AT(Zs, ii, jj);
-                        double d = (e > 0 ? e : 0.0) - (z > 0 ? z : 0.0);
-                        ss += d * d;
-                    }
-                err = sqrt(ss);
-            }
-            LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, Mh));
-            double errw = lr_mat_diff_fro(Mh, Ms);
-            double errt = NAN;
-            if (mt) {
-                lr_mat XtA = lr_mat_view(XA, 0, 0, mt, k), Et = lr_mat_view(E, 0, 0, mt, n1);
-                LR_TRY(lr_gemm('N', 'N', 1.0, Xt, A, 0.0, XtA));
-                LR_TRY(lr_gemm('N', 'N', 1.0, XtA, B, 0.0, Et));
-                errt = lr_mat_diff_fro(Et, Zt) / zt_norm;
-            }
-            double tau_k = k <= nz ? sqrt(tau2[k]) : 0.0;
-            row[st->c_tau] = tau_k;
-            row[st->c_lambda] = info.lambda;
-            row[st->c_iter] = info.iterations;
-            row[st->c_gap] = info.gap;
-            row[st->c_conv] = info.converged;
-            row[st->c_xg] = xg_op;
-            row[st->c_m0nuc] = m0_nuc;
-            row[st->c_pre] = err_pre;
-
-            lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
-                                 .sigma = pt->sigma, .pg_op = pg_op, .smin_x = L.smin_x, .err_fro = err,
-                                 .preact = !pt->weight_model, .gaussian = !pt->weight_model && pt->noise == LR_NOISE_GAUSSIAN,
-                                 .tau_k = tau_k, .tau2 = tau2, .ntau = nz + 1, .lambda = info.lambda,
-                                 .xg_op = xg_op, .m0_nuc = m0_nuc, .z_norm = z_norm, .relu = pt->relu};
-            /* Theorem 2's bounds are about the produced rank (rank-adaptive rows repeat). */
-            if (run->comps[c]->rank_adaptive) in.k = k;
-            lr_bound_params bp = run->bparams;
-            bp.C = pt->C;
-            bp.t = pt->t;
-            lr_row_measure meas = {w->ranks[i], q, k, err, errw, errt, err_layer, z_norm, xw_norm,
-                                   pg_op, fallback | info.svd_fallback};
-            LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
-        }
+/* Fit compressor c at every target rank and write its rows: the errors (measured by
+ * lr_measure_truth, the same for every compressor) and the bounds. */
+static int trial_compressor(const lr_run *run, const recovery_state *st, const recovery_point *pt,
+                            recovery_ws *w, const lr_arena *a, recovery_trial *t, size_t point, size_t trial,
+                            size_t c, double *rows, double *seconds)
+{
+    size_t n0 = t->n0, n1 = t->n1;
+    lr_compressed *f = &w->factors[c * run->nranks];
+    lr_arena fa = *a; /* factor storage follows the trial's matrices */
+    for (size_t i = 0; i < run->nranks; i++) {
+        f[i].A = lr_arena_mat(&fa, n0, st->kstore);
+        f[i].B = lr_arena_mat(&fa, st->kstore, n1);
+        if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery: factor workspace too small");
     }
+    lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
+    double t0 = now_seconds();
+    if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
+    LR_TRY(lr_compressor_execute(w->plans[c], point, &t->L, w->ranks, run->nranks, f, &info, w->crng));
+    double elapsed = now_seconds() - t0;
+
+    lr_truth truth = {.X = t->X, .Zs = t->Zs, .XW = t->XW, .Ms = t->Ms, .Xt = t->Xt, .Zt = t->Zt,
+                      .zt_norm = t->zt_norm, .relu = pt->relu};
+    for (size_t i = 0; i < run->nranks; i++) {
+        size_t ri = c * run->nranks + i;
+        double *row = rows + ri * run->trials->ncols;
+        lr_run_fill_row(run, row, point, trial, c, i);
+        seconds[ri] = elapsed;
+        size_t k = f[i].k;
+        lr_mat A = lr_mat_view(f[i].A, 0, 0, n0, k), B = lr_mat_view(f[i].B, 0, 0, k, n1);
+        lr_truth_errors e;
+        LR_TRY(lr_measure_truth(&truth, A, B, t->E, t->XA, t->Mh, &e));
+        double tau_k = k <= t->nz ? sqrt(t->tau2[k]) : 0.0;
+        row[st->c_tau] = tau_k;
+        row[st->c_lambda] = info.lambda;
+        row[st->c_iter] = info.iterations;
+        row[st->c_gap] = info.gap;
+        row[st->c_conv] = info.converged;
+        row[st->c_xg] = t->xg_op;
+        row[st->c_m0nuc] = t->m0_nuc;
+        row[st->c_pre] = e.err_pre;
+
+        lr_bound_input in = {.m = t->m, .n0 = n0, .n1 = n1, .q = t->q, .r = t->r, .k = w->ranks[i],
+                             .sigma = pt->sigma, .pg_op = t->pg_op, .smin_x = t->L.smin_x, .err_fro = e.err_fro,
+                             .preact = !pt->weight_model,
+                             .gaussian = !pt->weight_model && pt->noise == LR_NOISE_GAUSSIAN,
+                             .tau_k = tau_k, .tau2 = t->tau2, .ntau = t->nz + 1, .lambda = info.lambda,
+                             .xg_op = t->xg_op, .m0_nuc = t->m0_nuc, .z_norm = t->z_norm, .relu = pt->relu};
+        /* Theorem 2's bounds are about the produced rank (rank-adaptive rows repeat). */
+        if (run->comps[c]->rank_adaptive) in.k = k;
+        lr_bound_params bp = run->bparams;
+        bp.C = pt->C;
+        bp.t = pt->t;
+        lr_row_measure meas = {w->ranks[i], t->q, k, e.err_fro, e.err_weight, e.err_heldout_rel, e.err_layer,
+                               t->z_norm, t->xw_norm, t->pg_op, t->fallback | info.svd_fallback};
+        LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
+    }
+    return LR_OK;
+}
+
+static int recovery_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gsl_rng *rng,
+                         double *rows, double *seconds)
+{
+    const recovery_state *st = run->exp_state;
+    const recovery_point *pt = &st->pts[point];
+    recovery_ws *w = wsp;
+    recovery_trial t;
+    LR_TRY(trial_carve(st, pt, &w->mats, &t));
+    LR_TRY(trial_draw(st, pt, w, rng, &t));
+    LR_TRY(trial_observe(pt, w, rng, &w->mats, &t));
+    if (run->instances) LR_TRY(recovery_save(run, st, pt, point, trial, t.X, t.Ms, t.G, t.W, t.rtol));
+    LR_TRY(lr_gemm('N', 'N', 1.0, t.X, t.W, 0.0, t.XW));
+    t.xw_norm = lr_mat_norm_fro(t.XW);
+    t.z_norm = lr_mat_norm_fro(t.Zs);
+    t.zt_norm = t.mt ? lr_mat_norm_fro(t.Zt) : NAN;
+    for (size_t i = 0; i < run->nranks; i++) w->ranks[i] = t.r + (size_t)run->rank_offsets[i];
+    for (size_t c = 0; c < run->ncomps; c++)
+        LR_TRY(trial_compressor(run, st, pt, w, &w->mats, &t, point, trial, c, rows, seconds));
     return LR_OK;
 }
 

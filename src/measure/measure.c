@@ -120,3 +120,37 @@ int lr_measure_rank_errors(const lr_layer *L, lr_compressor_plan *plan, size_t p
     lr_free(b);
     return s;
 }
+
+int lr_measure_truth(const lr_truth *t, lr_mat A, lr_mat B, lr_mat E, lr_mat XA, lr_mat Mh, lr_truth_errors *out)
+{
+    size_t m = t->X.rows, n1 = B.cols, k = A.cols, mt = t->Xt.rows;
+    if (A.rows != t->X.cols || B.rows != k || n1 != t->Zs.cols || XA.cols < k || XA.rows < m || E.rows < m)
+        LR_ERRORF(LR_EINVAL, "lr_measure_truth: A %zux%zu, B %zux%zu against X~ %zux%zu, scratch %zux%zu",
+                  A.rows, A.cols, B.rows, B.cols, m, t->X.cols, XA.rows, XA.cols);
+    lr_mat XAk = lr_mat_view(XA, 0, 0, m, k), Ek = lr_mat_view(E, 0, 0, m, n1);
+    LR_TRY(lr_gemm('N', 'N', 1.0, t->X, A, 0.0, XAk));
+    LR_TRY(lr_gemm('N', 'N', 1.0, XAk, B, 0.0, Ek));
+    out->err_fro = lr_mat_diff_fro(Ek, t->Zs);
+    out->err_layer = lr_mat_diff_fro(Ek, t->XW);
+    out->err_pre = out->err_fro;
+    if (t->relu) {
+        double ss = 0.0;
+        for (size_t jj = 0; jj < n1; jj++)
+            for (size_t ii = 0; ii < m; ii++) {
+                double e = LR_AT(Ek, ii, jj), z = LR_AT(t->Zs, ii, jj);
+                double d = (e > 0 ? e : 0.0) - (z > 0 ? z : 0.0);
+                ss += d * d;
+            }
+        out->err_fro = sqrt(ss);
+    }
+    LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, Mh));
+    out->err_weight = lr_mat_diff_fro(Mh, t->Ms);
+    out->err_heldout_rel = NAN;
+    if (mt) {
+        lr_mat XtA = lr_mat_view(XA, 0, 0, mt, k), Et = lr_mat_view(E, 0, 0, mt, n1);
+        LR_TRY(lr_gemm('N', 'N', 1.0, t->Xt, A, 0.0, XtA));
+        LR_TRY(lr_gemm('N', 'N', 1.0, XtA, B, 0.0, Et));
+        out->err_heldout_rel = lr_mat_diff_fro(Et, t->Zt) / t->zt_norm;
+    }
+    return LR_OK;
+}

@@ -32,4 +32,22 @@ int lr_measure_rank_errors(const lr_layer *L, lr_compressor_plan *plan, size_t p
                            size_t nranks, int force_plain, gsl_rng *rng, double *err_layer, double *err_y,
                            double *err_w, size_t *kout, int *route, int *fallback);
 
+/* The errors of factors A (N0 x k), B (k x N1) against a known truth (the recovery
+ * experiment's synthetic layers), through (X~ A) B: m x k work instead of m x N0 x N1.
+ *   err_fro    = ||X~ A B - Z*||_F, or with ReLU observations ||rho(X~ A B) - rho(Z*)||_F
+ *                (Theorem 3 measures after the activation); err_pre the former always,
+ *   err_layer  = ||X~ A B - X~ W||_F,   err_weight = ||A B - M*||_F,
+ *   err_heldout_rel = ||X_t A B - Z_t||_F / ||Z_t||_F on held-out rows (NaN: none). */
+typedef struct lr_truth {
+    lr_mat X, Zs, XW, Ms; /* X~ (m x N0), Z* = X~ M*, X~ W (m x N1), M* (N0 x N1) */
+    lr_mat Xt, Zt;        /* held-out rows and their truth (0 rows: none) */
+    double zt_norm;       /* ||Z_t||_F */
+    int relu;
+} lr_truth;
+typedef struct lr_truth_errors {
+    double err_fro, err_pre, err_layer, err_weight, err_heldout_rel;
+} lr_truth_errors;
+/* E (max(m, m_t) x N1), XA (max(m, m_t) x >= k) and Mh (N0 x N1): the caller's scratch. */
+int lr_measure_truth(const lr_truth *t, lr_mat A, lr_mat B, lr_mat E, lr_mat XA, lr_mat Mh, lr_truth_errors *out);
+
 #endif
