@@ -277,7 +277,10 @@ void lr_gp_curve_add(lr_gp_curves *s, lr_gp_curve *c, double x, double y, double
     r[0] = x, r[1] = y, r[2] = lo, r[3] = hi, r[4] = c->colour;
 }
 
-void lr_gp_curve_sort(lr_gp_curve *c) { qsort(c->rows, c->n, 5 * sizeof(double), cmp_x); }
+void lr_gp_curve_sort(lr_gp_curve *c)
+{
+    if (c->n > 1) qsort(c->rows, c->n, 5 * sizeof(double), cmp_x); /* rows is NULL while n = 0 */
+}
 
 int lr_gp_curves_write(const lr_gp_session *gs, const char *name, lr_gp_curves *s)
 {
