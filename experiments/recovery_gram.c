@@ -232,6 +232,131 @@ static void metric_from(lr_mat R, lr_mat V, const double *s)
         for (size_t i = 0; i < V.cols; i++) LR_AT(R, i, j) = s[i] * LR_AT(V, j, i);
 }
 
+/* Stream the rows of X~ (and G, and the held-out rows) a block at a time into K = X~^T X~,
+ * C = X~^T G and K_t = X_t^T X_t; the draws in lr_synth_materialise's order.  *tg and *ts
+ * accumulate the generation and streaming times. */
+static int gram_stream(const lr_run *run, const lr_synth_spec *sp, size_t point, size_t trial, gsl_rng *rng,
+                       size_t b, lr_mat Xb, lr_mat Gb, lr_mat Ew, lr_mat K, lr_mat C, lr_mat Kt, double *tg,
+                       double *ts)
+{
+    size_t m = sp->m, n0 = sp->n0, n1 = sp->n1, mt = sp->m_test;
+    double t1;
+    double flops = 0;
+    for (size_t i0 = 0; i0 < m; i0 += b) {
+        size_t bb = min_sz(b, m - i0);
+        lr_mat X1 = lr_mat_wrap(Xb.data, bb, n0), G1 = lr_mat_wrap(Gb.data, bb, n1);
+        t1 = now_s();
+        LR_TRY(lr_gen_noise(rng, X1, LR_NOISE_GAUSSIAN, 1.0, 0));
+        if (!sp->weight_model) LR_TRY(lr_gen_noise(rng, G1, sp->noise, sp->sigma, sp->df));
+        *tg += now_s() - t1;
+        if (run->instances) {
+            LR_TRY(lr_instances_put(run->instances, point, trial, "X", X1, i0, m));
+            if (sp->weight_model) LR_TRY(lr_gemm('N', 'N', 1.0, X1, Ew, 0.0, G1));
+            LR_TRY(lr_instances_put(run->instances, point, trial, "G", G1, i0, m));
+        }
+        t1 = now_s();
+        LR_TRY(lr_syrk('T', 1.0, X1, i0 ? 1.0 : 0.0, K));
+        flops += (double)bb * n0 * (n0 + 1);
+        if (!sp->weight_model) {
+            LR_TRY(lr_gemm('T', 'N', 1.0, X1, G1, i0 ? 1.0 : 0.0, C));
+            flops += 2.0 * bb * n0 * n1;
+        }
+        *ts += now_s() - t1;
+    }
+    for (size_t i0 = 0; i0 < mt; i0 += b) {
+        size_t bb = min_sz(b, mt - i0);
+        lr_mat X1 = lr_mat_wrap(Xb.data, bb, n0);
+        t1 = now_s();
+        LR_TRY(lr_gen_noise(rng, X1, LR_NOISE_GAUSSIAN, 1.0, 0));
+        *tg += now_s() - t1;
+        t1 = now_s();
+        LR_TRY(lr_syrk('T', 1.0, X1, i0 ? 1.0 : 0.0, Kt));
+        flops += (double)bb * n0 * (n0 + 1);
+        *ts += now_s() - t1;
+    }
+    prof_add(PH_GEN, *tg);
+    prof_add(PH_STREAM, *ts);
+#pragma omp atomic
+    prof_stream_flops += flops;
+    return LR_OK;
+}
+
+/* What the errors of the streamed route are measured with: R = diag(s) V^T (X~'s metric,
+ * ||X~ D||_F = ||R D||_F), R_t for the held-out rows, scratch T and E, and R M*, R W,
+ * R_t M*. */
+typedef struct gram_measure {
+    lr_mat R, Rt, T, E, RM, RW, RtM, Ms;
+    size_t q;
+    double pg_op, z_norm, xw_norm, zt_norm;
+    int fallback;
+} gram_measure;
+
+/* Fit compressor c at every target rank on the streamed layer L and write its rows. */
+static int gram_compressor(const lr_run *run, const lr_synth_spec *sp, const lr_gram_cfg *gc, lr_gram_ws *w,
+                           const lr_layer *Lc, const gram_measure *gm, size_t point, size_t trial, size_t c,
+                           double *rows, double *seconds, double *tf, double *tm)
+{
+    size_t m = sp->m, n0 = sp->n0, n1 = sp->n1, r = sp->r, mt = sp->m_test, q = gm->q;
+    const lr_layer L = *Lc;
+    lr_mat R = gm->R, Rt = gm->Rt, T = gm->T, E = gm->E, RM = gm->RM, RW = gm->RW, RtM = gm->RtM, Ms = gm->Ms;
+    double pg_op = gm->pg_op, z_norm = gm->z_norm, xw_norm = gm->xw_norm, zt_norm = gm->zt_norm;
+    int fallback = gm->fallback;
+    lr_arena *a = &w->a;
+    double t1;
+    lr_compressed *f = &w->factors[c * run->nranks];
+    lr_arena fa = *a; /* factor storage follows the trial's matrices */
+    for (size_t i = 0; i < run->nranks; i++) {
+        /* Each rank's own k columns (B's leading dimension is k: a k x N1 block). */
+        f[i].A = lr_arena_mat(&fa, n0, w->ranks[i]);
+        f[i].B = lr_arena_mat(&fa, w->ranks[i], n1);
+        if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery (gram): factor workspace too small");
+    }
+    lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
+    t1 = now_s();
+    if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
+    LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
+    double elapsed = now_s() - t1;
+    *tf += elapsed;
+    t1 = now_s();
+    for (size_t i = 0; i < run->nranks; i++) {
+        size_t ri = c * run->nranks + i;
+        double *row = rows + ri * run->trials->ncols;
+        lr_run_fill_row(run, row, point, trial, c, i);
+        seconds[ri] = elapsed;
+        size_t k = f[i].k;
+        lr_mat A = lr_mat_view(f[i].A, 0, 0, n0, k), B = lr_mat_view(f[i].B, 0, 0, k, n1);
+        /* ||X~ A B - Z*|| = ||(R A) B - R M*||, ||X~ A B - X~ W|| = ||(R A) B - U^T Y||. */
+        lr_mat Tk = lr_mat_view(T, 0, 0, n0, k);
+        LR_TRY(lr_gemm('N', 'N', 1.0, R, A, 0.0, Tk));
+        LR_TRY(lr_gemm('N', 'N', 1.0, Tk, B, 0.0, E));
+        double err = lr_mat_diff_fro(E, RM), err_layer = lr_mat_diff_fro(E, RW);
+        LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, E)); /* E now holds the estimate M */
+        double errw = lr_mat_diff_fro(E, Ms);
+        double errt = NAN;
+        if (mt) {
+            LR_TRY(lr_gemm('N', 'N', 1.0, Rt, A, 0.0, Tk));
+            LR_TRY(lr_gemm('N', 'N', 1.0, Tk, B, 0.0, E));
+            errt = lr_mat_diff_fro(E, RtM) / zt_norm;
+        }
+        row[gc->col_route] = LR_ROUTE_GRAM;
+        row[gc->col_fit_route] = info.route == 1;
+
+        lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
+                             .sigma = sp->sigma, .pg_op = pg_op, .smin_x = L.smin_x,
+                             .err_fro = err,
+                             .preact = !sp->weight_model, .gaussian = !sp->weight_model && sp->noise == LR_NOISE_GAUSSIAN,
+                             .lambda = NAN, .xg_op = NAN, .m0_nuc = NAN, .z_norm = z_norm};
+        lr_bound_params bp = run->bparams;
+        bp.C = sp->C;
+        bp.t = sp->t;
+        lr_row_measure meas = {w->ranks[i], q, k, err, errw, errt, err_layer, z_norm, xw_norm,
+                               pg_op, fallback | info.svd_fallback};
+        LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
+    }
+    *tm += now_s() - t1;
+    return LR_OK;
+}
+
 int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_gram_cfg *gc,
                           lr_gram_ws *w, size_t point, size_t trial, gsl_rng *rng, double *rows,
                           double *seconds, int *done)
@@ -274,43 +399,7 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     /* Draw and stream.  The order of draws is that of lr_synth_materialise. */
     double t0 = now_s(), tg = 0, ts = 0, t1;
     LR_TRY(draw_truth(sp, rng, Ms, Ew, W, w->gen_scratch));
-    double flops = 0;
-    for (size_t i0 = 0; i0 < m; i0 += b) {
-        size_t bb = min_sz(b, m - i0);
-        lr_mat X1 = lr_mat_wrap(Xb.data, bb, n0), G1 = lr_mat_wrap(Gb.data, bb, n1);
-        t1 = now_s();
-        LR_TRY(lr_gen_noise(rng, X1, LR_NOISE_GAUSSIAN, 1.0, 0));
-        if (!sp->weight_model) LR_TRY(lr_gen_noise(rng, G1, sp->noise, sp->sigma, sp->df));
-        tg += now_s() - t1;
-        if (run->instances) {
-            LR_TRY(lr_instances_put(run->instances, point, trial, "X", X1, i0, m));
-            if (sp->weight_model) LR_TRY(lr_gemm('N', 'N', 1.0, X1, Ew, 0.0, G1));
-            LR_TRY(lr_instances_put(run->instances, point, trial, "G", G1, i0, m));
-        }
-        t1 = now_s();
-        LR_TRY(lr_syrk('T', 1.0, X1, i0 ? 1.0 : 0.0, K));
-        flops += (double)bb * n0 * (n0 + 1);
-        if (!sp->weight_model) {
-            LR_TRY(lr_gemm('T', 'N', 1.0, X1, G1, i0 ? 1.0 : 0.0, C));
-            flops += 2.0 * bb * n0 * n1;
-        }
-        ts += now_s() - t1;
-    }
-    for (size_t i0 = 0; i0 < mt; i0 += b) {
-        size_t bb = min_sz(b, mt - i0);
-        lr_mat X1 = lr_mat_wrap(Xb.data, bb, n0);
-        t1 = now_s();
-        LR_TRY(lr_gen_noise(rng, X1, LR_NOISE_GAUSSIAN, 1.0, 0));
-        tg += now_s() - t1;
-        t1 = now_s();
-        LR_TRY(lr_syrk('T', 1.0, X1, i0 ? 1.0 : 0.0, Kt));
-        flops += (double)bb * n0 * (n0 + 1);
-        ts += now_s() - t1;
-    }
-    prof_add(PH_GEN, tg);
-    prof_add(PH_STREAM, ts);
-#pragma omp atomic
-    prof_stream_flops += flops;
+    LR_TRY(gram_stream(run, sp, point, trial, rng, b, Xb, Gb, Ew, K, C, Kt, &tg, &ts));
 
     /* Factor X~ through K; the guard may refuse. */
     t1 = now_s();
@@ -389,59 +478,11 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     double tf = 0, tm = 0;
     L.gram_route = 1; /* the fits' Gram path (lr_fit_svd_top), when compress.gram_fit_min_ratio asks */
     L.sigma = sp->sigma;
-    for (size_t c = 0; c < run->ncomps; c++) {
-        lr_compressed *f = &w->factors[c * run->nranks];
-        lr_arena fa = *a; /* factor storage follows the trial's matrices */
-        for (size_t i = 0; i < run->nranks; i++) {
-            /* Each rank's own k columns (B's leading dimension is k: a k x N1 block). */
-            f[i].A = lr_arena_mat(&fa, n0, w->ranks[i]);
-            f[i].B = lr_arena_mat(&fa, w->ranks[i], n1);
-            if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery (gram): factor workspace too small");
-        }
-        lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
-        t1 = now_s();
-        if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
-        LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
-        double elapsed = now_s() - t1;
-        tf += elapsed;
-        t1 = now_s();
-        for (size_t i = 0; i < run->nranks; i++) {
-            size_t ri = c * run->nranks + i;
-            double *row = rows + ri * run->trials->ncols;
-            lr_run_fill_row(run, row, point, trial, c, i);
-            seconds[ri] = elapsed;
-            size_t k = f[i].k;
-            lr_mat A = lr_mat_view(f[i].A, 0, 0, n0, k), B = lr_mat_view(f[i].B, 0, 0, k, n1);
-            /* ||X~ A B - Z*|| = ||(R A) B - R M*||, ||X~ A B - X~ W|| = ||(R A) B - U^T Y||. */
-            lr_mat Tk = lr_mat_view(T, 0, 0, n0, k);
-            LR_TRY(lr_gemm('N', 'N', 1.0, R, A, 0.0, Tk));
-            LR_TRY(lr_gemm('N', 'N', 1.0, Tk, B, 0.0, E));
-            double err = lr_mat_diff_fro(E, RM), err_layer = lr_mat_diff_fro(E, RW);
-            LR_TRY(lr_gemm('N', 'N', 1.0, A, B, 0.0, E)); /* E now holds the estimate M */
-            double errw = lr_mat_diff_fro(E, Ms);
-            double errt = NAN;
-            if (mt) {
-                LR_TRY(lr_gemm('N', 'N', 1.0, Rt, A, 0.0, Tk));
-                LR_TRY(lr_gemm('N', 'N', 1.0, Tk, B, 0.0, E));
-                errt = lr_mat_diff_fro(E, RtM) / zt_norm;
-            }
-            row[gc->col_route] = LR_ROUTE_GRAM;
-            row[gc->col_fit_route] = info.route == 1;
-
-            lr_bound_input in = {.m = m, .n0 = n0, .n1 = n1, .q = q, .r = r, .k = w->ranks[i],
-                                 .sigma = sp->sigma, .pg_op = pg_op, .smin_x = L.smin_x,
-                                 .err_fro = err,
-                                 .preact = !sp->weight_model, .gaussian = !sp->weight_model && sp->noise == LR_NOISE_GAUSSIAN,
-                                 .lambda = NAN, .xg_op = NAN, .m0_nuc = NAN, .z_norm = z_norm};
-            lr_bound_params bp = run->bparams;
-            bp.C = sp->C;
-            bp.t = sp->t;
-            lr_row_measure meas = {w->ranks[i], q, k, err, errw, errt, err_layer, z_norm, xw_norm,
-                                   pg_op, fallback | info.svd_fallback};
-            LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
-        }
-        tm += now_s() - t1;
-    }
+    gram_measure gm = {.R = R, .Rt = Rt, .T = T, .E = E, .RM = RM, .RW = RW, .RtM = RtM, .Ms = Ms, .q = q,
+                       .pg_op = pg_op, .z_norm = z_norm, .xw_norm = xw_norm, .zt_norm = zt_norm,
+                       .fallback = fallback};
+    for (size_t c = 0; c < run->ncomps; c++)
+        LR_TRY(gram_compressor(run, sp, gc, w, &L, &gm, point, trial, c, rows, seconds, &tf, &tm));
     prof_add(PH_FIT, tf);
     prof_add(PH_MEASURE, tm);
 #pragma omp atomic
