@@ -558,10 +558,10 @@ static int run_units(lr_run *run, unsigned char *done, FILE *log, int progress)
     return LR_OK;
 }
 
-int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
+/* Read and validate the config, size the run and let the experiment prepare it; print
+ * the run's notes.  Nothing is written yet. */
+static int run_setup(lr_run *run, const lr_run_options *opt)
 {
-    lr_run run_s, *run = &run_s;
-    memset(run, 0, sizeof *run);
     int status = lr_config_read(&run->cfg, opt->config_path, opt->overrides, opt->noverrides);
     if (status != LR_OK) return status;
 
@@ -572,7 +572,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     if (status == LR_OK && !run->exp)
         status = lr_error(LR_ECONFIG, __FILE__, __LINE__, "%s: key 'experiment' is missing",
                           lr_config_filename(run->cfg));
-    if (status != LR_OK) goto done;
+    if (status != LR_OK) return status;
 
     run->seed = (uint64_t)lr_config_num(run->cfg, 0, "seed");
     run->rng_kind = lr_config_str(run->cfg, "rng");
@@ -583,7 +583,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         status = lr_error(LR_ECONFIG, __FILE__, __LINE__,
                           "%s: the sweep has %zu points; at most %lu are supported",
                           lr_config_filename(run->cfg), run->npoints, LR_RNG_MAX_POINTS);
-        goto done;
+        return status;
     }
 #ifdef _OPENMP
     run->nthreads = opt->nthreads > 0 ? opt->nthreads : omp_get_max_threads();
@@ -593,18 +593,57 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     run->trials = lr_table_alloc("trials");
     if (!run->trials) {
         status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
-        goto done;
+        return status;
     }
     /* The bounds' constants, for an experiment that includes their keys (C and t may be
      * swept: point 0 here, the experiment reads the others per point). */
     for (size_t i = 0; run->exp->includes && run->exp->includes[i]; i++)
         if (run->exp->includes[i] == lr_bounds_schema) lr_bound_params_read(run->cfg, 0, &run->bparams);
-    if ((status = run->exp->prepare(run, &run->exp_state)) != LR_OK) goto done;
+    if ((status = run->exp->prepare(run, &run->exp_state)) != LR_OK) return status;
     for (const char *n = run->notes; n && *n;) {
         const char *end = strchr(n, '\n');
         fprintf(stderr, "lrlab: note: %.*s\n", (int)(end - n), n);
         n = end + 1;
     }
+
+    return LR_OK;
+}
+
+/* The summaries the experiment asks for, then the results file: written to tmp and
+ * renamed to out when complete, and the checkpoint log removed. */
+static int run_write(const lr_run *run, const lr_run_options *opt, const char *out, const char *logp,
+                     const char *tmp, const char *sha, double wall)
+{
+    int status = LR_OK;
+    lr_table *points = NULL, *fits = NULL;
+    unsigned sums = run->exp->summaries;
+    if ((!(sums & LR_SUMMARY_POINTS) || (status = lr_summarise_points(run, &points)) == LR_OK) &&
+        (!(sums & LR_SUMMARY_FITS) || (status = lr_summarise_fits(run, &fits)) == LR_OK)) {
+        lr_results_meta meta = {opt->command_line, sha, wall, opt->config_path};
+        unlink(tmp);
+        status = lr_results_write(run, tmp, points, fits, &meta);
+        lr_table *shape = NULL;
+        if (status == LR_OK && (sums & LR_SUMMARY_SHAPE) && (status = lr_summarise_shape(run, &shape)) == LR_OK)
+            status = lr_results_add_table(tmp, shape,
+                                          "fitted constants of predicted shapes (Theorem 3): error ~ C * shape");
+        lr_table_free(shape);
+        if (status == LR_OK && rename(tmp, out) != 0)
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot rename %s to %s: %s", tmp, out,
+                              strerror(errno));
+        if (status == LR_OK) unlink(logp);
+        else unlink(tmp);
+    }
+    lr_table_free(points);
+    lr_table_free(fits);
+    return status;
+}
+
+int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
+{
+    lr_run run_s, *run = &run_s;
+    memset(run, 0, sizeof *run);
+    int status = run_setup(run, opt);
+    if (status != LR_OK) goto done;
 
     /* Everything is valid: now decide where results go, before any work. */
     char out[4096], logp[4200], tmp[4200];
@@ -699,26 +738,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     }
     if (status != LR_OK) goto done;
 
-    lr_table *points = NULL, *fits = NULL;
-    unsigned sums = run->exp->summaries;
-    if ((!(sums & LR_SUMMARY_POINTS) || (status = lr_summarise_points(run, &points)) == LR_OK) &&
-        (!(sums & LR_SUMMARY_FITS) || (status = lr_summarise_fits(run, &fits)) == LR_OK)) {
-        lr_results_meta meta = {opt->command_line, sha, wall, opt->config_path};
-        unlink(tmp);
-        status = lr_results_write(run, tmp, points, fits, &meta);
-        lr_table *shape = NULL;
-        if (status == LR_OK && (sums & LR_SUMMARY_SHAPE) && (status = lr_summarise_shape(run, &shape)) == LR_OK)
-            status = lr_results_add_table(tmp, shape,
-                                          "fitted constants of predicted shapes (Theorem 3): error ~ C * shape");
-        lr_table_free(shape);
-        if (status == LR_OK && rename(tmp, out) != 0)
-            status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot rename %s to %s: %s", tmp, out,
-                              strerror(errno));
-        if (status == LR_OK) unlink(logp);
-        else unlink(tmp);
-    }
-    lr_table_free(points);
-    lr_table_free(fits);
+    status = run_write(run, opt, out, logp, tmp, sha, wall);
 
 done:
     run_release(run);
