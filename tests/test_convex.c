@@ -360,7 +360,7 @@ static void test_relu_special_functions(void)
 
 void lr_tests_convex(void)
 {
-    CU_pSuite s = CU_add_suite("convex estimators (issue 3)", NULL, NULL);
+    CU_pSuite s = CU_add_suite("compress: the convex estimators (dd_svt, dd_nuc, relu_cvx) and FISTA", NULL, NULL);
     CU_add_test(s, "dd_svt equals SVT_lambda(P Y) computed the plain way", test_dd_svt_closed_form);
     CU_add_test(s, "dd_nuc equals dd_svt to 1e-8 when X~ has orthonormal columns", test_dd_nuc_equals_svt_orthonormal);
     CU_add_test(s, "dd_nuc's reduced solver equals the full-space reference", test_dd_nuc_reference);

@@ -478,7 +478,7 @@ static void test_no_alloc_in_trial_loop(void)
 
 void lr_tests_gram(void)
 {
-    CU_pSuite s = CU_add_suite("fast paths (issue 5)", NULL, NULL);
+    CU_pSuite s = CU_add_suite("compress/gram and core/linalg: the Gram route and the fast paths against their references", NULL, NULL);
     CU_add_test(s, "dsyrk accumulated over row blocks equals X^T X", test_syrk);
     CU_add_test(s, "symmetric eigendecomposition: descending, orthogonal, reconstructs", test_eig_sym);
     CU_add_test(s, "Gram route = SVD route on Gaussian X~ (values, X^+ Y, dd_rank fits)", test_gram_gaussian);

@@ -173,7 +173,7 @@ static void test_spectrum_file(void)
 
 void lr_tests_thm2(void)
 {
-    CU_pSuite s = CU_add_suite("Theorems 2 and 3: bounds and generators (issue 3)", NULL, NULL);
+    CU_pSuite s = CU_add_suite("bounds/thm2 and gen: Theorems 2 and 3, spectral tails, row-correlated noise", NULL, NULL);
     CU_add_test(s, "2(a), 2(a) w.p., 2(b), 2(c), 3: arithmetic and applicability", test_thm2_arithmetic);
     CU_add_test(s, "spectral tails: power, exp, floor, file, none", test_tail_spectra);
     CU_add_test(s, "row-correlated noise: variance and AR(1) correlations", test_row_correlated_noise);
