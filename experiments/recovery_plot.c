@@ -26,6 +26,7 @@
 typedef struct axis_info {
     char path[256], column[128];
     size_t len;
+    double group; /* axes of one zip share a group (results written before zips: their index) */
 } axis_info;
 
 static void read_axes(hid_t file, axis_info *ax, size_t *nax)
@@ -41,6 +42,8 @@ static void read_axes(hid_t file, axis_info *ax, size_t *nax)
         char *path = lr_h5_get_attr_str(ds, "path"), *col = lr_h5_get_attr_str(ds, "column");
         hid_t sp = H5Dget_space(ds);
         ax[a].len = (size_t)H5Sget_simple_extent_npoints(sp);
+        if (H5Aexists(ds, "group") <= 0 || lr_h5_get_attr_f64(ds, "group", &ax[a].group) != LR_OK)
+            ax[a].group = (double)a;
         snprintf(ax[a].path, sizeof ax[a].path, "%s", path ? path : "");
         snprintf(ax[a].column, sizeof ax[a].column, "%s", col ? col : "");
         free(path);
@@ -133,7 +136,9 @@ static void group_label(const figure *f, size_t row, char *buf, size_t len)
     size_t used = 0;
     buf[0] = '\0';
     for (size_t a = 0; a < f->nax; a++) {
-        if (a == f->xaxis || f->ax[a].len < 2) continue;
+        /* The x axis's zip partners move with it: they do not label curves. */
+        if (a == f->xaxis || f->ax[a].len < 2 || (f->xaxis < f->nax && f->ax[a].group == f->ax[f->xaxis].group))
+            continue;
         used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s=%g", used ? ", " : "",
                                  f->ax[a].column, lr_rf_num(f->P, row, f->ax[a].column));
     }
