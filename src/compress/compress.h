@@ -80,6 +80,8 @@ typedef struct lr_compressor lr_compressor;
 
 /* A compressor's plan: what plan_alloc sized and read.  Compressors allocate it with
  * lr_compressor_plan_new and read their parameters at a point with lr_compressor_params. */
+enum { LR_PLAN_SHARES_ARENA = 1u << 0, LR_PLAN_SHARES_EIG = 1u << 1 };
+
 typedef struct lr_compressor_plan {
     const lr_compressor *comp;
     lr_layer_shape max;
@@ -87,6 +89,9 @@ typedef struct lr_compressor_plan {
     lr_eig_plan *eig; /* the fits' Gram path; NULL when compress.gram_fit_min_ratio = 0 */
     double gram_min_ratio;
     lr_arena arena; /* reset by each execute */
+    /* LR_PLAN_SHARES_*: the arena or the eigen plan belongs to another plan of the same
+     * set (lr_compressor_plans_alloc), which frees it. */
+    unsigned shares;
     size_t npoints, param_bytes;
     unsigned char *params; /* npoints blocks of param_bytes: the compressor's keys per point */
 } lr_compressor_plan;

@@ -105,6 +105,29 @@ lr_compressor_plan **lr_compressor_plans_alloc(const lr_compressor *const *comps
             lr_compressor_plans_free(plans, i);
             return NULL;
         }
+    /* The plans of a set run one after another (one thread's compressors on one layer),
+     * and every execute starts by resetting its arena: so they share one arena, the
+     * largest, and one eigen plan (every plan's is sized N0), instead of holding a copy
+     * each (at N0 = 512, dsyevd's workspace alone is 4 MiB per plan).  What results
+     * depend on is unchanged: each plan keeps its own SVD plan, sized for its own use. */
+    size_t big = 0, eig = n;
+    for (size_t i = 0; i < n; i++) {
+        if (plans[i]->arena.cap > plans[big]->arena.cap) big = i;
+        if (plans[i]->eig && eig == n) eig = i;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i != big) {
+            lr_arena_release(&plans[i]->arena);
+            plans[i]->arena = plans[big]->arena;
+            plans[i]->arena.used = 0;
+            plans[i]->shares |= LR_PLAN_SHARES_ARENA;
+        }
+        if (eig < n && i != eig && plans[i]->eig) {
+            lr_eig_plan_free(plans[i]->eig);
+            plans[i]->eig = plans[eig]->eig;
+            plans[i]->shares |= LR_PLAN_SHARES_EIG;
+        }
+    }
     return plans;
 }
 
@@ -156,8 +179,8 @@ void lr_compressor_plan_release(lr_compressor_plan *p)
 {
     if (!p) return;
     lr_svd_plan_free(p->svd);
-    lr_eig_plan_free(p->eig);
-    lr_arena_release(&p->arena);
+    if (!(p->shares & LR_PLAN_SHARES_EIG)) lr_eig_plan_free(p->eig);
+    if (!(p->shares & LR_PLAN_SHARES_ARENA)) lr_arena_release(&p->arena);
     free(p->params);
     free(p);
 }
