@@ -115,6 +115,8 @@ static inline int lr_le_tol(double a, double b, double tol, double scale)
  * values at a sweep point. */
 extern const lr_key lr_bounds_schema[];
 void lr_bound_params_read(const lr_config *cfg, size_t point, lr_bound_params *p);
+/* Refuse constants the schema's ranges let through but no bound can use (C or C3 <= 0). */
+int lr_bound_params_check(const lr_config *cfg);
 
 /* Nominal coverage of a probabilistic bound, 1 - exp(-t^2/2). */
 double lr_bound_nominal(const lr_bound *b, const lr_bound_params *p);

@@ -3,6 +3,8 @@
  * bound's constant with a default or a doc of its own. */
 #include <math.h>
 
+#include "core/error.h"
+
 #include "bounds.h"
 
 const lr_key lr_bounds_schema[] = {
@@ -27,6 +29,22 @@ const lr_key lr_bounds_schema[] = {
     {.path = "bounds.C3", .type = LR_KEY_REAL, .def = 1, .min = 0, .max = INFINITY,
      .doc = "constant drawn with Theorem 3's shape (the fitted one is in /shape)"},
     {.path = NULL}};
+
+int lr_bound_params_check(const lr_config *cfg)
+{
+    /* A zero C makes Theorem 1's bounds 0, violated by every trial; a zero C3 cannot be
+     * divided out of Theorem 3's shape.  The schema's ranges include 0 (t = 0, Ctau = 0
+     * and lambda_c = 0 are meaningful), so these two are refused here, at every point. */
+    static const char *const positive[] = {"bounds.C", "bounds.C3"};
+    char where[512];
+    for (size_t p = 0; p < lr_config_npoints(cfg); p++)
+        for (size_t i = 0; i < sizeof positive / sizeof positive[0]; i++)
+            if (!(lr_config_num(cfg, p, positive[i]) > 0))
+                LR_ERRORF(LR_ECONFIG, "%s = %g must be positive (a bound's constant) at sweep point %zu",
+                          lr_config_where(cfg, positive[i], where, sizeof where),
+                          lr_config_num(cfg, p, positive[i]), p);
+    return LR_OK;
+}
 
 void lr_bound_params_read(const lr_config *cfg, size_t point, lr_bound_params *p)
 {

@@ -53,18 +53,21 @@ int lr_cmd_run(int argc, char **argv)
             free(overrides);
             free(cmdline);
             return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "-j")) {
-            if (i + 1 >= argc) {
+        } else if (!strcmp(a, "-o") || !strcmp(a, "-j") || (a[0] == '-' && (a[1] == 'j' || a[1] == 'o') && a[2])) {
+            /* "-j 2" and "-j2" (likewise "-o FILE" and "-oFILE"), as getopt would take them. */
+            const char *val = a[2] ? a + 2 : NULL;
+            if (!val && i + 1 >= argc) {
                 fprintf(stderr, "lrlab run: %s needs a value\n", a);
                 status = 2;
                 break;
             }
-            if (a[1] == 'o') opt.output = argv[++i];
+            if (!val) val = argv[++i];
+            if (a[1] == 'o') opt.output = val;
             else {
                 char *end;
-                long n = strtol(argv[++i], &end, 10);
-                if (*end || n < 1 || n > 4096) {
-                    fprintf(stderr, "lrlab run: -j needs a thread count >= 1, got '%s'\n", argv[i]);
+                long n = strtol(val, &end, 10);
+                if (!*val || *end || n < 1 || n > 4096) {
+                    fprintf(stderr, "lrlab run: -j needs a thread count from 1 to 4096, got '%s'\n", val);
                     status = 2;
                 }
                 opt.nthreads = (int)n;

@@ -196,10 +196,15 @@ int lr_run_use_compressors(lr_run *run, const char *const *names, size_t n, cons
     run->comps = calloc(n, sizeof *run->comps);
     if (!run->comps) LR_ERROR(LR_ENOMEM, "out of memory");
     run->ncomps = n;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!(run->comps[i] = lr_compressor_find(names[i])))
             LR_ERRORF(LR_ECONFIG, "%s: compressor '%s' is not registered (lrlab list shows them)",
                       lr_config_where(run->cfg, key, where, sizeof where), names[i]);
+        for (size_t j = 0; j < i; j++)
+            if (run->comps[j] == run->comps[i])
+                LR_ERRORF(LR_ECONFIG, "%s: compressor '%s' is listed twice (elements %zu and %zu)",
+                          lr_config_where(run->cfg, key, where, sizeof where), names[i], j + 1, i + 1);
+    }
     return LR_OK;
 }
 
@@ -210,10 +215,15 @@ int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const cha
     run->bounds = calloc(n ? n : 1, sizeof *run->bounds);
     if (!run->bounds) LR_ERROR(LR_ENOMEM, "out of memory");
     run->nbounds = n;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (!(run->bounds[i] = lr_bound_find(names[i])))
             LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered (lrlab list shows them)",
                       lr_config_where(run->cfg, key, where, sizeof where), names[i]);
+        for (size_t j = 0; j < i; j++)
+            if (run->bounds[j] == run->bounds[i])
+                LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is listed twice (elements %zu and %zu)",
+                          lr_config_where(run->cfg, key, where, sizeof where), names[i], j + 1, i + 1);
+    }
     return LR_OK;
 }
 
@@ -598,7 +608,10 @@ static int run_setup(lr_run *run, const lr_run_options *opt)
     /* The bounds' constants, for an experiment that includes their keys (C and t may be
      * swept: point 0 here, the experiment reads the others per point). */
     for (size_t i = 0; run->exp->includes && run->exp->includes[i]; i++)
-        if (run->exp->includes[i] == lr_bounds_schema) lr_bound_params_read(run->cfg, 0, &run->bparams);
+        if (run->exp->includes[i] == lr_bounds_schema) {
+            LR_TRY(lr_bound_params_check(run->cfg));
+            lr_bound_params_read(run->cfg, 0, &run->bparams);
+        }
     if ((status = run->exp->prepare(run, &run->exp_state)) != LR_OK) return status;
     for (const char *n = run->notes; n && *n;) {
         const char *end = strchr(n, '\n');
