@@ -105,6 +105,10 @@ static int resolve_dump(const lr_config *c, const char *dump, char *out, size_t 
             if (depth > 8 && dir[0] != '/') break;
         }
     }
+    struct stat sb;
+    if (stat(dump, &sb) == 0 && !S_ISREG(sb.st_mode)) /* a device or a FIFO would block or never end */
+        LR_ERRORF(LR_ECONFIG, "%s = \"%s\": not a regular file (a layer dump is an HDF5 file)",
+                  lr_config_where(c, "dump", where, sizeof where), dump);
     LR_ERRORF(LR_ECONFIG, "%s = \"%s\": no such file in the working directory or next to the config",
               lr_config_where(c, "dump", where, sizeof where), dump);
 }

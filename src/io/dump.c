@@ -259,6 +259,7 @@ int lr_dump_open(const char *path, lr_dump **out)
     *out = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0) LR_ERRORF(LR_EIO, "%s: cannot open the layer dump: no such file", path);
+    if (!S_ISREG(sb.st_mode)) LR_ERRORF(LR_EIO, "%s: not a regular file (a layer dump is an HDF5 file)", path);
     if (H5Fis_hdf5(path) <= 0)
         LR_ERRORF(LR_EDATA, "%s: not an HDF5 file (truncated or corrupt?)", path);
     lr_dump *d = calloc(1, sizeof *d);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "core/stats.h"
@@ -98,6 +99,11 @@ static int read_text(const char *path, double **values, size_t *n)
 
 int lr_spectrum_read(const char *path, const char *dataset, double **values, size_t *n)
 {
+    /* A device or a FIFO would be read forever (/dev/zero) or block (a FIFO nobody writes):
+     * only a regular file is a spectrum. */
+    struct stat sb;
+    if (stat(path, &sb) != 0) LR_ERRORF(LR_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) LR_ERRORF(LR_EIO, "%s: not a regular file (a spectrum is a text or HDF5 file)", path);
     lr_h5_quiet();
     htri_t is_h5 = H5Fis_hdf5(path);
     LR_TRY(is_h5 > 0 ? read_h5(path, dataset, values, n) : read_text(path, values, n));
