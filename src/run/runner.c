@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -653,6 +655,7 @@ static int run_write(const lr_run *run, const lr_run_options *opt, const char *o
 
 int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
 {
+    int lockfd = -1; /* the checkpoint log's lock, held for the whole run */
     lr_run run_s, *run = &run_s;
     memset(run, 0, sizeof *run);
     int status = run_setup(run, opt);
@@ -703,10 +706,33 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         goto done;
     }
 
+    /* One run per output: an advisory lock on the checkpoint log, taken before the log is
+     * read or truncated and held until the run ends (flock: released if the process dies),
+     * so a second `--resume` (or --force) on the same output is refused instead of
+     * redoing the same units into the same log. */
+    struct stat lsb;
+    /* An empty log (a run stopped before its header) holds no progress. */
+    int had_log = stat(logp, &lsb) == 0 && lsb.st_size > 0;
+    lockfd = open(logp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd < 0) {
+        free(done_units);
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot create: %s", logp, strerror(errno));
+        goto done;
+    }
+    if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+        free(done_units);
+        status = errno == EWOULDBLOCK
+                     ? lr_error(LR_EEXIST, __FILE__, __LINE__,
+                                "%s: another lrlab run is writing %s (its checkpoint log is locked); wait "
+                                "for it to finish, or write elsewhere with -o", out, logp)
+                     : lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot lock: %s", logp, strerror(errno));
+        goto done;
+    }
+
     char sha[72];
     lr_sha256_hex(lr_config_text(run->cfg), sha);
     long recovered = 0;
-    if (opt->resume && !opt->force && file_exists(logp)) {
+    if (opt->resume && !opt->force && had_log) {
         recovered = log_recover(logp, run, sha, done_units);
         if (recovered < 0) {
             free(done_units);
@@ -754,6 +780,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     status = run_write(run, opt, out, logp, tmp, sha, wall);
 
 done:
+    if (lockfd >= 0) close(lockfd);
     run_release(run);
     return status;
 }
