@@ -15,6 +15,38 @@
 #include <string.h>
 #include <unistd.h>
 
+/* libconfig 1.5 reads an integer literal beyond 32 bits without the L suffix modulo 2^32
+ * (seed = 9999999999 became 1410065407): refused with the place and the remedy, in a
+ * file's text and in an override, while 32-bit ends, L literals, reals, strings, comments
+ * and names with digits pass. */
+static void test_int_literal_overflow(void)
+{
+    static const char *const bad[] = {"seed = 9999999999;", "seed = 2147483648;", "x = -2147483649;",
+                                      "a = [1, 99999999999];", "g = { lin = [1, 5000000000, 3]; };"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lr_config *cfg = NULL;
+        CU_ASSERT_EQUAL(lr_config_read_string(&cfg, bad[i], "t.cfg", NULL, 0), LR_ECONFIG);
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "t.cfg:1: integer"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "L for a 64-bit integer"));
+    }
+    static const char *const good[] = {"seed = 2147483647; x = -2147483648;", "seed = 9999999999L;",
+                                       "s = 9999999999.0; t = 1e12; u = 5e+20;", "name = \"12345678901\";",
+                                       "# 99999999999\nr2 = 3; /* 88888888888 */ h = 0xFFFFFFFF;"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        lr_config *cfg = NULL;
+        CU_ASSERT_EQUAL(lr_config_read_string(&cfg, good[i], "t.cfg", NULL, 0), LR_OK);
+        lr_config_free(cfg);
+    }
+    static const char *const ov[] = {"seed=9999999999"};
+    lr_config *cfg = NULL;
+    CU_ASSERT_EQUAL(lr_config_read_string(&cfg, "seed = 1;", "t.cfg", ov, 1), LR_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "command line 'seed=9999999999': integer 9999999999"));
+    lr_config *line3 = NULL;
+    CU_ASSERT_EQUAL(lr_config_read_string(&line3, "a = 1;\n\nb = 4294967296;\n", "t.cfg", NULL, 0), LR_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "t.cfg:3: integer 4294967296"));
+}
+
 void lr_tests_config(void);
 
 static const lr_key schema_main[] = {
@@ -1103,6 +1135,7 @@ void lr_tests_config(void)
 {
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
     if (!s) return;
+    CU_add_test(s, "integer literals beyond 32 bits refused (libconfig would wrap them)", test_int_literal_overflow);
     CU_add_test(s, "syntax error in a string", test_syntax_error_string);
     CU_add_test(s, "missing file", test_missing_file);
     CU_add_test(s, "syntax error in a file", test_file_syntax_error);

@@ -341,6 +341,72 @@ int lr_cfg_set_path(lr_config *cfg, const char *path, const config_setting_t *sr
     return LR_OK;
 }
 
+/* libconfig 1.5 reads an integer literal beyond 32 bits, written without the L suffix,
+ * modulo 2^32 and says nothing (seed = 9999999999 runs with seed 1410065407).  So the text
+ * is scanned before libconfig sees it: a decimal integer literal outside
+ * [-2^31, 2^31 - 1] without L is refused, naming where and what it would have become.
+ * Strings, comments, names and reals are skipped.  `where` names the source ("FILE" or
+ * "command line '...'"); with_line adds ":LINE" (files). */
+static int check_int_literals(const char *text, const char *where, int with_line)
+{
+    int line = 1;
+    for (const char *p = text; *p;) {
+        if (*p == '\n') {
+            line++, p++;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (*p && *p != '\n') p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++) line += *p == '\n';
+            if (*p) p += 2;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1]) p++;
+                line += *p == '\n';
+            }
+            if (*p) p++;
+        } else if (isalpha((unsigned char)*p) || *p == '_' || *p == '@') {
+            while (isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '*' || *p == '@') p++;
+        } else if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+            for (p += 2; isxdigit((unsigned char)*p) || *p == 'L'; p++) continue;
+        } else if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
+            const char *s = p;
+            int real = 0;
+            while (isdigit((unsigned char)*p)) p++;
+            if (*p == '.') {
+                real = 1;
+                for (p++; isdigit((unsigned char)*p); p++) continue;
+            }
+            if (*p == 'e' || *p == 'E') {
+                real = 1;
+                p++;
+                if (*p == '+' || *p == '-') p++;
+                while (isdigit((unsigned char)*p)) p++;
+            }
+            if (*p == 'L') {
+                p++;
+                continue;
+            }
+            if (real) continue;
+            int neg = s > text && s[-1] == '-';
+            size_t nd = (size_t)(p - s);
+            while (nd > 1 && *s == '0') s++, nd--;
+            int big = nd > 10 || (nd == 10 && strncmp(s, neg ? "2147483648" : "2147483647", 10) > 0);
+            if (big) {
+                char lit[32];
+                snprintf(lit, sizeof lit, "%s%.*s", neg ? "-" : "", nd < 24 ? (int)nd : 24, s);
+                if (with_line)
+                    LR_ERRORF(LR_ECONFIG, "%s:%d: integer %s is beyond libconfig's 32-bit integers (it would "
+                              "be read modulo 2^32); write %sL for a 64-bit integer or %s.0 for a real", where, line, lit, lit, lit);
+                LR_ERRORF(LR_ECONFIG, "%s: integer %s is beyond libconfig's 32-bit integers (it would be "
+                          "read modulo 2^32); write %sL for a 64-bit integer or %s.0 for a real", where, lit, lit, lit);
+            }
+        } else {
+            p++;
+        }
+    }
+    return LR_OK;
+}
+
 static int apply_override(lr_config *cfg, const char *text)
 {
     const char *eq = strchr(text, '=');
@@ -361,6 +427,7 @@ static int apply_override(lr_config *cfg, const char *text)
         rc = lr_error(LR_ENOMEM, __FILE__, __LINE__, "%s: out of memory", where);
         goto done;
     }
+    if ((rc = check_int_literals(value, where, 0)) != LR_OK) goto done;
     if (!valid_path(key)) {
         rc = lr_error(LR_ECONFIG, __FILE__, __LINE__,
                       "%s: '%s' is not a valid key (names are letters, digits, '_', '-', "
@@ -439,8 +506,25 @@ int lr_config_read(lr_config **out, const char *path, const char *const *overrid
     if (!f) LR_ERRORF(LR_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     int isdir = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode);
+    if (isdir) {
+        fclose(f);
+        LR_ERRORF(LR_EIO, "%s: cannot open: %s", path, strerror(EISDIR));
+    }
+    /* The text itself, for what libconfig would read wrong (check_int_literals). */
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mem = open_memstream(&text, &tlen);
+    char chunk[8192];
+    size_t got;
+    while (mem && (got = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, got, mem);
     fclose(f);
-    if (isdir) LR_ERRORF(LR_EIO, "%s: cannot open: %s", path, strerror(EISDIR));
+    if (!mem || fclose(mem) != 0 || !text) {
+        free(text);
+        LR_ERRORF(LR_ENOMEM, "%s: out of memory reading the config", path);
+    }
+    int lit = check_int_literals(text, path, 1);
+    free(text);
+    if (lit != LR_OK) return lit;
 
     lr_config *cfg;
     LR_TRY(config_new(&cfg, path));
@@ -477,6 +561,7 @@ int lr_config_read_string(lr_config **out, const char *text, const char *name,
     if (!out || !text) LR_ERRORF(LR_EINVAL, "lr_config_read_string: NULL argument");
     *out = NULL;
     if (noverrides && !overrides) LR_ERRORF(LR_EINVAL, "lr_config_read_string: NULL overrides");
+    LR_TRY(check_int_literals(text, name ? name : "<string>", 1));
     lr_config *cfg;
     LR_TRY(config_new(&cfg, name ? name : "<string>"));
     int rc = config_read_string(&cfg->lc, text) ? apply_overrides(cfg, overrides, noverrides)
