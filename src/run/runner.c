@@ -366,17 +366,33 @@ static long log_recover(const char *path, const lr_run *run, const char *sha, un
     FILE *f = fopen(path, "r+b");
     if (!f) return -(long)lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot open: %s", path, strerror(errno));
     log_header h;
-    if (fread(&h, sizeof h, 1, f) != 1 || strcmp(h.magic, LOG_MAGIC)) {
+    if (fread(&h, sizeof h, 1, f) != 1 || strncmp(h.magic, LOG_MAGIC, sizeof h.magic)) {
         fclose(f);
         return -(long)lr_error(LR_EIO, __FILE__, __LINE__, "%s is not an lrlab checkpoint log", path);
     }
-    if (strcmp(h.config_sha256, sha) || h.ncols != run->trials->ncols ||
-        h.rows_per_unit != run->rows_per_unit || h.nunits != run->nunits) {
+    /* The header's strings must be terminated where they should be: a damaged header is
+     * not "a different config". */
+    if (!memchr(h.config_sha256, '\0', sizeof h.config_sha256) || strlen(h.config_sha256) != 64) {
+        fclose(f);
+        return -(long)lr_error(LR_EIO, __FILE__, __LINE__,
+                               "%s: the checkpoint log's header is damaged (no valid config SHA-256): "
+                               "rerun with --force to start over", path);
+    }
+    if (strcmp(h.config_sha256, sha)) {
         fclose(f);
         return -(long)lr_error(LR_ECONFIG, __FILE__, __LINE__,
                                "%s was made with a different resolved config (SHA-256 %.16s..., now "
                                "%.16s...): rerun with --force to start over",
                                path, h.config_sha256, sha);
+    }
+    if (h.ncols != run->trials->ncols || h.rows_per_unit != run->rows_per_unit || h.nunits != run->nunits) {
+        fclose(f);
+        return -(long)lr_error(LR_EIO, __FILE__, __LINE__,
+                               "%s: the checkpoint log's header is damaged or from another lrlab version (same "
+                               "config, but %llu columns x %llu rows per unit x %llu units, now %zu x %zu x %zu): "
+                               "rerun with --force to start over",
+                               path, (unsigned long long)h.ncols, (unsigned long long)h.rows_per_unit,
+                               (unsigned long long)h.nunits, run->trials->ncols, run->rows_per_unit, run->nunits);
     }
     size_t nd = record_doubles(run);
     double *buf = malloc(nd * sizeof(double));
