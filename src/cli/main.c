@@ -1,5 +1,6 @@
 /* lrlab: low-rank lab.  Entry point: dispatch to the subcommands. */
 #include <gsl/gsl_errno.h>
+#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,12 @@ int main(int argc, char **argv)
 {
     /* GSL must return error codes, not abort: lrlab checks every status itself. */
     gsl_set_error_handler_off();
+    /* HDF5 1.10's exit handler closes the files still open, and after an H5Fclose that
+     * failed (a full disk) it crashes in H5F__close_cb: a run that had reported "cannot
+     * write" and kept its checkpoint then died of SIGSEGV.  lrlab closes every file itself
+     * and removes a failed temporary file, so the handler has nothing to do: not
+     * registering it (before any other HDF5 call) removes the crash. */
+    H5dont_atexit();
     lr_h5_quiet();
     if (argc < 2) {
         usage(stderr);

@@ -662,7 +662,18 @@ static int run_write(const lr_run *run, const lr_run_options *opt, const char *o
             status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot rename %s to %s: %s", tmp, out,
                               strerror(errno));
         if (status == LR_OK) unlink(logp);
-        else unlink(tmp);
+        else {
+            unlink(tmp);
+            /* Every unit is in the checkpoint log: say so, and how to finish (a full disk,
+             * a quota).  The message of the failure stays first. */
+            if (status == LR_EIO || status == LR_EDATA) {
+                char why[1024];
+                snprintf(why, sizeof why, "%s", lr_last_error());
+                status = lr_error(status, __FILE__, __LINE__,
+                                  "%s: %s; every trial is kept in %s: free space and rerun with --resume",
+                                  tmp, why, logp);
+            }
+        }
     }
     lr_table_free(points);
     lr_table_free(fits);
