@@ -468,6 +468,11 @@ static int prepare_network(lr_run *run, rl_state *st)
     st->test_x = lr_mat_wrap(st->test_x.data, st->n_test, d->input_dim);
     LR_TRY(lr_dump_read_inputs(d, 0, st->n_calib, st->calib_x, NULL));
     LR_TRY(lr_dump_read_inputs(d, st->n_calib, st->n_test, st->test_x, st->test_labels));
+    /* A label the network cannot output would count as wrong without a word. */
+    for (size_t i = 0; i < st->n_test; i++)
+        if (st->test_labels[i] >= (long)st->net->out_dim)
+            LR_ERRORF(LR_EDATA, "%s: /inputs: label %ld of test sample %zu is not a class of the "
+                      "network's %zu outputs", d->path, st->test_labels[i], st->n_calib + i, st->net->out_dim);
     LR_TRY(forward_check(st, lr_config_num(c, 0, "network.forward_rtol")));
     LR_TRY(lr_rl_test_accuracy(st, NULL, &st->correct_dense));
     st->acc_dense = (double)st->correct_dense / (double)st->n_test;

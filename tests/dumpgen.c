@@ -33,6 +33,12 @@ const char *const lr_dumpgen_names[LR_DUMPGEN_NKINDS] = {
     [LR_DUMPGEN_GELU] = "gelu",
     [LR_DUMPGEN_GELU_TANH] = "gelu_tanh",
     [LR_DUMPGEN_LEAKY_RELU] = "leaky_relu",
+    [LR_DUMPGEN_NLAYERS_SHORT] = "nlayers_short",
+    [LR_DUMPGEN_ROWS_TOTAL_ZERO] = "rows_total_zero",
+    [LR_DUMPGEN_VERSION_STRING] = "version_string",
+    [LR_DUMPGEN_LABEL_REAL] = "label_real",
+    [LR_DUMPGEN_LABEL_RANGE] = "label_range",
+    [LR_DUMPGEN_ROWS_UNSORTED] = "rows_unsorted",
 };
 
 /* The activation between the two layers, written here from PyTorch's formulas (libm
@@ -135,8 +141,11 @@ int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return 1;
     attr_s(f, "format", "lrlab.layers");
-    attr_i(f, "format_version", kind == LR_DUMPGEN_VERSION ? 2 : 1);
-    attr_i(f, "nlayers", 2);
+    if (kind == LR_DUMPGEN_VERSION_STRING) attr_s(f, "format_version", "1");
+    else attr_i(f, "format_version", kind == LR_DUMPGEN_VERSION ? 2 : 1);
+    attr_i(f, "nlayers", kind == LR_DUMPGEN_NLAYERS_SHORT ? 1 : 2);
+    if (kind == LR_DUMPGEN_LABEL_REAL) lab[M + 1] = 1.5;
+    if (kind == LR_DUMPGEN_LABEL_RANGE) lab[M + 2] = 7;
     attr_s(f, "network", "sequential");
     hid_t layers = H5Gcreate2(f, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     for (int l = 0; l < 2; l++) {
@@ -151,6 +160,13 @@ int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
             put(g, "b", b0, D1, 0);
             put(g, "X", x, M, D0);
             if (kind != LR_DUMPGEN_MISSING) put(g, "Y", y0, M, D1);
+            if (kind == LR_DUMPGEN_ROWS_TOTAL_ZERO) attr_i(g, "rows_total", 0);
+            if (kind == LR_DUMPGEN_ROWS_UNSORTED) {
+                double rows[M];
+                for (int i = 0; i < M; i++) rows[i] = M - 1 - i;
+                attr_i(g, "rows_total", M);
+                put(g, "rows", rows, M, 0);
+            }
         } else {
             if (kind == LR_DUMPGEN_WRONG_SHAPE) {
                 double w2[D2 * (D1 + 1)];

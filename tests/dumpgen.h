@@ -19,6 +19,13 @@ typedef enum {
     LR_DUMPGEN_GELU,        /* post "gelu" (erf form) */
     LR_DUMPGEN_GELU_TANH,   /* post "gelu_tanh" */
     LR_DUMPGEN_LEAKY_RELU,  /* post "leaky_relu(0.2)" */
+    /* Issue 11: what the reader used to take silently or explain wrongly. */
+    LR_DUMPGEN_NLAYERS_SHORT,  /* nlayers = 1 with two layer groups */
+    LR_DUMPGEN_ROWS_TOTAL_ZERO,/* layer 000: rows_total = 0 */
+    LR_DUMPGEN_VERSION_STRING, /* format_version = "1", a string */
+    LR_DUMPGEN_LABEL_REAL,     /* a label 1.5 */
+    LR_DUMPGEN_LABEL_RANGE,    /* a label 7 for a network of 3 outputs */
+    LR_DUMPGEN_ROWS_UNSORTED,  /* layer 000: a 'rows' dataset that decreases */
     LR_DUMPGEN_NKINDS
 } lr_dumpgen_kind;
 

@@ -182,7 +182,11 @@ static int open_layer(lr_dump *d, size_t i, hid_t layers)
     if (L->has_rows && (rr != 1 || dr[0] != L->m))
         DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'rows' must have shape [%zu] (m)", d->path, lab, L->m);
     long rt = 0;
-    L->rows_total = attr_ints(g, "rows_total", &rt, 1) == 1 && rt > 0 ? (size_t)rt : L->m;
+    int has_rt = H5Aexists(g, "rows_total") > 0;
+    if (has_rt && (attr_ints(g, "rows_total", &rt, 1) != 1 || rt <= 0))
+        DUMP_FAIL(LR_EDATA, "%s: %s: attribute rows_total must be one positive integer (the layer's "
+                  "rows before sampling), got %ld", d->path, lab, rt);
+    L->rows_total = has_rt ? (size_t)rt : L->m;
     if (L->rows_total < L->m)
         DUMP_FAIL(LR_EDATA, "%s: %s: attribute rows_total = %zu is below the %zu stored rows",
                   d->path, lab, L->rows_total, L->m);
@@ -195,10 +199,14 @@ static int open_layer(lr_dump *d, size_t i, hid_t layers)
             if (attr_ints(g, an[k], av[k], (size_t)want[k]) != want[k])
                 DUMP_FAIL(LR_EDATA, "%s: %s: conv2d attribute '%s' must hold %ld integers", d->path,
                           lab, an[k], want[k]);
-        long c = L->in_shape[0], kh = L->kernel[0], kw = L->kernel[1];
-        if ((long)L->n0 != c * kh * kw)
+        long c = L->in_shape[0], kh = L->kernel[0], kw = L->kernel[1], ckk = 0;
+        /* Untrusted sizes: the product is formed only when it cannot overflow. */
+        if (c <= 0 || kh <= 0 || kw <= 0 || __builtin_mul_overflow(c, kh, &ckk) || __builtin_mul_overflow(ckk, kw, &ckk))
+            DUMP_FAIL(LR_EDATA, "%s: %s: conv2d in_shape[0] = %ld and kernel = [%ld, %ld] must be positive "
+                      "with a product that fits", d->path, lab, c, kh, kw);
+        if ((long)L->n0 != ckk)
             DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'W' has N0 = %zu but in_shape and kernel give "
-                      "C_in*kh*kw = %ld", d->path, lab, L->n0, c * kh * kw);
+                      "C_in*kh*kw = %ld", d->path, lab, L->n0, ckk);
         if ((long)L->n1 != L->out_shape[0])
             DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'W' has N1 = %zu but out_shape has %ld channels",
                       d->path, lab, L->n1, L->out_shape[0]);
@@ -277,8 +285,10 @@ int lr_dump_open(const char *path, lr_dump **out)
         DUMP_FAIL(LR_EDATA, "%s: root attribute 'format' is missing: not an lrlab layer dump", path);
     if (strcmp(fmt, LR_DUMP_FORMAT))
         DUMP_FAIL(LR_EDATA, "%s: format is '%s', expected '%s'", path, fmt, LR_DUMP_FORMAT);
-    if (attr_ints(d->file, "format_version", &d->version, 1) != 1)
+    if (H5Aexists(d->file, "format_version") <= 0)
         DUMP_FAIL(LR_EDATA, "%s: root attribute 'format_version' is missing", path);
+    if (attr_ints(d->file, "format_version", &d->version, 1) != 1)
+        DUMP_FAIL(LR_EDATA, "%s: root attribute 'format_version' must be one integer", path);
     if (d->version != LR_DUMP_VERSION)
         DUMP_FAIL(LR_EDATA, "%s: unknown format version %ld (this lrlab reads version %d)", path,
                   d->version, LR_DUMP_VERSION);
@@ -295,6 +305,14 @@ int lr_dump_open(const char *path, lr_dump **out)
     if (nl <= 0) {
         H5Gclose(layers);
         DUMP_FAIL(LR_EDATA, "%s: the dump holds no layers", path);
+    }
+    /* nlayers must count the groups: fewer would drop layers without a word, more would
+     * size arrays from an untrusted number. */
+    H5G_info_t ginfo;
+    if (H5Gget_info(layers, &ginfo) < 0 || (hsize_t)nl != ginfo.nlinks) {
+        H5Gclose(layers);
+        DUMP_FAIL(LR_EDATA, "%s: attribute nlayers = %ld but /layers holds %llu groups", path, nl,
+                  (unsigned long long)ginfo.nlinks);
     }
     d->nlayers = (size_t)nl;
     d->layers = calloc(d->nlayers, sizeof *d->layers);
@@ -409,7 +427,8 @@ int lr_dump_read_row_index(const lr_dump *d, size_t layer, long long *rows)
     herr_t e = ds >= 0 ? H5Dread(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) : -1;
     if (ds >= 0) H5Dclose(ds);
     char lab[400];
-    if (e < 0) LR_ERRORF(LR_EDATA, "%s: %s: cannot read dataset 'rows'", d->path, lr_dump_layer_label(d, layer, lab, sizeof lab));
+    lr_dump_layer_label(d, layer, lab, sizeof lab); /* both messages below use it */
+    if (e < 0) LR_ERRORF(LR_EDATA, "%s: %s: cannot read dataset 'rows'", d->path, lab);
     for (size_t i = 0; i < L->m; i++)
         if (rows[i] < 0 || (size_t)rows[i] >= L->rows_total || (i && rows[i] <= rows[i - 1]))
             LR_ERRORF(LR_EDATA, "%s: %s: dataset 'rows' must be increasing indices below "
@@ -444,7 +463,13 @@ int lr_dump_read_inputs(const lr_dump *d, size_t first, size_t n, lr_mat x, long
         double *lb = malloc(n * sizeof(double));
         if (!lb) LR_ERROR(LR_ENOMEM, "out of memory reading labels");
         s = read_slab(d, "/inputs/labels", "labels", first, n, 1, lb);
-        for (size_t i = 0; s == LR_OK && i < n; i++) labels[i] = (long)lb[i];
+        for (size_t i = 0; s == LR_OK && i < n; i++) {
+            /* A class index: a real or negative value would count as wrong without a word. */
+            if (!(lb[i] >= 0 && lb[i] == floor(lb[i]) && lb[i] < 2147483647.0))
+                s = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: /inputs: dataset 'labels' holds %g at "
+                             "sample %zu: labels are class indices (integers >= 0)", d->path, lb[i], first + i);
+            else labels[i] = (long)lb[i];
+        }
         free(lb);
         LR_TRY(s);
     } else if (labels) {
