@@ -797,6 +797,22 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     status = run_units(run, done_units, log, progress);
     double wall = wall_now() - t0;
     fclose(log);
+    if (status != LR_OK) {
+        /* A unit failed (bad numbers, memory): the finished units stay in the log, and the
+         * message says so; with none finished, the log holds nothing and is removed, so a
+         * plain rerun is not told to resume. */
+        size_t finished = 0;
+        for (size_t u = 0; u < run->nunits; u++) finished += done_units[u] != 0;
+        if (finished == 0) {
+            unlink(logp);
+        } else {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", lr_last_error());
+            status = lr_error(status, __FILE__, __LINE__,
+                              "%s; the %zu finished trials are kept in %s (--resume continues from them "
+                              "with the same config, --force starts over)", why, finished, logp);
+        }
+    }
     free(done_units);
     if (status == LR_OK && run->instances) {
         status = lr_instances_close(run->instances);
