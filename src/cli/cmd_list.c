@@ -66,6 +66,13 @@ int lr_cmd_list(int argc, char **argv)
     print_keys(lr_common_schema);
     printf("\nConfig keys of the bounds (experiments that evaluate bounds):\n");
     print_keys(lr_bounds_schema);
+    /* Each compressor reads its own keys; an experiment may declare one of them itself
+     * (with its own default or doc), and then its declaration is the one listed there. */
+    for (size_t i = 0; lr_compressors[i]; i++)
+        if (lr_compressors[i]->keys && lr_compressors[i]->keys[0].path) {
+            printf("\nConfig keys of compressor '%s':\n", lr_compressors[i]->name);
+            print_keys(lr_compressors[i]->keys);
+        }
     for (size_t i = 0; lr_experiments[i]; i++) {
         const lr_experiment *e = lr_experiments[i];
         printf("\nConfig keys of experiment '%s':\n", e->name);
