@@ -229,6 +229,15 @@ double lr_compressor_key_num(const lr_compressor *c, const lr_config *cfg, size_
 lr_mat lr_carve_mat(lr_arena *a, size_t *need, size_t rows, size_t cols);
 double *lr_carve_vec(lr_arena *a, size_t *need, size_t n);
 
+/* The workspace of a fit through the SVD of B = U_q^T Y (q x N1), shared by dd_rank and
+ * dd_svt: B, its thin SVD Ub (q x mn), sb (mn), VbT (mn x N1), mn = min(q, N1), and T
+ * (q x mn) for the factors.  Carved from a (NULL: only counted); returns the doubles. */
+typedef struct lr_range_svd_mats {
+    lr_mat B, Ub, VbT, T;
+    double *sb;
+} lr_range_svd_mats;
+size_t lr_range_svd_carve(lr_arena *a, size_t q, size_t n1, lr_range_svd_mats *w);
+
 /* Factor X~ into L->Ux, sx, Vx (storage supplied in L, sized m x min, min, N0 x min) and
  * set q, smin_x.  Uses ws->svd and the arena for a copy of X~. */
 int lr_layer_factor_x(lr_layer *L, double rank_rtol, lr_layer_ws *ws);

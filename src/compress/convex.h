@@ -22,6 +22,11 @@ typedef struct lr_convex_params {
 extern const lr_key lr_convex_keys[];
 /* Fill p's parameter blocks (lr_convex_params, one per point) from cfg (defaults without). */
 void lr_convex_plan_params(lr_compressor_plan *p, const lr_config *cfg);
+/* The lambda a convex compressor uses: lambda_factor * (compress.lambda, or `automatic`
+ * when it is not given), refused unless finite and >= 0 (message "WHO: lambda = x" and
+ * `hint`, e.g. why the automatic one failed). */
+int lr_convex_lambda(const lr_convex_params *o, double automatic, const char *who, const char *hint,
+                     double *lam);
 
 /* dd_nuc's problem solved the plain way, over all of M (N0 x N1):
  *   min_M 1/2 ||Y - X M||_F^2 + lambda ||M||_*,  step 1 / ||X||_op^2,

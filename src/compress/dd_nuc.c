@@ -111,10 +111,9 @@ static int dd_nuc_execute(lr_compressor_plan *p, size_t point, const lr_layer *L
     if (q == 0) LR_ERROR(LR_EINVAL, "dd_nuc: X~ is zero");
     if (q > p->max.m || q > p->max.n0) LR_ERRORF(LR_EINVAL, "dd_nuc: rank %zu of X~ exceeds the plan", q);
     double s1 = L->sx[0];
-    double lam = isnan(o->lambda) ? s1 * lr_lambda_auto(L->sigma, q, n1, o->t) : o->lambda;
-    lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
-    if (!(lam >= 0.0) || !isfinite(lam))
-        LR_ERRORF(LR_EINVAL, "dd_nuc: lambda = %g (automatic lambda needs the noise level sigma)", lam);
+    double lam;
+    LR_TRY(lr_convex_lambda(o, s1 * lr_lambda_auto(L->sigma, q, n1, o->t), "dd_nuc",
+                            " (automatic lambda needs the noise level sigma)", &lam));
     info->lambda = lam;
     lr_arena_reset(&p->arena);
     dd_nuc_mats w;

@@ -11,31 +11,13 @@
 #include "compress.h"
 #include "core/error.h"
 
-typedef struct dd_rank_mats {
-    lr_mat B, Ub, VbT, T;
-    double *sb;
-} dd_rank_mats;
-
-/* The carve-up of one execute for q x n1 (q = rank of X~ <= min(m, N0)); plan_alloc sizes
- * the arena by running it without one at q = min(m, N0). */
-static size_t dd_rank_carve(lr_arena *a, size_t q, size_t n1, dd_rank_mats *w)
-{
-    size_t mn = q < n1 ? q : n1, need = 0;
-    w->B = lr_carve_mat(a, &need, q, n1);
-    w->Ub = lr_carve_mat(a, &need, q, mn);
-    w->VbT = lr_carve_mat(a, &need, mn, n1);
-    w->T = lr_carve_mat(a, &need, q, mn);
-    w->sb = lr_carve_vec(a, &need, mn);
-    return need;
-}
-
 static const lr_key dd_rank_keys[] = {LR_COMPRESS_GRAM_FIT_KEY, {0}};
 
 static lr_compressor_plan *dd_rank_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
 {
     size_t q = max->m < max->n0 ? max->m : max->n0;
-    dd_rank_mats w;
-    size_t need = dd_rank_carve(NULL, q, max->n1, &w);
+    lr_range_svd_mats w;
+    size_t need = lr_range_svd_carve(NULL, q, max->n1, &w);
     return lr_compressor_plan_new(c, max, cfg, need, q ? q : 1, max->n1 ? max->n1 : 1, 0, 1);
 }
 
@@ -46,8 +28,8 @@ static int dd_rank_execute(lr_compressor_plan *p, size_t point, const lr_layer *
     size_t q = L->q, n1 = L->W.cols, mn = q < n1 ? q : n1;
     if (q > p->max.n0 || q > p->max.m) LR_ERRORF(LR_EINVAL, "dd_rank: rank %zu of X~ exceeds the plan", q);
     lr_arena_reset(&p->arena);
-    dd_rank_mats w;
-    dd_rank_carve(&p->arena, q, n1, &w);
+    lr_range_svd_mats w;
+    lr_range_svd_carve(&p->arena, q, n1, &w);
     lr_mat B = w.B, Ub = w.Ub, VbT = w.VbT, T = w.T;
     double *sb = w.sb;
     if (!sb) LR_ERROR(LR_EINVAL, "dd_rank: workspace too small (a sizing bug)");

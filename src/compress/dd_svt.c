@@ -18,28 +18,11 @@
 #include "compress/convex.h"
 #include "core/error.h"
 
-typedef struct dd_svt_mats {
-    lr_mat B, Ub, VbT, T;
-    double *sb;
-} dd_svt_mats;
-
-/* The carve-up of one execute; plan_alloc sizes the arena by running it without one. */
-static size_t dd_svt_carve(lr_arena *a, size_t q, size_t n1, dd_svt_mats *w)
-{
-    size_t mn = q < n1 ? q : n1, need = 0;
-    w->B = lr_carve_mat(a, &need, q, n1);
-    w->Ub = lr_carve_mat(a, &need, q, mn);
-    w->VbT = lr_carve_mat(a, &need, mn, n1);
-    w->T = lr_carve_mat(a, &need, q, mn);
-    w->sb = lr_carve_vec(a, &need, mn);
-    return need;
-}
-
 static lr_compressor_plan *dd_svt_plan_alloc(const lr_compressor *c, const lr_layer_shape *max, const lr_config *cfg)
 {
     size_t q = max->m < max->n0 ? max->m : max->n0;
-    dd_svt_mats w;
-    size_t need = dd_svt_carve(NULL, q, max->n1, &w);
+    lr_range_svd_mats w;
+    size_t need = lr_range_svd_carve(NULL, q, max->n1, &w);
     lr_compressor_plan *p =
         lr_compressor_plan_new(c, max, cfg, need, q ? q : 1, max->n1 ? max->n1 : 1, sizeof(lr_convex_params), 0);
     if (p) lr_convex_plan_params(p, cfg);
@@ -52,15 +35,14 @@ static int dd_svt_execute(lr_compressor_plan *p, size_t point, const lr_layer *L
     (void)ranks, (void)rng;
     const lr_convex_params *o = lr_compressor_params(p, point);
     size_t q = L->q, n1 = L->Y.cols, mn = q < n1 ? q : n1;
-    double lam = isnan(o->lambda) ? lr_lambda_auto(L->sigma, q, n1, o->t) : o->lambda;
-    lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
-    if (!(lam >= 0.0) || !isfinite(lam))
-        LR_ERRORF(LR_EINVAL, "dd_svt: lambda = %g (automatic lambda needs the noise level sigma)", lam);
+    double lam;
+    LR_TRY(lr_convex_lambda(o, lr_lambda_auto(L->sigma, q, n1, o->t), "dd_svt",
+                            " (automatic lambda needs the noise level sigma)", &lam));
     info->lambda = lam;
     if (q > p->max.m || q > p->max.n0) LR_ERRORF(LR_EINVAL, "dd_svt: rank %zu of X~ exceeds the plan", q);
     lr_arena_reset(&p->arena);
-    dd_svt_mats w;
-    dd_svt_carve(&p->arena, q, n1, &w);
+    lr_range_svd_mats w;
+    lr_range_svd_carve(&p->arena, q, n1, &w);
     lr_mat B = w.B, Ub = w.Ub, VbT = w.VbT, T = w.T;
     double *sb = w.sb;
     if (!sb) LR_ERROR(LR_EINVAL, "dd_svt: workspace too small (a sizing bug)");

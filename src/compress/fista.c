@@ -162,6 +162,15 @@ const lr_key lr_convex_keys[] = {
     {0},
 };
 
+int lr_convex_lambda(const lr_convex_params *o, double automatic, const char *who, const char *hint,
+                     double *lam)
+{
+    *lam = isnan(o->lambda) ? automatic : o->lambda;
+    *lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
+    if (!(*lam >= 0.0) || !isfinite(*lam)) LR_ERRORF(LR_EINVAL, "%s: lambda = %g%s", who, *lam, hint);
+    return LR_OK;
+}
+
 void lr_convex_plan_params(lr_compressor_plan *p, const lr_config *cfg)
 {
     const lr_compressor *c = p->comp;

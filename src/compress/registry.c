@@ -213,6 +213,17 @@ double *lr_carve_vec(lr_arena *a, size_t *need, size_t n)
     return a ? lr_arena_vec(a, n) : NULL;
 }
 
+size_t lr_range_svd_carve(lr_arena *a, size_t q, size_t n1, lr_range_svd_mats *w)
+{
+    size_t mn = q < n1 ? q : n1, need = 0;
+    w->B = lr_carve_mat(a, &need, q, n1);
+    w->Ub = lr_carve_mat(a, &need, q, mn);
+    w->VbT = lr_carve_mat(a, &need, mn, n1);
+    w->T = lr_carve_mat(a, &need, q, mn);
+    w->sb = lr_carve_vec(a, &need, mn);
+    return need;
+}
+
 size_t lr_layer_factor_x_scratch(size_t m, size_t n0) { return lr_arena_need(m, n0) + lr_arena_need(n0, 1); }
 
 int lr_layer_factor_x(lr_layer *L, double rank_rtol, lr_layer_ws *ws)

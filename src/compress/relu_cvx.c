@@ -141,10 +141,11 @@ static int relu_fit(lr_relu_loss kind, lr_compressor_plan *p, size_t point, cons
         LR_ERRORF(LR_EINVAL, "relu_cvx: needs the noise level sigma > 0, got %g", sigma);
     if (q == 0) LR_ERROR(LR_EINVAL, "relu_cvx: X~ is zero");
     if (q > p->max.m || q > p->max.n0) LR_ERRORF(LR_EINVAL, "relu_cvx: rank %zu of X~ exceeds the plan", q);
-    double lam = isnan(o->lambda) ? lr_lambda_auto(sigma, q, n1, o->t) : o->lambda;
-    if (isnan(o->lambda) && kind == LR_RELU_LOSS_CENSORED) lam /= sigma * sigma;
-    lam *= isnan(o->lambda_factor) ? 1.0 : o->lambda_factor;
-    if (!(lam >= 0.0) || !isfinite(lam)) LR_ERRORF(LR_EINVAL, "relu_cvx: lambda = %g", lam);
+    /* The censored loss is in units of 1/sigma^2: so is its automatic lambda. */
+    double automatic = lr_lambda_auto(sigma, q, n1, o->t);
+    if (kind == LR_RELU_LOSS_CENSORED) automatic /= sigma * sigma;
+    double lam;
+    LR_TRY(lr_convex_lambda(o, automatic, "relu_cvx", "", &lam));
     info->lambda = lam;
     lr_arena_reset(&p->arena);
     relu_mats w;
