@@ -39,6 +39,9 @@ const char *const lr_dumpgen_names[LR_DUMPGEN_NKINDS] = {
     [LR_DUMPGEN_LABEL_REAL] = "label_real",
     [LR_DUMPGEN_LABEL_RANGE] = "label_range",
     [LR_DUMPGEN_ROWS_UNSORTED] = "rows_unsorted",
+    [LR_DUMPGEN_VLEN_STRINGS] = "vlen_strings",
+    [LR_DUMPGEN_CHUNKED] = "chunked",
+    [LR_DUMPGEN_UNWRITTEN] = "unwritten",
 };
 
 /* The activation between the two layers, written here from PyTorch's formulas (libm
@@ -74,23 +77,52 @@ static double urand(unsigned *s)
     return ((*s >> 8) & 0xffff) / 65536.0 - 0.5;
 }
 
+/* A chunked dataset of r x c float64 values none of which is written: HDF5 stores no
+ * chunk, and reading it would give fill values. */
+static void put_unwritten(hid_t g, const char *name, hsize_t r, hsize_t c)
+{
+    hsize_t dims[2] = {r, c}, chunk[2] = {1024, c};
+    hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+}
+
+/* How the file being written stores things (set from its kind). */
+static int chunked, vlen_strings;
+
 static void put(hid_t g, const char *name, const double *v, hsize_t r, hsize_t c)
 {
-    hsize_t dims[2] = {r, c};
-    hid_t sp = H5Screate_simple(c ? 2 : 1, dims, NULL);
-    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[2] = {r, c}, chunk[2] = {r > 16 ? 16 : r, c};
+    int rank = c ? 2 : 1;
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (chunked) {
+        H5Pset_chunk(dcpl, rank, chunk);
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, 4);
+    }
+    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     H5Dclose(ds);
+    H5Pclose(dcpl);
     H5Sclose(sp);
 }
 
 static void attr_s(hid_t o, const char *name, const char *v)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
+    if (vlen_strings) {
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+    } else {
+        H5Tset_size(t, strlen(v) + 1);
+    }
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(o, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, v);
+    H5Awrite(a, t, vlen_strings ? (const void *)&v : (const void *)v);
     H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);
@@ -119,6 +151,8 @@ static void affine(const double *x, const double *W, const double *b, double *y,
 int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
 {
     unsigned seed = 12345;
+    chunked = kind == LR_DUMPGEN_CHUNKED;
+    vlen_strings = kind == LR_DUMPGEN_VLEN_STRINGS;
     double x[(M + NT) * D0], W0[D1 * D0], b0[D1], W1[D2 * D1], b1[D2];
     double y0[(M + NT) * D1], x1[(M + NT) * D1], y1[(M + NT) * D2], lab[M + NT];
     for (int i = 0; i < (M + NT) * D0; i++) x[i] = urand(&seed) * 4;
@@ -158,8 +192,13 @@ int lr_dumpgen_write(const char *path, lr_dumpgen_kind kind)
         if (l == 0) {
             put(g, "W", W0, D1, D0);
             put(g, "b", b0, D1, 0);
-            put(g, "X", x, M, D0);
-            if (kind != LR_DUMPGEN_MISSING) put(g, "Y", y0, M, D1);
+            if (kind == LR_DUMPGEN_UNWRITTEN) {
+                put_unwritten(g, "X", 1000000000, D0);
+                put_unwritten(g, "Y", 1000000000, D1);
+            } else {
+                put(g, "X", x, M, D0);
+                if (kind != LR_DUMPGEN_MISSING) put(g, "Y", y0, M, D1);
+            }
             if (kind == LR_DUMPGEN_ROWS_TOTAL_ZERO) attr_i(g, "rows_total", 0);
             if (kind == LR_DUMPGEN_ROWS_UNSORTED) {
                 double rows[M];

@@ -26,6 +26,9 @@ typedef enum {
     LR_DUMPGEN_LABEL_REAL,     /* a label 1.5 */
     LR_DUMPGEN_LABEL_RANGE,    /* a label 7 for a network of 3 outputs */
     LR_DUMPGEN_ROWS_UNSORTED,  /* layer 000: a 'rows' dataset that decreases */
+    LR_DUMPGEN_VLEN_STRINGS,   /* good, with variable-length string attributes (h5py's default) */
+    LR_DUMPGEN_CHUNKED,        /* good, with chunked, shuffled, gzip-compressed datasets */
+    LR_DUMPGEN_UNWRITTEN,      /* layer 000: X and Y declare 10^9 rows and were never written */
     LR_DUMPGEN_NKINDS
 } lr_dumpgen_kind;
 

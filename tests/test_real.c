@@ -129,6 +129,57 @@ static void test_dump_broken(void)
     expect_broken(LR_DUMPGEN_CUT, "cut", 0, w_cut);
 }
 
+/* Issue 11: h5py's variable-length string attributes and chunked, compressed datasets
+ * read as the plain good dump does; a dataset that declares what the file does not store
+ * is refused before anything is sized from it. */
+static void test_dump_storage_forms(void)
+{
+    lr_dumpgen_kind kinds[] = {LR_DUMPGEN_VLEN_STRINGS, LR_DUMPGEN_CHUNKED};
+    for (size_t k = 0; k < 2; k++) {
+        lr_dump *d = NULL;
+        char path[512];
+        CU_ASSERT_EQUAL_FATAL(open_kind(kinds[k], lr_dumpgen_names[kinds[k]], &d, path), LR_OK);
+        CU_ASSERT(d->sequential);
+        CU_ASSERT_STRING_EQUAL(d->layers[0].module, "fc1");
+        CU_ASSERT_EQUAL(d->layers[1].kind, LR_LAYER_LINEAR);
+        for (size_t l = 0; l < 2; l++) {
+            lr_dump_check_report rep;
+            CU_ASSERT_EQUAL(lr_dump_check_layer(d, l, 1e-12, 7, &rep), LR_OK);
+        }
+        lr_dump_close(d);
+        unlink(path);
+    }
+    const char *w_unwritten[] = {"layer 000 (fc1)", "dataset 'X' declares more data than the file stores", NULL};
+    expect_broken(LR_DUMPGEN_UNWRITTEN, "unwritten", 0, w_unwritten);
+}
+
+/* Issue 11: a byte-mutated dump (found by tests/fuzz/fuzz_dump from the chunked seed) on
+ * which HDF5 1.10.8 itself segfaults reading a dataset (H5D__read, H5VM_memcpyvv).  Read in
+ * this process it kills the test binary; the probe reads it in a child and refuses it with
+ * a message.  A probe that hears nothing is killed: with a zero idle time even a good dump
+ * is refused, and the next open (normal limits) reads it. */
+static void test_dump_probe_contains_hdf5_crash(void)
+{
+    const char *path = LR_TEST_SRCDIR "/tests/fuzz/regressions/hdf5_segv_read.h5";
+    lr_dump *d = NULL;
+    CU_ASSERT_EQUAL(lr_dump_open(path, &d), LR_EDATA);
+    CU_ASSERT_PTR_NULL(d);
+    const char *msg = lr_last_error();
+    /* A signal in a plain build; under ASan the child reports and exits 1. */
+    CU_ASSERT(strstr(msg, path) && strstr(msg, "the dump is damaged") &&
+              (strstr(msg, "HDF5 crashed reading this file (signal 11") || strstr(msg, "failed in the checking process")));
+    if (!strstr(msg, "the dump is damaged")) fprintf(stderr, "\n  message: %s\n", msg);
+
+    char good[512];
+    lr_dump_set_probe(1e-4, LR_DUMP_PROBE_MEMORY);
+    CU_ASSERT_EQUAL(open_kind(LR_DUMPGEN_CHUNKED, "silent", &d, good), LR_EDATA);
+    CU_ASSERT(strstr(lr_last_error(), "HDF5 made no progress reading this file") != NULL);
+    lr_dump_set_probe(LR_DUMP_PROBE_IDLE, LR_DUMP_PROBE_MEMORY);
+    CU_ASSERT_EQUAL(lr_dump_open(good, &d), LR_OK);
+    lr_dump_close(d);
+    unlink(good);
+}
+
 /* ---- streaming QR ---- */
 
 static void test_stream_qr(void)
@@ -482,6 +533,8 @@ void lr_tests_real(void)
     CU_pSuite s = CU_add_suite("real layers", NULL, NULL);
     CU_add_test(s, "dump: a good dump reads, checks and runs", test_dump_good);
     CU_add_test(s, "dump: broken dumps each get their message", test_dump_broken);
+    CU_add_test(s, "dump: vlen strings, chunked data; undeclared storage refused", test_dump_storage_forms);
+    CU_add_test(s, "dump: the probe turns an HDF5 crash into a refusal", test_dump_probe_contains_hdf5_crash);
     CU_add_test(s, "streaming QR reduction is an isometry", test_stream_qr);
     CU_add_test(s, "whiten = [X W]_k (Cholesky, fallback, jitter)", test_whiten);
     CU_add_test(s, "act_scaled against its plain definition", test_act_scaled);

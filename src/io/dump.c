@@ -4,7 +4,7 @@
  * truncated write or a NaN from an exploding activation would otherwise surface as a
  * meaningless error curve far from its cause.  Every check names the file, the layer
  * (group and module) and the dataset, so the user can go straight to the producer. */
-#include "dump.h"
+#include "dump_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +21,24 @@ const char *lr_dump_layer_label(const lr_dump *d, size_t layer, char *buf, size_
     return buf;
 }
 
-/* A string attribute, fixed or variable length; 0 if absent or not a string. */
+/* Attributes lrlab reads are small: one element, at most this many bytes. */
+#define ATTR_MAX_BYTES 65536
+
+static void (*open_beat)(void);
+void lr_dump_set_beat(void (*beat)(void)) { open_beat = beat; }
+
+/* The attribute's one element, if it is a scalar or a 1-element array of a type no larger
+ * than ATTR_MAX_BYTES: a damaged header must not make a read allocate what it declares. */
+static int attr_is_small_scalar(hid_t a, hid_t ft)
+{
+    hid_t sp = H5Aget_space(a);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    size_t size = H5Tget_size(ft);
+    return np == 1 && size > 0 && size <= ATTR_MAX_BYTES;
+}
+
+/* A string attribute, fixed or variable length; 0 if absent or not a one-element string. */
 static int attr_string(hid_t obj, const char *name, char *out, size_t len)
 {
     out[0] = '\0';
@@ -30,7 +47,7 @@ static int attr_string(hid_t obj, const char *name, char *out, size_t len)
     if (a < 0) return 0;
     hid_t ft = H5Aget_type(a);
     int ok = 0;
-    if (H5Tget_class(ft) == H5T_STRING) {
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && attr_is_small_scalar(a, ft)) {
         if (H5Tis_variable_str(ft) > 0) {
             char *s = NULL;
             hid_t mt = H5Tcopy(H5T_C_S1);
@@ -71,10 +88,11 @@ static long attr_ints(hid_t obj, const char *name, long *v, size_t n)
 {
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return -1;
     hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
     long got = -1;
     hssize_t np = H5Sget_simple_extent_npoints(sp);
-    if (H5Tget_class(ft) == H5T_INTEGER && np >= 1 && (size_t)np <= n) {
+    if (H5Tget_class(ft) == H5T_INTEGER && H5Tget_size(ft) <= 8 && np >= 1 && (size_t)np <= n && n <= 8) {
         long long tmp[8];
         if (H5Aread(a, H5T_NATIVE_LLONG, tmp) >= 0) {
             for (hssize_t i = 0; i < np; i++) v[i] = (long)tmp[i];
@@ -91,16 +109,22 @@ static int attr_double(hid_t obj, const char *name, double *v)
 {
     if (H5Aexists(obj, name) <= 0) return 0;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return 0;
     hid_t ft = H5Aget_type(a);
     H5T_class_t c = H5Tget_class(ft);
-    int ok = (c == H5T_FLOAT || c == H5T_INTEGER) && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+    int ok = (c == H5T_FLOAT || c == H5T_INTEGER) && H5Tget_size(ft) <= 16 && attr_is_small_scalar(a, ft) &&
+             H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
     H5Tclose(ft);
     H5Aclose(a);
     return ok;
 }
 
-/* Shape of a dataset: returns its rank, or -1 (missing) / -2 (wrong class). */
-static int dataset_shape(hid_t g, const char *name, int want_float, hsize_t *dims)
+/* No HDF5 filter lrlab meets expands data more than deflate can (1032 : 1). */
+#define MAX_EXPANSION 1032ull
+
+/* Shape of a dataset: returns its rank, or -1 (missing), -2 (wrong class) or -3 (it declares
+ * more data than the file can hold: a damaged size, which must not size an allocation). */
+static int dataset_shape(const lr_dump *d, hid_t g, const char *name, int want_float, hsize_t *dims)
 {
     if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return -1;
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
@@ -111,11 +135,21 @@ static int dataset_shape(hid_t g, const char *name, int want_float, hsize_t *dim
     if (rank > 0 && rank <= 5) H5Sget_simple_extent_dims(sp, dims, NULL);
     if ((want_float && c != H5T_FLOAT) || (!want_float && c != H5T_INTEGER && c != H5T_FLOAT))
         rank = -2;
+    if (rank > 0 && rank <= 5) {
+        unsigned long long bytes = H5Tget_size(ft), stored = H5Dget_storage_size(ds);
+        for (int k = 0; k < rank && bytes; k++)
+            if (__builtin_mul_overflow(bytes, (unsigned long long)dims[k], &bytes)) bytes = ~0ull;
+        if (stored > d->file_bytes || bytes / MAX_EXPANSION > stored + 65536) rank = -3;
+    }
     H5Sclose(sp);
     H5Tclose(ft);
     H5Dclose(ds);
     return rank;
 }
+
+#define DECLARES_TOO_MUCH                                                                    \
+    "%s: %s: dataset '%s' declares more data than the file stores (a damaged size, or a dataset "    \
+    "never written)"
 
 #define DUMP_FAIL(code, ...)                                                                 \
     do {                                                                                     \
@@ -148,10 +182,11 @@ static int open_layer(lr_dump *d, size_t i, hid_t layers)
     const char *names[3] = {"W", "X", "Y"};
     hsize_t *dims[3] = {dw, dx, dy};
     for (int k = 0; k < 3; k++) {
-        int r = dataset_shape(g, names[k], 1, dims[k]);
+        int r = dataset_shape(d, g, names[k], 1, dims[k]);
         if (r == -1) DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' is missing", d->path, lab, names[k]);
         if (r == -2)
             DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' is not floating point", d->path, lab, names[k]);
+        if (r == -3) DUMP_FAIL(LR_EDATA, DECLARES_TOO_MUCH, d->path, lab, names[k]);
         if (r != 2)
             DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' has %d dimensions, expected 2", d->path, lab,
                       names[k], r);
@@ -171,14 +206,16 @@ static int open_layer(lr_dump *d, size_t i, hid_t layers)
     if (L->m == 0 || L->n0 == 0 || L->n1 == 0)
         DUMP_FAIL(LR_EDATA, "%s: %s: empty dataset (X is %zu x %zu, W gives N1 = %zu)", d->path,
                   lab, L->m, L->n0, L->n1);
-    int rb = dataset_shape(g, "b", 1, db);
+    int rb = dataset_shape(d, g, "b", 1, db);
     L->has_bias = rb != -1;
     if (rb == -2) DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'b' is not floating point", d->path, lab);
+    if (rb == -3) DUMP_FAIL(LR_EDATA, DECLARES_TOO_MUCH, d->path, lab, "b");
     if (L->has_bias && (rb != 1 || db[0] != L->n1))
         DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'b' must have shape [%zu] (N1), got %d dimensions "
                   "of first size %llu", d->path, lab, L->n1, rb, (unsigned long long)db[0]);
-    int rr = dataset_shape(g, "rows", 0, dr);
+    int rr = dataset_shape(d, g, "rows", 0, dr);
     L->has_rows = rr != -1;
+    if (rr == -3) DUMP_FAIL(LR_EDATA, DECLARES_TOO_MUCH, d->path, lab, "rows");
     if (L->has_rows && (rr != 1 || dr[0] != L->m))
         DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'rows' must have shape [%zu] (m)", d->path, lab, L->m);
     long rt = 0;
@@ -232,9 +269,10 @@ static int open_inputs(lr_dump *d)
     hid_t g = H5Gopen2(d->file, "inputs", H5P_DEFAULT);
     if (g < 0) LR_ERRORF(LR_EDATA, "%s: /inputs is not a group", d->path);
     hsize_t dx[5], dl[5];
-    int r = dataset_shape(g, "x", 1, dx);
+    int r = dataset_shape(d, g, "x", 1, dx);
     if (r == -1) DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' is missing", d->path);
     if (r == -2) DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' is not floating point", d->path);
+    if (r == -3) DUMP_FAIL(LR_EDATA, DECLARES_TOO_MUCH, d->path, "/inputs", "x");
     if (r < 2 || r > 4)
         DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' has %d dimensions (2 to 4 expected)", d->path, r);
     d->has_inputs = 1;
@@ -243,11 +281,13 @@ static int open_inputs(lr_dump *d)
     d->input_dim = 1;
     for (int k = 1; k < r; k++) {
         d->input_shape[k - 1] = dx[k];
-        d->input_dim *= dx[k];
+        if (__builtin_mul_overflow(d->input_dim, (size_t)dx[k], &d->input_dim))
+            DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'x' has a sample size that overflows", d->path);
     }
-    int rl = dataset_shape(g, "labels", 0, dl);
+    int rl = dataset_shape(d, g, "labels", 0, dl);
     d->has_labels = rl != -1;
     if (rl == -2) DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'labels' is not numeric", d->path);
+    if (rl == -3) DUMP_FAIL(LR_EDATA, DECLARES_TOO_MUCH, d->path, "/inputs", "labels");
     if (d->has_labels && (rl != 1 || dl[0] != d->n_inputs))
         DUMP_FAIL(LR_EDATA, "%s: /inputs: dataset 'labels' must have shape [%zu]", d->path, d->n_inputs);
     long nc = (long)d->n_inputs;
@@ -268,11 +308,22 @@ int lr_dump_open(const char *path, lr_dump **out)
     struct stat sb;
     if (stat(path, &sb) != 0) LR_ERRORF(LR_EIO, "%s: cannot open the layer dump: no such file", path);
     if (!S_ISREG(sb.st_mode)) LR_ERRORF(LR_EIO, "%s: not a regular file (a layer dump is an HDF5 file)", path);
+    LR_TRY(lr_dump_probe(path));
+    return lr_dump_open_here(path, out);
+}
+
+int lr_dump_open_here(const char *path, lr_dump **out)
+{
+    *out = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        LR_ERRORF(LR_EIO, "%s: cannot open the layer dump: not a regular file", path);
     if (H5Fis_hdf5(path) <= 0)
         LR_ERRORF(LR_EDATA, "%s: not an HDF5 file (truncated or corrupt?)", path);
     lr_dump *d = calloc(1, sizeof *d);
     if (!d) LR_ERROR(LR_ENOMEM, "out of memory");
     snprintf(d->path, sizeof d->path, "%s", path);
+    d->file_bytes = (unsigned long long)sb.st_size;
     d->test_accuracy = NAN;
     d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     int status = LR_OK;
@@ -307,8 +358,14 @@ int lr_dump_open(const char *path, lr_dump **out)
         DUMP_FAIL(LR_EDATA, "%s: the dump holds no layers", path);
     }
     /* nlayers must count the groups: fewer would drop layers without a word, more would
-     * size arrays from an untrusted number. */
+     * size arrays from an untrusted number.  And a layer (a group of three datasets) takes
+     * more than 256 bytes of the file: a larger count is a damaged one. */
     H5G_info_t ginfo;
+    if ((unsigned long long)nl > d->file_bytes / 256) {
+        H5Gclose(layers);
+        DUMP_FAIL(LR_EDATA, "%s: attribute nlayers = %ld is more than a file of %llu bytes can hold", path,
+                  nl, d->file_bytes);
+    }
     if (H5Gget_info(layers, &ginfo) < 0 || (hsize_t)nl != ginfo.nlinks) {
         H5Gclose(layers);
         DUMP_FAIL(LR_EDATA, "%s: attribute nlayers = %ld but /layers holds %llu groups", path, nl,
@@ -320,7 +377,10 @@ int lr_dump_open(const char *path, lr_dump **out)
         H5Gclose(layers);
         DUMP_FAIL(LR_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < d->nlayers && status == LR_OK; i++) status = open_layer(d, i, layers);
+    for (size_t i = 0; i < d->nlayers && status == LR_OK; i++) {
+        status = open_layer(d, i, layers);
+        if (open_beat) open_beat();
+    }
     H5Gclose(layers);
     if (status != LR_OK) goto fail;
     if ((status = open_inputs(d)) != LR_OK) goto fail;
@@ -363,6 +423,43 @@ static int read_slab(const lr_dump *d, const char *where, const char *dsname, si
     if (e < 0)
         LR_ERRORF(LR_EDATA, "%s: %s: cannot read rows %zu to %zu of dataset '%s' (truncated or "
                   "corrupt file?)", d->path, where, row0, row0 + nrows - 1, dsname);
+    return LR_OK;
+}
+
+/* Read dataset `where` ([rows, cols...] flattened to rows x cols) in blocks of at most
+ * 1 MiB; the values are dropped.  For the probe (dump_probe.c). */
+static int touch_dataset(const lr_dump *d, const char *where, const char *dsname, size_t rows,
+                         size_t cols, void (*beat)(void))
+{
+    if (!rows || !cols) return LR_OK;
+    size_t block = (size_t)1 << 17; /* doubles */
+    size_t nb = cols >= block ? 1 : block / cols;
+    double *buf = malloc((nb < rows ? nb : rows) * cols * sizeof(double));
+    if (!buf) LR_ERRORF(LR_ENOMEM, "%s: out of memory reading dataset %s", d->path, where);
+    int status = LR_OK;
+    for (size_t r0 = 0; r0 < rows && status == LR_OK; r0 += nb) {
+        status = read_slab(d, where, dsname, r0, rows - r0 < nb ? rows - r0 : nb, cols, buf);
+        if (beat) beat();
+    }
+    free(buf);
+    return status;
+}
+
+int lr_dump_touch_all(const lr_dump *d, void (*beat)(void))
+{
+    char where[64];
+    for (size_t l = 0; l < d->nlayers; l++) {
+        const lr_dump_layer *L = &d->layers[l];
+        const char *names[5] = {"W", "X", "Y", "b", "rows"};
+        size_t rows[5] = {L->n1, L->m, L->m, L->has_bias ? L->n1 : 0, L->has_rows ? L->m : 0};
+        size_t cols[5] = {L->n0, L->n0, L->n1, 1, 1};
+        for (int k = 0; k < 5; k++) {
+            snprintf(where, sizeof where, "/layers/%s/%s", L->group, names[k]);
+            LR_TRY(touch_dataset(d, where, names[k], rows[k], cols[k], beat));
+        }
+    }
+    if (d->has_inputs) LR_TRY(touch_dataset(d, "/inputs/x", "x", d->n_inputs, d->input_dim, beat));
+    if (d->has_labels) LR_TRY(touch_dataset(d, "/inputs/labels", "labels", d->n_inputs, 1, beat));
     return LR_OK;
 }
 

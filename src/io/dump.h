@@ -56,6 +56,7 @@ typedef struct lr_dump_layer {
 typedef struct lr_dump {
     char path[4096];
     hid_t file;
+    unsigned long long file_bytes; /* the file's size: what its datasets may declare is capped by it */
     long version;
     int sequential; /* network = "sequential": the post ops describe the whole network */
     size_t nlayers;
@@ -72,6 +73,15 @@ typedef struct lr_dump {
  * LR_EDATA with a message such as
  *   "d.h5: layer 001 (fc2): dataset 'X' has 511 rows but 'Y' has 512". */
 int lr_dump_open(const char *path, lr_dump **out);
+
+/* lr_dump_open first reads the whole file in a child process (src/io/dump_probe.c), so
+ * that a damaged file that crashes, hangs or exhausts HDF5 is refused instead: the child
+ * is killed after LR_DUMP_PROBE_IDLE seconds without progress and may use
+ * LR_DUMP_PROBE_MEMORY bytes of address space beyond the parent's.  idle_seconds = 0
+ * turns the probe off. */
+#define LR_DUMP_PROBE_IDLE 30.0
+#define LR_DUMP_PROBE_MEMORY ((size_t)2 << 30)
+void lr_dump_set_probe(double idle_seconds, size_t memory_bytes);
 void lr_dump_close(lr_dump *d);
 
 /* W (N0 x N1 lr_mat) and b (N1 doubles, zeros if the layer has none; may be NULL). */

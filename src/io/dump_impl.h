@@ -1,0 +1,21 @@
+/* Between the dump reader (dump.c) and its isolating probe (dump_probe.c). */
+#ifndef LR_IO_DUMP_IMPL_H
+#define LR_IO_DUMP_IMPL_H
+
+#include "dump.h"
+
+/* lr_dump_open without the probe: the validating open, in this process. */
+int lr_dump_open_here(const char *path, lr_dump **out);
+
+/* Called after every layer the open reads and every block lr_dump_touch_all reads (the
+ * probe's heartbeat); NULL for none. */
+void lr_dump_set_beat(void (*beat)(void));
+
+/* Read every dataset of an opened dump once, in blocks of at most 1 MiB, values dropped. */
+int lr_dump_touch_all(const lr_dump *d, void (*beat)(void));
+
+/* Read the dump at path in a child process (dump_probe.c); LR_OK if it read whole, else
+ * the child's refusal or why the child died. */
+int lr_dump_probe(const char *path);
+
+#endif
