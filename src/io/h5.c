@@ -7,6 +7,19 @@
 
 void lr_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/* Files lrlab writes use the HDF5 1.8 format or later: only it stores an attribute larger
+ * than 64 KiB (a long config or name), which the 1.6 format cannot hold, so a run would
+ * fail at its very end.  HDF5 1.8 (2008) and every h5py read it. */
+hid_t lr_h5_create(const char *path, unsigned flags)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return -1;
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(path, flags, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
 static size_t name_width(const lr_column *c)
 {
     size_t w = 1;

@@ -14,6 +14,8 @@
 
 /* Switch HDF5's automatic error stack printing off (once, at start-up). */
 void lr_h5_quiet(void);
+/* H5Fcreate in the HDF5 1.8 format (attributes of any size); -1 on failure. */
+hid_t lr_h5_create(const char *path, unsigned flags);
 
 int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc);
 /* Read a compound dataset back into a table (columns typed from the file). */

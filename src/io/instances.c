@@ -29,7 +29,7 @@ int lr_instances_open(lr_instances **out, const char *path, int force, const cha
     if (!force && stat(path, &sb) == 0)
         LR_ERRORF(LR_EEXIST, "%s exists: use --force to overwrite it", path);
     lr_h5_quiet();
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = lr_h5_create(path, H5F_ACC_TRUNC);
     if (f < 0) LR_ERRORF(LR_EIO, "%s: cannot create the instances file", path);
     lr_instances *ins = calloc(1, sizeof *ins);
     if (!ins) {

@@ -194,7 +194,7 @@ int lr_results_write(const lr_run *run, const char *path, const lr_table *points
                      const lr_table *fits, const lr_results_meta *meta)
 {
     lr_h5_quiet();
-    hid_t file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t file = lr_h5_create(path, H5F_ACC_EXCL);
     if (file < 0) LR_ERRORF(LR_EIO, "%s: cannot create the results file", path);
     int status = write_root_attrs(file, run, meta);
     if (status == LR_OK)
