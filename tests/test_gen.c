@@ -128,6 +128,30 @@ static void test_orthonormal_haar_signs(void)
     gsl_rng_free(r);
 }
 
+/* Issue 12: a synthetic network layer's spectrum is i^-decay exactly without noise, and its
+ * noise (the difference from the same draw without noise) has operator norm close to
+ * `noise` (within 20% at 60 x 40). */
+static void test_power_layer(void)
+{
+    size_t n0 = 60, n1 = 40;
+    lr_mat W = mat_new(n0, n1), W0 = mat_new(n0, n1);
+    double *scratch = lr_calloc(lr_gen_power_layer_scratch(n0, n1), sizeof(double)), s[40];
+    gsl_rng *r = lr_rng_alloc();
+    lr_rng_seed_unit(r, 9, 0, 0);
+    CU_ASSERT_EQUAL(lr_gen_power_layer(r, W0, 0.7, 0.0, scratch), LR_OK);
+    singular_values(W0, s);
+    for (size_t i = 0; i < n1; i++) LR_ASSERT_CLOSE(s[i], pow((double)(i + 1), -0.7), 1e-12);
+    lr_rng_seed_unit(r, 9, 0, 0);
+    CU_ASSERT_EQUAL(lr_gen_power_layer(r, W, 0.7, 0.05, scratch), LR_OK);
+    for (size_t j = 0; j < n1; j++)
+        for (size_t i = 0; i < n0; i++) LR_AT(W, i, j) -= LR_AT(W0, i, j);
+    singular_values(W, s);
+    CU_ASSERT(s[0] > 0.8 * 0.05 && s[0] < 1.2 * 0.05);
+    CU_ASSERT_EQUAL(lr_gen_power_layer(r, W, -1.0, 0.0, scratch), LR_EINVAL);
+    lr_free(W.data), lr_free(W0.data), lr_free(scratch);
+    gsl_rng_free(r);
+}
+
 void lr_tests_gen(void)
 {
     CU_pSuite s = CU_add_suite("gen", NULL, NULL);
@@ -139,4 +163,5 @@ void lr_tests_gen(void)
     CU_add_test(s, "noise rejects df <= 2 and sigma < 0", test_noise_rejects);
     CU_add_test(s, "unit streams are distinct and reproducible", test_streams);
     CU_add_test(s, "Haar frames are orthonormal", test_orthonormal_haar_signs);
+    CU_add_test(s, "synthetic network layer: power-law spectrum plus noise", test_power_layer);
 }

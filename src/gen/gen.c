@@ -225,3 +225,28 @@ int lr_gen_annihilated(gsl_rng *r, lr_mat N, lr_mat Vx, double fro, double *scra
         for (size_t i = 0; i < n0; i++) LR_AT(N, i, j) *= fro / nf;
     return LR_OK;
 }
+
+/* ---- issue 12: layers of synthetic networks (ALDS) ---- */
+
+size_t lr_gen_power_layer_scratch(size_t n0, size_t n1)
+{
+    size_t k = n0 < n1 ? n0 : n1;
+    return lr_gen_with_spectrum_scratch(n0, n1, k) + k;
+}
+
+int lr_gen_power_layer(gsl_rng *r, lr_mat W, double decay, double noise, double *scratch)
+{
+    size_t n0 = W.rows, n1 = W.cols, k = n0 < n1 ? n0 : n1;
+    if (!(decay >= 0) || !(noise >= 0) || !isfinite(decay) || !isfinite(noise))
+        LR_ERRORF(LR_EINVAL, "power layer: decay %g and noise %g must be finite and >= 0", decay, noise);
+    double *s = scratch, *rest = scratch + k;
+    for (size_t i = 0; i < k; i++) s[i] = pow((double)(i + 1), -decay);
+    LR_TRY(lr_gen_with_spectrum(r, W, s, k, rest));
+    if (noise > 0) {
+        /* A Gaussian n0 x n1 matrix has operator norm close to sqrt(n0) + sqrt(n1). */
+        double scale = noise / (sqrt((double)n0) + sqrt((double)n1));
+        for (size_t j = 0; j < n1; j++)
+            for (size_t i = 0; i < n0; i++) LR_AT(W, i, j) += scale * gsl_ran_gaussian_ziggurat(r, 1.0);
+    }
+    return LR_OK;
+}

@@ -84,4 +84,14 @@ int lr_spectrum_with_tail(double *s, size_t n, size_t r, double top, double cond
 size_t lr_gen_annihilated_scratch(size_t n0, size_t n1, size_t q);
 int lr_gen_annihilated(gsl_rng *r, lr_mat N, lr_mat Vx, double fro, double *scratch);
 
+/* ---- issue 12: layers of synthetic networks (ALDS) ---- */
+
+/* W (n0 x n1) = U diag(s) V^T + noise G / (sqrt(n0) + sqrt(n1)): Haar U, V, a power-law
+ * spectrum s_i = i^-decay (i = 1 .. min(n0, n1), so ||signal||_2 = 1) and a Gaussian G
+ * scaled so that the noise's operator norm is close to `noise` (a Gaussian n0 x n1 matrix
+ * has norm close to sqrt(n0) + sqrt(n1)): a layer whose spectrum decays as a power law
+ * down to a noise floor.  Scratch: lr_gen_power_layer_scratch(n0, n1) doubles. */
+size_t lr_gen_power_layer_scratch(size_t n0, size_t n1);
+int lr_gen_power_layer(gsl_rng *r, lr_mat W, double decay, double noise, double *scratch);
+
 #endif
