@@ -154,11 +154,65 @@ static void cleanup(void)
 }
 
 
+/* Issue 12: a layer replaced by a grouped (ALDS) representation runs as its k encoders
+ * and decoder; the network's logits equal those of the same layer replaced by the dense
+ * M it represents, to 1e-12 relative in double. */
+static void test_net_grouped_replacement(void)
+{
+    char path[512];
+    write_dump(LR_DUMPGEN_GOOD, path, sizeof path);
+    lr_dump *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_dump_open(path, &d), LR_OK);
+    lr_net *net = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_net_from_dump(d, &net), LR_OK);
+    const lr_net_layer *L0 = &net->layers[0]; /* 6 -> 5, with bias */
+    size_t n0 = L0->n0, n1 = L0->n1, start[3] = {0, 3, 6};
+    double a[2][3 * 2], b[2][2 * 5];
+    unsigned seed = 7;
+    for (size_t g = 0; g < 2; g++) {
+        for (size_t i = 0; i < 6; i++) a[g][i] = (seed = seed * 1103515245u + 12345u) / 4294967296.0 - 0.5;
+        for (size_t i = 0; i < 10; i++) b[g][i] = (seed = seed * 1103515245u + 12345u) / 4294967296.0 - 0.5;
+    }
+    lr_mat gA[2] = {lr_mat_wrap(a[0], 3, 2), lr_mat_wrap(a[1], 3, 2)};
+    lr_mat gB[2] = {lr_mat_wrap(b[0], 2, 5), lr_mat_wrap(b[1], 2, 5)};
+    lr_compressed c;
+    CU_ASSERT_EQUAL_FATAL(lr_compressed_grouped(&c, LR_GROUP_INPUT, n0, n1, 2, start, gA, gB), LR_OK);
+    /* The dense reference: A = [M; b] (the bias folded), B = I. */
+    lr_mat M = lr_mat_wrap(calloc(n0 * n1, sizeof(double)), n0, n1);
+    lr_mat A = lr_mat_wrap(calloc((n0 + 1) * n1, sizeof(double)), n0 + 1, n1);
+    lr_mat I = lr_mat_wrap(calloc(n1 * n1, sizeof(double)), n1, n1);
+    CU_ASSERT_EQUAL(lr_compressed_to_dense(&c, M), LR_OK);
+    for (size_t j = 0; j < n1; j++) {
+        for (size_t i = 0; i < n0; i++) LR_AT(A, i, j) = LR_AT(M, i, j);
+        LR_AT(A, n0, j) = L0->b[j];
+        LR_AT(I, j, j) = 1.0;
+    }
+    lr_net_lowrank grouped[2] = {{.c = &c}, {.c = NULL}}, dense[2] = {{.A = A, .B = I}, {.c = NULL}};
+    size_t n = 60;
+    lr_mat x = lr_mat_wrap(calloc(n * 6, sizeof(double)), n, 6);
+    lr_mat lg = lr_mat_wrap(calloc(n * 3, sizeof(double)), n, 3), lr = lr_mat_wrap(calloc(n * 3, sizeof(double)), n, 3);
+    CU_ASSERT_EQUAL(lr_dump_read_inputs(d, 0, n, x, NULL), LR_OK);
+    CU_ASSERT_EQUAL(lr_net_forward(net, grouped, x, lg), LR_OK);
+    CU_ASSERT_EQUAL(lr_net_forward(net, dense, x, lr), LR_OK);
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < 3; j++) {
+            diff = fmax(diff, fabs(LR_AT(lg, i, j) - LR_AT(lr, i, j)));
+            norm = fmax(norm, fabs(LR_AT(lr, i, j)));
+        }
+    CU_ASSERT(norm > 0 && diff <= 1e-12 * norm);
+    free(M.data), free(A.data), free(I.data), free(x.data), free(lg.data), free(lr.data);
+    lr_net_free(net);
+    lr_dump_close(d);
+    unlink(path);
+}
+
 void lr_tests_nn(void)
 {
     CU_pSuite s = CU_add_suite("nn/net: network building and post ops", NULL, NULL);
     CU_add_test(s, "unknown op: the message names the dump, the layer and the op", test_net_unknown_op_message);
     CU_add_test(s, "post ops: activations with parameters, pooling, messages", test_post_parse);
     CU_add_test(s, "dumps written in C with each activation run forward", test_net_activation_dumps);
+    CU_add_test(s, "a grouped (ALDS) layer runs as encoders and decoder = its dense M", test_net_grouped_replacement);
     atexit(cleanup);
 }

@@ -248,6 +248,19 @@ int lr_net_apply(const lr_net_layer *L, const lr_net_lowrank *lr, lr_mat X, lr_m
     if (X.cols != L->n0 || Y.rows != rows || Y.cols != L->n1)
         LR_ERRORF(LR_EINVAL, "lr_net_apply: X %zux%zu, Y %zux%zu for %s", X.rows, X.cols, Y.rows,
                   Y.cols, L->module);
+    if (lr && lr->c) {
+        if (lr->c->n0 != L->n0 || lr->c->n1 != L->n1)
+            LR_ERRORF(LR_EINVAL, "lr_net_apply: a %zux%zu replacement for %s (%zux%zu)", lr->c->n0,
+                      lr->c->n1, L->module, L->n0, L->n1);
+        size_t need = lr_compressed_apply_need(lr->c, rows);
+        double *work = need ? lr_malloc(need * sizeof(double)) : NULL;
+        if (need && !work) LR_ERROR(LR_ENOMEM, "out of memory applying a compressed layer");
+        int s = lr_compressed_apply(lr->c, X, Y, work);
+        lr_free(work);
+        for (size_t j = 0; s == LR_OK && j < L->n1; j++)
+            for (size_t i = 0; i < rows; i++) LR_AT(Y, i, j) += L->b[j];
+        return s;
+    }
     if (!lr || !lr->A.data) {
         for (size_t j = 0; j < L->n1; j++)
             for (size_t i = 0; i < rows; i++) LR_AT(Y, i, j) = L->b[j];

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/mat.h"
+#include "compress/compressed.h"
 #include "io/dump.h"
 #include "nn/activation.h"
 
@@ -53,10 +54,13 @@ typedef struct lr_net {
     size_t in_dim, out_dim;
 } lr_net;
 
-/* A low-rank replacement of a layer: Y = [X, 1] A B (bias folded: A has n0 + has_bias
- * rows), or NULL A.data for the dense layer. */
+/* A replacement of a layer: Y = [X, 1] A B (bias folded: A has n0 + has_bias rows); or,
+ * when `c` is set, Y = X M + 1 b^T with M any compressed representation of W (n0 x n1,
+ * compress/compressed.h: an ALDS layer is k encoders and a decoder, applied as such, never
+ * re-assembled) and the layer's own bias; or neither (NULL A.data, NULL c): the dense layer. */
 typedef struct lr_net_lowrank {
     lr_mat A, B;
+    const lr_compressed *c;
 } lr_net_lowrank;
 
 /* Build the network of a dump whose network attribute is "sequential"; reads the weights
