@@ -4,7 +4,6 @@
 #include <cblas.h>
 #include <hdf5.h>
 #include <math.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,67 +63,6 @@ const lr_key lr_rl_schema[] = {
     {.path = NULL}};
 
 const char *const lr_rl_stage_names[] = {"layer", "sequential", "network"};
-
-static int file_exists(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* The working directory first, then the config file's directory and its ancestors. */
-static int resolve_dump(const lr_config *c, const char *dump, char *out, size_t len)
-{
-    char where[512];
-    if (dump[0] == '/' || file_exists(dump)) {
-        snprintf(out, len, "%s", dump);
-        if (file_exists(out)) return LR_OK;
-    } else {
-        char dir[2048];
-        snprintf(dir, sizeof dir, "%s", lr_config_filename(c) ? lr_config_filename(c) : "");
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else snprintf(dir, sizeof dir, ".");
-        for (int depth = 0; depth < 32; depth++) {
-            snprintf(out, len, "%s/%s", dir, dump);
-            if (file_exists(out)) return LR_OK;
-            if (!strcmp(dir, "/") || !strcmp(dir, ".") || !dir[0]) break;
-            /* Go up one directory: strip the last component, or add ".." for relative
-             * paths that end in ".." already. */
-            char *s = strrchr(dir, '/');
-            size_t dl = strlen(dir);
-            if (!strcmp(dir, "..") || (dl >= 3 && !strcmp(dir + dl - 3, "/.."))) {
-                if (dl + 4 >= sizeof dir) break;
-                strcat(dir, "/..");
-            } else if (s == dir) {
-                snprintf(dir, sizeof dir, "/");
-            } else if (s) {
-                *s = '\0';
-            } else {
-                snprintf(dir, sizeof dir, ".");
-            }
-            if (depth > 8 && dir[0] != '/') break;
-        }
-    }
-    struct stat sb;
-    if (stat(dump, &sb) == 0 && !S_ISREG(sb.st_mode)) /* a device or a FIFO would block or never end */
-        LR_ERRORF(LR_ECONFIG, "%s = \"%s\": not a regular file (a layer dump is an HDF5 file)",
-                  lr_config_where(c, "dump", where, sizeof where), dump);
-    LR_ERRORF(LR_ECONFIG, "%s = \"%s\": no such file in the working directory or next to the config",
-              lr_config_where(c, "dump", where, sizeof where), dump);
-}
-
-static void sha256_file(const char *path, char *out)
-{
-    struct sha256_ctx ctx;
-    uint8_t digest[SHA256_DIGEST_SIZE], buf[65536];
-    sha256_init(&ctx);
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&ctx, n, buf);
-    if (f) fclose(f);
-    sha256_digest(&ctx, sizeof digest, digest);
-    for (size_t i = 0; i < sizeof digest; i++) sprintf(out + 2 * i, "%02x", digest[i]);
-}
 
 /* Singular values of A (copied), into a fresh array; n set to min(rows, cols). */
 int lr_rl_singular_values(lr_mat A, double **s, size_t *n)
@@ -321,20 +259,7 @@ static int forward_check(rl_state *st, double rtol)
 
 int lr_rl_test_accuracy(const rl_state *st, const lr_net_lowrank *lr, size_t *correct)
 {
-    size_t bs = (size_t)st->batch, n = st->n_test;
-    *correct = 0;
-    double *lg = lr_malloc(bs * st->net->out_dim * sizeof(double));
-    if (!lg) LR_ERROR(LR_ENOMEM, "out of memory");
-    int s = LR_OK;
-    for (size_t i0 = 0; i0 < n && s == LR_OK; i0 += bs) {
-        size_t nb = n - i0 < bs ? n - i0 : bs;
-        lr_mat xb = lr_mat_view(st->test_x, i0, 0, nb, st->net->in_dim);
-        lr_mat logits = lr_mat_wrap(lg, nb, st->net->out_dim);
-        s = lr_net_forward(st->net, lr, xb, logits);
-        if (s == LR_OK) *correct += lr_net_count_correct(logits, st->test_labels + i0);
-    }
-    lr_free(lg);
-    return s;
+    return lr_net_correct(st->net, lr, st->test_x, st->test_labels, (size_t)st->batch, correct);
 }
 
 /* Yb = Xb W + 1 b^T in double: the layer's response to the stored inputs (the dump's Y is
@@ -534,9 +459,9 @@ int lr_rl_prepare(lr_run *run, void **state)
                       lr_config_where(c, "network.budgets", where, sizeof where), i + 1,
                       st->budgets[i], st->budget_kind);
 
-    LR_TRY(resolve_dump(c, lr_config_str(c, "dump"), st->dump_path, sizeof st->dump_path));
+    LR_TRY(lr_dump_resolve(c, "dump", st->dump_path, sizeof st->dump_path));
     LR_TRY(lr_dump_open(st->dump_path, &st->dump));
-    sha256_file(st->dump_path, st->dump_sha);
+    lr_file_sha256(st->dump_path, st->dump_sha);
     LR_TRY(prepare_layers(run, st));
     LR_TRY(prepare_network(run, st));
     if (!st->evaluate) st->nbud = 0;

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <nettle/sha2.h>
+
 #include "core/error.h"
+#include "io/config.h"
 
 const char *lr_dump_layer_label(const lr_dump *d, size_t layer, char *buf, size_t len)
 {
@@ -645,3 +648,68 @@ fail:
     free(Y);
     return status;
 }
+
+/* ---- where a config's dump is, and its digest ---- */
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The working directory first, then the config file's directory and its ancestors. */
+int lr_dump_resolve(const lr_config *c, const char *key, char *out, size_t len)
+{
+    const char *dump = lr_config_str(c, key);
+    char where[512];
+    if (dump[0] == '/' || file_exists(dump)) {
+        snprintf(out, len, "%s", dump);
+        if (file_exists(out)) return LR_OK;
+    } else {
+        char dir[2048];
+        snprintf(dir, sizeof dir, "%s", lr_config_filename(c) ? lr_config_filename(c) : "");
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        else snprintf(dir, sizeof dir, ".");
+        for (int depth = 0; depth < 32; depth++) {
+            snprintf(out, len, "%s/%s", dir, dump);
+            if (file_exists(out)) return LR_OK;
+            if (!strcmp(dir, "/") || !strcmp(dir, ".") || !dir[0]) break;
+            /* Go up one directory: strip the last component, or add ".." for relative
+             * paths that end in ".." already. */
+            char *s = strrchr(dir, '/');
+            size_t dl = strlen(dir);
+            if (!strcmp(dir, "..") || (dl >= 3 && !strcmp(dir + dl - 3, "/.."))) {
+                if (dl + 4 >= sizeof dir) break;
+                strcat(dir, "/..");
+            } else if (s == dir) {
+                snprintf(dir, sizeof dir, "/");
+            } else if (s) {
+                *s = '\0';
+            } else {
+                snprintf(dir, sizeof dir, ".");
+            }
+            if (depth > 8 && dir[0] != '/') break;
+        }
+    }
+    struct stat sb;
+    if (stat(dump, &sb) == 0 && !S_ISREG(sb.st_mode)) /* a device or a FIFO would block or never end */
+        LR_ERRORF(LR_ECONFIG, "%s = \"%s\": not a regular file (a layer dump is an HDF5 file)",
+                  lr_config_where(c, key, where, sizeof where), dump);
+    LR_ERRORF(LR_ECONFIG, "%s = \"%s\": no such file in the working directory or next to the config",
+              lr_config_where(c, key, where, sizeof where), dump);
+}
+
+void lr_file_sha256(const char *path, char *out)
+{
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE], buf[65536];
+    sha256_init(&ctx);
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&ctx, n, buf);
+    if (f) fclose(f);
+    sha256_digest(&ctx, sizeof digest, digest);
+    for (size_t i = 0; i < sizeof digest; i++) sprintf(out + 2 * i, "%02x", digest[i]);
+}
+

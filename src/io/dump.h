@@ -105,4 +105,13 @@ int lr_dump_check_layer(const lr_dump *d, size_t layer, double rtol, size_t bloc
 /* A short name for messages: "layer 001 (fc2)". */
 const char *lr_dump_layer_label(const lr_dump *d, size_t layer, char *buf, size_t len);
 
+/* The file the config key `key` names: as given (absolute, or found from the working
+ * directory), else next to the config file or in one of its ancestors.  A config error
+ * naming the key when there is none, or when it is not a regular file. */
+struct lr_config;
+int lr_dump_resolve(const struct lr_config *c, const char *key, char *out, size_t len);
+/* The SHA-256 of a file, 64 hex digits and a NUL into out (all zero digits' digest of
+ * nothing if it cannot be read). */
+void lr_file_sha256(const char *path, char *out);
+
 #endif

@@ -376,6 +376,25 @@ int lr_net_forward(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, lr_mat
     return status;
 }
 
+int lr_net_correct(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, const long *labels, size_t batch,
+                   size_t *correct)
+{
+    size_t bs = batch ? batch : 256, n = x.rows;
+    *correct = 0;
+    double *lg = lr_malloc(bs * net->out_dim * sizeof(double));
+    if (!lg) LR_ERROR(LR_ENOMEM, "out of memory");
+    int s = LR_OK;
+    for (size_t i0 = 0; i0 < n && s == LR_OK; i0 += bs) {
+        size_t nb = n - i0 < bs ? n - i0 : bs;
+        lr_mat xb = lr_mat_view(x, i0, 0, nb, net->in_dim);
+        lr_mat logits = lr_mat_wrap(lg, nb, net->out_dim);
+        s = lr_net_forward(net, lr, xb, logits);
+        if (s == LR_OK) *correct += lr_net_count_correct(logits, labels + i0);
+    }
+    lr_free(lg);
+    return s;
+}
+
 size_t lr_net_count_correct(lr_mat logits, const long *labels)
 {
     size_t ok = 0;

@@ -79,6 +79,10 @@ int lr_net_post(const lr_net_layer *L, lr_mat Y, size_t n, lr_mat act_out);
 /* The whole network on n samples x (n x in_dim): logits (n x out_dim).  lr may be NULL
  * (dense) or hold one replacement per layer. */
 int lr_net_forward(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, lr_mat logits);
+/* Correct argmax predictions of the network (with replacements lr, or NULL) on the n
+ * samples x (n x in_dim) with their labels, run in batches of `batch` samples. */
+int lr_net_correct(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, const long *labels, size_t batch,
+                   size_t *correct);
 /* Number of correct argmax predictions. */
 size_t lr_net_count_correct(lr_mat logits, const long *labels);
 
