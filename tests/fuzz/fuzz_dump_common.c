@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
+#include <hdf5.h>
 
 #include "core/error.h"
 #include "core/mat.h"
@@ -103,6 +104,9 @@ int lr_fuzz_dump_read(const char *path)
     if (status == LR_OK && d->sequential) status = run_network(d);
     lr_dump_close(d);
     unlink(path);
+    /* Every HDF5 identifier the reader opened is closed again (a leaked one would keep the
+     * file and its metadata cache alive). */
+    if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) abort();
     /* A refusal must say why: an error without a message is a finding too. */
     const char *why = lr_last_error();
     if (status != LR_OK && (!why || !*why)) abort();
