@@ -596,11 +596,14 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
                 } else if (s == LR_OK && status == LR_OK) {
                     memcpy(run->trials->data + u * rpu * ncols, rows, rpu * ncols * sizeof(double));
                     memcpy(run->seconds + u * rpu, secs, rpu * sizeof(double));
-                    done[u] = 1;
-                    ndone++;
+                    /* done[] counts what the log holds: a unit whose record could not be
+                     * written is not kept, and the failure's message must not say it is. */
                     if (log_append(logfd, run, u) != LR_OK) {
                         status = LR_EIO;
                         snprintf(message, sizeof message, "%s", lr_last_error());
+                    } else {
+                        done[u] = 1;
+                        ndone++;
                     }
                     /* Tests simulate a kill at a known point of the run. */
                     if (kill_after >= 0 && ++logged_here >= kill_after) raise(SIGKILL);
