@@ -828,6 +828,9 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
             status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write the checkpoint log: %s", logp,
                               strerror(errno));
             close(logfd);
+            /* The log holds no trial (it was new or emptied just now): leaving it would
+             * make the next plain run ask for a --resume that has nothing to continue. */
+            unlink(logp);
             free(done_units);
             goto done;
         }
