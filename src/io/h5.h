@@ -14,6 +14,10 @@
 
 /* Switch HDF5's automatic error stack printing off (once, at start-up). */
 void lr_h5_quiet(void);
+/* Why the HDF5 call that just failed failed, for a message: the system's error text (a
+ * full disk, an I/O error) that HDF5 recorded on its error stack, or a generic phrase.
+ * Call it before any other HDF5 call, which would clear the stack. */
+const char *lr_h5_error_reason(void);
 
 int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc);
 /* Read a compound dataset back into a table (columns typed from the file). */

@@ -708,9 +708,11 @@ static int run_write(const lr_run *run, const lr_run_options *opt, const char *o
             if (status == LR_EIO || status == LR_EDATA) {
                 char why[1024];
                 snprintf(why, sizeof why, "%s", lr_last_error());
+                /* The file's name once: some messages start with it, others do not. */
+                int named = !strncmp(why, tmp, strlen(tmp));
                 status = lr_error(status, __FILE__, __LINE__,
-                                  "%s: %s; every trial is kept in %s: free space and rerun with --resume",
-                                  tmp, why, logp);
+                                  "%s%s%s; every trial is kept in %s: free space and rerun with --resume",
+                                  named ? "" : tmp, named ? "" : ": ", why, logp);
             }
         }
     }
