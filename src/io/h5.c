@@ -12,12 +12,33 @@ void lr_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
  * fail at its very end.  HDF5 1.8 (2008) and every h5py read it. */
 hid_t lr_h5_create(const char *path, unsigned flags)
 {
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0) return -1;
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    hid_t f = H5Fcreate(path, flags, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    return f;
+    /* One property list for the process, never closed: no HDF5 call may follow a failed
+     * H5Fcreate before lr_h5_error_reason has read the error stack. */
+    static hid_t fapl = -1;
+    if (fapl < 0) {
+        fapl = H5Pcreate(H5P_FILE_ACCESS);
+        if (fapl < 0) return -1;
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    }
+    return H5Fcreate(path, flags, H5P_DEFAULT, fapl);
+}
+
+/* HDF5's file drivers record the errno of a failed system call in their error message as
+ * "errno = N" (a format HDF5's sources keep for callers that read it). */
+static herr_t find_errno(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    int *err = data;
+    const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (p && *err == 0) *err = atoi(p + strlen("errno = "));
+    return 0;
+}
+
+const char *lr_h5_error_reason(void)
+{
+    int err = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, find_errno, &err); /* H5Ewalk2 keeps the stack */
+    return err > 0 ? strerror(err) : "an HDF5 error with no system error";
 }
 
 static size_t name_width(const lr_column *c)
@@ -100,7 +121,8 @@ int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
         H5Pset_deflate(dcpl, 4);
         hid_t ds = H5Dcreate2(loc, t->name, ctype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
         if (ds < 0 || (t->nrows && H5Dwrite(ds, ctype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0))
-            status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot write dataset /%s", t->name);
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot write dataset /%s: %s", t->name,
+                              lr_h5_error_reason());
         if (ds >= 0 && status == LR_OK) {
             size_t len = 1;
             for (size_t c = 0; c < t->ncols; c++)
@@ -209,9 +231,10 @@ static int write_attr(hid_t obj, const char *name, hid_t type, const void *value
     if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
     hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
     herr_t e = a >= 0 ? H5Awrite(a, type, value) : -1;
+    const char *why = e < 0 ? lr_h5_error_reason() : NULL; /* before H5Aclose clears it */
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
-    if (e < 0) LR_ERRORF(LR_EIO, "cannot write attribute %s", name);
+    if (e < 0) LR_ERRORF(LR_EIO, "cannot write attribute %s: %s", name, why);
     return LR_OK;
 }
 
@@ -274,8 +297,9 @@ int lr_h5_write_vector(hid_t loc, const char *name, const double *v, size_t n)
     hid_t space = H5Screate_simple(1, dims, NULL);
     hid_t ds = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t e = ds >= 0 && n ? H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : (ds >= 0 ? 0 : -1);
+    const char *why = e < 0 ? lr_h5_error_reason() : NULL; /* before H5Dclose clears it */
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(space);
-    if (e < 0) LR_ERRORF(LR_EIO, "cannot write dataset %s", name);
+    if (e < 0) LR_ERRORF(LR_EIO, "cannot write dataset %s: %s", name, why);
     return LR_OK;
 }

@@ -16,6 +16,10 @@
 void lr_h5_quiet(void);
 /* H5Fcreate in the HDF5 1.8 format (attributes of any size); -1 on failure. */
 hid_t lr_h5_create(const char *path, unsigned flags);
+/* Why the HDF5 call that just failed failed, for a message: the system's error text (a
+ * full disk, an I/O error) that HDF5 recorded on its error stack, or a generic phrase.
+ * Call it before any other HDF5 call, which would clear the stack. */
+const char *lr_h5_error_reason(void);
 
 int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc);
 /* Read a compound dataset back into a table (columns typed from the file). */

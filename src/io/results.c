@@ -92,7 +92,7 @@ static int write_compressors_table(hid_t file, const lr_run *run)
 static int write_axes(hid_t file, const lr_run *run)
 {
     hid_t g = H5Gcreate2(file, "axes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) LR_ERROR(LR_EIO, "cannot create /axes");
+    if (g < 0) LR_ERRORF(LR_EIO, "cannot create /axes: %s", lr_h5_error_reason());
     int status = LR_OK;
     for (size_t a = 0; a < lr_config_naxes(run->cfg) && status == LR_OK; a++) {
         size_t n = lr_config_axis_len(run->cfg, a);
@@ -195,7 +195,7 @@ int lr_results_write(const lr_run *run, const char *path, const lr_table *points
 {
     lr_h5_quiet();
     hid_t file = lr_h5_create(path, H5F_ACC_EXCL);
-    if (file < 0) LR_ERRORF(LR_EIO, "%s: cannot create the results file", path);
+    if (file < 0) LR_ERRORF(LR_EIO, "%s: cannot create the results file: %s", path, lr_h5_error_reason());
     int status = write_root_attrs(file, run, meta);
     if (status == LR_OK)
         status = lr_h5_write_table(file, run->trials,
@@ -214,7 +214,8 @@ int lr_results_write(const lr_run *run, const char *path, const lr_table *points
     if (status == LR_OK) status = write_axes(file, run);
     if (status == LR_OK && run->exp->write_results) status = run->exp->write_results(run, (long long)file);
     if (H5Fclose(file) < 0 && status == LR_OK)
-        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close", path);
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close the results file: %s", path,
+                          lr_h5_error_reason());
     return status;
 }
 
@@ -222,9 +223,10 @@ int lr_results_add_table(const char *path, const lr_table *t, const char *doc)
 {
     lr_h5_quiet();
     hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (file < 0) LR_ERRORF(LR_EIO, "%s: cannot reopen the results file", path);
+    if (file < 0) LR_ERRORF(LR_EIO, "%s: cannot reopen the results file: %s", path, lr_h5_error_reason());
     int status = lr_h5_write_table(file, t, doc);
     if (H5Fclose(file) < 0 && status == LR_OK)
-        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close", path);
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close the results file: %s", path,
+                          lr_h5_error_reason());
     return status;
 }

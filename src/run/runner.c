@@ -9,7 +9,8 @@
  * Checkpoint log (OUTPUT.partial): a header with the SHA-256 of the resolved config and
  * the table shape, then one record per finished unit: its index, its rows, their fit
  * times and an FNV-1a checksum.  A record cut short by a kill fails its checksum and is
- * dropped (and the file truncated there), so --resume redoes exactly that unit. */
+ * dropped (and the file truncated there), so --resume redoes exactly that unit.  Each
+ * record is one writev(2) of lrlab's own (write_all), so a failed write is seen at once. */
 #include "run.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -423,7 +425,38 @@ static long log_recover(const char *path, const lr_run *run, const char *sha, un
     return recovered;
 }
 
-static int log_append(FILE *f, const lr_run *run, size_t unit)
+/* Write all of iov[0..n) to fd.  The checkpoint log is written with writev(2) on a file
+ * descriptor, not through stdio, so that each record is handed to the kernel by lrlab's
+ * own system call when log_append returns, and so that a test's LD_PRELOAD shim
+ * (tests/faultinject.c) can make that call fail: glibc's stdio writes through an internal
+ * alias that no shim can interpose.  writev may write less than asked (a signal, a nearly
+ * full disk) or be interrupted before writing anything: the rest follows in further calls.
+ * The iovecs are consumed.  Returns 0, or -1 with errno set. */
+static int write_all(int fd, struct iovec *iov, int n)
+{
+    for (;;) {
+        while (n > 0 && iov->iov_len == 0) {
+            iov++;
+            n--;
+        }
+        if (n == 0) return 0;
+        ssize_t w = writev(fd, iov, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        if (w == 0) { /* no progress on a regular file: do not spin */
+            errno = EIO;
+            return -1;
+        }
+        size_t left = (size_t)w;
+        for (; n > 0 && left >= iov->iov_len; iov++, n--) left -= iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+}
+
+static int log_append(int fd, const lr_run *run, size_t unit)
 {
     size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
     const double *rows = run->trials->data + unit * rpu * ncols, *secs = run->seconds + unit * rpu;
@@ -431,9 +464,12 @@ static int log_append(FILE *f, const lr_run *run, size_t unit)
     uint64_t h = fnv1a(&u, sizeof u, 0xcbf29ce484222325ull);
     h = fnv1a(rows, rpu * ncols * sizeof(double), h);
     h = fnv1a(secs, rpu * sizeof(double), h);
-    if (fwrite(&u, sizeof u, 1, f) != 1 || fwrite(rows, sizeof(double), rpu * ncols, f) != rpu * ncols ||
-        fwrite(secs, sizeof(double), rpu, f) != rpu || fwrite(&h, sizeof h, 1, f) != 1 || fflush(f) != 0)
-        LR_ERRORF(LR_EIO, "cannot write the checkpoint log: %s", strerror(errno));
+    /* One record, in the order log_recover reads it: unit, rows, seconds, checksum. */
+    struct iovec rec[4] = {{&u, sizeof u},
+                           {(void *)rows, rpu * ncols * sizeof(double)},
+                           {(void *)secs, rpu * sizeof(double)},
+                           {&h, sizeof h}};
+    if (write_all(fd, rec, 4) != 0) LR_ERRORF(LR_EIO, "cannot write the checkpoint log: %s", strerror(errno));
     return LR_OK;
 }
 
@@ -511,7 +547,7 @@ static int file_exists(const char *path)
 }
 
 /* Run the pending units in parallel.  The first error stops the others. */
-static int run_units(lr_run *run, unsigned char *done, FILE *log, int progress)
+static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
 {
     size_t npending = 0;
     size_t *pending = malloc((run->nunits ? run->nunits : 1) * sizeof *pending);
@@ -560,11 +596,14 @@ static int run_units(lr_run *run, unsigned char *done, FILE *log, int progress)
                 } else if (s == LR_OK && status == LR_OK) {
                     memcpy(run->trials->data + u * rpu * ncols, rows, rpu * ncols * sizeof(double));
                     memcpy(run->seconds + u * rpu, secs, rpu * sizeof(double));
-                    done[u] = 1;
-                    ndone++;
-                    if (log_append(log, run, u) != LR_OK) {
+                    /* done[] counts what the log holds: a unit whose record could not be
+                     * written is not kept, and the failure's message must not say it is. */
+                    if (log_append(logfd, run, u) != LR_OK) {
                         status = LR_EIO;
                         snprintf(message, sizeof message, "%s", lr_last_error());
+                    } else {
+                        done[u] = 1;
+                        ndone++;
                     }
                     /* Tests simulate a kill at a known point of the run. */
                     if (kill_after >= 0 && ++logged_here >= kill_after) raise(SIGKILL);
@@ -669,9 +708,11 @@ static int run_write(const lr_run *run, const lr_run_options *opt, const char *o
             if (status == LR_EIO || status == LR_EDATA) {
                 char why[1024];
                 snprintf(why, sizeof why, "%s", lr_last_error());
+                /* The file's name once: some messages start with it, others do not. */
+                int named = !strncmp(why, tmp, strlen(tmp));
                 status = lr_error(status, __FILE__, __LINE__,
-                                  "%s: %s; every trial is kept in %s: free space and rerun with --resume",
-                                  tmp, why, logp);
+                                  "%s%s%s; every trial is kept in %s: free space and rerun with --resume",
+                                  named ? "" : tmp, named ? "" : ": ", why, logp);
             }
         }
     }
@@ -769,8 +810,9 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         fprintf(stderr, "lrlab: resuming %s: %ld of %zu trials already done\n", out, recovered,
                 run->nunits);
     }
-    FILE *log = fopen(logp, recovered > 0 ? "ab" : "wb");
-    if (!log) {
+    /* Recovered records are kept and appended to; otherwise the log starts over. */
+    int logfd = open(logp, O_WRONLY | O_CREAT | O_CLOEXEC | (recovered > 0 ? O_APPEND : O_TRUNC), 0644);
+    if (logfd < 0) {
         free(done_units);
         status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot create: %s", logp, strerror(errno));
         goto done;
@@ -783,10 +825,15 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
         h.ncols = run->trials->ncols;
         h.rows_per_unit = run->rows_per_unit;
         h.nunits = run->nunits;
-        if (fwrite(&h, sizeof h, 1, log) != 1 || fflush(log) != 0) {
-            fclose(log);
+        struct iovec hv = {&h, sizeof h};
+        if (write_all(logfd, &hv, 1) != 0) {
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write the checkpoint log: %s", logp,
+                              strerror(errno));
+            close(logfd);
+            /* The log holds no trial (it was new or emptied just now): leaving it would
+             * make the next plain run ask for a --resume that has nothing to continue. */
+            unlink(logp);
             free(done_units);
-            status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write", logp);
             goto done;
         }
     }
@@ -794,9 +841,13 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     openblas_set_num_threads(1);
     int progress = opt->progress < 0 ? isatty(STDERR_FILENO) : opt->progress;
     double t0 = wall_now();
-    status = run_units(run, done_units, log, progress);
+    status = run_units(run, done_units, logfd, progress);
     double wall = wall_now() - t0;
-    fclose(log);
+    /* close can report a write the kernel deferred (NFS, a quota): then the log may lack
+     * records it seemed to have, and the run must not pass as complete. */
+    if (close(logfd) != 0 && status == LR_OK)
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot close the checkpoint log: %s", logp,
+                          strerror(errno));
     if (status != LR_OK) {
         /* A unit failed (bad numbers, memory): the finished units stay in the log, and the
          * message says so; with none finished, the log holds nothing and is removed, so a
