@@ -101,6 +101,10 @@ static _Noreturn void probe_child(const char *path, int fd)
      * not run a fuzzer's death callback, which would record the input as lrlab's crash. */
     if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(NULL);
     cap_memory();
+    /* The tests' stand-in for HDF5 looping on a damaged file: a child that never beats. */
+    const char *stall = getenv("LRLAB_TEST_PROBE_STALL");
+    if (stall && *stall == '1')
+        for (;;) pause();
     lr_dump *d = NULL;
     lr_dump_set_beat(beat);
     int status = lr_dump_open_here(path, &d);
