@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "compress/compress.h"
@@ -180,6 +181,27 @@ static void test_dump_probe_contains_hdf5_crash(void)
     CU_ASSERT_EQUAL(lr_dump_open(good, &d), LR_OK);
     lr_dump_close(d);
     unlink(good);
+}
+
+/* Issue 11: a byte-mutated dump (found by tests/fuzz/fuzz_dump) whose damaged
+ * variable-length string makes H5Aread allocate and fill 8.4 GB before it fails.  The
+ * probe's child, memory capped, reads it (and fails on that string); this process replays
+ * the child's strings instead of reading them: its peak memory barely moves. */
+static void test_dump_vlen_not_reread(void)
+{
+    const char *path = LR_TEST_SRCDIR "/tests/fuzz/regressions/hdf5_vlen_8gb.h5";
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    lr_dump *d = NULL;
+    int s = lr_dump_open(path, &d);
+    getrusage(RUSAGE_SELF, &after);
+    /* Read whole (a plain build) or refused after the child died (a sanitizer runtime may
+     * abort on the allocation instead of failing it). */
+    CU_ASSERT(s == LR_OK || (s == LR_EDATA && strstr(lr_last_error(), "the dump is damaged")));
+    CU_ASSERT(after.ru_maxrss - before.ru_maxrss < 256 * 1024); /* KiB */
+    if (after.ru_maxrss - before.ru_maxrss >= 256 * 1024)
+        fprintf(stderr, "\n  peak memory grew by %ld KiB\n", after.ru_maxrss - before.ru_maxrss);
+    lr_dump_close(d);
 }
 
 /* ---- streaming QR ---- */
@@ -537,6 +559,7 @@ void lr_tests_real(void)
     CU_add_test(s, "dump: broken dumps each get their message", test_dump_broken);
     CU_add_test(s, "dump: vlen strings, chunked data; undeclared storage refused", test_dump_storage_forms);
     CU_add_test(s, "dump: the probe turns an HDF5 crash into a refusal", test_dump_probe_contains_hdf5_crash);
+    CU_add_test(s, "dump: damaged vlen strings are read only in the probe's child", test_dump_vlen_not_reread);
     CU_add_test(s, "streaming QR reduction is an isometry", test_stream_qr);
     CU_add_test(s, "whiten = [X W]_k (Cholesky, fallback, jitter)", test_whiten);
     CU_add_test(s, "act_scaled against its plain definition", test_act_scaled);

@@ -54,6 +54,9 @@ void lr_dump_set_probe(double idle_seconds, size_t memory_bytes)
 
 static int beat_fd = -1;
 
+/* The child's record of the variable-length strings it read (dump.c) is at most this big. */
+#define PROBE_MAX_RECORD (1 << 20)
+
 static int write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
@@ -107,13 +110,19 @@ static _Noreturn void probe_child(const char *path, int fd)
         for (;;) pause();
     lr_dump *d = NULL;
     lr_dump_set_beat(beat);
+    lr_dump_vlen_record();
     int status = lr_dump_open_here(path, &d);
     if (status == LR_OK) status = lr_dump_touch_all(d, beat);
     lr_dump_close(d);
     const char *msg = status == LR_OK ? "" : lr_last_error();
-    int32_t rec[2] = {status, (int32_t)strlen(msg)};
+    size_t vlen = 0;
+    const char *vrec = lr_dump_vlen_record_data(&vlen);
+    if (vlen > PROBE_MAX_RECORD) vlen = 0, status = lr_error(LR_EDATA, __FILE__, __LINE__,
+                                                             "%s: its string attributes exceed %d bytes",
+                                                             path, PROBE_MAX_RECORD), msg = lr_last_error();
+    int32_t rec[3] = {status, (int32_t)strlen(msg), (int32_t)vlen};
     if (write_all(fd, "R", 1) != 0 || write_all(fd, rec, sizeof rec) != 0 ||
-        write_all(fd, msg, (size_t)rec[1]) != 0)
+        write_all(fd, msg, (size_t)rec[1]) != 0 || write_all(fd, vrec, vlen) != 0)
         _exit(3);
     _exit(0); /* no atexit handlers: HDF5's belong to the parent */
 }
@@ -136,6 +145,7 @@ static int read_exact(int fd, void *p, size_t n)
 
 int lr_dump_probe(const char *path)
 {
+    lr_dump_vlen_clear();
     if (probe_idle <= 0) return LR_OK;
     int fds[2];
     if (pipe(fds) != 0) LR_ERRORF(LR_EIO, "%s: cannot check the dump (pipe: %s)", path, strerror(errno));
@@ -152,7 +162,8 @@ int lr_dump_probe(const char *path)
     }
     close(fds[1]);
     int reported = 0, silent = 0, status = LR_OK;
-    char msg[1024] = "";
+    char msg[1024] = "", *vrec = NULL;
+    size_t vlen = 0;
     struct pollfd pf = {fds[0], POLLIN, 0};
     for (;;) {
         int r = poll(&pf, 1, (int)(probe_idle * 1000));
@@ -166,11 +177,13 @@ int lr_dump_probe(const char *path)
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) break; /* the child is gone */
         if (c != 'R') continue; /* a beat */
-        int32_t rec[2];
-        if (read_exact(fds[0], rec, sizeof rec) == 0 && rec[1] >= 0) {
-            size_t len = (size_t)rec[1] < sizeof msg - 1 ? (size_t)rec[1] : sizeof msg - 1;
-            if (read_exact(fds[0], msg, len) == 0) {
-                msg[len] = '\0';
+        int32_t rec[3];
+        if (read_exact(fds[0], rec, sizeof rec) == 0 && rec[1] >= 0 && (size_t)rec[1] < sizeof msg &&
+            rec[2] >= 0 && rec[2] <= PROBE_MAX_RECORD && read_exact(fds[0], msg, (size_t)rec[1]) == 0) {
+            msg[rec[1]] = '\0';
+            vrec = malloc(rec[2] ? (size_t)rec[2] : 1);
+            if (vrec && read_exact(fds[0], vrec, (size_t)rec[2]) == 0) {
+                vlen = (size_t)rec[2];
                 status = rec[0];
                 reported = 1;
             }
@@ -186,9 +199,12 @@ int lr_dump_probe(const char *path)
         LR_ERRORF(LR_EDATA, "%s: HDF5 made no progress reading this file for %g s (a damaged file can "
                   "make HDF5 1.10 loop): the dump is damaged or not an lrlab layer dump", path, probe_idle);
     if (reported && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-        if (status == LR_OK) return LR_OK;
-        return lr_error(status, __FILE__, __LINE__, "%s", msg);
+        /* This process replays the child's variable-length strings (dump.c says why). */
+        int s = status == LR_OK ? lr_dump_vlen_replay(vrec, vlen) : lr_error(status, __FILE__, __LINE__, "%s", msg);
+        free(vrec);
+        return s;
     }
+    free(vrec);
     if (WIFSIGNALED(ws))
         LR_ERRORF(LR_EDATA, "%s: HDF5 crashed reading this file (signal %d, %s; lrlab reads every dump "
                   "first in a separate process): the dump is damaged", path, WTERMSIG(ws),
