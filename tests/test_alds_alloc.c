@@ -626,6 +626,21 @@ static void test_malformed(void)
     hand_inst(&x);
     x.tab[0][0][2] = NAN;
     CU_ASSERT_EQUAL(lr_alds_plan_alloc(x.L, x.n, NULL, &p), LR_EINVAL);
+    CU_ASSERT(strstr(lr_last_error(), "layer 0, k = 1: err[2] = nan is not a finite number >= 0") != NULL);
+    hand_inst(&x);
+    x.tab[0][0][5] = -1e-300;
+    CU_ASSERT_EQUAL(lr_alds_plan_alloc(x.L, x.n, NULL, &p), LR_EINVAL);
+    CU_ASSERT(strstr(lr_last_error(), "err[5]") != NULL);
+    hand_inst(&x);
+    x.tab[1][0][0] = INFINITY;
+    CU_ASSERT_EQUAL(lr_alds_plan_alloc(x.L, x.n, NULL, &p), LR_EINVAL);
+    hand_inst(&x);
+    x.sv[1][3] = 3.0; /* 2, 2, 2, 3: increases */
+    CU_ASSERT_EQUAL(lr_alds_plan_alloc(x.L, x.n, NULL, &p), LR_EINVAL);
+    CU_ASSERT(strstr(lr_last_error(), "layer 1: singular value 3 (3) is not finite, >= 0 and non-increasing") != NULL);
+    hand_inst(&x);
+    x.sv[0][4] = NAN;
+    CU_ASSERT_EQUAL(lr_alds_plan_alloc(x.L, x.n, NULL, &p), LR_EINVAL);
     hand_inst(&x);
     x.k[0][0] = 2;
     CU_ASSERT_EQUAL(lr_alds_plan_alloc(x.L, x.n, NULL, &p), LR_EINVAL);

@@ -6,6 +6,7 @@
  * allocator in numpy, and tests/test_alds_alloc.c checks it against brute force. */
 #include "alds_alloc.h"
 
+#include <float.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdint.h>
@@ -43,7 +44,8 @@ struct lr_alds_plan {
     size_t *kcur, *kprop, *kbest, *kseed;
     size_t *jg; /* the global step's j per compressible layer */
     lr_alds_choice *ca, *cb, *cbest; /* per layer (all n): current, proposal, best */
-    /* SVD energy: residual fractions r_l(j), j = 0 .. nsv, per compressible layer */
+    /* SVD energy: residual fractions r_l(j), j = 0 .. nsv, per compressible layer (filled by
+     * each lr_alds_svd_energy call) */
     double *energy;
     size_t *eoff;
     int have_energy;
@@ -87,6 +89,10 @@ static size_t mul_count(size_t a, size_t b)
 
 static int check_table(size_t l, size_t k, const double *t, size_t jmax)
 {
+    /* One branch-free pass (the common case: a valid table), then the detail if not. */
+    int bad = !((t[0] >= 0) & (t[0] <= DBL_MAX));
+    for (size_t j = 1; j <= jmax; j++) bad |= !((t[j] >= 0) & (t[j] <= DBL_MAX)) | (t[j] > t[j - 1]);
+    if (!bad) return LR_OK;
     for (size_t j = 0; j <= jmax; j++) {
         if (!isfinite(t[j]) || t[j] < 0)
             LR_ERRORF(LR_EINVAL, "alds: layer %zu, k = %zu: err[%zu] = %g is not a finite number >= 0", l, k,
@@ -131,10 +137,13 @@ static int check_layer(const lr_alds_layer *y, size_t l, const lr_alds_opts *o, 
             LR_ERRORF(LR_EINVAL,
                       "alds: layer %zu: %zu singular values for a k = 1 table of jmax = %zu (they must match)", l,
                       y->nsv, y->jmax[0]);
-        for (size_t i = 0; i < y->nsv; i++)
-            if (!isfinite(y->sv[i]) || y->sv[i] < 0 || (i && y->sv[i] > y->sv[i - 1]))
+        const double *s = y->sv;
+        int bad = y->nsv && !((s[0] >= 0) & (s[0] <= DBL_MAX));
+        for (size_t i = 1; i < y->nsv; i++) bad |= !((s[i] >= 0) & (s[i] <= DBL_MAX)) | (s[i] > s[i - 1]);
+        for (size_t i = 0; bad && i < y->nsv; i++)
+            if (!isfinite(s[i]) || s[i] < 0 || (i && s[i] > s[i - 1]))
                 LR_ERRORF(LR_EINVAL, "alds: layer %zu: singular value %zu (%g) is not finite, >= 0 and non-increasing",
-                          l, i, y->sv[i]);
+                          l, i, s[i]);
     }
     return LR_OK;
 }
@@ -219,7 +228,6 @@ int lr_alds_plan_alloc(const lr_alds_layer *layers, size_t nlayers, const lr_ald
             if (layers[l].sv) e += layers[l].nsv + 1;
             c++;
         }
-    if (have_energy) energy_tables(p);
     p->rng = gsl_rng_alloc(gsl_rng_mt19937);
     if (!p->rng) {
         lr_alds_plan_free(p);
@@ -660,6 +668,7 @@ int lr_alds_svd_energy(lr_alds_plan *p, size_t budget, lr_alds_result *out, doub
         gtab t = {p->energy + p->eoff[c], y->nsv, y->n1 + y->n0, y->n0 * y->n1};
         p->g[c] = t;
     }
+    energy_tables(p); /* per call: O(singular values), cheaper than the search itself */
     double r;
     if (!search(p, budget, &r)) return refuse_budget(budget, reach, p->o.jmin, "with k = 1");
     double obj;
