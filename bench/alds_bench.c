@@ -247,7 +247,16 @@ int main(int argc, char **argv)
     size_t nt = o.niter + 1;
     double *obj = xcalloc(o.nseeds * nt, sizeof(double)), *rho = xcalloc(o.nseeds * nt, sizeof(double));
     size_t *halv = xcalloc(o.nseeds, sizeof(size_t)), *sk = xcalloc(o.nseeds * n, sizeof(size_t));
-    printf("{\"program\": \"alds_bench\", \"nlayers\": %zu, \"repeats\": %d, \"runs\": [\n", n, repeats);
+    /* The setup alone (validation, workspace, generator), which every timed call below includes. */
+    printf("{\"program\": \"alds_bench\", \"nlayers\": %zu, \"repeats\": %d, \"plan_seconds\": [", n, repeats);
+    for (int i = 0; i < repeats; i++) {
+        double t0 = now();
+        lr_alds_plan *p = NULL;
+        if (lr_alds_plan_alloc(L, n, &o, &p) != LR_OK) die("invalid problem", lr_last_error());
+        lr_alds_plan_free(p);
+        printf("%s%.9g", i ? ", " : "", now() - t0);
+    }
+    printf("], \"runs\": [\n");
     for (size_t b = 0; b < nb; b++) {
         printf("%s {\"budget\": %zu, \"methods\": {", b ? ",\n" : "", budgets[b]);
         for (int m = 0; m < M_COUNT; m++) {

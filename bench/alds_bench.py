@@ -312,6 +312,9 @@ def main():
                     row[m]["eta"] = mc["eta"]
             per.append(row)
         res["sets"][name]["results"] = per
+        res["sets"][name]["setup_seconds_median"] = {
+            "c": statistics.median(statistics.median(x["plan_seconds"]) for x in c_runs),
+            "numpy": statistics.median(statistics.median(x["plan_seconds"]) for x in n_runs)}
         res["sets"][name]["same_allocation"] = same
         res["sets"][name]["differences"] = [str(d) for d in diffs[:50]]
         ok = [r["alds"] for r in per if "ratio" in r["alds"]]
@@ -342,6 +345,9 @@ def main():
                 print(f"{name:12s} {row['keep']:5.2f} {row['budget']:9d} {m:8s} {x['c_seconds_median'] * 1e3:9.3f}ms "
                       f"{x['numpy_seconds_median'] * 1e3:9.3f}ms {x['ratio']:6.1f}x {x['objective']:11.5g} "
                       f"{x['params']:9d}")
+        su = res["sets"][name]["setup_seconds_median"]
+        print(f"{name:12s} setup alone (included above): C {su['c'] * 1e3:.3f}ms (lr_alds_plan_alloc + free), "
+              f"numpy {su['numpy'] * 1e3:.3f}ms (lookup tensor)")
         print(f"{name:12s} same allocation (k, j, objective, trace, every method): "
               f"{'yes' if res['sets'][name]['same_allocation'] else 'NO'}")
     s = res["summary"]
