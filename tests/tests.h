@@ -28,6 +28,7 @@ void lr_tests_nn(void);
 void lr_tests_activation(void);
 void lr_tests_compressors(void);
 void lr_tests_compressed(void);
+void lr_tests_grouped(void);
 
 /* Fit compressor c to L (point 0) through a plan sized for L, with its config keys set by
  * `settings` ("compress.tol=1e-12;bounds.t=2", NULL or "" for the defaults); the plan is
