@@ -66,6 +66,44 @@ static void test_nominal_and_check(void)
     CU_ASSERT_PTR_NULL(lr_bound_find(NULL));
 }
 
+/* A lower bound (value <= observed) is checked the other way round, by the same rule. */
+static double const_one(const lr_bound_input *in, const lr_bound_params *p)
+{
+    (void)in, (void)p;
+    return 1.0;
+}
+
+static void test_lower_bound_check(void)
+{
+    const lr_bound lower = {.name = "test_lower", .theorem = "test", .statement = "1 <= observed",
+                            .kind = LR_BOUND_ALWAYS, .compressor = "svd_w", .observed = LR_OBS_ERR_OP_REL,
+                            .direction = LR_BOUND_LOWER, .value = const_one};
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.5, 0.0, &P), 1);         /* value <= observed */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.0, 0.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 0.5, 0.0, &P), 0);         /* observed below the bound */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.0 - 1e-12, 0.0, &P), 1); /* within tol */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.0 - 1e-8, 0.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, NAN, 1.0, 0.0, &P), -1);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, NAN, 0.0, &P), -1);
+    /* The scale term: a lower bound of rounding size against an observed 0 holds. */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1e-13, 0.0, 3.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1e-6, 0.0, 3.0, &P), 0);
+    /* The same numbers against an upper bound give the opposite verdicts. */
+    const lr_bound upper = {.name = "test_upper", .kind = LR_BOUND_ALWAYS, .value = const_one};
+    CU_ASSERT_EQUAL(upper.direction, LR_BOUND_UPPER); /* the default */
+    CU_ASSERT_EQUAL(lr_bound_check(&upper, 1.0, 1.5, 0.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(&upper, 1.0, 0.5, 0.0, &P), 1);
+    /* A prediction is never checked, whatever its direction. */
+    const lr_bound pred = {.name = "test_pred", .kind = LR_BOUND_PREDICTION, .direction = LR_BOUND_LOWER,
+                           .value = const_one};
+    CU_ASSERT_EQUAL(lr_bound_check(&pred, 1.0, 1.5, 0.0, &P), -1);
+    CU_ASSERT_STRING_EQUAL(lr_bound_direction_name(LR_BOUND_LOWER), "lower");
+    CU_ASSERT_STRING_EQUAL(lr_bound_direction_name(LR_BOUND_UPPER), "upper");
+    CU_ASSERT_STRING_EQUAL(lr_observed_name(LR_OBS_ERR_FRO), "err_fro");
+    CU_ASSERT_STRING_EQUAL(lr_observed_name(LR_OBS_ERR_WEIGHT), "err_weight");
+    CU_ASSERT_STRING_EQUAL(lr_observed_name(LR_OBS_ERR_OP_REL), "err_op_rel");
+}
+
 /* The registry follows bounds/list.h: every listed id names the object of that name, in
  * order, and lr_bound_name_at enumerates exactly the registered names. */
 static void test_registry_follows_list(void)
@@ -163,6 +201,7 @@ void lr_tests_bounds(void)
     CU_pSuite s = CU_add_suite("bounds", NULL, NULL);
     CU_add_test(s, "Theorem 1 (a)-(d) arithmetic and applicability", test_thm1_arithmetic);
     CU_add_test(s, "nominal levels and the held check", test_nominal_and_check);
+    CU_add_test(s, "a lower bound is checked as value <= observed", test_lower_bound_check);
     CU_add_test(s, "the registry follows bounds/list.h", test_registry_follows_list);
     CU_add_test(s, "Wilson interval against known values", test_wilson);
     CU_add_test(s, "log-log slope fit and its interval", test_loglog_fit);

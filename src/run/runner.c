@@ -176,8 +176,8 @@ int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
     for (size_t b = 0; b < run->nbounds; b++) {
         const lr_bound *bd = run->bounds[b];
         char name[96], doc[512];
-        snprintf(doc, sizeof doc, "%s [%s, %s]: %s", bd->theorem, lr_bound_kind_name(bd->kind),
-                 bd->compressor, bd->statement);
+        snprintf(doc, sizeof doc, "%s [%s%s, %s]: %s", bd->theorem, lr_bound_kind_name(bd->kind),
+                 bd->direction == LR_BOUND_LOWER ? ", lower bound" : "", bd->compressor, bd->statement);
         if ((run->col.bound_value[b] = lr_table_add_column(t, bd->name, LR_COL_REAL, doc)) < 0)
             LR_ERROR(LR_ENOMEM, "out of memory");
         snprintf(name, sizeof name, "%s_held", bd->name);
