@@ -363,6 +363,14 @@ static void error_rows(const tlayer *L, chain_stats *st)
             CU_ASSERT(ok);
             st->held += ok;
             st->rows++;
+            /* The registry's entries give the same values from lr_bound_input's fields. */
+            double an[64];
+            lr_alds_alpha_next(&s, j, an);
+            lr_bound_input in = {.ngroups = s.k, .alpha_next = an, .alpha1 = alpha1};
+            lr_bound_params bp = {.tol = 1e-10};
+            CU_ASSERT_EQUAL(lr_bound_evaluate(lr_bound_find("alds_lower"), &in, &bp), lo);
+            CU_ASSERT_EQUAL(lr_bound_evaluate(lr_bound_find("alds_l2"), &in, &bp), l2);
+            CU_ASSERT_EQUAL(lr_bound_evaluate(lr_bound_find("alds_sqrtk"), &in, &bp), sk);
             if (s.k == 1) { /* all equal: sigma_{j+1}(W) / sigma_1(W) */
                 CU_ASSERT(close_rel(lo, e.eps, 1e-12, 0.0, NULL));
                 CU_ASSERT_EQUAL(lo, l2);
@@ -557,6 +565,42 @@ static void test_arguments_and_failures(void)
     CU_ASSERT_EQUAL(s.svd_fallbacks, 1);
     for (size_t i = 0; i < 4 * s.mn; i++) CU_ASSERT(fabs(s.alpha[i] - a0[i]) <= 1e-13 * a0[0]);
     lr_alds_plan_free(p);
+}
+
+/* tests/test_bounds_hold.c's setting of the ALDS bounds: every (k, j) of three seeded layers
+ * of its own (a linear, a conv-like and a two-halves one), the bound through the registry,
+ * the observed error by lr_alds_error. */
+void lr_test_alds_bound_rows(const lr_bound *b, size_t *checked, size_t *violated, size_t *rows)
+{
+    gsl_rng *g = lr_rng_alloc();
+    gsl_rng_set(g, 2021);
+    tlayer L[3] = {make_layer(g, "linear 24x20", 24, 20, 24, GAUSS), make_layer(g, "conv c=6 2x2 -> 10", 24, 10, 6, GAUSS),
+                   make_layer(g, "two halves 32x12", 32, 12, 32, TWIN)};
+    gsl_rng_free(g);
+    lr_bound_params bp = {.tol = 1e-10};
+    for (size_t l = 0; l < 3; l++) {
+        lr_alds_plan *p = lr_alds_plan_alloc(L[l].n0, L[l].n1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        double alpha1, an[32];
+        CU_ASSERT_EQUAL_FATAL(lr_alds_norm(p, L[l].W, &alpha1), LR_OK);
+        size_t ks[16], nk = divisors_upto16(L[l].c, ks);
+        for (size_t a = 0; a < nk; a++) {
+            lr_alds_spectra s;
+            CU_ASSERT_EQUAL_FATAL(lr_alds_spectra_compute(p, L[l].W, L[l].c, ks[a], alpha1, 1, &s), LR_OK);
+            for (size_t j = 0; j <= s.mn; j++) {
+                lr_alds_error_info e;
+                CU_ASSERT_EQUAL_FATAL(lr_alds_error(p, &s, j, PI_TOL, PI_MAX, &e), LR_OK);
+                lr_alds_alpha_next(&s, j, an);
+                lr_bound_input in = {.ngroups = s.k, .alpha_next = an, .alpha1 = alpha1};
+                int h = lr_bound_check(b, lr_bound_evaluate(b, &in, &bp), e.eps, 1.0, &bp);
+                *checked += h >= 0;
+                *violated += h == 0;
+                (*rows)++;
+            }
+        }
+        lr_alds_plan_free(p);
+        lr_free(L[l].W.data);
+    }
 }
 
 void lr_tests_grouped(void)

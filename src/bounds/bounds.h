@@ -56,6 +56,11 @@ typedef struct lr_bound_input {
     double m0_nuc;       /* ||M0||_* of the signal weights */
     double z_norm;       /* ||Z0||_F */
     int relu;            /* observations are Y+ = rho(Z* + G) (Theorem 3) */
+    /* ALDS (issue 12; src/bounds/alds.c): W split into ngroups input-channel groups, each
+     * truncated at the row's rank j.  Fields a caller leaves zero / NULL make them NAN. */
+    size_t ngroups;            /* k */
+    const double *alpha_next;  /* alpha_{i,j+1}, ngroups values (0 at full rank) */
+    double alpha1;             /* ||W||_2 */
 } lr_bound_input;
 
 /* Constants and confidence parameter; names match the config's `bounds` group. */

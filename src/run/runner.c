@@ -221,6 +221,12 @@ int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const cha
         if (!(run->bounds[i] = lr_bound_find(names[i])))
             LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered (lrlab list shows them)",
                       lr_config_where(run->cfg, key, where, sizeof where), names[i]);
+        /* The rows record err_fro and err_weight (lr_run_record_bounds), not the weights'
+         * operator-norm error that the ALDS bounds are about. */
+        if (run->bounds[i]->observed != LR_OBS_ERR_FRO && run->bounds[i]->observed != LR_OBS_ERR_WEIGHT)
+            LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is about %s, which this experiment's rows do not record",
+                      lr_config_where(run->cfg, key, where, sizeof where), names[i],
+                      lr_observed_name(run->bounds[i]->observed));
         for (size_t j = 0; j < i; j++)
             if (run->bounds[j] == run->bounds[i])
                 LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is listed twice (elements %zu and %zu)",
