@@ -66,6 +66,89 @@ static void test_nominal_and_check(void)
     CU_ASSERT_PTR_NULL(lr_bound_find(NULL));
 }
 
+/* A lower bound (value <= observed) is checked the other way round, by the same rule. */
+static double const_one(const lr_bound_input *in, const lr_bound_params *p)
+{
+    (void)in, (void)p;
+    return 1.0;
+}
+
+static void test_lower_bound_check(void)
+{
+    const lr_bound lower = {.name = "test_lower", .theorem = "test", .statement = "1 <= observed",
+                            .kind = LR_BOUND_ALWAYS, .compressor = "svd_w", .observed = LR_OBS_ERR_OP_REL,
+                            .direction = LR_BOUND_LOWER, .value = const_one};
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.5, 0.0, &P), 1);         /* value <= observed */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.0, 0.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 0.5, 0.0, &P), 0);         /* observed below the bound */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.0 - 1e-12, 0.0, &P), 1); /* within tol */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, 1.0 - 1e-8, 0.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, NAN, 1.0, 0.0, &P), -1);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1.0, NAN, 0.0, &P), -1);
+    /* The scale term: a lower bound of rounding size against an observed 0 holds. */
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1e-13, 0.0, 3.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(&lower, 1e-6, 0.0, 3.0, &P), 0);
+    /* The same numbers against an upper bound give the opposite verdicts. */
+    const lr_bound upper = {.name = "test_upper", .kind = LR_BOUND_ALWAYS, .value = const_one};
+    CU_ASSERT_EQUAL(upper.direction, LR_BOUND_UPPER); /* the default */
+    CU_ASSERT_EQUAL(lr_bound_check(&upper, 1.0, 1.5, 0.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(&upper, 1.0, 0.5, 0.0, &P), 1);
+    /* A prediction is never checked, whatever its direction. */
+    const lr_bound pred = {.name = "test_pred", .kind = LR_BOUND_PREDICTION, .direction = LR_BOUND_LOWER,
+                           .value = const_one};
+    CU_ASSERT_EQUAL(lr_bound_check(&pred, 1.0, 1.5, 0.0, &P), -1);
+    CU_ASSERT_STRING_EQUAL(lr_bound_direction_name(LR_BOUND_LOWER), "lower");
+    CU_ASSERT_STRING_EQUAL(lr_bound_direction_name(LR_BOUND_UPPER), "upper");
+    CU_ASSERT_STRING_EQUAL(lr_observed_name(LR_OBS_ERR_FRO), "err_fro");
+    CU_ASSERT_STRING_EQUAL(lr_observed_name(LR_OBS_ERR_WEIGHT), "err_weight");
+    CU_ASSERT_STRING_EQUAL(lr_observed_name(LR_OBS_ERR_OP_REL), "err_op_rel");
+}
+
+/* The ALDS bounds from lr_bound_input's fields, by hand; NAN when the fields are left
+ * zero / NULL, as every experiment but ALDS's leaves them. */
+static void test_alds_arithmetic(void)
+{
+    const lr_bound *lo = lr_bound_find("alds_lower"), *l2 = lr_bound_find("alds_l2"), *sk = lr_bound_find("alds_sqrtk");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lo);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sk);
+    double a[2] = {3.0, 4.0};
+    lr_bound_input in = {.ngroups = 2, .alpha_next = a, .alpha1 = 10.0};
+    LR_ASSERT_CLOSE(lr_bound_evaluate(lo, &in, &P), 0.4, 1e-15);
+    LR_ASSERT_CLOSE(lr_bound_evaluate(l2, &in, &P), 0.5, 1e-15);
+    LR_ASSERT_CLOSE(lr_bound_evaluate(sk, &in, &P), sqrt(2.0) * 0.4, 1e-15);
+    CU_ASSERT_EQUAL(lo->direction, LR_BOUND_LOWER);
+    CU_ASSERT_EQUAL(l2->direction, LR_BOUND_UPPER);
+    CU_ASSERT_EQUAL(sk->direction, LR_BOUND_UPPER);
+    CU_ASSERT_EQUAL(lo->observed, LR_OBS_ERR_OP_REL);
+    CU_ASSERT_EQUAL(lo->kind, LR_BOUND_ALWAYS);
+    CU_ASSERT_STRING_EQUAL(lo->compressor, "alds");
+    /* The lower bound holds when the true error is at least 0.4, the upper ones when it is
+     * at most 0.5 (resp. 0.566). */
+    CU_ASSERT_EQUAL(lr_bound_check(lo, 0.4, 0.45, 1.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(lo, 0.4, 0.35, 1.0, &P), 0);
+    CU_ASSERT_EQUAL(lr_bound_check(l2, 0.5, 0.45, 1.0, &P), 1);
+    CU_ASSERT_EQUAL(lr_bound_check(l2, 0.5, 0.55, 1.0, &P), 0);
+    /* Full rank: every alpha_{i,j+1} = 0, so are the bounds (and the true error). */
+    double z[2] = {0.0, 0.0};
+    in.alpha_next = z;
+    CU_ASSERT_EQUAL(lr_bound_evaluate(lo, &in, &P), 0.0);
+    CU_ASSERT_EQUAL(lr_bound_evaluate(sk, &in, &P), 0.0);
+    /* Fields left zero / NULL: not applicable. */
+    lr_bound_input none = {.m = 100, .n0 = 30, .n1 = 20, .q = 30, .r = 4, .k = 6, .sigma = 0.1, .pg_op = 1.5};
+    const lr_bound *all[] = {lo, l2, sk};
+    for (int b = 0; b < 3; b++) {
+        CU_ASSERT(isnan(lr_bound_evaluate(all[b], &none, &P)));
+        lr_bound_input part = {.ngroups = 2, .alpha_next = NULL, .alpha1 = 10.0};
+        CU_ASSERT(isnan(lr_bound_evaluate(all[b], &part, &P)));
+        part = (lr_bound_input){.ngroups = 2, .alpha_next = a, .alpha1 = 0.0};
+        CU_ASSERT(isnan(lr_bound_evaluate(all[b], &part, &P)));
+        part = (lr_bound_input){.ngroups = 0, .alpha_next = a, .alpha1 = 10.0};
+        CU_ASSERT(isnan(lr_bound_evaluate(all[b], &part, &P)));
+        CU_ASSERT_EQUAL(lr_bound_check(all[b], lr_bound_evaluate(all[b], &none, &P), 0.3, 1.0, &P), -1);
+    }
+}
+
 /* The registry follows bounds/list.h: every listed id names the object of that name, in
  * order, and lr_bound_name_at enumerates exactly the registered names. */
 static void test_registry_follows_list(void)
@@ -163,6 +246,8 @@ void lr_tests_bounds(void)
     CU_pSuite s = CU_add_suite("bounds", NULL, NULL);
     CU_add_test(s, "Theorem 1 (a)-(d) arithmetic and applicability", test_thm1_arithmetic);
     CU_add_test(s, "nominal levels and the held check", test_nominal_and_check);
+    CU_add_test(s, "a lower bound is checked as value <= observed", test_lower_bound_check);
+    CU_add_test(s, "ALDS bounds: arithmetic, direction, not applicable without their fields", test_alds_arithmetic);
     CU_add_test(s, "the registry follows bounds/list.h", test_registry_follows_list);
     CU_add_test(s, "Wilson interval against known values", test_wilson);
     CU_add_test(s, "log-log slope fit and its interval", test_loglog_fit);

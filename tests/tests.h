@@ -29,6 +29,12 @@ void lr_tests_activation(void);
 void lr_tests_compressors(void);
 void lr_tests_compressed(void);
 void lr_tests_alds_alloc(void);
+void lr_tests_grouped(void);
+/* The ALDS bound b evaluated through the registry (lr_bound_evaluate) and checked
+ * (lr_bound_check, bounds.tol's default, scale 1) against the true error on every (k, j) of
+ * tests/test_grouped.c's seeded layers: rows, how many were checked, how many violated. */
+#include "bounds/bounds.h"
+void lr_test_alds_bound_rows(const lr_bound *b, size_t *checked, size_t *violated, size_t *rows);
 
 /* Fit compressor c to L (point 0) through a plan sized for L, with its config keys set by
  * `settings` ("compress.tol=1e-12;bounds.t=2", NULL or "" for the defaults); the plan is

@@ -1,9 +1,11 @@
 /* Bounds: a registry of the inequalities lrlab checks trial by trial.
  *
  * Each entry names the theorem it comes from, the compressor whose error it bounds, the
- * observed quantity it bounds, and its kind: it holds always (deterministic; checked
- * within a relative tolerance), with probability at least a nominal level, or it is a
- * prediction of a mean (compared with the RMS over trials, not checked per trial).
+ * observed quantity it bounds, its direction (an upper bound, observed <= value, unless it
+ * says it is a lower bound, value <= observed), and its kind: it holds always
+ * (deterministic; checked within a relative tolerance), with probability at least a
+ * nominal level, or it is a prediction of a mean (compared with the RMS over trials, not
+ * checked per trial).
  * Every constant is a parameter (THEORY.md: a user holding a paper's exact constants
  * can plug them in). */
 #ifndef LR_BOUNDS_BOUNDS_H
@@ -19,9 +21,17 @@ typedef enum {
     LR_BOUND_PREDICTION  /* predicts the RMS of the observed quantity */
 } lr_bound_kind;
 
+/* Which side of the observed quantity the value lies on.  Upper is the default (0), so an
+ * entry that does not say is an upper bound. */
+typedef enum {
+    LR_BOUND_UPPER = 0, /* observed <= value */
+    LR_BOUND_LOWER = 1  /* value <= observed */
+} lr_bound_direction;
+
 typedef enum {
     LR_OBS_ERR_FRO,    /* ||X~ M^ - Z*||_F */
-    LR_OBS_ERR_WEIGHT  /* ||M^ - M*||_F */
+    LR_OBS_ERR_WEIGHT, /* ||M^ - M*||_F */
+    LR_OBS_ERR_OP_REL  /* ||W^ - W||_2 / ||W||_2: the weights' relative operator-norm error (ALDS) */
 } lr_observed;
 
 /* What one trial knows when it evaluates the bounds at one target rank. */
@@ -46,6 +56,11 @@ typedef struct lr_bound_input {
     double m0_nuc;       /* ||M0||_* of the signal weights */
     double z_norm;       /* ||Z0||_F */
     int relu;            /* observations are Y+ = rho(Z* + G) (Theorem 3) */
+    /* ALDS (issue 12; src/bounds/alds.c): W split into ngroups input-channel groups, each
+     * truncated at the row's rank j.  Fields a caller leaves zero / NULL make them NAN. */
+    size_t ngroups;            /* k */
+    const double *alpha_next;  /* alpha_{i,j+1}, ngroups values (0 at full rank) */
+    double alpha1;             /* ||W||_2 */
 } lr_bound_input;
 
 /* Constants and confidence parameter; names match the config's `bounds` group. */
@@ -79,6 +94,7 @@ typedef struct lr_bound {
     lr_bound_kind kind;
     const char *compressor; /* the estimator the theorem is about */
     lr_observed observed;
+    lr_bound_direction direction; /* LR_BOUND_UPPER unless given */
     unsigned assumes;       /* LR_ASSUME_* flags */
     /* The bound's formula; NAN where its own conditions fail (then it is not checked).
      * Callers go through lr_bound_evaluate, which applies the declared assumptions. */
@@ -121,11 +137,14 @@ int lr_bound_params_check(const lr_config *cfg);
 /* Nominal coverage of a probabilistic bound, 1 - exp(-t^2/2). */
 double lr_bound_nominal(const lr_bound *b, const lr_bound_params *p);
 /* 1 held, 0 violated, -1 not applicable (NAN value, or a prediction, which is not checked
- * trial by trial): lr_le_tol(observed, value, p->tol, scale) for every checked kind, since
+ * trial by trial): lr_le_tol(observed, value, p->tol, scale) for an upper bound and
+ * lr_le_tol(value, observed, p->tol, scale) for a lower one, for every checked kind, since
  * rounding is no violation of a probabilistic bound either. */
 int lr_bound_check(const lr_bound *b, double value, double observed, double scale,
                    const lr_bound_params *p);
 const char *lr_bound_kind_name(lr_bound_kind kind);
+/* "upper" or "lower". */
+const char *lr_bound_direction_name(lr_bound_direction d);
 const char *lr_observed_name(lr_observed o);
 
 #endif

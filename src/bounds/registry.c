@@ -60,7 +60,8 @@ int lr_bound_check(const lr_bound *b, double value, double observed, double scal
                    const lr_bound_params *p)
 {
     if (b->kind == LR_BOUND_PREDICTION || isnan(value) || isnan(observed)) return -1;
-    return lr_le_tol(observed, value, p->tol, scale);
+    return b->direction == LR_BOUND_LOWER ? lr_le_tol(value, observed, p->tol, scale)
+                                          : lr_le_tol(observed, value, p->tol, scale);
 }
 
 const char *lr_bound_kind_name(lr_bound_kind kind)
@@ -73,7 +74,14 @@ const char *lr_bound_kind_name(lr_bound_kind kind)
     return "?";
 }
 
+const char *lr_bound_direction_name(lr_bound_direction d) { return d == LR_BOUND_LOWER ? "lower" : "upper"; }
+
 const char *lr_observed_name(lr_observed o)
 {
-    return o == LR_OBS_ERR_WEIGHT ? "err_weight" : "err_fro";
+    switch (o) {
+    case LR_OBS_ERR_FRO: return "err_fro";
+    case LR_OBS_ERR_WEIGHT: return "err_weight";
+    case LR_OBS_ERR_OP_REL: return "err_op_rel";
+    }
+    return "?";
 }

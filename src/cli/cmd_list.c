@@ -56,8 +56,8 @@ int lr_cmd_list(int argc, char **argv)
     printf("\nBounds (bounds.names):\n");
     for (size_t i = 0; lr_bounds[i]; i++) {
         const lr_bound *b = lr_bounds[i];
-        printf("  %-12s %s [%s, on %s]: %s\n", b->name, b->theorem, lr_bound_kind_name(b->kind),
-               b->compressor, b->statement);
+        printf("  %-12s %s [%s%s, on %s]: %s\n", b->name, b->theorem, lr_bound_kind_name(b->kind),
+               b->direction == LR_BOUND_LOWER ? ", lower bound" : "", b->compressor, b->statement);
         if (b->assumes)
             printf("  %-12s assumes %s: NaN where the run does not meet it (unless "
                    "bounds.outside_assumptions = true)\n", "", lr_bound_assumptions_text(b->assumes));

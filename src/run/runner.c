@@ -178,8 +178,8 @@ int lr_run_trial_columns(lr_run *run, const char *const *param_paths,
     for (size_t b = 0; b < run->nbounds; b++) {
         const lr_bound *bd = run->bounds[b];
         char name[96], doc[512];
-        snprintf(doc, sizeof doc, "%s [%s, %s]: %s", bd->theorem, lr_bound_kind_name(bd->kind),
-                 bd->compressor, bd->statement);
+        snprintf(doc, sizeof doc, "%s [%s%s, %s]: %s", bd->theorem, lr_bound_kind_name(bd->kind),
+                 bd->direction == LR_BOUND_LOWER ? ", lower bound" : "", bd->compressor, bd->statement);
         if ((run->col.bound_value[b] = lr_table_add_column(t, bd->name, LR_COL_REAL, doc)) < 0)
             LR_ERROR(LR_ENOMEM, "out of memory");
         snprintf(name, sizeof name, "%s_held", bd->name);
@@ -223,6 +223,12 @@ int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const cha
         if (!(run->bounds[i] = lr_bound_find(names[i])))
             LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered (lrlab list shows them)",
                       lr_config_where(run->cfg, key, where, sizeof where), names[i]);
+        /* The rows record err_fro and err_weight (lr_run_record_bounds), not the weights'
+         * operator-norm error that the ALDS bounds are about. */
+        if (run->bounds[i]->observed != LR_OBS_ERR_FRO && run->bounds[i]->observed != LR_OBS_ERR_WEIGHT)
+            LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is about %s, which this experiment's rows do not record",
+                      lr_config_where(run->cfg, key, where, sizeof where), names[i],
+                      lr_observed_name(run->bounds[i]->observed));
         for (size_t j = 0; j < i; j++)
             if (run->bounds[j] == run->bounds[i])
                 LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is listed twice (elements %zu and %zu)",
