@@ -8,3 +8,4 @@
  * "id" (tests/test_config.c checks it). */
 LR_EXPERIMENT(recovery)
 LR_EXPERIMENT(real_layers)
+LR_EXPERIMENT(alds)

@@ -150,6 +150,10 @@ int lr_run_record_row(const lr_run *run, double *row, size_t comp, const lr_row_
 int lr_run_use_compressors(lr_run *run, const char *const *names, size_t n, const char *key);
 /* The bounds the run evaluates, by registry name, checked likewise (none is allowed). */
 int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const char *key);
+/* The same for an experiment that evaluates and records its bounds itself (their value and
+ * held columns, with lr_bound_evaluate and lr_bound_check), so any observed quantity is
+ * allowed; the /points summary is not written for such a run. */
+int lr_run_use_own_bounds(lr_run *run, const char *const *names, size_t n, const char *key);
 /* The target ranks k = r + offset of each compressor's rows (a layout of nslots rows per
  * compressor may pass NULL offsets: then every offset is 0). */
 int lr_run_use_rank_offsets(lr_run *run, const long *offsets, size_t n);

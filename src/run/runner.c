@@ -212,7 +212,7 @@ int lr_run_use_compressors(lr_run *run, const char *const *names, size_t n, cons
     return LR_OK;
 }
 
-int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const char *key)
+static int use_bounds(lr_run *run, const char *const *names, size_t n, const char *key, int own)
 {
     char where[512];
     free(run->bounds);
@@ -224,8 +224,9 @@ int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const cha
             LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is not registered (lrlab list shows them)",
                       lr_config_where(run->cfg, key, where, sizeof where), names[i]);
         /* The rows record err_fro and err_weight (lr_run_record_bounds), not the weights'
-         * operator-norm error that the ALDS bounds are about. */
-        if (run->bounds[i]->observed != LR_OBS_ERR_FRO && run->bounds[i]->observed != LR_OBS_ERR_WEIGHT)
+         * operator-norm error that the ALDS bounds are about, unless the experiment
+         * evaluates its bounds itself (lr_run_use_own_bounds). */
+        if (!own && run->bounds[i]->observed != LR_OBS_ERR_FRO && run->bounds[i]->observed != LR_OBS_ERR_WEIGHT)
             LR_ERRORF(LR_ECONFIG, "%s: bound '%s' is about %s, which this experiment's rows do not record",
                       lr_config_where(run->cfg, key, where, sizeof where), names[i],
                       lr_observed_name(run->bounds[i]->observed));
@@ -235,6 +236,16 @@ int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const cha
                           lr_config_where(run->cfg, key, where, sizeof where), names[i], j + 1, i + 1);
     }
     return LR_OK;
+}
+
+int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const char *key)
+{
+    return use_bounds(run, names, n, key, 0);
+}
+
+int lr_run_use_own_bounds(lr_run *run, const char *const *names, size_t n, const char *key)
+{
+    return use_bounds(run, names, n, key, 1);
 }
 
 int lr_run_use_rank_offsets(lr_run *run, const long *offsets, size_t n)
