@@ -42,6 +42,7 @@ const char *const lr_dumpgen_names[LR_DUMPGEN_NKINDS] = {
     [LR_DUMPGEN_VLEN_STRINGS] = "vlen_strings",
     [LR_DUMPGEN_CHUNKED] = "chunked",
     [LR_DUMPGEN_UNWRITTEN] = "unwritten",
+    [LR_DUMPGEN_POOL_LINEAR] = "pool_linear",
 };
 
 /* The activation between the two layers, written here from PyTorch's formulas (libm
@@ -50,6 +51,7 @@ static const char *post_of(lr_dumpgen_kind kind)
 {
     switch (kind) {
     case LR_DUMPGEN_BAD_OP: return "relu,softmax";
+    case LR_DUMPGEN_POOL_LINEAR: return "relu,maxpool2d(2,2)";
     case LR_DUMPGEN_TANH: return "tanh";
     case LR_DUMPGEN_SIGMOID: return "sigmoid";
     case LR_DUMPGEN_GELU: return "gelu";

@@ -29,6 +29,7 @@ typedef enum {
     LR_DUMPGEN_VLEN_STRINGS,   /* good, with variable-length string attributes (h5py's default) */
     LR_DUMPGEN_CHUNKED,        /* good, with chunked, shuffled, gzip-compressed datasets */
     LR_DUMPGEN_UNWRITTEN,      /* layer 000: X and Y declare 10^9 rows and were never written */
+    LR_DUMPGEN_POOL_LINEAR,    /* layer 000 (linear): post "relu,maxpool2d(2,2)" */
     LR_DUMPGEN_NKINDS
 } lr_dumpgen_kind;
 

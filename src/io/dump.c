@@ -318,6 +318,15 @@ static int open_layer(lr_dump *d, size_t i, hid_t layers)
             if (attr_ints(g, an[k], av[k], (size_t)want[k]) != want[k])
                 DUMP_FAIL(LR_EDATA, "%s: %s: conv2d attribute '%s' must hold %ld integers", d->path,
                           lab, an[k], want[k]);
+        /* Untrusted geometry: every size within [0 or 1, 2^20], so that every product the
+         * reader and the forward pass form (C H W, the pooled shapes) fits in a long. */
+        for (int k = 0; k < 6; k++)
+            for (long q = 0; q < want[k]; q++) {
+                long lo = k == 2 ? 0 : 1, v = av[k][q];
+                if (v < lo || v > (1L << 20))
+                    DUMP_FAIL(LR_EDATA, "%s: %s: conv2d attribute '%s'[%ld] = %ld is outside [%ld, %ld]", d->path,
+                              lab, an[k], q, v, lo, 1L << 20);
+            }
         long c = L->in_shape[0], kh = L->kernel[0], kw = L->kernel[1], ckk = 0;
         /* Untrusted sizes: the product is formed only when it cannot overflow. */
         if (c <= 0 || kh <= 0 || kw <= 0 || __builtin_mul_overflow(c, kh, &ckk) || __builtin_mul_overflow(ckk, kw, &ckk))

@@ -191,6 +191,9 @@ int lr_net_from_dump(const lr_dump *d, lr_net **out)
                 spatial = 0;
             }
         }
+        /* A pooling window that does not fit is refused above; the weights must not be
+         * read over that refusal (their status would replace it). */
+        if (status != LR_OK) break;
         for (int k = 0; k < 3; k++) L->post_shape[k] = shape[k];
         L->post_dim = (size_t)(shape[0] * shape[1] * shape[2]);
         L->W.data = lr_malloc(L->n0 * L->n1 * sizeof(double));
