@@ -16,7 +16,7 @@ set logscale y
 set format y "10^{%T}"
 set format y "%.0e"
 set grid xtics ytics lw 0.5 lc rgb "#dddddd"
-set key top right
+set key bottom left
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
 iproxy = 0
 do for [v=1:nv] { if (word(vars, v) eq "alds_proxy") { iproxy = v } }
