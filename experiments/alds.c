@@ -130,9 +130,8 @@ static double wall(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int allocate(const alds_state *st, alds_variant v, lr_alds_plan *plan, size_t budget, lr_alds_result *res)
+static int allocate(alds_variant v, lr_alds_plan *plan, size_t budget, lr_alds_result *res)
 {
-    (void)st;
     switch (v) {
     case ALDS_UNIFORM: return lr_alds_uniform(plan, budget, res, NULL);
     case ALDS_ENERGY: return lr_alds_svd_energy(plan, budget, res, NULL);
@@ -178,7 +177,7 @@ static int variant_rows(const lr_run *run, const alds_state *st, alds_ws *w, con
     lr_alds_plan *plan = NULL;
     LR_TRY(lr_alds_plan_alloc(w->P, nl, &st->opts, &plan));
     lr_alds_result res = {.layer = w->choice};
-    int s = allocate(st, v, plan, budget, &res);
+    int s = allocate(v, plan, budget, &res);
     lr_alds_plan_free(plan);
     double secs = wall() - t0;
     LR_TRY(s);

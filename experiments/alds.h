@@ -53,7 +53,6 @@ typedef struct alds_layer {
     double *dd_err;
     lr_mat Vxw;
     size_t mn1;
-    double *dd_eps; /* unused */
     /* The allocator's view (lr_alds_problem): jmax per k, and per criterion (proxy, l2,
      * sqrtk, true) the nk tables; the data-driven one at k = 1. */
     size_t *jmax;
@@ -77,7 +76,6 @@ typedef struct alds_state {
     lr_net *net;             /* the dump's sequential network, when it has one and tests */
     size_t ntrials;
     alds_net *nets;          /* one per trial (a dump: one) */
-    int variants[ALDS_NVARIANTS]; /* which run, in order */
     size_t nvar;
     alds_variant var[ALDS_NVARIANTS];
     lr_alds_opts opts;
@@ -93,7 +91,7 @@ typedef struct alds_state {
     size_t grid_rows, grid_held[3], grid_checked, grid_unconverged;
     double k1_max_dev;       /* largest |bound - eps| / eps at k = 1 */
     /* extra /trials columns */
-    int c_method, c_layer, c_layer_index, c_n0, c_n1, c_c, c_keep, c_budget, c_kgroups, c_j, c_dense,
+    int c_layer, c_layer_index, c_n0, c_n1, c_c, c_keep, c_budget, c_kgroups, c_j, c_dense,
         c_params, c_eps, c_crit, c_obj_crit, c_obj_true, c_keep_achieved, c_keep_ok, c_accuracy,
         c_accuracy_dense, c_iters, c_converged, c_uniform_obj;
 } alds_state;

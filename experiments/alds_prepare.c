@@ -93,7 +93,7 @@ static void layer_free(alds_layer *L)
 {
     lr_free(L->W.data);
     for (size_t i = 0; L->tab && i < L->nk; i++) ktab_free(&L->tab[i]);
-    free(L->tab), free(L->ks), free(L->sv), free(L->dd_err), free(L->dd_eps), free(L->jmax);
+    free(L->tab), free(L->ks), free(L->sv), free(L->dd_err), free(L->jmax);
     for (int c = 0; c < 4; c++) free(L->crit[c]);
     lr_free(L->Vxw.data);
 }
@@ -258,8 +258,11 @@ static int synthetic_net(lr_run *run, alds_state *st, alds_net *N, size_t trial,
     const lr_config *c = run->cfg;
     const long *ch, *out, *ker;
     const double *dec;
-    size_t nc = lr_config_int_list(c, "network.channels", &ch), no = lr_config_int_list(c, "network.outputs", &out);
-    size_t nker = lr_config_int_list(c, "network.kernels", &ker), nd = lr_config_real_list(c, "network.decays", &dec);
+    /* check_synthetic has made the lists agree. */
+    size_t nc = lr_config_int_list(c, "network.channels", &ch);
+    lr_config_int_list(c, "network.outputs", &out);
+    lr_config_real_list(c, "network.decays", &dec);
+    size_t nker = lr_config_int_list(c, "network.kernels", &ker);
     double noise = lr_config_num(c, 0, "network.noise"), cond = lr_config_num(c, 0, "network.x_cond");
     size_t m = (size_t)lr_config_num(c, 0, "network.m");
     N->nl = nc;
@@ -272,7 +275,6 @@ static int synthetic_net(lr_run *run, alds_state *st, alds_net *N, size_t trial,
     /* One stream per network (trial), whatever the budget: every budget sees the same nets. */
     lr_rng_seed_unit(r, run->seed, 0, trial);
     int s = LR_OK;
-    (void)no, (void)nd;
     for (size_t l = 0; s == LR_OK && l < nc; l++) {
         alds_layer *L = &N->L[l];
         size_t kk = nker ? (size_t)ker[l] : 1;
@@ -359,13 +361,6 @@ int lr_alds_budget(const alds_net *N, double budget, const char *kind, size_t *o
     return LR_OK;
 }
 
-static int add_col(lr_run *run, int *slot, const char *name, lr_col_type type, const char *doc)
-{
-    *slot = lr_table_add_column(run->trials, name, type, doc);
-    if (*slot < 0) LR_ERROR(LR_ENOMEM, "out of memory");
-    return LR_OK;
-}
-
 static int declare_columns(lr_run *run, alds_state *st)
 {
     static const char *const paths[] = {"alds.budget"};
@@ -375,35 +370,45 @@ static int declare_columns(lr_run *run, alds_state *st)
     for (size_t v = 0; v < st->nvar; v++)
         if (lr_table_dict_index(run->trials, (size_t)run->col.compressor, lr_alds_variant_names[st->var[v]]) < 0)
             LR_ERROR(LR_ENOMEM, "out of memory");
-    LR_TRY(add_col(run, &st->c_layer, "layer", LR_COL_NAME, "module name of the layer ('(network)' for the network row)"));
+    LR_TRY(lr_run_add_column(run, &st->c_layer, "layer", LR_COL_NAME, "module name of the layer ('(network)' for the network row)"));
     for (size_t l = 0; l < st->nets[0].nl; l++)
         if (lr_table_dict_index(run->trials, (size_t)st->c_layer, st->nets[0].L[l].name) < 0) LR_ERROR(LR_ENOMEM, "out of memory");
     if (lr_table_dict_index(run->trials, (size_t)st->c_layer, "(network)") < 0) LR_ERROR(LR_ENOMEM, "out of memory");
-    LR_TRY(add_col(run, &st->c_layer_index, "layer_index", LR_COL_INT, "position of the layer (-1: the network row)"));
-    LR_TRY(add_col(run, &st->c_n0, "N0", LR_COL_INT, "layer inputs c kh kw"));
-    LR_TRY(add_col(run, &st->c_n1, "N1", LR_COL_INT, "layer outputs f"));
-    LR_TRY(add_col(run, &st->c_c, "channels", LR_COL_INT, "input channels c (k divides it)"));
-    LR_TRY(add_col(run, &st->c_kgroups, "groups", LR_COL_INT, "channel groups k of the layer's decomposition"));
-    LR_TRY(add_col(run, &st->c_j, "j", LR_COL_INT, "rank per group (0 when dense)"));
-    LR_TRY(add_col(run, &st->c_dense, "dense", LR_COL_FLAG, "1: the layer keeps W (decomposing saves nothing, or alds.keep_dense)"));
-    LR_TRY(add_col(run, &st->c_params, "params", LR_COL_INT,
+    LR_TRY(lr_run_add_column(run, &st->c_layer_index, "layer_index", LR_COL_INT, "position of the layer (-1: the network row)"));
+    LR_TRY(lr_run_add_column(run, &st->c_n0, "N0", LR_COL_INT, "layer inputs c kh kw"));
+    LR_TRY(lr_run_add_column(run, &st->c_n1, "N1", LR_COL_INT, "layer outputs f"));
+    LR_TRY(lr_run_add_column(run, &st->c_c, "channels", LR_COL_INT, "input channels c (k divides it)"));
+    LR_TRY(lr_run_add_column(run, &st->c_kgroups, "groups", LR_COL_INT, "channel groups k of the layer's decomposition"));
+    LR_TRY(lr_run_add_column(run, &st->c_j, "j", LR_COL_INT, "rank per group (0 when dense)"));
+    LR_TRY(lr_run_add_column(run, &st->c_dense, "dense", LR_COL_FLAG, "1: the layer keeps W (decomposing saves nothing, or alds.keep_dense)"));
+    LR_TRY(lr_run_add_column(run, &st->c_params, "params", LR_COL_INT,
                    "weights stored: j (k N1 + N0), N0 N1 when dense (network row: every layer's, biases included)"));
-    LR_TRY(add_col(run, &st->c_budget, "budget_params", LR_COL_INT, "the compressed layers' parameter budget"));
-    LR_TRY(add_col(run, &st->c_eps, "eps", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_budget, "budget_params", LR_COL_INT, "the compressed layers' parameter budget"));
+    LR_TRY(lr_run_add_column(run, &st->c_eps, "eps", LR_COL_REAL,
                    "true relative error ||W^ - W||_2 / ||W||_2 (power iteration; network row: the largest over layers)"));
-    LR_TRY(add_col(run, &st->c_crit, "criterion", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_crit, "criterion", LR_COL_REAL,
                    "the error the allocation was made on at this (k, j) (the variant's criterion)"));
-    LR_TRY(add_col(run, &st->c_obj_crit, "objective", LR_COL_REAL, "network row: the allocator's objective, max over layers of the criterion"));
-    LR_TRY(add_col(run, &st->c_keep_achieved, "keep", LR_COL_REAL, "network row: parameters kept / dense parameters (whole network)"));
-    LR_TRY(add_col(run, &st->c_keep_ok, "keep_ok", LR_COL_FLAG,
+    LR_TRY(lr_run_add_column(run, &st->c_obj_crit, "objective", LR_COL_REAL, "network row: the allocator's objective, max over layers of the criterion"));
+    LR_TRY(lr_run_add_column(run, &st->c_keep_achieved, "keep", LR_COL_REAL, "network row: parameters kept / dense parameters (whole network)"));
+    LR_TRY(lr_run_add_column(run, &st->c_keep_ok, "keep_ok", LR_COL_FLAG,
                    "network row: 1 if the kept ratio is within 0.5% of the target (budgets in keep ratio), 0 if not"));
-    LR_TRY(add_col(run, &st->c_uniform_obj, "eps_uniform", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_uniform_obj, "eps_uniform", LR_COL_REAL,
                    "network row: the largest true error of uniform rank at this budget (for the global step's check)"));
-    LR_TRY(add_col(run, &st->c_accuracy, "accuracy", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_accuracy, "accuracy", LR_COL_REAL,
                    "network row: test accuracy of the compressed network, grouped layers run as encoders + decoder"));
-    LR_TRY(add_col(run, &st->c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "test accuracy of the dense network (lrlab's forward pass)"));
-    LR_TRY(add_col(run, &st->c_iters, "iterations", LR_COL_INT, "power iterations of eps"));
-    LR_TRY(add_col(run, &st->c_converged, "converged", LR_COL_FLAG, "1 if eps's power iteration met alds.power.tol"));
+    LR_TRY(lr_run_add_column(run, &st->c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "test accuracy of the dense network (lrlab's forward pass)"));
+    LR_TRY(lr_run_add_column(run, &st->c_iters, "iterations", LR_COL_INT, "power iterations of eps"));
+    LR_TRY(lr_run_add_column(run, &st->c_converged, "converged", LR_COL_FLAG, "1 if eps's power iteration met alds.power.tol"));
+    return LR_OK;
+}
+
+static int refuse_repeats(const lr_config *c, const char *key, const char *const *v, size_t n)
+{
+    char where[512];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(v[i], v[j]))
+                LR_ERRORF(LR_ECONFIG, "%s: \"%s\" is listed twice", lr_config_where(c, key, where, sizeof where), v[i]);
     return LR_OK;
 }
 
@@ -411,15 +416,8 @@ static int choose_variants(const lr_config *c, alds_state *st)
 {
     const char *const *m, *const *cr;
     size_t nm = lr_config_str_list(c, "alds.methods", &m), nc = lr_config_str_list(c, "alds.criteria", &cr);
-    char where[512];
-    for (size_t i = 0; i < nm; i++)
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(m[i], m[j]))
-                LR_ERRORF(LR_ECONFIG, "%s: \"%s\" is listed twice", lr_config_where(c, "alds.methods", where, sizeof where), m[i]);
-    for (size_t i = 0; i < nc; i++)
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(cr[i], cr[j]))
-                LR_ERRORF(LR_ECONFIG, "%s: \"%s\" is listed twice", lr_config_where(c, "alds.criteria", where, sizeof where), cr[i]);
+    LR_TRY(refuse_repeats(c, "alds.methods", m, nm));
+    LR_TRY(refuse_repeats(c, "alds.criteria", cr, nc));
     static const char *const crit[4] = {"proxy", "l2", "sqrtk", "true"};
     /* Uniform rank always runs: the global step is checked against it at every budget. */
     st->var[st->nvar++] = ALDS_UNIFORM;

@@ -11,25 +11,18 @@
 #include "io/h5.h"
 #include "io/results_file.h"
 
+/* The grid's counts are integer attributes; lr_h5_get_attr_f64 converts them exactly. */
 static long attr_i(hid_t f, const char *name)
 {
-    long long v = -1;
-    hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
-    if (a >= 0) {
-        H5Aread(a, H5T_NATIVE_LLONG, &v);
-        H5Aclose(a);
-    }
+    double v = -1;
+    lr_h5_get_attr_f64(f, name, &v);
     return (long)v;
 }
 
 static double attr_f(hid_t f, const char *name)
 {
     double v = NAN;
-    hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
-    if (a >= 0) {
-        H5Aread(a, H5T_NATIVE_DOUBLE, &v);
-        H5Aclose(a);
-    }
+    lr_h5_get_attr_f64(f, name, &v);
     return v;
 }
 

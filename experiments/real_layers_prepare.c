@@ -126,61 +126,54 @@ static size_t budget_rank(const rl_layer *L, const char *kind, double b)
     return k > cap ? cap : (k < 1 ? 1 : k);
 }
 
-static int add_col(lr_run *run, int *slot, const char *name, lr_col_type type, const char *doc)
-{
-    *slot = lr_table_add_column(run->trials, name, type, doc);
-    if (*slot < 0) LR_ERROR(LR_ENOMEM, "out of memory");
-    return LR_OK;
-}
-
 static int declare_columns(lr_run *run, rl_state *st)
 {
     static const char *const paths[] = {"compress.alpha"};
     static const char *const names[] = {"alpha"};
     LR_TRY(lr_run_trial_columns(run, paths, names, 1));
-    LR_TRY(add_col(run, &st->c_stage, "stage", LR_COL_NAME,
+    LR_TRY(lr_run_add_column(run, &st->c_stage, "stage", LR_COL_NAME,
                    "layer: the dumped layer alone (X~ = X); sequential: ZS25's sequential "
                    "compression (X~ = the compressed network's input); network: accuracy"));
     for (int i = 0; i < 3; i++)
         if (lr_table_dict_index(run->trials, (size_t)st->c_stage, lr_rl_stage_names[i]) < 0)
             LR_ERROR(LR_ENOMEM, "out of memory");
-    LR_TRY(add_col(run, &st->c_layer, "layer", LR_COL_NAME, "PyTorch module name of the layer ('(network)' for network rows)"));
+    LR_TRY(lr_run_add_column(run, &st->c_layer, "layer", LR_COL_NAME, "PyTorch module name of the layer ('(network)' for network rows)"));
     /* Every name the units will use, so that they only read the dictionary (units may run
      * on several threads). */
     for (size_t l = 0; l < st->nl; l++)
         if (lr_table_dict_index(run->trials, (size_t)st->c_layer, st->dump->layers[l].module) < 0)
             LR_ERROR(LR_ENOMEM, "out of memory");
     if (lr_table_dict_index(run->trials, (size_t)st->c_layer, "(network)") < 0) LR_ERROR(LR_ENOMEM, "out of memory");
-    LR_TRY(add_col(run, &st->c_layer_index, "layer_index", LR_COL_INT, "position of the layer in forward order (-1: network)"));
-    LR_TRY(add_col(run, &st->c_n0, "N0", LR_COL_INT, "layer inputs, with the bias column when folded (N0a)"));
-    LR_TRY(add_col(run, &st->c_n1, "N1", LR_COL_INT, "layer outputs"));
-    LR_TRY(add_col(run, &st->c_m, "m", LR_COL_INT, "rows of X~ (samples, or im2col rows)"));
-    LR_TRY(add_col(run, &st->c_budget, "budget", LR_COL_REAL, "network budget (network.budget_kind); NaN in the layer stage"));
-    LR_TRY(add_col(run, &st->c_param_ratio, "param_ratio", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_layer_index, "layer_index", LR_COL_INT, "position of the layer in forward order (-1: network)"));
+    LR_TRY(lr_run_add_column(run, &st->c_n0, "N0", LR_COL_INT, "layer inputs, with the bias column when folded (N0a)"));
+    LR_TRY(lr_run_add_column(run, &st->c_n1, "N1", LR_COL_INT, "layer outputs"));
+    LR_TRY(lr_run_add_column(run, &st->c_m, "m", LR_COL_INT, "rows of X~ (samples, or im2col rows)"));
+    LR_TRY(lr_run_add_column(run, &st->c_budget, "budget", LR_COL_REAL, "network budget (network.budget_kind); NaN in the layer stage"));
+    LR_TRY(lr_run_add_column(run, &st->c_param_ratio, "param_ratio", LR_COL_REAL,
                    "k (N0a + N1) / (N0a N1) for a layer; for a network row, the whole network's ratio"));
-    LR_TRY(add_col(run, &st->c_energy, "energy", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_energy, "energy", LR_COL_REAL,
                    "sum_{i<=k} sigma_i(W)^2 / sum_i sigma_i(W)^2 (network rows: mean over layers)"));
-    LR_TRY(add_col(run, &st->c_err_y, "err_y", LR_COL_REAL, "||X~ M - Y||_F (Y: the stored / original pre-activations)"));
-    LR_TRY(add_col(run, &st->c_err_y_rel, "err_y_rel", LR_COL_REAL, "err_y / ||Y||_F"));
-    LR_TRY(add_col(run, &st->c_tau, "tau_k", LR_COL_REAL, "tau_k(X~ W): the smallest err_layer any rank-k M can have"));
-    LR_TRY(add_col(run, &st->c_pg_fro, "pg_fro", LR_COL_REAL, "||P G||_F, G = Y - X~ W"));
-    LR_TRY(add_col(run, &st->c_sigma_hat, "sigma_hat", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_err_y, "err_y", LR_COL_REAL, "||X~ M - Y||_F (Y: the stored / original pre-activations)"));
+    LR_TRY(lr_run_add_column(run, &st->c_err_y_rel, "err_y_rel", LR_COL_REAL, "err_y / ||Y||_F"));
+    LR_TRY(lr_run_add_column(run, &st->c_tau, "tau_k", LR_COL_REAL, "tau_k(X~ W): the smallest err_layer any rank-k M can have"));
+    LR_TRY(lr_run_add_column(run, &st->c_pg_fro, "pg_fro", LR_COL_REAL, "||P G||_F, G = Y - X~ W"));
+    LR_TRY(lr_run_add_column(run, &st->c_sigma_hat, "sigma_hat", LR_COL_REAL,
                    "noise-level estimate ||(I - P) Y||_F / sqrt((m - q) N1) (NaN if m <= q)"));
-    LR_TRY(add_col(run, &st->c_thm2a_hat, "thm2a_hat", LR_COL_REAL,
+    LR_TRY(lr_run_add_column(run, &st->c_thm2a_hat, "thm2a_hat", LR_COL_REAL,
                    "Theorem 2(a) with ||PG||_op replaced by sigma_hat (sqrt q + sqrt N1 + t)"));
-    LR_TRY(add_col(run, &st->c_thm2a_hat_held, "thm2a_hat_held", LR_COL_FLAG, "1 if dd_rank's err_fro <= thm2a_hat (-1: n/a)"));
-    LR_TRY(add_col(run, &st->c_route, "route", LR_COL_INT,
+    LR_TRY(lr_run_add_column(run, &st->c_thm2a_hat_held, "thm2a_hat_held", LR_COL_FLAG, "1 if dd_rank's err_fro <= thm2a_hat (-1: n/a)"));
+    LR_TRY(lr_run_add_column(run, &st->c_route, "route", LR_COL_INT,
                    "compressor's numerical route (whiten: 0 Cholesky, 1 with jitter, 2 pivoted-QR "
                    "fallback; act_scaled: 1 if some input was never active)"));
-    LR_TRY(add_col(run, &st->c_dd_le_da, "le_svd_w", LR_COL_FLAG,
+    LR_TRY(lr_run_add_column(run, &st->c_dd_le_da, "le_svd_w", LR_COL_FLAG,
                    "layer stage: 1 if err_layer <= svd_w's at this rank (slack bounds.tol, relative and of ||X~W||_F), "
                    "2 if only within svd_w's + 2 ||PG||_F, 0 if neither, -1 n/a"));
-    LR_TRY(add_col(run, &st->c_dd_le_da_y, "le_svd_w_y", LR_COL_FLAG,
+    LR_TRY(lr_run_add_column(run, &st->c_dd_le_da_y, "le_svd_w_y", LR_COL_FLAG,
                    "layer stage: 1 if err_y (against the fitted Y of layers.target, which dd_rank "
                    "minimises exactly) <= svd_w's at this rank (slack as le_svd_w), 0 if not, -1 n/a"));
-    LR_TRY(add_col(run, &st->c_accuracy, "accuracy", LR_COL_REAL, "test accuracy of the compressed network (network rows)"));
-    LR_TRY(add_col(run, &st->c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "test accuracy of the dense network in lrlab's forward pass"));
-    LR_TRY(add_col(run, &st->c_net_ratio, "net_param_ratio", LR_COL_REAL, "the whole network's parameter ratio at this budget"));
+    LR_TRY(lr_run_add_column(run, &st->c_accuracy, "accuracy", LR_COL_REAL, "test accuracy of the compressed network (network rows)"));
+    LR_TRY(lr_run_add_column(run, &st->c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "test accuracy of the dense network in lrlab's forward pass"));
+    LR_TRY(lr_run_add_column(run, &st->c_net_ratio, "net_param_ratio", LR_COL_REAL, "the whole network's parameter ratio at this budget"));
     return LR_OK;
 }
 

@@ -137,6 +137,9 @@ typedef struct lr_row_measure {
     int svd_fallback;
 } lr_row_measure;
 
+/* Add an experiment's own /trials column; its index goes to *slot (LR_ENOMEM on failure). */
+int lr_run_add_column(lr_run *run, int *slot, const char *name, lr_col_type type, const char *doc);
+
 /* Write the standard error cells of a row and evaluate every bound of the run on it (a
  * bound is checked only on the rows of the compressor it is about).  Rejects non-finite
  * errors with LR_ENUMERIC. */

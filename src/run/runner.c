@@ -238,6 +238,13 @@ static int use_bounds(lr_run *run, const char *const *names, size_t n, const cha
     return LR_OK;
 }
 
+int lr_run_add_column(lr_run *run, int *slot, const char *name, lr_col_type type, const char *doc)
+{
+    *slot = lr_table_add_column(run->trials, name, type, doc);
+    if (*slot < 0) LR_ERROR(LR_ENOMEM, "out of memory");
+    return LR_OK;
+}
+
 int lr_run_use_bounds(lr_run *run, const char *const *names, size_t n, const char *key)
 {
     return use_bounds(run, names, n, key, 0);
