@@ -232,6 +232,117 @@ static void test_global_brute_force(void)
     gsl_rng_free(g);
 }
 
+/* The step a layer could take from choice c (as lr_alds_fill defines it), written plainly:
+ * its extra cost, or 0 when it cannot step. */
+static size_t plain_step(const lr_alds_layer *y, const lr_alds_choice *c)
+{
+    if (!y->compressible || c->dense || c->err == 0.0) return 0;
+    size_t i = 0;
+    while (y->k[i] != c->k) i++;
+    size_t cost = (c->j + 1) * (c->k * y->n1 + y->n0);
+    if (c->j + 1 <= y->jmax[i] && cost < dense_of(y)) return cost - c->params;
+    return dense_of(y) - c->params;
+}
+
+/* lr_alds_fill after every allocator, on random instances and budgets: the result stays a
+ * valid allocation within the budget; every layer keeps its k and its error does not grow;
+ * the objective does not grow; it stops only when no layer's step fits in what is left;
+ * lr_alds_next_step is the smallest step of the filled result. */
+static void test_fill(void)
+{
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(g, 77);
+    lr_alds_choice ch[MAXL], before[MAXL];
+    size_t cases = 0, grew = 0, fell = 0, spent = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        size_t jmin = trial % 3 == 0 ? 0 : 1;
+        inst x;
+        rand_inst(g, &x, jmin, 1);
+        for (size_t l = 0; l < x.n; l++) {
+            lr_alds_layer *y = &x.L[l];
+            y->nsv = y->jmax[0], y->sv = x.sv[l];
+            for (size_t i = 0; i < y->nsv; i++) x.sv[l][i] = 1.0 / (1.0 + (double)i);
+        }
+        lr_alds_opts o = lr_alds_opts_default();
+        o.jmin = jmin;
+        o.nseeds = 3;
+        lr_alds_plan *p = plan_for(&x, &o);
+        size_t lo;
+        CU_ASSERT_EQUAL_FATAL(lr_alds_min_budget(p, NULL, &lo), LR_OK);
+        for (int b = 0; b < 4; b++) {
+            size_t budget = lo + gsl_rng_uniform_int(g, total_dense(&x) - lo + 4);
+            for (int m = 0; m < 4; m++) {
+                lr_alds_result r = {.layer = ch};
+                int st = m == 0 ? lr_alds_global(p, NULL, budget, &r)
+                         : m == 1 ? lr_alds_run(p, budget, &r, NULL)
+                         : m == 2 ? lr_alds_uniform(p, budget, &r, NULL)
+                                  : lr_alds_svd_energy(p, budget, &r, NULL);
+                CU_ASSERT_EQUAL_FATAL(st, LR_OK);
+                memcpy(before, ch, sizeof ch);
+                double obj0 = r.objective;
+                size_t left0 = r.budget_left, steps = 0, next = 0;
+                CU_ASSERT_EQUAL_FATAL(lr_alds_fill(p, &r, &steps), LR_OK);
+                check_result(&x, &r, budget, jmin);
+                CU_ASSERT(r.objective <= obj0);
+                size_t smallest = 0, fits = 0;
+                for (size_t l = 0; l < x.n; l++) {
+                    CU_ASSERT(ch[l].k == before[l].k || ch[l].dense);
+                    CU_ASSERT(ch[l].err <= before[l].err);
+                    size_t s = plain_step(&x.L[l], &ch[l]);
+                    if (s && (!smallest || s < smallest)) smallest = s;
+                    fits += s && s <= r.budget_left;
+                }
+                CU_ASSERT_EQUAL(fits, 0);
+                CU_ASSERT_EQUAL(lr_alds_next_step(p, &r, &next), LR_OK);
+                CU_ASSERT_EQUAL(next, smallest);
+                CU_ASSERT_EQUAL(steps == 0, r.budget_left == left0);
+                grew += steps > 0, fell += r.objective < obj0, spent += left0 - r.budget_left;
+                cases++;
+            }
+        }
+        lr_alds_plan_free(p);
+    }
+    /* The instances reach both outcomes: fills that spend, some that lower the objective. */
+    CU_ASSERT(cases == 3200 && grew > 300 && fell > 10);
+    printf("\n    fill: %zu allocations, %zu took steps (%zu parameters spent), %zu lowered the objective ", cases,
+           grew, spent, fell);
+    gsl_rng_free(g);
+}
+
+/* A fixed seed at k = 1 starts from the global step at k = 1 and never raises its
+ * objective, so ALDS with it is never worse than the global step; without it, it can be. */
+static void test_k1_seed(void)
+{
+    gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(g, 91);
+    lr_alds_choice ch[MAXL];
+    size_t cases = 0, worse_without = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        inst x;
+        rand_inst(g, &x, 1, 1);
+        lr_alds_opts with = lr_alds_opts_default(), without = lr_alds_opts_default();
+        with.nfixed = 2, with.fixed_k[0] = 1, with.fixed_k[1] = 4, with.nseeds = 2;
+        without.nfixed = 1, without.fixed_k[0] = 4, without.nseeds = 1;
+        lr_alds_plan *pw = plan_for(&x, &with), *po = plan_for(&x, &without);
+        size_t lo;
+        CU_ASSERT_EQUAL_FATAL(lr_alds_min_budget(pw, NULL, &lo), LR_OK);
+        size_t budget = lo + gsl_rng_uniform_int(g, total_dense(&x) - lo + 1);
+        lr_alds_result r = {.layer = ch};
+        CU_ASSERT_EQUAL_FATAL(lr_alds_global(pw, NULL, budget, &r), LR_OK);
+        double glob = r.objective;
+        CU_ASSERT_EQUAL_FATAL(lr_alds_run(pw, budget, &r, NULL), LR_OK);
+        CU_ASSERT(r.objective <= glob);
+        CU_ASSERT_EQUAL_FATAL(lr_alds_run(po, budget, &r, NULL), LR_OK);
+        worse_without += r.objective > glob;
+        cases++;
+        lr_alds_plan_free(pw), lr_alds_plan_free(po);
+    }
+    CU_ASSERT(worse_without > 0);
+    printf("\n    k = 1 seed: %zu instances; without it ALDS (one seed at k = 4) was worse than the global step in %zu ",
+           cases, worse_without);
+    gsl_rng_free(g);
+}
+
 static int trace_nonincreasing(const double *t, size_t nseeds, size_t nt)
 {
     for (size_t s = 0; s < nseeds; s++)
@@ -692,6 +803,9 @@ static void test_no_allocation(void)
     CU_ASSERT_EQUAL(lr_alds_global(p, NULL, lo + 10, &r), LR_OK);
     CU_ASSERT_EQUAL(lr_alds_uniform(p, lo + 10, &r, NULL), LR_OK);
     CU_ASSERT_EQUAL(lr_alds_svd_energy(p, lo + 10, &r, NULL), LR_OK);
+    size_t steps, next;
+    CU_ASSERT_EQUAL(lr_alds_fill(p, &r, &steps), LR_OK);
+    CU_ASSERT_EQUAL(lr_alds_next_step(p, &r, &next), LR_OK);
     CU_ASSERT_EQUAL(lr_test_alloc_calls() - before, 0);
     lr_alds_plan_free(p);
     /* Every allocation of the plan failing in turn: LR_ENOMEM, no plan. */
@@ -724,6 +838,8 @@ void lr_tests_alds_alloc(void)
     CU_add_test(s, "SVD energy on hand-computed cases", test_svd_energy_hand);
     CU_add_test(s, "SVD energy = a linear scan of the energy levels", test_svd_energy_scan);
     CU_add_test(s, "global step never worse than uniform; strictly better on mixed decay", test_global_vs_uniform);
+    CU_add_test(s, "fill: spends the leftover, errors never grow, stops when nothing fits", test_fill);
+    CU_add_test(s, "a fixed seed at k = 1: ALDS never worse than the global step", test_k1_seed);
     CU_add_test(s, "budgets below the smallest reachable are refused with that number", test_refusals);
     CU_add_test(s, "malformed problems refused with messages", test_malformed);
     CU_add_test(s, "no allocation after the plan; allocation failures reported", test_no_allocation);

@@ -678,3 +678,78 @@ int lr_alds_svd_energy(lr_alds_plan *p, size_t budget, lr_alds_result *out, doub
     if (eta) *eta = 1.0 - r;
     return LR_OK;
 }
+
+/* ---- spending the leftover budget ---- */
+
+/* Layer l's next step from its choice ch: the new choice *nx and its extra cost; 0 when the
+ * layer cannot step (not compressible, dense, error 0). */
+static int layer_step(const lr_alds_layer *y, const lr_alds_choice *ch, lr_alds_choice *nx, size_t *extra)
+{
+    if (!y->compressible || ch->dense || !(ch->err > 0)) return 0;
+    size_t i = k_index(y, ch->k), dense = y->n0 * y->n1;
+    if (i == y->nk) return 0;
+    size_t j = ch->j + 1, cost = j * (y->k[i] * y->n1 + y->n0);
+    if (j <= y->jmax[i] && cost < dense) {
+        lr_alds_choice c = {ch->k, j, 0, cost, y->err[i][j]};
+        *nx = c;
+    } else {
+        lr_alds_choice c = {ch->k, 0, 1, dense, 0.0};
+        *nx = c;
+    }
+    *extra = nx->params - ch->params;
+    return 1;
+}
+
+static int check_result(const lr_alds_plan *p, const lr_alds_result *r, const char *who)
+{
+    LR_TRY(check_call(p, r, who));
+    size_t sum = 0;
+    for (size_t c = 0; c < p->nc; c++) sum += r->layer[p->comp[c]].params;
+    if (sum != r->params || r->params > r->budget)
+        LR_ERRORF(LR_EINVAL, "%s: the result does not belong to this plan (%zu parameters in its layers, %zu "
+                  "recorded, budget %zu)", who, sum, r->params, r->budget);
+    return LR_OK;
+}
+
+int lr_alds_next_step(const lr_alds_plan *p, const lr_alds_result *result, size_t *cost)
+{
+    LR_TRY(check_result(p, result, "lr_alds_next_step"));
+    if (!cost) LR_ERROR(LR_EINVAL, "lr_alds_next_step: needs an output");
+    size_t best = 0;
+    for (size_t c = 0; c < p->nc; c++) {
+        size_t l = p->comp[c], extra;
+        lr_alds_choice nx;
+        if (layer_step(&p->L[l], &result->layer[l], &nx, &extra) && (!best || extra < best)) best = extra;
+    }
+    *cost = best;
+    return LR_OK;
+}
+
+int lr_alds_fill(const lr_alds_plan *p, lr_alds_result *result, size_t *steps)
+{
+    LR_TRY(check_result(p, result, "lr_alds_fill"));
+    size_t taken = 0;
+    for (;;) {
+        size_t pick = p->n, pick_extra = 0;
+        lr_alds_choice pick_nx = {0};
+        for (size_t c = 0; c < p->nc; c++) {
+            size_t l = p->comp[c], extra;
+            lr_alds_choice nx;
+            if (!layer_step(&p->L[l], &result->layer[l], &nx, &extra) || extra > result->budget_left) continue;
+            if (pick == p->n || result->layer[l].err > result->layer[pick].err)
+                pick = l, pick_extra = extra, pick_nx = nx;
+        }
+        if (pick == p->n) break;
+        result->layer[pick] = pick_nx;
+        result->params += pick_extra;
+        result->budget_left -= pick_extra;
+        taken++;
+    }
+    double mx = 0.0;
+    for (size_t c = 0; c < p->nc; c++)
+        if (result->layer[p->comp[c]].err > mx) mx = result->layer[p->comp[c]].err;
+    result->objective = mx;
+    result->params_total = result->params + p->fixed_cost;
+    if (steps) *steps = taken;
+    return LR_OK;
+}

@@ -89,6 +89,20 @@
  * same breakpoint, without a tolerance here.  The errors reported are the caller's table
  * err_l(1, j).  The global step alone at k = 1 is lr_alds_global with k = NULL.
  *
+ * Filling the leftover budget (lr_alds_fill).  Every step above stops at a level, so it
+ * usually leaves part of the budget unspent: the minimax level cannot be lowered without
+ * raising every layer at it, but cheaper improvements of the other layers may still fit.
+ * lr_alds_fill spends the rest greedily: while some layer's next step fits in what is left,
+ * the layer of largest error among those whose step fits takes it (ties: the first layer).
+ * A step is j -> j + 1 at the layer's k, or to dense when j + 1 would cost no less than
+ * N0 N1 or j is already jmax(k); layers that are dense or have error 0 take no step.  The
+ * errors only go down, so the objective never increases (it falls only when the layers at
+ * the level can all step).  This is lrlab's addition, not part of ALDS or torchprune: it
+ * brings the kept ratio to the target without giving up the minimax level; lr_alds_run and
+ * the baselines return their allocations unfilled, and the caller decides.
+ * lr_alds_next_step gives the smallest step any layer of an allocation could take, so a
+ * caller can say why a budget was not spent.
+ *
  * Budgets.  Every function refuses (LR_EINVAL) a budget below the smallest reachable one,
  * sum_l min(jmin (k_l N1 + N0), N0 N1) over the compressible layers (k_l = 1 except for
  * lr_alds_global with given k), with a message that gives that number.  Parameter counts
@@ -193,5 +207,14 @@ int lr_alds_uniform(lr_alds_plan *p, size_t budget, lr_alds_result *out, size_t 
 /* SVD energy at k = 1 (needs sv in every compressible layer); *eta (may be NULL) gets the
  * common kept-energy level 1 - r*. */
 int lr_alds_svd_energy(lr_alds_plan *p, size_t budget, lr_alds_result *out, double *eta);
+
+/* Spend result's budget_left greedily (see "Filling" above), updating every field of the
+ * result; *steps (may be NULL) gets the number of steps taken.  The result must come from
+ * one of the functions above on the same plan. */
+int lr_alds_fill(const lr_alds_plan *p, lr_alds_result *result, size_t *steps);
+
+/* The parameters of the smallest step any layer of result could take (as lr_alds_fill
+ * defines steps), or 0 when no layer can step (all dense, or every error 0). */
+int lr_alds_next_step(const lr_alds_plan *p, const lr_alds_result *result, size_t *cost);
 
 #endif
