@@ -161,6 +161,8 @@ static void start_row(const lr_run *run, const alds_state *st, double *row, size
         for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) row[cells[i]] = -1;
     } else {
         row[st->c_keep_ok] = -1;
+        int cells[] = {st->c_fill_steps, st->c_budget_left, st->c_next_step, st->c_keep_reason};
+        for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) row[cells[i]] = -1;
     }
 }
 
@@ -178,6 +180,11 @@ static int variant_rows(const lr_run *run, const alds_state *st, alds_ws *w, con
     LR_TRY(lr_alds_plan_alloc(w->P, nl, &st->opts, &plan));
     lr_alds_result res = {.layer = w->choice};
     int s = allocate(v, plan, budget, &res);
+    double obj_alloc = res.objective;
+    size_t fill_steps = 0, next_step = 0;
+    int fills = st->fill && v != ALDS_UNIFORM && v != ALDS_ENERGY;
+    if (s == LR_OK && fills) s = lr_alds_fill(plan, &res, &fill_steps);
+    if (s == LR_OK) s = lr_alds_next_step(plan, &res, &next_step);
     lr_alds_plan_free(plan);
     double secs = wall() - t0;
     LR_TRY(s);
@@ -243,10 +250,21 @@ static int variant_rows(const lr_run *run, const alds_state *st, alds_ws *w, con
     nrow[st->c_budget] = (double)budget;
     nrow[st->c_eps] = eps_max;
     nrow[st->c_obj_crit] = res.objective;
+    nrow[st->c_obj_alloc] = obj_alloc;
+    nrow[st->c_fill_steps] = (double)fill_steps;
+    nrow[st->c_budget_left] = (double)res.budget_left;
+    nrow[st->c_next_step] = (double)next_step;
     double keep = params / N->dense_params, target = lr_config_num(run->cfg, point, "alds.budget");
     if (strcmp(lr_config_str(run->cfg, "alds.budget_kind"), "keep")) target /= N->dense_params;
     nrow[st->c_keep_achieved] = keep;
-    nrow[st->c_keep_ok] = fabs(keep - target) <= 0.005 * target;
+    int met = keep >= (1 - st->keep_tol) * target;
+    alds_keep_reason why = met ? ALDS_KEEP_MET
+                           : !next_step ? ALDS_KEEP_SATURATED
+                           : v == ALDS_UNIFORM ? ALDS_KEEP_COMMON_RANK
+                           : v == ALDS_ENERGY ? ALDS_KEEP_ENERGY_LEVEL
+                           : ALDS_KEEP_STEP;
+    nrow[st->c_keep_ok] = met;
+    nrow[st->c_keep_reason] = (double)lr_table_dict_index(run->trials, (size_t)st->c_keep_reason, alds_keep_reasons[why]);
     nrow[st->c_uniform_obj] = eps_uniform;
     nrow[st->c_accuracy_dense] = st->acc_dense;
     if (st->evaluate) {

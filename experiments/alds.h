@@ -29,6 +29,11 @@ typedef enum {
 } alds_variant;
 extern const char *const lr_alds_variant_names[ALDS_NVARIANTS];
 
+/* Why a network row did not reach its keep-ratio target (column keep_reason), in the
+ * dictionary's order. */
+typedef enum { ALDS_KEEP_MET, ALDS_KEEP_STEP, ALDS_KEEP_COMMON_RANK, ALDS_KEEP_ENERGY_LEVEL, ALDS_KEEP_SATURATED } alds_keep_reason;
+static const char *const alds_keep_reasons[] = {"met", "step", "common_rank", "energy_level", "saturated"};
+
 /* One tabulated (k, j) grid of one layer. */
 typedef struct alds_ktab {
     size_t k, mn;                     /* groups; ranks j = 0 .. mn */
@@ -93,7 +98,10 @@ typedef struct alds_state {
     /* extra /trials columns */
     int c_layer, c_layer_index, c_n0, c_n1, c_c, c_keep, c_budget, c_kgroups, c_j, c_dense,
         c_params, c_eps, c_crit, c_obj_crit, c_obj_true, c_keep_achieved, c_keep_ok, c_accuracy,
-        c_accuracy_dense, c_iters, c_converged, c_uniform_obj;
+        c_accuracy_dense, c_iters, c_converged, c_uniform_obj, c_obj_alloc, c_fill_steps, c_budget_left,
+        c_next_step, c_keep_reason;
+    int fill;                /* alds.fill */
+    double keep_tol;         /* alds.keep_tol */
 } alds_state;
 
 extern const lr_key lr_alds_schema[];

@@ -71,12 +71,20 @@ const lr_key lr_alds_schema[] = {
     {.path = "alds.jmin", .type = LR_KEY_INT, .def = 1, .max = 1e6,
      .doc = "smallest rank of a decomposed layer (the authors': 1)"},
     {.path = "alds.seeds", .type = LR_KEY_INT, .def = 15, .min = 1, .max = 1000, .doc = "seeds of the alternation"},
+    {.path = "alds.fixed_k", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[3, 5, 7, 9]", .min = 1, .max = 4096,
+     .doc = "the first seeds: every layer at its allowed k nearest each of these (ALDS's; add 1 for a seed at "
+            "k = 1, which makes ALDS never worse than the global step); the other seeds are random"},
     {.path = "alds.iterations", .type = LR_KEY_INT, .def = 4, .min = 1, .max = 1000,
      .doc = "local + global iterations per seed"},
     {.path = "alds.power.tol", .type = LR_KEY_REAL, .def = 1e-10, .min = 1e-16, .max = 0.1,
      .doc = "power iteration for the true error: stop when the estimated remaining relative increase is below"},
     {.path = "alds.power.max_iter", .type = LR_KEY_INT, .def = 5000, .min = 1, .max = 1e7,
      .doc = "power iteration: most products with E^T E"},
+    {.path = "alds.fill", .type = LR_KEY_BOOL, .def = 1,
+     .doc = "spend the budget a minimax allocation leaves (global, alds, data_driven) on the layers of largest "
+            "error, one rank at a time (lrlab's addition; uniform and energy stay as defined)"},
+    {.path = "alds.keep_tol", .type = LR_KEY_REAL, .def = 0.005, .min = 0, .max = 1,
+     .doc = "a network row meets its keep-ratio target when it keeps at least (1 - keep_tol) of it"},
     {.path = "alds.keep_dense", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[]",
      .doc = "layers left dense: module names (dumps), \"first\" or \"last\"; they count in full"},
     {.path = NULL}};
@@ -388,10 +396,26 @@ static int declare_columns(lr_run *run, alds_state *st)
                    "true relative error ||W^ - W||_2 / ||W||_2 (power iteration; network row: the largest over layers)"));
     LR_TRY(lr_run_add_column(run, &st->c_crit, "criterion", LR_COL_REAL,
                    "the error the allocation was made on at this (k, j) (the variant's criterion)"));
-    LR_TRY(lr_run_add_column(run, &st->c_obj_crit, "objective", LR_COL_REAL, "network row: the allocator's objective, max over layers of the criterion"));
+    LR_TRY(lr_run_add_column(run, &st->c_obj_crit, "objective", LR_COL_REAL,
+                   "network row: the final allocation's objective, max over layers of the criterion"));
+    LR_TRY(lr_run_add_column(run, &st->c_obj_alloc, "objective_alloc", LR_COL_REAL,
+                   "network row: the allocator's objective before alds.fill spent the rest of the budget"));
+    LR_TRY(lr_run_add_column(run, &st->c_fill_steps, "fill_steps", LR_COL_INT,
+                   "network row: ranks added by alds.fill (0: not filled)"));
+    LR_TRY(lr_run_add_column(run, &st->c_budget_left, "budget_left", LR_COL_INT,
+                   "network row: budget_params minus the compressed layers' parameters"));
+    LR_TRY(lr_run_add_column(run, &st->c_next_step, "next_step", LR_COL_INT,
+                   "network row: parameters of the cheapest rank (or dense) step any layer could still take (0: none)"));
     LR_TRY(lr_run_add_column(run, &st->c_keep_achieved, "keep", LR_COL_REAL, "network row: parameters kept / dense parameters (whole network)"));
     LR_TRY(lr_run_add_column(run, &st->c_keep_ok, "keep_ok", LR_COL_FLAG,
-                   "network row: 1 if the kept ratio is within 0.5% of the target (budgets in keep ratio), 0 if not"));
+                   "network row: 1 if the kept ratio is within alds.keep_tol (relative) of the target, 0 if not"));
+    LR_TRY(lr_run_add_column(run, &st->c_keep_reason, "keep_reason", LR_COL_NAME,
+                   "network row: met; or why not: step (what is left is smaller than any layer's next step), "
+                   "common_rank (uniform: the next common rank does not fit), energy_level (energy: the next "
+                   "common kept-energy level does not fit), saturated (no layer can take a step: all dense or exact)"));
+    for (size_t i = 0; i < sizeof alds_keep_reasons / sizeof alds_keep_reasons[0]; i++)
+        if (lr_table_dict_index(run->trials, (size_t)st->c_keep_reason, alds_keep_reasons[i]) < 0)
+            LR_ERROR(LR_ENOMEM, "out of memory");
     LR_TRY(lr_run_add_column(run, &st->c_uniform_obj, "eps_uniform", LR_COL_REAL,
                    "network row: the largest true error of uniform rank at this budget (for the global step's check)"));
     LR_TRY(lr_run_add_column(run, &st->c_accuracy, "accuracy", LR_COL_REAL,
@@ -494,6 +518,8 @@ int lr_alds_prepare(lr_run *run, void **state)
     char where[512];
     st->synthetic = !strcmp(lr_config_str(c, "source"), "synthetic");
     st->power_tol = lr_config_num(c, 0, "alds.power.tol");
+    st->fill = lr_config_num(c, 0, "alds.fill") != 0;
+    st->keep_tol = lr_config_num(c, 0, "alds.keep_tol");
     st->power_max_iter = (int)lr_config_num(c, 0, "alds.power.max_iter");
     st->batch = (int)lr_config_num(c, 0, "network.batch");
     st->opts = lr_alds_opts_default();
@@ -501,6 +527,13 @@ int lr_alds_prepare(lr_run *run, void **state)
     st->opts.nseeds = (size_t)lr_config_num(c, 0, "alds.seeds");
     st->opts.niter = (size_t)lr_config_num(c, 0, "alds.iterations");
     st->opts.seed = (unsigned long)(run->seed & 0xffffffffu);
+    const long *fk;
+    size_t nfk = lr_config_int_list(c, "alds.fixed_k", &fk);
+    if (nfk > LR_ALDS_MAX_FIXED)
+        LR_ERRORF(LR_ECONFIG, "%s: at most %d fixed seeds, got %zu", lr_config_where(c, "alds.fixed_k", where, sizeof where),
+                  LR_ALDS_MAX_FIXED, nfk);
+    st->opts.nfixed = nfk;
+    for (size_t i = 0; i < nfk; i++) st->opts.fixed_k[i] = (size_t)fk[i];
     if (st->opts.nfixed > st->opts.nseeds) st->opts.nfixed = st->opts.nseeds;
     size_t kmax = (size_t)lr_config_num(c, 0, "alds.kmax");
     LR_TRY(choose_variants(c, st));
