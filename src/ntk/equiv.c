@@ -1,0 +1,196 @@
+/* Equivalent kernels of deep wide networks on Gaussian-mixture data (THEORY.md section 5;
+ * Gu, Du, Zhang, Xie, Pu, Qiu, Liao, NeurIPS 2022, whose equivalence theorems build on Liao and
+ * Couillet 2018, "On the spectrum of random features maps of high dimensional data", and
+ * Fan and Wang 2020).  equiv.h states the kernels and lrlab's alternative norm convention;
+ * this comment derives what the code relies on.
+ *
+ * Where the recursion comes from.  A layer maps an input kernel K (entries K_ii = tau^2 +
+ * delta_i, K_ij small for i != j) to E[sigma_c(u) sigma_c(v)], (u, v) ~ N(0, [[K_ii, K_ij],
+ * [K_ij, K_jj]]).  To second order in (delta_i, delta_j, K_ij), with the expectations at
+ * tau xi (Gaussian integration by parts: d/d(tau^2) E f(tau xi) = E f''(tau xi) / 2, and
+ * Price's theorem d/dK_ij E[f(u) g(v)] = E[f'(u) g'(v)]):
+ *   off the diagonal:  d1^2 K_ij + (d2^2 / 4) delta_i delta_j + (d2^2 / 2) K_ij^2,
+ *   on the diagonal:   Var sigma + (sq2 / 2) delta_i,
+ * (the cross terms delta_i K_ij form diag(delta) K, of norm O(p^{-1/2})).  Starting from
+ * K = X^T X, whose diagonal deviations are delta_i = t_a / sqrt(p) + psi_i (to O(1/p)), this
+ * gives alpha_{l,1} (coefficient of x_i^T x_j), alpha_{l,2} (of delta_i delta_j), alpha_{l,3}
+ * (of (x_i^T x_j)^2), alpha_{l,4} (of delta_i in the diagonal) layer by layer: THEORY's
+ * recursion, which lr_ntk_coef_step implements as printed.  The NTK adds K_NTK,l-1 o K'_l
+ * with K'_ij = d1^2 + d2^2 K_ij + ...: hence the beta recursion with its cross term
+ * d2^2 alpha_{l-1,1} beta_{l-1,1}, and kappa_l^2 = tau_l^2 + kappa_{l-1}^2 E sigma'^2 on the
+ * diagonal.  THEORY's corrected beta recursion is what this expansion gives.
+ *
+ * T_ab.  THEORY writes T_ab = tr(C_a C_b)/p with the UNCENTRED covariances, and that is what
+ * the expansion gives: for i in class a, j in class b, i != j,
+ *   E (x_i^T x_j)^2 = tr(C_a C_b)/p^2 + (mu_a^T mu_b)^2/p^2 + (mu_a^T C_b mu_a + mu_b^T C_a mu_b)/p^2,
+ * since E (omega_i^T omega_j)^2 = E tr(omega_i omega_i^T omega_j omega_j^T) = tr(C_a C_b)/p^2;
+ * the mean terms are O(1/p^2) per entry, O(n/p^2) in norm, and drop out.  So the
+ * second-order term's block means are alpha_3 T_ab / p = alpha_3 [(J/sqrt p) T (J/sqrt p)^T]_ij.
+ * (Couillet and Benaych-Georges 2016 use the centred tr(C_a^o C_b^o)/p because their kernels
+ * are functions of distances, in which the common part cancels; for inner-product kernels
+ * it does not: the common part is a rank-one term alpha_3 tau_0^4 1 1^T / p of norm
+ * O(n / p), El Karoui 2010's f''(0) tr(Sigma^2) / (2 p^2) 1 1^T.)
+ */
+#include "equiv.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/error.h"
+
+/* ---- (a) recursions ---- */
+
+int lr_ntk_coef_init(double tau0, lr_ntk_coef *c0)
+{
+    if (!(tau0 > 0.0) || !isfinite(tau0)) LR_ERRORF(LR_EINVAL, "tau_0 = %g must be finite and > 0", tau0);
+    memset(c0, 0, sizeof *c0);
+    c0->tau = tau0;
+    c0->alpha[0] = 1.0;
+    c0->alpha[3] = 1.0;
+    c0->beta[0] = 1.0;
+    c0->kappa2 = tau0 * tau0;
+    return LR_OK;
+}
+
+int lr_ntk_coef_step(const lr_ntk_coef *prev, const lr_ntk_keyq *q, double tau_rtol, lr_ntk_coef *next)
+{
+    if (!(tau_rtol >= 0.0)) LR_ERRORF(LR_EINVAL, "tau_rtol = %g must be >= 0", tau_rtol);
+    if (!isfinite(q->tau) || !isfinite(q->d1) || !isfinite(q->d2) || !isfinite(q->sq2) || !isfinite(q->var))
+        LR_ERRORF(LR_ENUMERIC, "key quantities at tau = %g are not finite (d1 %g, d2 %g, sq2 %g, var %g)", q->tau,
+                  q->d1, q->d2, q->sq2, q->var);
+    if (!(q->var > 0.0)) LR_ERRORF(LR_EINVAL, "Var sigma = %g at tau = %g: the next scale must be > 0", q->var, q->tau);
+    if (!(q->d1sq >= 0.0)) LR_ERRORF(LR_EINVAL, "E sigma'^2 = %g at tau = %g must be >= 0", q->d1sq, q->tau);
+    /* Key quantities taken at another scale than tau_{l-1} would make every later layer
+     * wrong without any other sign. */
+    if (!(fabs(q->tau - prev->tau) <= tau_rtol * prev->tau))
+        LR_ERRORF(LR_EINVAL, "key quantities taken at tau = %.17g, the layer's input scale is %.17g (rtol %g)",
+                  q->tau, prev->tau, tau_rtol);
+    const double *a = prev->alpha, *b = prev->beta;
+    double d1s = q->d1 * q->d1, d2s = q->d2 * q->d2;
+    lr_ntk_coef c;
+    c.alpha[0] = d1s * a[0];
+    c.alpha[1] = d1s * a[1] + 0.25 * d2s * a[3] * a[3];
+    c.alpha[2] = d1s * a[2] + 0.5 * d2s * a[0] * a[0];
+    c.alpha[3] = 0.5 * a[3] * q->sq2;
+    c.beta[0] = c.alpha[0] + d1s * b[0];
+    c.beta[1] = c.alpha[1] + d1s * b[1];
+    c.beta[2] = c.alpha[2] + d1s * b[2] + d2s * a[0] * b[0];
+    c.tau = sqrt(q->var);
+    /* kappa_{l-1}^2 > 0 always (it is at least tau_{l-1}^2), so an infinite E sigma'^2 gives
+     * +INFINITY, never 0 * inf. */
+    c.kappa2 = q->var + prev->kappa2 * q->d1sq;
+    *next = c;
+    return LR_OK;
+}
+
+int lr_ntk_recursion(double tau0, const lr_ntk_keyq *kq, size_t L, double tau_rtol, lr_ntk_coef *coef)
+{
+    LR_TRY(lr_ntk_coef_init(tau0, &coef[0]));
+    for (size_t l = 1; l <= L; l++) LR_TRY(lr_ntk_coef_step(&coef[l - 1], &kq[l - 1], tau_rtol, &coef[l]));
+    return LR_OK;
+}
+
+int lr_ntk_recursion_run(double tau0, size_t L, lr_ntk_keyq_fn *fn, void *ctx, double tau_rtol, lr_ntk_keyq *kq,
+                         lr_ntk_coef *coef)
+{
+    if (!fn && L > 0) LR_ERROR(LR_EINVAL, "lr_ntk_recursion_run: no key-quantity callback");
+    LR_TRY(lr_ntk_coef_init(tau0, &coef[0]));
+    for (size_t l = 1; l <= L; l++) {
+        lr_ntk_keyq q;
+        memset(&q, 0, sizeof q);
+        LR_TRY(fn(ctx, l, coef[l - 1].tau, &q));
+        if (kq) kq[l - 1] = q;
+        LR_TRY(lr_ntk_coef_step(&coef[l - 1], &q, tau_rtol, &coef[l]));
+    }
+    return LR_OK;
+}
+
+/* ---- (b) data statistics ---- */
+
+void lr_ntk_data_free(lr_ntk_data *d)
+{
+    if (!d) return;
+    lr_free(d->labels);
+    lr_free(d->t);
+    lr_free(d->T);
+    lr_free(d->psi);
+    lr_free(d);
+}
+
+lr_ntk_data *lr_ntk_data_alloc(size_t n, size_t K)
+{
+    if (n == 0 || K == 0) LR_ERROR_NULL(LR_EINVAL, "lr_ntk_data_alloc: n = %zu, K = %zu must be positive", n, K);
+    lr_ntk_data *d = lr_calloc(1, sizeof *d);
+    if (!d) LR_ERROR_NULL(LR_ENOMEM, "out of memory for the data statistics of %zu samples", n);
+    d->n = n;
+    d->K = K;
+    d->labels = lr_calloc(n, sizeof(size_t));
+    d->t = lr_calloc(K, sizeof(double));
+    d->T = lr_calloc(K * K, sizeof(double));
+    d->psi = lr_calloc(n, sizeof(double));
+    if (!d->labels || !d->t || !d->T || !d->psi) {
+        lr_ntk_data_free(d);
+        LR_ERROR_NULL(LR_ENOMEM, "out of memory for the data statistics of %zu samples", n);
+    }
+    return d;
+}
+
+int lr_ntk_data_fill(lr_ntk_data *d, const lr_class_stats *s, lr_mat X, const size_t *labels, lr_ntk_norms norms)
+{
+    size_t p = X.rows, n = X.cols, K = s->K;
+    if (n != d->n || K != d->K)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_data_fill: statistics for n = %zu, K = %zu; data n = %zu, K = %zu", d->n, d->K, n,
+                  K);
+    if (s->p != p) LR_ERRORF(LR_EINVAL, "lr_ntk_data_fill: class statistics of dimension %zu, X has %zu rows", s->p, p);
+    if (norms != LR_NTK_NORMS_THEORY && norms != LR_NTK_NORMS_WITH_MEANS)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_data_fill: unknown norm convention %d", (int)norms);
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] >= K) LR_ERRORF(LR_EINVAL, "lr_ntk_data_fill: sample %zu has label %zu of %zu classes", i, labels[i], K);
+    double sp = sqrt((double)p), tau0sq = 0.0;
+    /* e_a: the class's expected squared norm in the chosen convention, kept in d->t until
+     * tau_0^2 is known. */
+    for (size_t a = 0; a < K; a++) {
+        double e = s->trc[a];
+        if (norms == LR_NTK_NORMS_WITH_MEANS) {
+            double m = cblas_dnrm2((int)p, s->mu + a * p, 1);
+            e += m * m / (double)p;
+        }
+        d->t[a] = e;
+        tau0sq += s->pi[a] * e;
+    }
+    for (size_t a = 0; a < K; a++) d->t[a] = sp * (d->t[a] - tau0sq);
+    memcpy(d->T, s->trcc, K * K * sizeof(double));
+    double emp = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = labels[i];
+        const double *x = &LR_AT(X, 0, i), *mu = s->mu + a * p;
+        double xx = 0.0, ww = 0.0;
+        for (size_t k = 0; k < p; k++) {
+            double w = x[k] - mu[k] / sp;
+            xx += x[k] * x[k];
+            ww += w * w;
+        }
+        emp += xx;
+        /* THEORY: the fluctuation of ||omega_i||^2 about tr(C_a)/p; WITH_MEANS: of ||x_i||^2
+         * about its class expectation, so that t_a/sqrt(p) + psi_i = ||x_i||^2 - tau_0^2. */
+        d->psi[i] = norms == LR_NTK_NORMS_THEORY ? ww - s->trc[a] : xx - (d->t[a] / sp + tau0sq);
+        d->labels[i] = a;
+    }
+    d->p = p;
+    d->norms = norms;
+    d->tau0sq = tau0sq;
+    d->tau0sq_emp = emp / (double)n;
+    return LR_OK;
+}
+
+int lr_ntk_indicator(const size_t *labels, size_t n, size_t K, lr_mat J)
+{
+    if (J.rows != n || J.cols != K) LR_ERRORF(LR_EINVAL, "lr_ntk_indicator: J is %zux%zu, not %zux%zu", J.rows, J.cols, n, K);
+    lr_mat_set_zero(J);
+    for (size_t i = 0; i < n; i++) {
+        if (labels[i] >= K) LR_ERRORF(LR_EINVAL, "lr_ntk_indicator: sample %zu has label %zu of %zu classes", i, labels[i], K);
+        LR_AT(J, i, labels[i]) = 1.0;
+    }
+    return LR_OK;
+}

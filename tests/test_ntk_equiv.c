@@ -1,0 +1,301 @@
+/* The NTK equivalent kernels (src/ntk/equiv.h): the alpha/beta/tau/kappa recursions on key
+ * quantities filled by hand from closed forms, and the data statistics they are used with. */
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/mat.h"
+#include "core/rng.h"
+#include "gen/gmm.h"
+#include "ntk/equiv.h"
+#include "tests.h"
+
+static lr_mat mat_new(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c + 1, sizeof(double)), r, c); }
+
+/* ---- key quantities from closed forms ---- */
+
+/* Centred ReLU at scale tau (THEORY.md section 5). */
+static lr_ntk_keyq relu_keyq(double tau)
+{
+    lr_ntk_keyq q = {.tau = tau,
+                     .mean = tau / sqrt(2 * M_PI),
+                     .d1 = 0.5,
+                     .d2 = 1.0 / (sqrt(2 * M_PI) * tau),
+                     .sq2 = 1.0 - 1.0 / M_PI,
+                     .var = tau * tau * (0.5 - 0.5 / M_PI),
+                     .d1sq = 0.5};
+    return q;
+}
+
+typedef lr_ntk_keyq keyq_of(double tau);
+
+static int keyq_cb(void *ctx, size_t layer, double tau, lr_ntk_keyq *out)
+{
+    (void)layer;
+    *out = ((keyq_of *)ctx)(tau);
+    return LR_OK;
+}
+
+static int failing_cb(void *ctx, size_t layer, double tau, lr_ntk_keyq *out)
+{
+    (void)ctx;
+    *out = relu_keyq(tau);
+    if (layer == 2) LR_ERROR(LR_EDATA, "test: the second layer's quantities fail");
+    return LR_OK;
+}
+
+/* A callback that reports quantities taken at a wrong scale. */
+static int wrong_scale_cb(void *ctx, size_t layer, double tau, lr_ntk_keyq *out)
+{
+    (void)ctx, (void)layer;
+    *out = relu_keyq(tau * (1 + 1e-9));
+    return LR_OK;
+}
+
+/* ---- (a) recursions ---- */
+
+static void test_relu_three_layers(void)
+{
+    /* alpha_{l,1} = (E sigma')^2 alpha_{l-1,1} = 4^{-l} whatever tau: 1/64 at layer 3. */
+    double taus[2] = {1.0, 2.5};
+    for (int k = 0; k < 2; k++) {
+        lr_ntk_coef c[4];
+        CU_ASSERT_EQUAL(lr_ntk_recursion_run(taus[k], 3, keyq_cb, (void *)relu_keyq, LR_NTK_TAU_RTOL, NULL, c), LR_OK);
+        LR_TEST_REL(c[3].alpha[0], 1.0 / 64, 1e-14, "alpha_{3,1} of three centred ReLU layers");
+        /* The array form on the same quantities gives the same numbers, bit for bit. */
+        lr_ntk_keyq q[3];
+        lr_ntk_coef d[4];
+        double tau = taus[k];
+        for (int l = 0; l < 3; l++) q[l] = relu_keyq(tau), tau = sqrt(q[l].var);
+        CU_ASSERT_EQUAL(lr_ntk_recursion(taus[k], q, 3, LR_NTK_TAU_RTOL, d), LR_OK);
+        CU_ASSERT_EQUAL(memcmp(c, d, sizeof c), 0);
+    }
+}
+
+static void test_relu_hand(void)
+{
+    /* One and two centred ReLU layers at tau_0 = 1, by hand from the recursions:
+     * layer 1 (d1 = 1/2, d2^2 = 1/(2 pi), sq2 = 1 - 1/pi, var = (pi - 1)/(2 pi), d1sq = 1/2):
+     *   alpha = (1/4, 1/(8 pi), 1/(4 pi), (1 - 1/pi)/2),  beta = (1/2, 1/(8 pi), 3/(4 pi)),
+     *   tau_1^2 = (pi - 1)/(2 pi),  kappa_1^2 = tau_1^2 + 1/2 = 1 - 1/(2 pi);
+     * layer 2 (at tau_1: d2^2 = 1/(2 pi tau_1^2) = 1/(pi - 1)):
+     *   alpha_{2,1} = 1/16, alpha_{2,2} = 1/(32 pi) + (pi - 1)/(16 pi^2),
+     *   alpha_{2,3} = 1/(16 pi) + 1/(32 (pi - 1)), alpha_{2,4} = (1 - 1/pi)^2 / 4,
+     *   beta_{2,1} = 3/16, beta_{2,2} = 1/(16 pi) + (pi - 1)/(16 pi^2),
+     *   beta_{2,3} = 1/(4 pi) + 5/(32 (pi - 1)),
+     *   tau_2^2 = ((pi - 1)/(2 pi))^2, kappa_2^2 = tau_2^2 + (1 - 1/(2 pi))/2. */
+    lr_ntk_coef c[3];
+    CU_ASSERT_EQUAL(lr_ntk_recursion_run(1.0, 2, keyq_cb, (void *)relu_keyq, LR_NTK_TAU_RTOL, NULL, c), LR_OK);
+    const double pi = M_PI, tol = 1e-14;
+    LR_TEST_REL(c[0].alpha[0], 1.0, 0, "alpha_{0,1}");
+    LR_TEST_REL(c[0].alpha[3], 1.0, 0, "alpha_{0,4}");
+    LR_TEST_REL(c[0].kappa2, 1.0, 0, "kappa_0^2");
+    LR_TEST_REL(c[1].alpha[0], 0.25, tol, "alpha_{1,1}");
+    LR_TEST_REL(c[1].alpha[1], 1 / (8 * pi), tol, "alpha_{1,2}");
+    LR_TEST_REL(c[1].alpha[2], 1 / (4 * pi), tol, "alpha_{1,3}");
+    LR_TEST_REL(c[1].alpha[3], (1 - 1 / pi) / 2, tol, "alpha_{1,4}");
+    LR_TEST_REL(c[1].beta[0], 0.5, tol, "beta_{1,1}");
+    LR_TEST_REL(c[1].beta[1], 1 / (8 * pi), tol, "beta_{1,2}");
+    LR_TEST_REL(c[1].beta[2], 3 / (4 * pi), tol, "beta_{1,3}");
+    LR_TEST_REL(c[1].tau * c[1].tau, (pi - 1) / (2 * pi), tol, "tau_1^2");
+    LR_TEST_REL(c[1].kappa2, 1 - 1 / (2 * pi), tol, "kappa_1^2");
+    LR_TEST_REL(c[2].alpha[0], 1.0 / 16, tol, "alpha_{2,1}");
+    LR_TEST_REL(c[2].alpha[1], 1 / (32 * pi) + (pi - 1) / (16 * pi * pi), tol, "alpha_{2,2}");
+    LR_TEST_REL(c[2].alpha[2], 1 / (16 * pi) + 1 / (32 * (pi - 1)), tol, "alpha_{2,3}");
+    LR_TEST_REL(c[2].alpha[3], (1 - 1 / pi) * (1 - 1 / pi) / 4, tol, "alpha_{2,4}");
+    LR_TEST_REL(c[2].beta[0], 3.0 / 16, tol, "beta_{2,1}");
+    LR_TEST_REL(c[2].beta[1], 1 / (16 * pi) + (pi - 1) / (16 * pi * pi), tol, "beta_{2,2}");
+    LR_TEST_REL(c[2].beta[2], 1 / (4 * pi) + 5 / (32 * (pi - 1)), tol, "beta_{2,3}");
+    double t2 = (pi - 1) / (2 * pi) * (pi - 1) / (2 * pi);
+    LR_TEST_REL(c[2].tau * c[2].tau, t2, tol, "tau_2^2");
+    LR_TEST_REL(c[2].kappa2, t2 + (1 - 1 / (2 * pi)) / 2, tol, "kappa_2^2");
+}
+
+static void test_driver_checks(void)
+{
+    lr_ntk_coef c[4];
+    lr_ntk_keyq q[3];
+    /* The quantities the callback gave are kept, at the scale of each layer's input. */
+    CU_ASSERT_EQUAL(lr_ntk_recursion_run(1.3, 3, keyq_cb, (void *)relu_keyq, LR_NTK_TAU_RTOL, q, c), LR_OK);
+    for (int l = 0; l < 3; l++) CU_ASSERT_EQUAL(q[l].tau, c[l].tau);
+    /* The callback's failure is returned as it is. */
+    CU_ASSERT_EQUAL(lr_ntk_recursion_run(1.0, 3, failing_cb, NULL, LR_NTK_TAU_RTOL, NULL, c), LR_EDATA);
+    /* Quantities at another scale than tau_{l-1} are refused, within the named tolerance. */
+    CU_ASSERT_EQUAL(lr_ntk_recursion_run(1.0, 2, wrong_scale_cb, NULL, LR_NTK_TAU_RTOL, NULL, c), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_recursion_run(1.0, 2, wrong_scale_cb, NULL, 1e-8, NULL, c), LR_OK);
+    /* tau_0 must be positive; Var sigma = 0 would end the network. */
+    CU_ASSERT_EQUAL(lr_ntk_recursion(0.0, q, 0, LR_NTK_TAU_RTOL, c), LR_EINVAL);
+    lr_ntk_keyq z = relu_keyq(1.0);
+    z.var = 0.0;
+    CU_ASSERT_EQUAL(lr_ntk_recursion(1.0, &z, 1, LR_NTK_TAU_RTOL, c), LR_EINVAL);
+    z = relu_keyq(1.0);
+    z.d2 = NAN;
+    CU_ASSERT_EQUAL(lr_ntk_recursion(1.0, &z, 1, LR_NTK_TAU_RTOL, c), LR_ENUMERIC);
+    /* E sigma'^2 = infinity (sign, step, sigma_T): kappa^2 is infinite. */
+    z = relu_keyq(1.0);
+    z.d1sq = INFINITY;
+    CU_ASSERT_EQUAL(lr_ntk_recursion(1.0, &z, 1, LR_NTK_TAU_RTOL, c), LR_OK);
+    CU_ASSERT(isinf(c[1].kappa2) && c[1].kappa2 > 0);
+}
+
+/* ---- data ---- */
+
+typedef struct {
+    size_t p, n, K;
+    lr_gmm *g;
+    lr_mat X;
+    size_t *lab;
+    lr_class_stats *s;
+    lr_ntk_data *d;
+} mixture;
+
+static int mixture_make(mixture *m, size_t p, size_t n, size_t K, lr_gmm_preset preset, lr_ntk_norms norms,
+                        uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    m->p = p, m->n = n, m->K = K;
+    m->g = lr_gmm_alloc(p, K, LR_GMM_COV_SCALED);
+    m->X = mat_new(p, n);
+    m->lab = lr_calloc(n, sizeof(size_t));
+    m->s = lr_class_stats_alloc(p, K);
+    m->d = lr_ntk_data_alloc(n, K);
+    if (!m->g || !m->X.data || !m->lab || !m->s || !m->d) return LR_ENOMEM;
+    LR_TRY(lr_gmm_set_preset(m->g, preset));
+    gsl_rng *r = lr_rng_alloc();
+    lr_rng_seed_unit(r, seed, p, n);
+    int st = lr_gmm_sample(m->g, r, m->X, m->lab);
+    gsl_rng_free(r);
+    LR_TRY(st);
+    LR_TRY(lr_gmm_class_stats(m->g, m->s));
+    return lr_ntk_data_fill(m->d, m->s, m->X, m->lab, norms);
+}
+
+static void mixture_free(mixture *m)
+{
+    lr_gmm_free(m->g);
+    lr_free(m->X.data);
+    lr_free(m->lab);
+    lr_class_stats_free(m->s);
+    lr_ntk_data_free(m->d);
+}
+
+static void test_data_stats(void)
+{
+    size_t p = 200, n = 600, K = 3;
+    mixture th, wm;
+    CU_ASSERT_FATAL(mixture_make(&th, p, n, K, LR_GMM_PRESET_GU22, LR_NTK_NORMS_THEORY, 7) == LR_OK);
+    CU_ASSERT_FATAL(mixture_make(&wm, p, n, K, LR_GMM_PRESET_GU22, LR_NTK_NORMS_WITH_MEANS, 7) == LR_OK);
+    double sp = sqrt((double)p);
+    /* gu22: C_a = s_a I, s_a = 1 + 8a / sqrt p, pi = 1/3: tau_0^2 = mean s_a (THEORY), plus
+     * ||mu_a||^2 / p = 64 / p (WITH_MEANS); t_a = sqrt(p) (s_a - tau_0^2) either way. */
+    double s[3], sbar = 0.0;
+    for (size_t a = 0; a < K; a++) s[a] = 1.0 + 8.0 * (double)a / sp, sbar += s[a] / 3.0;
+    LR_TEST_REL(th.d->tau0sq, sbar, 1e-15, "tau_0^2 = tr C^o / p");
+    LR_TEST_REL(wm.d->tau0sq, sbar + 64.0 / (double)p, 1e-15, "tau_0^2 = E ||x||^2");
+    double tsum = 0.0;
+    for (size_t a = 0; a < K; a++) {
+        LR_ASSERT_CLOSE(th.d->t[a], sp * (s[a] - sbar), 1e-13);
+        LR_ASSERT_CLOSE(wm.d->t[a], sp * (s[a] - sbar), 1e-12);
+        tsum += th.d->t[a] / 3.0;
+        for (size_t b = 0; b < K; b++) LR_TEST_REL(th.d->T[a + b * K], s[a] * s[b], 1e-15, "T_ab = s_a s_b");
+    }
+    CU_ASSERT(fabs(tsum) < 1e-13); /* sum_a pi_a t_a = 0: C_a^o are centred */
+    /* Per sample: THEORY's psi_i = ||omega_i||^2 - s_a; WITH_MEANS' makes
+     * t_a / sqrt p + psi_i = ||x_i||^2 - tau_0^2 exactly. */
+    double xx_mean = 0.0;
+    size_t counts[3];
+    CU_ASSERT_EQUAL(lr_gmm_counts(th.g->pi, K, n, counts), LR_OK);
+    double psi_mean[3] = {0}, ok_wm = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        size_t a = th.lab[i];
+        double xx = 0.0, ww = 0.0;
+        for (size_t k = 0; k < p; k++) {
+            double x = LR_AT(th.X, k, i), w = x - th.g->mu[k + a * p] / sp;
+            xx += x * x, ww += w * w;
+        }
+        xx_mean += xx / (double)n;
+        LR_ASSERT_CLOSE(th.d->psi[i], ww - s[a], 1e-13);
+        ok_wm = fmax(ok_wm, fabs(wm.d->t[a] / sp + wm.d->psi[i] - (xx - wm.d->tau0sq)));
+        psi_mean[a] += th.d->psi[i] / (double)counts[a];
+        CU_ASSERT_EQUAL(th.d->labels[i], a);
+    }
+    CU_ASSERT(ok_wm < 1e-13);
+    LR_TEST_REL(th.d->tau0sq_emp, xx_mean, 1e-13, "the empirical mean squared norm");
+    /* psi is centred: Var psi_i = 2 tr(C_a^2)/p^2 = 2 T_aa / p, so the class mean of psi is
+     * within 5 sd = 5 sqrt(2 T_aa / (p n_a)) of 0; likewise the mean squared norm about E||x||^2
+     * (variance dominated by the same psi, plus the mean's share). */
+    for (size_t a = 0; a < K; a++)
+        CU_ASSERT(fabs(psi_mean[a]) < 5 * sqrt(2 * s[a] * s[a] / ((double)p * (double)counts[a])));
+    CU_ASSERT(fabs(th.d->tau0sq_emp - wm.d->tau0sq) < 5 * sqrt(2 * 4.0 / ((double)p * (double)n)) + 1e-12);
+    /* J. */
+    lr_mat J = mat_new(n, K);
+    CU_ASSERT_EQUAL(lr_ntk_indicator(th.lab, n, K, J), LR_OK);
+    for (size_t a = 0; a < K; a++) {
+        double c = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            c += LR_AT(J, i, a);
+            CU_ASSERT(LR_AT(J, i, a) == (th.lab[i] == a));
+        }
+        CU_ASSERT_EQUAL(c, (double)counts[a]);
+    }
+    lr_free(J.data);
+    mixture_free(&th), mixture_free(&wm);
+}
+
+static void test_real_data_tau(void)
+{
+    /* On data normalised by lr_real_normalise, the WITH_MEANS tau_0^2 (plug-in) is 1, like the
+     * empirical mean squared norm; THEORY's is 1 minus the means' share. */
+    size_t p = 30, n = 90, K = 2, cls[2] = {0, 1};
+    mixture m;
+    CU_ASSERT_FATAL(mixture_make(&m, p, n, K, LR_GMM_PRESET_GU22, LR_NTK_NORMS_THEORY, 9) == LR_OK);
+    lr_mat Y = mat_new(p, n);
+    size_t *lab = lr_calloc(n, sizeof(size_t));
+    lr_class_stats *s = lr_class_stats_alloc(p, K);
+    lr_ntk_data *d = lr_ntk_data_alloc(n, K);
+    CU_ASSERT_EQUAL(lr_real_normalise(m.X, m.lab, cls, K, Y, lab, NULL, s), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_data_fill(d, s, Y, lab, LR_NTK_NORMS_WITH_MEANS), LR_OK);
+    LR_TEST_REL(d->tau0sq, 1.0, 1e-13, "plug-in E||x||^2 of normalised data");
+    LR_TEST_REL(d->tau0sq_emp, 1.0, 1e-13, "mean squared norm of normalised data");
+    CU_ASSERT_EQUAL(lr_ntk_data_fill(d, s, Y, lab, LR_NTK_NORMS_THEORY), LR_OK);
+    double share = 0.0;
+    for (size_t a = 0; a < K; a++) {
+        double mm = 0.0;
+        for (size_t k = 0; k < p; k++) mm += s->mu[k + a * p] * s->mu[k + a * p];
+        share += s->pi[a] * mm / (double)p;
+    }
+    LR_TEST_REL(d->tau0sq, 1.0 - share, 1e-13, "plug-in tr C^o / p of normalised data");
+    lab[3] = K; /* a label out of range */
+    CU_ASSERT_EQUAL(lr_ntk_data_fill(d, s, Y, lab, LR_NTK_NORMS_THEORY), LR_EINVAL);
+    lr_free(Y.data), lr_free(lab);
+    lr_class_stats_free(s);
+    lr_ntk_data_free(d);
+    mixture_free(&m);
+}
+
+static void test_alloc_failures(void)
+{
+    /* Each allocation of each constructor failing in turn gives NULL, never a crash. */
+    for (long k = 1; k < 8; k++) {
+        lr_fail_alloc_after(k);
+        lr_ntk_data *d = lr_ntk_data_alloc(20, 3);
+        lr_fail_alloc_after(0);
+        if (d) {
+            lr_ntk_data_free(d);
+            break;
+        }
+    }
+    CU_ASSERT_PTR_NULL(lr_ntk_data_alloc(0, 1));
+}
+
+void lr_tests_ntk_equiv(void)
+{
+    CU_pSuite s = CU_add_suite("ntk_equiv", NULL, NULL);
+    CU_add_test(s, "three centred ReLU layers: alpha_{3,1} = 1/64", test_relu_three_layers);
+    CU_add_test(s, "one and two ReLU layers: alpha, beta, tau, kappa by hand", test_relu_hand);
+    CU_add_test(s, "recursion driver: callback, scale check, refusals, infinite kappa", test_driver_checks);
+    CU_add_test(s, "data statistics: tau_0, t, T, psi in both conventions", test_data_stats);
+    CU_add_test(s, "normalised real data: tau_0^2 = 1 with the means' share", test_real_data_tau);
+    CU_add_test(s, "constructors under allocation failure", test_alloc_failures);
+}
