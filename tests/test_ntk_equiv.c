@@ -1,12 +1,15 @@
 /* The NTK equivalent kernels (src/ntk/equiv.h): the alpha/beta/tau/kappa recursions on key
- * quantities filled by hand from closed forms, and the data statistics they are used with. */
+ * quantities filled by hand from closed forms, the data statistics they are used with, and
+ * the spectral comparisons against LAPACK's full dsyevd. */
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/linalg.h"
 #include "core/mat.h"
 #include "core/rng.h"
+#include "gen/gen.h"
 #include "gen/gmm.h"
 #include "ntk/equiv.h"
 #include "tests.h"
@@ -274,9 +277,115 @@ static void test_real_data_tau(void)
     mixture_free(&m);
 }
 
+/* ---- (d) spectral comparisons ---- */
+
+/* A symmetric n x n matrix with prescribed eigenvalues lam (Haar eigenvectors Q, n x n). */
+static void sym_with(lr_mat A, lr_mat Q, const double *lam)
+{
+    size_t n = A.rows;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double s = 0.0;
+            for (size_t k = 0; k < n; k++) s += LR_AT(Q, i, k) * lam[k] * LR_AT(Q, j, k);
+            LR_AT(A, i, j) = s;
+        }
+}
+
+static double norm2_dsyevd(lr_mat A, double *w)
+{
+    size_t n = A.rows;
+    lr_eig_plan *ep = lr_eig_plan_alloc(n);
+    lr_mat C = mat_new(n, n), Z = mat_new(n, n);
+    lr_mat_copy(C, A);
+    CU_ASSERT_EQUAL(lr_eig_sym(ep, C, w, Z), LR_OK); /* all pairs: dsyevd */
+    lr_free(C.data), lr_free(Z.data);
+    lr_eig_plan_free(ep);
+    return fmax(fabs(w[0]), fabs(w[n - 1]));
+}
+
+static void test_spectral(void)
+{
+    size_t n = 80, m = 5;
+    gsl_rng *r = lr_rng_alloc();
+    lr_rng_seed_unit(r, 31, 0, 0);
+    lr_mat Q = mat_new(n, n), A = mat_new(n, n), B = mat_new(n, n), D = mat_new(n, n);
+    double *scratch = lr_calloc(lr_gen_orthonormal_scratch(n, n), sizeof(double));
+    CU_ASSERT_EQUAL(lr_gen_orthonormal(r, Q, scratch), LR_OK);
+    /* Indefinite, with the largest magnitude at the bottom, so both ends matter. */
+    double lam[80], lam2[80], w[80];
+    for (size_t k = 0; k < n; k++) lam[k] = 3.0 - 0.1 * (double)k, lam2[k] = lam[k] + 0.01 * sin((double)k);
+    sym_with(A, Q, lam);
+    sym_with(B, Q, lam2);
+    lr_mat A0 = mat_new(n, n);
+    lr_mat_copy(A0, A);
+    lr_ntk_spec_plan *sp = lr_ntk_spec_plan_alloc(n, m);
+    double nA, rel, err, nK;
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nA), LR_OK);
+    LR_TEST_REL(nA, norm2_dsyevd(A, w), 1e-14, "||A||_2: dsyevr values = dsyevd");
+    LR_TEST_REL(nA, 4.9, 1e-13, "||A||_2 = |lambda_min| = 4.9");
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) LR_AT(D, i, j) = LR_AT(A, i, j) - LR_AT(B, i, j);
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, B, &rel, &err, &nK), LR_OK);
+    LR_TEST_REL(err, norm2_dsyevd(D, w), 1e-12, "||A - B||_2 against dsyevd");
+    LR_TEST_REL(rel, err / nK, 1e-15, "relative = absolute / ||K||");
+    /* The inputs are left as they were. */
+    CU_ASSERT_EQUAL(memcmp(A.data, A0.data, n * n * sizeof(double)), 0);
+    /* Top m eigenvalues = the first m of the full decomposition; eigenvectors are Q's columns. */
+    double top[5], topt[5], al[5], sub;
+    lr_mat U = mat_new(n, m);
+    CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, top, U), LR_OK);
+    norm2_dsyevd(A, w);
+    for (size_t k = 0; k < m; k++) {
+        LR_TEST_REL(top[k], w[k], 1e-13, "top eigenvalue: dsyevr range = dsyevd");
+        double d = 0.0;
+        for (size_t i = 0; i < n; i++) d += LR_AT(U, i, k) * LR_AT(Q, i, k);
+        LR_ASSERT_CLOSE(fabs(d), 1.0, 1e-12);
+    }
+    /* Same eigenvectors, perturbed eigenvalues (order kept): aligned. */
+    CU_ASSERT_EQUAL(lr_ntk_eig_align(sp, A, B, m, top, topt, al, &sub), LR_OK);
+    for (size_t k = 0; k < m; k++) {
+        LR_ASSERT_CLOSE(al[k], 1.0, 1e-10);
+        LR_TEST_REL(topt[k], lam2[k], 1e-13, "top eigenvalues of B");
+    }
+    LR_ASSERT_CLOSE(sub, 1.0, 1e-10);
+    /* Eigenvalues moved so that B's top m eigenvectors are A's next m: orthogonal. */
+    for (size_t k = 0; k < n; k++) lam2[k] = lam[k];
+    for (size_t k = 0; k < m; k++) lam2[k] = lam[m + k], lam2[m + k] = lam[k];
+    sym_with(B, Q, lam2);
+    CU_ASSERT_EQUAL(lr_ntk_eig_align(sp, A, B, m, NULL, NULL, al, &sub), LR_OK);
+    CU_ASSERT(sub < 1e-20 + 1e-10);
+    for (size_t k = 0; k < m; k++) CU_ASSERT(al[k] < 1e-10);
+    /* LAPACK info > 0 is a typed error (LR_ECONV); zero K, shapes and m are refused. */
+    CU_ASSERT_EQUAL(lr_lapack_fail_after("dsyevr", 1), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, B, &rel, NULL, NULL), LR_ECONV);
+    CU_ASSERT_EQUAL(lr_lapack_fail_after("dsyevr", 1), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, top, U), LR_ECONV);
+    lr_lapack_fail_reset();
+    lr_mat Z0 = mat_new(n, n);
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, Z0, B, &rel, NULL, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m + 1, top, (lr_mat){NULL, 0, 0, 1}), LR_EINVAL);
+    lr_mat S = mat_new(n - 1, n);
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, S, &nA), LR_EINVAL);
+    LR_AT(A, 3, 1) = NAN;
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nA), LR_ENUMERIC);
+    lr_free(S.data), lr_free(Z0.data), lr_free(U.data), lr_free(A0.data);
+    lr_ntk_spec_plan_free(sp);
+    lr_free(Q.data), lr_free(A.data), lr_free(B.data), lr_free(D.data), lr_free(scratch);
+    gsl_rng_free(r);
+}
+
 static void test_alloc_failures(void)
 {
     /* Each allocation of each constructor failing in turn gives NULL, never a crash. */
+    for (long k = 1; k < 16; k++) {
+        lr_fail_alloc_after(k);
+        lr_ntk_spec_plan *s = lr_ntk_spec_plan_alloc(20, 3);
+        lr_fail_alloc_after(0);
+        if (s) {
+            lr_ntk_spec_plan_free(s);
+            break;
+        }
+    }
     for (long k = 1; k < 8; k++) {
         lr_fail_alloc_after(k);
         lr_ntk_data *d = lr_ntk_data_alloc(20, 3);
@@ -286,7 +395,7 @@ static void test_alloc_failures(void)
             break;
         }
     }
-    CU_ASSERT_PTR_NULL(lr_ntk_data_alloc(0, 1));
+    CU_ASSERT_PTR_NULL(lr_ntk_spec_plan_alloc(4, 5));
 }
 
 void lr_tests_ntk_equiv(void)
@@ -297,5 +406,6 @@ void lr_tests_ntk_equiv(void)
     CU_add_test(s, "recursion driver: callback, scale check, refusals, infinite kappa", test_driver_checks);
     CU_add_test(s, "data statistics: tau_0, t, T, psi in both conventions", test_data_stats);
     CU_add_test(s, "normalised real data: tau_0^2 = 1 with the means' share", test_real_data_tau);
+    CU_add_test(s, "spectral norm, top eigenpairs, alignment against dsyevd", test_spectral);
     CU_add_test(s, "constructors under allocation failure", test_alloc_failures);
 }

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/linalg.h"
 
 /* ---- (a) recursions ---- */
 
@@ -192,5 +193,140 @@ int lr_ntk_indicator(const size_t *labels, size_t n, size_t K, lr_mat J)
         if (labels[i] >= K) LR_ERRORF(LR_EINVAL, "lr_ntk_indicator: sample %zu has label %zu of %zu classes", i, labels[i], K);
         LR_AT(J, i, labels[i]) = 1.0;
     }
+    return LR_OK;
+}
+
+/* ---- (d) spectral comparisons ---- */
+
+struct lr_ntk_spec_plan {
+    size_t max_n, max_m;
+    lr_eig_plan *eig;
+    double *C, *w, *U, *Ut, *M; /* n x n, n, n x m, n x m, m x m */
+};
+
+void lr_ntk_spec_plan_free(lr_ntk_spec_plan *p)
+{
+    if (!p) return;
+    lr_eig_plan_free(p->eig);
+    lr_free(p->C);
+    lr_free(p->w);
+    lr_free(p->U);
+    lr_free(p->Ut);
+    lr_free(p->M);
+    lr_free(p);
+}
+
+lr_ntk_spec_plan *lr_ntk_spec_plan_alloc(size_t max_n, size_t max_m)
+{
+    if (max_n == 0) LR_ERROR_NULL(LR_EINVAL, "lr_ntk_spec_plan_alloc: max_n must be positive");
+    if (max_m > max_n) LR_ERROR_NULL(LR_EINVAL, "lr_ntk_spec_plan_alloc: max_m = %zu > max_n = %zu", max_m, max_n);
+    lr_ntk_spec_plan *p = lr_calloc(1, sizeof *p);
+    if (!p) LR_ERROR_NULL(LR_ENOMEM, "out of memory for a spectral plan (n = %zu)", max_n);
+    p->max_n = max_n;
+    p->max_m = max_m;
+    size_t m = max_m ? max_m : 1;
+    p->eig = lr_eig_plan_alloc(max_n);
+    p->C = lr_malloc(max_n * max_n * sizeof(double));
+    p->w = lr_malloc(max_n * sizeof(double));
+    p->U = lr_malloc(max_n * m * sizeof(double));
+    p->Ut = lr_malloc(max_n * m * sizeof(double));
+    p->M = lr_malloc(m * m * sizeof(double));
+    if (!p->eig || !p->C || !p->w || !p->U || !p->Ut || !p->M) {
+        lr_ntk_spec_plan_free(p);
+        LR_ERROR_NULL(LR_ENOMEM, "out of memory for a spectral plan (n = %zu)", max_n);
+    }
+    return p;
+}
+
+static int check_square(const lr_ntk_spec_plan *p, lr_mat A, const char *who)
+{
+    if (A.rows != A.cols) LR_ERRORF(LR_EINVAL, "%s: %zux%zu is not square", who, A.rows, A.cols);
+    if (A.rows == 0 || A.rows > p->max_n)
+        LR_ERRORF(LR_EINVAL, "%s: n = %zu outside the plan's [1, %zu]", who, A.rows, p->max_n);
+    return LR_OK;
+}
+
+/* ||C||_2 of the plan's copy C (n x n, lower triangle; destroyed). */
+static int norm2_of_copy(lr_ntk_spec_plan *p, size_t n, double *norm)
+{
+    lr_mat C = lr_mat_wrap(p->C, n, n), none = {NULL, n, 0, 1};
+    LR_TRY(lr_eig_sym(p->eig, C, p->w, none));
+    double hi = fabs(p->w[0]), lo = fabs(p->w[n - 1]);
+    *norm = hi > lo ? hi : lo;
+    return LR_OK;
+}
+
+int lr_ntk_norm2(lr_ntk_spec_plan *p, lr_mat A, double *norm)
+{
+    LR_TRY(check_square(p, A, "lr_ntk_norm2"));
+    size_t n = A.rows;
+    lr_mat C = lr_mat_wrap(p->C, n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
+    return norm2_of_copy(p, n, norm);
+}
+
+int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double *err, double *normK)
+{
+    LR_TRY(check_square(p, K, "lr_ntk_rel_err"));
+    size_t n = K.rows;
+    if (Kt.rows != n || Kt.cols != n)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_rel_err: K is %zux%zu, Kt %zux%zu", n, n, Kt.rows, Kt.cols);
+    lr_mat C = lr_mat_wrap(p->C, n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(K, i, j) - LR_AT(Kt, i, j);
+    double e, k;
+    LR_TRY(norm2_of_copy(p, n, &e));
+    LR_TRY(lr_ntk_norm2(p, K, &k));
+    if (!(k > 0.0)) LR_ERROR(LR_EINVAL, "lr_ntk_rel_err: ||K||_2 = 0, the relative error is undefined");
+    if (rel) *rel = e / k;
+    if (err) *err = e;
+    if (normK) *normK = k;
+    return LR_OK;
+}
+
+/* The top-m eigenpairs of A into w (may be NULL) and Z (n x m) through the plan's copy.
+ * dsyevr is given the plan's n-long eigenvalue array, as LAPACK documents W to be of
+ * length n whatever the index range, and the m values are copied out. */
+static int top_pairs(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat Z, const char *who)
+{
+    LR_TRY(check_square(p, A, who));
+    size_t n = A.rows;
+    if (m == 0 || m > n || m > p->max_m)
+        LR_ERRORF(LR_EINVAL, "%s: m = %zu outside [1, min(n = %zu, plan's %zu)]", who, m, n, p->max_m);
+    lr_mat C = lr_mat_wrap(p->C, n, n);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
+    LR_TRY(lr_eig_sym_top(p->eig, C, m, p->w, Z));
+    if (w) memcpy(w, p->w, m * sizeof(double));
+    return LR_OK;
+}
+
+int lr_ntk_top_eig(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat U)
+{
+    if (U.data && (U.rows != A.rows || U.cols < m))
+        LR_ERRORF(LR_EINVAL, "lr_ntk_top_eig: U is %zux%zu for %zu vectors of length %zu", U.rows, U.cols, m, A.rows);
+    lr_mat Z = U.data ? U : lr_mat_wrap(p->U, A.rows, m);
+    return top_pairs(p, A, m, w, Z, "lr_ntk_top_eig");
+}
+
+int lr_ntk_eig_align(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, size_t m, double *w, double *wt, double *align,
+                     double *subspace)
+{
+    size_t n = K.rows;
+    if (Kt.rows != K.rows || Kt.cols != K.cols)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_eig_align: K is %zux%zu, Kt %zux%zu", K.rows, K.cols, Kt.rows, Kt.cols);
+    if (m == 0 || m > p->max_m || m > n)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_eig_align: m = %zu outside [1, min(n = %zu, plan's %zu)]", m, n, p->max_m);
+    lr_mat U = lr_mat_wrap(p->U, n, m), Ut = lr_mat_wrap(p->Ut, n, m), M = lr_mat_wrap(p->M, m, m);
+    LR_TRY(top_pairs(p, K, m, w, U, "lr_ntk_eig_align"));
+    LR_TRY(top_pairs(p, Kt, m, wt, Ut, "lr_ntk_eig_align"));
+    LR_TRY(lr_gemm('T', 'N', 1.0, U, Ut, 0.0, M));
+    double f = 0.0;
+    for (size_t j = 0; j < m; j++)
+        for (size_t i = 0; i < m; i++) f += LR_AT(M, i, j) * LR_AT(M, i, j);
+    if (align)
+        for (size_t i = 0; i < m; i++) align[i] = fabs(LR_AT(M, i, i));
+    if (subspace) *subspace = f / (double)m;
     return LR_OK;
 }

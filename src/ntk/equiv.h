@@ -11,8 +11,10 @@
  * with V = [J / sqrt p, psi] (n x (K+1)) and the (K+1) x (K+1) blocks
  *   A_l = [ alpha_{l,2} t t^T + alpha_{l,3} T    alpha_{l,2} t ]
  *         [ alpha_{l,2} t^T                      alpha_{l,2}   ]
- * (B_l: the same with beta's).  This file computes the scalars (lr_ntk_recursion) and the
- * data statistics J, t, T, psi, tau_0 (lr_ntk_data) the kernels are formed from.
+ * (B_l: the same with beta's).  This file computes the scalars (lr_ntk_recursion), the data
+ * statistics J, t, T, psi, tau_0 (lr_ntk_data) the kernels are formed from, and the spectral
+ * comparisons of a kernel with its equivalent (lr_ntk_rel_err, lr_ntk_top_eig,
+ * lr_ntk_eig_align).
  *
  * The norm convention.  THEORY.md takes tau_0^2 = tr(C^o)/p, t_a = tr(C_a^o)/sqrt p,
  * psi_i = ||omega_i||^2 - tr(C_a)/p, all of which leave out the means' share
@@ -99,5 +101,30 @@ int lr_ntk_data_fill(lr_ntk_data *d, const lr_class_stats *s, lr_mat X, const si
                      lr_ntk_norms norms);
 /* J (n x K) = the class indicator, J_ia = 1 if labels_i = a. */
 int lr_ntk_indicator(const size_t *labels, size_t n, size_t K, lr_mat J);
+
+/* ---- (d) spectral comparisons of symmetric n x n matrices (lower triangles read) ---- */
+
+/* Workspace for n <= max_n and m <= max_m eigenvectors: an n x n copy (the inputs are left
+ * untouched), the eigenvalues, two n x m frames and the LAPACK workspace. */
+typedef struct lr_ntk_spec_plan lr_ntk_spec_plan;
+lr_ntk_spec_plan *lr_ntk_spec_plan_alloc(size_t max_n, size_t max_m);
+void lr_ntk_spec_plan_free(lr_ntk_spec_plan *p);
+
+/* ||A||_2 = max(|lambda_max|, |lambda_min|), from all eigenvalues without vectors (dsyevr:
+ * the tridiagonal reduction dominates and is the same for two eigenvalues as for all of
+ * them; two index-range calls would reduce twice).  LR_ECONV when LAPACK reports info > 0. */
+int lr_ntk_norm2(lr_ntk_spec_plan *p, lr_mat A, double *norm);
+/* ||K - Kt||_2 / ||K||_2 in *rel (and the two norms, either pointer may be NULL); LR_EINVAL
+ * when ||K||_2 = 0. */
+int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double *err, double *normK);
+/* The m largest eigenvalues w[m] (descending) and, if U has storage, their eigenvectors (n x m)
+ * (dsyevr, index range). */
+int lr_ntk_top_eig(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat U);
+/* The top-m eigenpairs of K and Kt, w[m] and wt[m] (either may be NULL), align[i] =
+ * |<u_i, u~_i>| (may be NULL; meaningful only where eigenvalue i is isolated) and
+ * *subspace = ||U^T U~||_F^2 / m in [0, 1], the alignment of the two top-m subspaces, which
+ * does not depend on the basis chosen within clusters of equal eigenvalues. */
+int lr_ntk_eig_align(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, size_t m, double *w, double *wt, double *align,
+                     double *subspace);
 
 #endif
