@@ -1,8 +1,8 @@
 /* Equivalent kernels of deep wide networks on Gaussian-mixture data (THEORY.md section 5;
  * Gu, Du, Zhang, Xie, Pu, Qiu, Liao, NeurIPS 2022, whose equivalence theorems build on Liao and
  * Couillet 2018, "On the spectrum of random features maps of high dimensional data", and
- * Fan and Wang 2020).  equiv.h states the kernels and lrlab's alternative norm convention;
- * this comment derives what the code relies on.
+ * Fan and Wang 2020).  equiv.h states the kernels and the two places where lrlab offers an
+ * alternative to THEORY.md as printed; this comment derives what the code relies on.
  *
  * Where the recursion comes from.  A layer maps an input kernel K (entries K_ii = tau^2 +
  * delta_i, K_ij small for i != j) to E[sigma_c(u) sigma_c(v)], (u, v) ~ N(0, [[K_ii, K_ij],
@@ -29,8 +29,11 @@
  * (Couillet and Benaych-Georges 2016 use the centred tr(C_a^o C_b^o)/p because their kernels
  * are functions of distances, in which the common part cancels; for inner-product kernels
  * it does not: the common part is a rank-one term alpha_3 tau_0^4 1 1^T / p of norm
- * O(n / p), El Karoui 2010's f''(0) tr(Sigma^2) / (2 p^2) 1 1^T.)
- */
+ * O(n / p), El Karoui 2010's f''(0) tr(Sigma^2) / (2 p^2) 1 1^T.)  The same check on the
+ * diagonal is what shows THEORY's identity coefficient to be off (equiv.h).
+ *
+ * Cost.  lin X^T X is one dsyrk (p n^2 flops); V A V^T one n x (K+1) x (K+1) dgemm and one
+ * rank-2(K+1) dsyr2k (2 (K+1) n^2 flops), both on the lower triangle, copied up at the end. */
 #include "equiv.h"
 
 #include <cblas.h>
@@ -193,6 +196,143 @@ int lr_ntk_indicator(const size_t *labels, size_t n, size_t K, lr_mat J)
         if (labels[i] >= K) LR_ERRORF(LR_EINVAL, "lr_ntk_indicator: sample %zu has label %zu of %zu classes", i, labels[i], K);
         LR_AT(J, i, labels[i]) = 1.0;
     }
+    return LR_OK;
+}
+
+/* ---- (c) kernels ---- */
+
+int lr_ntk_equiv_scalars(const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind, lr_ntk_diag diag, double *lin,
+                         double *q2, double *q3, double *shift)
+{
+    if (kind != LR_NTK_KIND_CK && kind != LR_NTK_KIND_NTK) LR_ERRORF(LR_EINVAL, "unknown kernel kind %d", (int)kind);
+    if (diag != LR_NTK_DIAG_THEORY && diag != LR_NTK_DIAG_MATCHED)
+        LR_ERRORF(LR_EINVAL, "unknown identity rule %d", (int)diag);
+    const lr_ntk_coef *c = &coef[layer];
+    double t0 = coef[0].tau * coef[0].tau, s;
+    if (kind == LR_NTK_KIND_CK) {
+        *lin = c->alpha[0], *q2 = c->alpha[1], *q3 = c->alpha[2];
+        s = c->tau * c->tau;
+    } else {
+        if (!isfinite(c->kappa2))
+            LR_ERRORF(LR_ENUMERIC, "layer %zu: kappa^2 = %g, the NTK has no finite diagonal (E sigma'^2 = infinity)",
+                      layer, c->kappa2);
+        *lin = c->beta[0], *q2 = c->beta[1], *q3 = c->beta[2];
+        s = c->kappa2;
+    }
+    *shift = s - t0 * *lin - (diag == LR_NTK_DIAG_THEORY ? t0 * t0 * *q3 : 0.0);
+    return LR_OK;
+}
+
+struct lr_ntk_equiv_plan {
+    size_t max_n, max_K;
+    double *V, *W, *A; /* n x (K+1), n x (K+1), (K+1) x (K+1) */
+};
+
+void lr_ntk_equiv_plan_free(lr_ntk_equiv_plan *p)
+{
+    if (!p) return;
+    lr_free(p->V);
+    lr_free(p->W);
+    lr_free(p->A);
+    lr_free(p);
+}
+
+lr_ntk_equiv_plan *lr_ntk_equiv_plan_alloc(size_t max_n, size_t max_K)
+{
+    if (max_n == 0 || max_K == 0)
+        LR_ERROR_NULL(LR_EINVAL, "lr_ntk_equiv_plan_alloc: max_n = %zu, max_K = %zu must be positive", max_n, max_K);
+    lr_ntk_equiv_plan *p = lr_calloc(1, sizeof *p);
+    if (!p) LR_ERROR_NULL(LR_ENOMEM, "out of memory for an equivalent-kernel plan (n = %zu)", max_n);
+    p->max_n = max_n;
+    p->max_K = max_K;
+    size_t k1 = max_K + 1;
+    p->V = lr_malloc(max_n * k1 * sizeof(double));
+    p->W = lr_malloc(max_n * k1 * sizeof(double));
+    p->A = lr_malloc(k1 * k1 * sizeof(double));
+    if (!p->V || !p->W || !p->A) {
+        lr_ntk_equiv_plan_free(p);
+        LR_ERROR_NULL(LR_ENOMEM, "out of memory for an equivalent-kernel plan (n = %zu)", max_n);
+    }
+    return p;
+}
+
+/* The checks both kernel builders make. */
+static int check_kernel_args(const lr_ntk_coef *coef, lr_mat X, const lr_ntk_data *d, lr_mat Kt, const char *who)
+{
+    if (!coef || !d) LR_ERRORF(LR_EINVAL, "%s: no coefficients or data statistics", who);
+    if (X.cols != d->n || X.rows != d->p)
+        LR_ERRORF(LR_EINVAL, "%s: X is %zux%zu, the statistics are for p = %zu, n = %zu", who, X.rows, X.cols, d->p, d->n);
+    if (Kt.rows != d->n || Kt.cols != d->n)
+        LR_ERRORF(LR_EINVAL, "%s: Kt is %zux%zu, not %zux%zu", who, Kt.rows, Kt.cols, d->n, d->n);
+    return LR_OK;
+}
+
+/* A (k1 x k1, leading dimension k1) of the scalars q2, q3. */
+static void fill_block(double *A, size_t K, double q2, double q3, const lr_ntk_data *d)
+{
+    size_t k1 = K + 1;
+    for (size_t b = 0; b < K; b++)
+        for (size_t a = 0; a < K; a++) A[a + b * k1] = q2 * d->t[a] * d->t[b] + q3 * d->T[a + b * K];
+    for (size_t a = 0; a < K; a++) A[a + K * k1] = A[K + a * k1] = q2 * d->t[a];
+    A[K + K * k1] = q2;
+}
+
+int lr_ntk_equiv_kernel(lr_ntk_equiv_plan *p, const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind,
+                        lr_ntk_diag diag, lr_mat X, const lr_ntk_data *d, lr_mat Kt)
+{
+    LR_TRY(check_kernel_args(coef, X, d, Kt, "lr_ntk_equiv_kernel"));
+    size_t n = d->n, K = d->K, k1 = K + 1;
+    if (n > p->max_n || K > p->max_K)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_equiv_kernel: n = %zu, K = %zu exceed the plan's %zu, %zu", n, K, p->max_n, p->max_K);
+    double lin, q2, q3, shift;
+    LR_TRY(lr_ntk_equiv_scalars(coef, layer, kind, diag, &lin, &q2, &q3, &shift));
+    /* V = [J / sqrt p, psi]: J's columns are indicators, so V is written directly. */
+    lr_mat V = lr_mat_wrap(p->V, n, k1), W = lr_mat_wrap(p->W, n, k1), A = lr_mat_wrap(p->A, k1, k1);
+    double rp = 1.0 / sqrt((double)d->p);
+    lr_mat_set_zero(V);
+    for (size_t i = 0; i < n; i++) {
+        LR_AT(V, i, d->labels[i]) = rp;
+        LR_AT(V, i, K) = d->psi[i];
+    }
+    fill_block(p->A, K, q2, q3, d);
+    LR_TRY(lr_syrk('T', lin, X, 0.0, Kt));
+    LR_TRY(lr_gemm('N', 'N', 1.0, V, A, 0.0, W));
+    /* V A V^T = (W V^T + V W^T) / 2 with W = V A and A symmetric: one rank-2k update of the
+     * lower triangle, the same triangle dsyrk wrote. */
+    cblas_dsyr2k(CblasColMajor, CblasLower, CblasNoTrans, (int)n, (int)k1, 0.5, W.data, (int)W.ld, V.data, (int)V.ld,
+                 1.0, Kt.data, (int)Kt.ld);
+    for (size_t i = 0; i < n; i++) LR_AT(Kt, i, i) += shift;
+    lr_mat_symmetrize(Kt);
+    return LR_OK;
+}
+
+int lr_ntk_equiv_kernel_ref(const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind, lr_ntk_diag diag, lr_mat X,
+                            const lr_ntk_data *d, lr_mat Kt)
+{
+    LR_TRY(check_kernel_args(coef, X, d, Kt, "lr_ntk_equiv_kernel_ref"));
+    size_t n = d->n, p = d->p, K = d->K, k1 = K + 1;
+    double lin, q2, q3, shift;
+    LR_TRY(lr_ntk_equiv_scalars(coef, layer, kind, diag, &lin, &q2, &q3, &shift));
+    double *A = lr_malloc(k1 * k1 * sizeof(double));
+    if (!A) LR_ERROR(LR_ENOMEM, "out of memory for the reference kernel's block");
+    fill_block(A, K, q2, q3, d);
+    double rp = 1.0 / sqrt((double)p);
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) {
+            double g = 0.0;
+            for (size_t k = 0; k < p; k++) g += LR_AT(X, k, i) * LR_AT(X, k, j);
+            /* V_i = (J_i / sqrt p, psi_i): sum_{r,s} V_ir A_rs V_js over all K + 1 columns. */
+            double lr = 0.0;
+            for (size_t r = 0; r < k1; r++) {
+                double vir = r < K ? (d->labels[i] == r ? rp : 0.0) : d->psi[i];
+                for (size_t s = 0; s < k1; s++) {
+                    double vjs = s < K ? (d->labels[j] == s ? rp : 0.0) : d->psi[j];
+                    lr += vir * A[r + s * k1] * vjs;
+                }
+            }
+            LR_AT(Kt, i, j) = lin * g + lr + (i == j ? shift : 0.0);
+        }
+    lr_free(A);
     return LR_OK;
 }
 

@@ -12,9 +12,25 @@
  *   A_l = [ alpha_{l,2} t t^T + alpha_{l,3} T    alpha_{l,2} t ]
  *         [ alpha_{l,2} t^T                      alpha_{l,2}   ]
  * (B_l: the same with beta's).  This file computes the scalars (lr_ntk_recursion), the data
- * statistics J, t, T, psi, tau_0 (lr_ntk_data) the kernels are formed from, and the spectral
- * comparisons of a kernel with its equivalent (lr_ntk_rel_err, lr_ntk_top_eig,
- * lr_ntk_eig_align).
+ * statistics J, t, T, psi, tau_0 (lr_ntk_data), the kernels (lr_ntk_equiv_kernel) and the
+ * spectral comparisons (lr_ntk_rel_err, lr_ntk_top_eig, lr_ntk_eig_align).
+ *
+ * The identity coefficient.  THEORY.md (and the paper) print
+ *   s_l = tau_l^2 - tau_0^2 alpha_{l,1} - tau_0^4 alpha_{l,3}     (NTK: kappa_l^2, beta's).
+ * A second-order expansion of the kernel in the small quantities (||x_i||^2 - tau_0^2,
+ * x_i^T x_j) gives instead, for the diagonal of K~ to match the kernel's diagonal
+ * [K_CK,l]_ii -> tau_l^2 (respectively kappa_l^2),
+ *   s_l = tau_l^2 - tau_0^2 alpha_{l,1}:
+ * the diagonal of V A_l V^T is O(1/p), so nothing else on the diagonal is of order 1, and a
+ * diagonal mismatch of alpha_{l,3} tau_0^4 is a spectral-norm error of at least that much
+ * (El Karoui 2010, Theorem 2.1, has the same identity term f(tau) - f(0) - tau f'(0) for
+ * inner-product kernels: the second-order term's diagonal is not subtracted).  Measured
+ * offline against the arc-cosine kernels of one to three centred-ReLU layers (zero means,
+ * C = I, n = p = 256 .. 2048), THEORY's rule leaves a relative error of 0.08 to 0.18 that
+ * does not shrink with p, the matched rule one that does (0.009 to 0.05 at p = 2048);
+ * tests/test_ntk_equiv.c checks the same on the quadratic activation, whose kernels are
+ * polynomials of X^T X.  Both rules are offered (lr_ntk_diag); THEORY's is the contract
+ * and the default, LR_NTK_DIAG_MATCHED the one the expansion supports.
  *
  * The norm convention.  THEORY.md takes tau_0^2 = tr(C^o)/p, t_a = tr(C_a^o)/sqrt p,
  * psi_i = ||omega_i||^2 - tr(C_a)/p, all of which leave out the means' share
@@ -25,7 +41,7 @@
  * t_a / sqrt p + psi_i = ||x_i||^2 - tau_0^2 exactly; on real data normalised as
  * lr_real_normalise does, this tau_0^2 is 1.  (lrlab's own convention.  Measured offline
  * against the arc-cosine kernels on the gu22 preset, K = 2, n = p = 256 .. 2048, one to
- * three centred-ReLU layers: it lowers the relative error by a factor of
+ * three centred-ReLU layers, matched diagonal: it lowers the relative error by a factor of
  * 1.2 to 6, more at larger p and in deeper layers; at p = 2048, layer 3, CK: 0.108 -> 0.018.) */
 #ifndef LR_NTK_EQUIV_H
 #define LR_NTK_EQUIV_H
@@ -101,6 +117,36 @@ int lr_ntk_data_fill(lr_ntk_data *d, const lr_class_stats *s, lr_mat X, const si
                      lr_ntk_norms norms);
 /* J (n x K) = the class indicator, J_ia = 1 if labels_i = a. */
 int lr_ntk_indicator(const size_t *labels, size_t n, size_t K, lr_mat J);
+
+/* ---- (c) the equivalent kernels ---- */
+
+typedef enum { LR_NTK_KIND_CK, LR_NTK_KIND_NTK } lr_ntk_kind;
+typedef enum {
+    LR_NTK_DIAG_THEORY, /* s_l = tau_l^2 - tau_0^2 alpha_{l,1} - tau_0^4 alpha_{l,3}: THEORY.md as printed */
+    LR_NTK_DIAG_MATCHED /* s_l = tau_l^2 - tau_0^2 alpha_{l,1}: diag K~ = diag K to leading order */
+} lr_ntk_diag;
+
+/* The four scalars of K~ = lin X^T X + V [[q2 t t^T + q3 T, q2 t], [q2 t^T, q2]] V^T + shift I
+ * at layer `layer` of coef[0 .. layer]: (alpha_{l,1}, alpha_{l,2}, alpha_{l,3}) for the CK,
+ * the beta's for the NTK; tau_0 is coef[0].tau.  LR_ENUMERIC for the NTK when kappa_l^2 is
+ * not finite (an activation with E sigma'^2 = infinity has no NTK diagonal). */
+int lr_ntk_equiv_scalars(const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind, lr_ntk_diag diag,
+                         double *lin, double *q2, double *q3, double *shift);
+
+/* Workspace for kernels of up to max_n samples and max_K classes: V, V A, A. */
+typedef struct lr_ntk_equiv_plan lr_ntk_equiv_plan;
+lr_ntk_equiv_plan *lr_ntk_equiv_plan_alloc(size_t max_n, size_t max_K);
+void lr_ntk_equiv_plan_free(lr_ntk_equiv_plan *p);
+
+/* Kt (n x n, full, symmetric) = K~ of layer `layer`, from X (p x n) and d (filled from the
+ * same X): lin X^T X by dsyrk, V A V^T by one dgemm (W = V A) and one dsyr2k
+ * ((W V^T + V W^T) / 2), the shift on the diagonal, then the lower triangle copied up.
+ * Never allocates. */
+int lr_ntk_equiv_kernel(lr_ntk_equiv_plan *p, const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind,
+                        lr_ntk_diag diag, lr_mat X, const lr_ntk_data *d, lr_mat Kt);
+/* The plain reference: every entry by its defining sums, no BLAS (tests). */
+int lr_ntk_equiv_kernel_ref(const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind, lr_ntk_diag diag,
+                            lr_mat X, const lr_ntk_data *d, lr_mat Kt);
 
 /* ---- (d) spectral comparisons of symmetric n x n matrices (lower triangles read) ---- */
 
