@@ -1,0 +1,541 @@
+/* Tests of the exact infinite-width kernels and the orthant probabilities under them
+ * (src/ntk/bvn.c, src/ntk/kernel_exact.c):
+ *   - the bivariate normal upper orthant (Genz) against an independent one-dimensional
+ *     quadrature (the conditional law of Y given X) to 1e-12, against the library's own
+ *     reference (the integral over the correlation), and its limits at rho = 0, +-1;
+ *   - each layer's kernel by its three methods on seeded data (i.i.d. columns, and a
+ *     two-class mixture with correlations up to about 0.8): closed form = reference, Mehler =
+ *     closed form for the smooth activations, Mehler within its own truncation bound for the
+ *     kinked ones, Mehler = reference for tanh and sigmoid;
+ *   - the three-layer recursion (CK and NTK) by the three methods; a hand-computed two-sample
+ *     case; exact symmetry and positive semidefiniteness (dsyevd); the NTK flagged and NaN
+ *     where sigma' holds a Dirac mass; results bitwise independent of the thread count; no
+ *     allocation after the plan; argument checks and allocation failures.
+ * Tolerances are relative to the largest entry of the kernel compared; the suite prints the
+ * deviations it saw. */
+#include <CUnit/CUnit.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/error.h"
+#include "core/mat.h"
+#include "core/rng.h"
+#include "ntk/bvn.h"
+#include "ntk/kernel_exact.h"
+#include "tests.h"
+
+#define BVN_TOL 1e-12      /* Genz against the conditional quadrature */
+#define CLOSED_REF_TOL 1e-12 /* closed form against the 2-D reference, per layer and recursion */
+#define MEHLER_TOL 1e-12   /* Mehler against closed forms, smooth activations */
+#define MEHLER_REF_TOL 1e-10 /* Mehler against the reference, tanh and sigmoid (the reference's limit) */
+
+static lr_mat mnew(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c + 1, sizeof(double)), r, c); }
+
+static lr_ntk_act act(const char *spec)
+{
+    lr_ntk_act a = {0};
+    CU_ASSERT_EQUAL(lr_ntk_act_parse(spec, &a), LR_OK);
+    return a;
+}
+
+/* max |A - B| / max(max |B|, 1e-300) */
+static double rel_dev(lr_mat A, lr_mat B)
+{
+    double d = 0, m = 0;
+    for (size_t j = 0; j < A.cols; j++)
+        for (size_t i = 0; i < A.rows; i++) {
+            d = fmax(d, fabs(LR_AT(A, i, j) - LR_AT(B, i, j)));
+            m = fmax(m, fabs(LR_AT(B, i, j)));
+        }
+    return d / fmax(m, 1e-300);
+}
+
+static double max_abs_diff(lr_mat A, lr_mat B)
+{
+    double d = 0;
+    for (size_t j = 0; j < A.cols; j++)
+        for (size_t i = 0; i < A.rows; i++) d = fmax(d, fabs(LR_AT(A, i, j) - LR_AT(B, i, j)));
+    return d;
+}
+
+/* Seeded data, p x n: i.i.d. N(0, I / p) columns (kind 0), or a two-class mixture with means
+ * +-mu, ||mu|| about 1.2, plus N(0, I / p) noise (kind 1: correlations up to about 0.8). */
+static lr_mat make_X(size_t p, size_t n, int kind, uint64_t seed)
+{
+    gsl_rng *g = lr_rng_alloc();
+    lr_rng_seed_unit(g, seed, 0, 0);
+    lr_mat X = mnew(p, n);
+    double *mu = lr_calloc(p, sizeof *mu);
+    for (size_t i = 0; i < p; i++) mu[i] = gsl_ran_gaussian(g, 1.2 / sqrt((double)p));
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < p; i++)
+            LR_AT(X, i, j) = gsl_ran_gaussian(g, 1.0 / sqrt((double)p)) + (kind ? (j % 2 ? mu[i] : -mu[i]) : 0.0);
+    lr_free(mu);
+    gsl_rng_free(g);
+    return X;
+}
+
+static void gram(lr_mat X, lr_mat K) { CU_ASSERT_EQUAL(lr_gemm('T', 'N', 1.0, X, X, 0.0, K), LR_OK); }
+
+/* ---- the orthant probabilities ---- */
+
+typedef struct cond_arg {
+    double k, r;
+} cond_arg;
+
+/* P(X > h, Y > k) = int_h^inf phi(x) Q((k - r x) / sqrt(1 - r^2)) dx */
+static double cond_fn(double x, void *p)
+{
+    const cond_arg *a = p;
+    return gsl_ran_ugaussian_pdf(x) * gsl_cdf_ugaussian_Q((a->k - a->r * x) / sqrt((1 - a->r) * (1 + a->r)));
+}
+
+static double bvn_cond(double h, double k, double r, gsl_integration_workspace *w)
+{
+    cond_arg a = {k, r};
+    gsl_function F = {cond_fn, &a};
+    /* The conditional probability steps from 0 to 1 (or back) at x = k / r over a width
+     * sqrt(1 - r^2) / |r|: cut the line there, so that each piece is smooth on its own scale. */
+    double br[8], v = 0, piece, e;
+    size_t nb = 0;
+    br[nb++] = h;
+    if (r != 0) {
+        double c = k / r, wd = sqrt((1 - r) * (1 + r)) / fabs(r);
+        const double at[] = {c - 40 * wd, c - 4 * wd, c, c + 4 * wd, c + 40 * wd};
+        for (int i = 0; i < 5; i++)
+            if (at[i] > br[nb - 1]) br[nb++] = at[i];
+    }
+    /* GSL_EROUND: the tolerance is below what rounding allows, the result is as good as it gets */
+    for (size_t i = 0; i + 1 < nb; i++) {
+        int st = gsl_integration_qag(&F, br[i], br[i + 1], 1e-17, 1e-14, 1000, GSL_INTEG_GAUSS61, w, &piece, &e);
+        CU_ASSERT(st == 0 || st == GSL_EROUND);
+        v += piece;
+    }
+    int st = gsl_integration_qagiu(&F, br[nb - 1], 1e-17, 1e-14, 1000, w, &piece, &e);
+    CU_ASSERT(st == 0 || st == GSL_EROUND);
+    return v + piece;
+}
+
+static void test_bvn(void)
+{
+    gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+    gsl_rng *g = lr_rng_alloc();
+    lr_rng_seed_unit(g, 13, 1, 0);
+    double worst = 0, worst_ref = 0, worst_cov = 0;
+    int cases = 0;
+    for (int t = 0; t < 600; t++) {
+        double h = gsl_ran_gaussian(g, 1.5), k = gsl_ran_gaussian(g, 1.5), r = 2 * gsl_rng_uniform(g) - 1;
+        if (t % 4 == 0) r = (r > 0 ? 1 : -1) * (1 - pow(10, -1 - 11 * gsl_rng_uniform(g))); /* |r| near 1 */
+        if (t % 7 == 0) k = h;
+        double f = lr_ntk_bvn_upper(h, k, r), c = bvn_cond(h, k, r, w), ref;
+        CU_ASSERT_EQUAL(lr_ntk_bvn_upper_ref(h, k, r, 1e-15, 1e-13, 1000, w, &ref), LR_OK);
+        worst = fmax(worst, fabs(f - c));
+        worst_ref = fmax(worst_ref, fabs(f - ref));
+        /* the covariance form, the symmetry, the lower-orthant form */
+        worst_cov = fmax(worst_cov, fabs(lr_ntk_bvn_cov(h, k, r) - (c - gsl_cdf_ugaussian_Q(h) * gsl_cdf_ugaussian_Q(k))));
+        CU_ASSERT(fabs(lr_ntk_bvn_upper(k, h, r) - f) <= 1e-15);
+        CU_ASSERT(fabs(lr_ntk_bvn_cdf(-h, -k, r) - f) <= 0);
+        CU_ASSERT(f >= 0 && f <= 1);
+        cases++;
+    }
+    printf("\n    P(X > h, Y > k): %d cases, Genz vs conditional quadrature %.1e, vs reference %.1e, "
+           "covariance form %.1e ",
+           cases, worst, worst_ref, worst_cov);
+    CU_ASSERT(worst <= BVN_TOL);
+    CU_ASSERT(worst_ref <= BVN_TOL);
+    CU_ASSERT(worst_cov <= BVN_TOL);
+    /* limits: rho = 0 (independent), +1 (Y = X), -1 (Y = -X), and continuity towards +-1,
+     * where P - P(+-1) ~ sqrt(1 - |r|) */
+    const double hs[] = {-2, -0.5, 0, 0.3, 1.7};
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 5; b++) {
+            double h = hs[a], k = hs[b], Qh = gsl_cdf_ugaussian_Q(h), Qk = gsl_cdf_ugaussian_Q(k);
+            CU_ASSERT_EQUAL(lr_ntk_bvn_upper(h, k, 0), Qh * Qk);
+            CU_ASSERT_EQUAL(lr_ntk_bvn_cov(h, k, 0), 0.0);
+            double p1 = gsl_cdf_ugaussian_Q(fmax(h, k)), m1 = fmax(0.0, gsl_cdf_ugaussian_P(-k) - gsl_cdf_ugaussian_P(h));
+            CU_ASSERT(fabs(lr_ntk_bvn_upper(h, k, 1) - p1) <= 1e-16);
+            CU_ASSERT(fabs(lr_ntk_bvn_upper(h, k, -1) - m1) <= 2e-16);
+            for (double e = 1e-2; e >= 1e-14; e /= 100) {
+                CU_ASSERT(fabs(lr_ntk_bvn_upper(h, k, 1 - e) - p1) <= sqrt(e));
+                CU_ASSERT(fabs(lr_ntk_bvn_upper(h, k, -1 + e) - m1) <= sqrt(e));
+            }
+        }
+    /* infinite limits and bad arguments */
+    CU_ASSERT_EQUAL(lr_ntk_bvn_upper(INFINITY, 0, 0.5), 0.0);
+    CU_ASSERT_EQUAL(lr_ntk_bvn_upper(-INFINITY, 0.3, 0.5), gsl_cdf_ugaussian_Q(0.3));
+    CU_ASSERT(isnan(lr_ntk_bvn_upper(0, 0, 1.5)) && isnan(lr_ntk_bvn_upper(NAN, 0, 0)));
+    double v;
+    CU_ASSERT_EQUAL(lr_ntk_bvn_upper_ref(0, 0, 2, 1e-12, 1e-12, 100, NULL, &v), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_bvn_upper_ref(0.5, -0.2, 0.4, 1e-14, 1e-12, 100, NULL, &v), LR_OK);
+    CU_ASSERT(fabs(v - lr_ntk_bvn_upper(0.5, -0.2, 0.4)) < 1e-14);
+    gsl_rng_free(g);
+    gsl_integration_workspace_free(w);
+}
+
+/* ---- one layer by each method ---- */
+
+static const char *const all_specs[] = {"relu", "leaky_relu(0.1,1)", "abs", "erf", "sin", "cos", "linear",
+                                        "quad(0.5,-1,0.25)", "tanh", "sigmoid", "step", "sign",
+                                        "sigma_T(0.7,-0.5,1.2)", "sigma_Q(0.4,-1.3,-0.2,0.9)"};
+#define NALL (sizeof all_specs / sizeof all_specs[0])
+
+static void test_layer_methods(void)
+{
+    const size_t p = 50, n = 30;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, 1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    lr_mat Kin = mnew(n, n), Kc = mnew(n, n), Km = mnew(n, n), Kr = mnew(n, n);
+    double w_cr = 0, w_mc = 0, w_mr = 0, w_bound = 0;
+    for (int kind = 0; kind < 2; kind++) {
+        lr_mat X = make_X(p, n, kind, 7 + (uint64_t)kind);
+        gram(X, Kin);
+        for (size_t s = 0; s < NALL; s++) {
+            lr_ntk_act a = act(all_specs[s]);
+            for (int deriv = 0; deriv <= 1; deriv++) {
+                if (deriv && lr_ntk_act_has_dirac(&a)) {
+                    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, 1, 0, Kin, Kc, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL);
+                    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, 1, 0, Kin, Kc, LR_NTK_KERNEL_MEHLER, NULL), LR_EINVAL);
+                    continue;
+                }
+                double shift = deriv ? 0.0 : 0.3; /* any constant: the kernels take it as given */
+                double bound;
+                int has = lr_ntk_kernel_has_closed(&a, deriv), smooth = lr_ntk_act_get(a.id)->flags & LR_NTK_ACT_SMOOTH;
+                /* the reference (slow) on the mixture only where Mehler cannot stand in for it */
+                int ref = kind == 0 || !has || !smooth;
+                CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, deriv, shift, Kin, Km, LR_NTK_KERNEL_MEHLER, &bound), LR_OK);
+                if (ref)
+                    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, deriv, shift, Kin, Kr, LR_NTK_KERNEL_REFERENCE, NULL),
+                                    LR_OK);
+                if (has) {
+                    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, deriv, shift, Kin, Kc, LR_NTK_KERNEL_CLOSED, NULL),
+                                    LR_OK);
+                    double cr = ref ? rel_dev(Kr, Kc) : 0;
+                    w_cr = fmax(w_cr, cr);
+                    if (!(cr <= CLOSED_REF_TOL))
+                        fprintf(stderr, "\n  %s%s (data %d): closed vs reference %.2e\n", all_specs[s],
+                                deriv ? "'" : "", kind, cr);
+                    CU_ASSERT(cr <= CLOSED_REF_TOL);
+                    if (smooth) {
+                        double mc = rel_dev(Km, Kc);
+                        w_mc = fmax(w_mc, mc);
+                        CU_ASSERT(mc <= MEHLER_TOL);
+                    } else {
+                        /* a kinked sigma: slow Hermite decay, but within the reported bound
+                         * (plus the rounding of the sums) */
+                        double d = max_abs_diff(Km, Kc);
+                        w_bound = fmax(w_bound, d / (bound + 1e-13));
+                        CU_ASSERT(d <= bound + 1e-13);
+                    }
+                } else {
+                    double mr = rel_dev(Km, Kr);
+                    w_mr = fmax(w_mr, mr);
+                    CU_ASSERT(mr <= MEHLER_REF_TOL);
+                }
+            }
+        }
+        lr_free(X.data);
+    }
+    printf("\n    one layer: closed vs reference %.1e; Mehler vs closed (smooth) %.1e; Mehler vs reference "
+           "(tanh, sigmoid) %.1e; kinked Mehler error / bound <= %.2f ",
+           w_cr, w_mc, w_mr, w_bound);
+    lr_free(Kin.data), lr_free(Kc.data), lr_free(Km.data), lr_free(Kr.data);
+    lr_ntk_kernel_plan_free(P);
+}
+
+/* Near-duplicate samples (correlation 1 - 1e-12 .. 1) and exactly opposite ones: the methods
+ * stay together for a single layer (where the input is exact; over several layers the kernels
+ * of ReLU' and the step are not Lipschitz at rho = 1, and the layers' rounding is amplified). */
+static void test_layer_near_one(void)
+{
+    const size_t n = 2;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, 1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    double worst = 0;
+    const char *specs[] = {"relu", "step", "sigma_T(0.7,-0.5,1.2)", "sigma_Q(0.4,-1.3,-0.2,0.9)", "tanh"};
+    const double eps[] = {0, 1.1e-16, 1e-14, 1e-12, 1e-9, 1e-6, 1e-3};
+    for (size_t s = 0; s < 5; s++) {
+        lr_ntk_act a = act(specs[s]);
+        for (int deriv = 0; deriv <= !lr_ntk_act_has_dirac(&a); deriv++)
+            for (size_t e = 0; e < 7; e++)
+                for (int sg = -1; sg <= 1; sg += 2) {
+                    double k[4] = {1.3, sg * (1 - eps[e]) * sqrt(1.3 * 0.7), 0, 0.7}, A[4], B[4];
+                    k[2] = k[1];
+                    lr_mat K = lr_mat_wrap(k, 2, 2);
+                    lr_ntk_kernel_method m = lr_ntk_kernel_has_closed(&a, deriv) ? LR_NTK_KERNEL_CLOSED : LR_NTK_KERNEL_MEHLER;
+                    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, deriv, 0.2, K, lr_mat_wrap(A, 2, 2), m, NULL), LR_OK);
+                    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a, deriv, 0.2, K, lr_mat_wrap(B, 2, 2), LR_NTK_KERNEL_REFERENCE, NULL), LR_OK);
+                    if (m == LR_NTK_KERNEL_MEHLER) continue; /* tanh: Mehler converges slowly at |rho| -> 1 */
+                    worst = fmax(worst, fabs(A[1] - B[1]));
+                }
+    }
+    printf("\n    |rho| -> 1, one layer: closed vs reference %.1e ", worst);
+    CU_ASSERT(worst <= CLOSED_REF_TOL);
+    lr_ntk_kernel_plan_free(P);
+}
+
+/* ---- the recursion ---- */
+
+static void exact(lr_ntk_kernel_plan *P, lr_mat X, const char *spec, size_t L, lr_ntk_kernel_method m, lr_mat CK,
+                  lr_mat NTK, lr_ntk_kernel_info *info)
+{
+    lr_ntk_act a[LR_NTK_MAX_LAYERS];
+    for (size_t l = 0; l < L; l++) a[l] = act(spec);
+    int st = lr_ntk_kernel_exact(P, X, a, L, 1.0, m, CK, NTK, info);
+    if (st) fprintf(stderr, "\n  %s: %s\n", spec, lr_last_error());
+    CU_ASSERT_EQUAL(st, LR_OK);
+}
+
+static void test_recursion_methods(void)
+{
+    const size_t p = 50, n = 24, L = 3;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, L, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    lr_mat C[3], N[3];
+    for (int m = 0; m < 3; m++) C[m] = mnew(n, n), N[m] = mnew(n, n);
+    const lr_ntk_kernel_method ms[3] = {LR_NTK_KERNEL_AUTO, LR_NTK_KERNEL_MEHLER, LR_NTK_KERNEL_REFERENCE};
+    const char *specs[] = {"relu", "erf", "tanh", "sigma_T(0.7,-0.5,1.2)"};
+    for (int kind = 0; kind < 2; kind++) {
+        lr_mat X = make_X(p, n, kind, 21 + (uint64_t)kind);
+        for (size_t s = 0; s < 4; s++) {
+            lr_ntk_kernel_info inf[3];
+            for (int m = 0; m < 3; m++) exact(P, X, specs[s], L, ms[m], C[m], N[m], &inf[m]);
+            double ar = rel_dev(C[2], C[0]), am = rel_dev(C[1], C[0]);
+            int smooth = s == 1 || s == 2;
+            printf("\n    L = 3, %s, data %d: CK auto (%s) vs reference %.1e, vs Mehler %.1e (bound %.1e)", specs[s],
+                   kind, lr_ntk_kernel_method_name(inf[0].method[0]), ar, am, inf[1].trunc_max);
+            CU_ASSERT(ar <= (s == 2 ? MEHLER_REF_TOL : CLOSED_REF_TOL));
+            if (smooth) CU_ASSERT(am <= (s == 2 ? 0 : MEHLER_TOL));
+            if (inf[0].ntk_defined) {
+                double nr = rel_dev(N[2], N[0]), nm = rel_dev(N[1], N[0]);
+                printf("; NTK vs reference %.1e, vs Mehler %.1e", nr, nm);
+                CU_ASSERT(nr <= (s == 2 ? MEHLER_REF_TOL : 1e-11));
+                if (smooth) CU_ASSERT(nm <= (s == 2 ? 0 : MEHLER_TOL));
+            } else {
+                CU_ASSERT(s == 3 && inf[0].ntk_undefined_layer == 1 && isnan(LR_AT(N[0], 0, 0)) && isnan(LR_AT(N[0], 3, 7)));
+            }
+            /* the per-layer record */
+            CU_ASSERT(inf[0].layers == L && inf[0].tau[0] == 1.0);
+            for (size_t l = 0; l < L; l++) {
+                CU_ASSERT(inf[0].tau[l + 1] == sqrt(inf[0].keyq[l].var) && inf[0].centre[l] == inf[0].keyq[l].mean);
+                CU_ASSERT(inf[0].keyq[l].tau == inf[0].tau[l]);
+                CU_ASSERT(inf[1].method[l] == LR_NTK_KERNEL_MEHLER && inf[2].method[l] == LR_NTK_KERNEL_REFERENCE);
+            }
+        }
+        lr_free(X.data);
+    }
+    for (int m = 0; m < 3; m++) lr_free(C[m].data), lr_free(N[m].data);
+    lr_ntk_kernel_plan_free(P);
+}
+
+/* Two unit samples at 60 degrees, relu, two layers, by the scalar formulas. */
+static double arccos1(double kii, double kjj, double kij)
+{
+    double r = kij / sqrt(kii * kjj), th = acos(fmin(1, fmax(-1, r)));
+    return sqrt(kii * kjj) / (2 * M_PI) * (sin(th) + (M_PI - th) * cos(th));
+}
+static double arccos0(double kii, double kjj, double kij)
+{
+    double r = kij / sqrt(kii * kjj), th = acos(fmin(1, fmax(-1, r)));
+    return (M_PI - th) / (2 * M_PI);
+}
+
+static void test_two_samples(void)
+{
+    double x[4] = {1, 0, 0.5, sqrt(3) / 2};
+    lr_mat X = lr_mat_wrap(x, 2, 2);
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(2, 2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    double ck[4], ntk[4];
+    lr_ntk_kernel_info inf;
+    exact(P, X, "relu", 2, LR_NTK_KERNEL_AUTO, lr_mat_wrap(ck, 2, 2), lr_mat_wrap(ntk, 2, 2), &inf);
+    /* by hand: K0 = [[1, 1/2], [1/2, 1]], tau_0 = 1 */
+    double K0[3] = {1, 1, 0.5}; /* K_11, K_22, K_12 */
+    double c1 = 1 / sqrt(2 * M_PI), tau1 = sqrt(0.5 - 0.5 / M_PI);
+    /* E[(relu(u) - c)(relu(v) - c)] = arccos1 - c (m_i + m_j) + c^2, m = sqrt(K_ii) / sqrt(2 pi) */
+    double K1[3];
+    for (int e = 0; e < 3; e++) {
+        double a = e == 1 ? K0[1] : K0[0], b = e == 0 ? K0[0] : K0[1], ab = e == 2 ? K0[2] : (e == 0 ? K0[0] : K0[1]);
+        K1[e] = arccos1(a, b, ab) - c1 * (sqrt(a) + sqrt(b)) / sqrt(2 * M_PI) + c1 * c1;
+    }
+    double D1[3] = {arccos0(1, 1, 1), arccos0(1, 1, 1), arccos0(1, 1, 0.5)}; /* 1/2, 1/2, 1/3 */
+    double N1[3];
+    for (int e = 0; e < 3; e++) N1[e] = K1[e] + K0[e] * D1[e];
+    double c2 = tau1 / sqrt(2 * M_PI), K2[3], D2[3], N2[3];
+    for (int e = 0; e < 3; e++) {
+        double a = e == 1 ? K1[1] : K1[0], b = e == 0 ? K1[0] : K1[1], ab = e == 2 ? K1[2] : (e == 0 ? K1[0] : K1[1]);
+        K2[e] = arccos1(a, b, ab) - c2 * (sqrt(a) + sqrt(b)) / sqrt(2 * M_PI) + c2 * c2;
+        D2[e] = arccos0(a, b, ab);
+        N2[e] = K2[e] + N1[e] * D2[e];
+    }
+    LR_TEST_REL(D1[2], 1.0 / 3, 1e-15, "K'_1 at 60 degrees");
+    LR_TEST_REL(inf.centre[0], c1, 1e-15, "c_1");
+    LR_TEST_REL(inf.tau[1], tau1, 1e-15, "tau_1");
+    LR_TEST_REL(inf.centre[1], c2, 1e-15, "c_2");
+    LR_TEST_REL(ck[0], K2[0], 1e-13, "K_CK,2 11");
+    LR_TEST_REL(ck[3], K2[1], 1e-13, "K_CK,2 22");
+    LR_TEST_REL(ck[1], K2[2], 1e-13, "K_CK,2 12");
+    CU_ASSERT_EQUAL(ck[1], ck[2]);
+    LR_TEST_REL(ntk[0], N2[0], 1e-13, "K_NTK,2 11");
+    LR_TEST_REL(ntk[3], N2[1], 1e-13, "K_NTK,2 22");
+    LR_TEST_REL(ntk[1], N2[2], 1e-13, "K_NTK,2 12");
+    CU_ASSERT_EQUAL(ntk[1], ntk[2]);
+    /* linear activation: CK_l = K_0, K' = 1, so NTK_L = (L + 1) K_0 */
+    exact(P, X, "linear", 2, LR_NTK_KERNEL_AUTO, lr_mat_wrap(ck, 2, 2), lr_mat_wrap(ntk, 2, 2), &inf);
+    for (int e = 0; e < 4; e++) {
+        double k0 = e == 0 || e == 3 ? 1.0 : 0.5;
+        LR_TEST_REL(ck[e], k0, 1e-15, "linear CK = X^T X");
+        LR_TEST_REL(ntk[e], 3 * k0, 1e-15, "linear NTK = 3 X^T X");
+    }
+    lr_ntk_kernel_plan_free(P);
+}
+
+/* ---- properties ---- */
+
+static double min_eig_rel(lr_mat K)
+{
+    size_t n = K.rows;
+    lr_mat S = mnew(n, n);
+    double *w = lr_calloc(n, sizeof *w);
+    lr_mat_copy(S, K);
+    CU_ASSERT_EQUAL(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)n, S.data, (lapack_int)n, w), 0);
+    double r = w[0] / fmax(fabs(w[n - 1]), 1e-300);
+    lr_free(w), lr_free(S.data);
+    return r;
+}
+
+static void test_symmetry_psd(void)
+{
+    const size_t p = 40, n = 60, L = 3;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, L, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    lr_mat CK = mnew(n, n), NTK = mnew(n, n), X = make_X(p, n, 1, 5);
+    double worst = 0;
+    for (size_t s = 0; s < NALL; s++) {
+        lr_ntk_kernel_info inf;
+        exact(P, X, all_specs[s], L, LR_NTK_KERNEL_AUTO, CK, NTK, &inf);
+        int sym = 1;
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = 0; i < n; i++) sym &= LR_AT(CK, i, j) == LR_AT(CK, j, i);
+        CU_ASSERT(sym);
+        double e = min_eig_rel(CK);
+        worst = fmin(worst, e);
+        CU_ASSERT(e >= -1e-12);
+        if (inf.ntk_defined) {
+            for (size_t j = 0; j < n; j++)
+                for (size_t i = 0; i < n; i++) sym &= LR_AT(NTK, i, j) == LR_AT(NTK, j, i);
+            CU_ASSERT(sym);
+            e = min_eig_rel(NTK);
+            worst = fmin(worst, e);
+            CU_ASSERT(e >= -1e-12);
+        }
+        CU_ASSERT(lr_mat_all_finite(CK));
+    }
+    printf("\n    smallest eigenvalue / largest, every activation, CK and NTK: %.1e ", worst);
+    lr_free(CK.data), lr_free(NTK.data), lr_free(X.data);
+    lr_ntk_kernel_plan_free(P);
+}
+
+static void test_threads_and_allocation(void)
+{
+#ifdef _OPENMP
+    /* n odd and not a multiple of the tiles; the reference on fewer samples (it is slow) */
+    const struct {
+        const char *spec;
+        lr_ntk_kernel_method m;
+        size_t n;
+    } cases[] = {{"relu", LR_NTK_KERNEL_AUTO, 101},        {"relu", LR_NTK_KERNEL_MEHLER, 101},
+                 {"tanh", LR_NTK_KERNEL_AUTO, 101},        {"sigma_Q(0.4,-1.3,-0.2,0.9)", LR_NTK_KERNEL_AUTO, 101},
+                 {"step", LR_NTK_KERNEL_MEHLER, 101},      {"relu", LR_NTK_KERNEL_REFERENCE, 23},
+                 {"sigma_T", LR_NTK_KERNEL_REFERENCE, 23}};
+    const size_t p = 30, L = 2;
+    int saved = omp_get_max_threads();
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = cases[c].n;
+        lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, L, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+        lr_mat X = make_X(p, n, 1, 3), C1 = mnew(n, n), N1 = mnew(n, n), C2 = mnew(n, n), N2 = mnew(n, n);
+        omp_set_num_threads(1);
+        exact(P, X, cases[c].spec, L, cases[c].m, C1, N1, NULL);
+        omp_set_num_threads(2);
+        exact(P, X, cases[c].spec, L, cases[c].m, C2, N2, NULL);
+        CU_ASSERT(!memcmp(C1.data, C2.data, n * n * sizeof(double)));
+        CU_ASSERT(!memcmp(N1.data, N2.data, n * n * sizeof(double)) || isnan(N1.data[0]));
+        /* no allocation in the call, once the plan (and OpenMP's threads) exist */
+        long before = lr_test_alloc_calls();
+        exact(P, X, cases[c].spec, L, cases[c].m, C1, N1, NULL);
+        CU_ASSERT_EQUAL(lr_test_alloc_calls() - before, 0);
+        lr_free(X.data), lr_free(C1.data), lr_free(N1.data), lr_free(C2.data), lr_free(N2.data);
+        lr_ntk_kernel_plan_free(P);
+    }
+    omp_set_num_threads(saved);
+#endif
+}
+
+static void test_arguments(void)
+{
+    lr_ntk_kernel_opts o = lr_ntk_kernel_defaults();
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_plan_alloc(0, 1, NULL));
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_plan_alloc(4, 0, NULL));
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_plan_alloc(4, LR_NTK_MAX_LAYERS + 1, NULL));
+    o.mehler_order = 0;
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_plan_alloc(4, 1, &o));
+    o = lr_ntk_kernel_defaults(), o.z_max = 40;
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_plan_alloc(4, 1, &o));
+    o = lr_ntk_kernel_defaults(), o.panel = 0;
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_plan_alloc(4, 1, &o));
+    /* every allocation of the plan failing in turn: NULL, nothing leaked */
+    for (long k = 1; k <= 4; k++) {
+        lr_fail_alloc_after(k);
+        lr_ntk_kernel_plan *Q = lr_ntk_kernel_plan_alloc(8, 2, NULL);
+        lr_fail_alloc_after(0);
+        CU_ASSERT_PTR_NULL(Q);
+        CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "cannot allocate"));
+        lr_ntk_kernel_plan_free(Q);
+    }
+    size_t n = 4;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, 2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    lr_mat X = make_X(3, n, 0, 1), K = mnew(n, n), N = mnew(n, n), bad = mnew(n, n + 1);
+    lr_ntk_act a[3] = {act("relu"), act("tanh"), act("relu")};
+    lr_mat none = lr_mat_wrap(NULL, 0, 0);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 3, 1.0, LR_NTK_KERNEL_AUTO, K, N, NULL), LR_EINVAL); /* L > plan */
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 0.0, LR_NTK_KERNEL_AUTO, K, N, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_AUTO, bad, N, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_AUTO, K, bad, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, bad, a, 2, 1.0, LR_NTK_KERNEL_AUTO, K, N, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_CLOSED, K, N, NULL), LR_EINVAL); /* tanh */
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, (lr_ntk_kernel_method)9, K, N, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_AUTO, K, none, NULL), LR_OK); /* CK only */
+    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[0], 0, 0, K, K, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL); /* aliasing */
+    CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[0], 2, 0, X, K, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL);
+    /* a constant layer leaves no scale for the next one */
+    lr_ntk_act c[2] = {act("sigma_T(0,-1,1)"), act("relu")};
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, c, 2, 1.0, LR_NTK_KERNEL_AUTO, K, N, NULL), LR_EINVAL);
+    CU_ASSERT(!strcmp(lr_ntk_kernel_method_name(LR_NTK_KERNEL_MEHLER), "mehler"));
+    CU_ASSERT_PTR_NULL(lr_ntk_kernel_method_name((lr_ntk_kernel_method)9));
+    lr_free(X.data), lr_free(K.data), lr_free(N.data), lr_free(bad.data);
+    lr_ntk_kernel_plan_free(P);
+}
+
+void lr_tests_ntk_kernel(void)
+{
+    CU_pSuite s = CU_add_suite("ntk/kernel: exact CK and NTK", NULL, NULL);
+    CU_add_test(s, "bivariate normal orthants: Genz = quadrature (1e-12); limits", test_bvn);
+    CU_add_test(s, "one layer: closed form = reference, Mehler = closed / within its bound", test_layer_methods);
+    CU_add_test(s, "one layer at |rho| -> 1", test_layer_near_one);
+    CU_add_test(s, "three layers: the methods agree, CK and NTK", test_recursion_methods);
+    CU_add_test(s, "two samples at 60 degrees by hand (relu), linear", test_two_samples);
+    CU_add_test(s, "symmetric and positive semidefinite (dsyevd)", test_symmetry_psd);
+    CU_add_test(s, "thread count: bitwise equal; no allocation after the plan", test_threads_and_allocation);
+    CU_add_test(s, "argument checks and allocation failures", test_arguments);
+}
