@@ -9,3 +9,4 @@
 LR_EXPERIMENT(recovery)
 LR_EXPERIMENT(real_layers)
 LR_EXPERIMENT(alds)
+LR_EXPERIMENT(ntk)
