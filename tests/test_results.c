@@ -1,6 +1,7 @@
 /* Results: a table survives the HDF5 round trip with its types, names and docs. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,10 +156,138 @@ static void test_fits_along_zipped_axes(void)
     unlink(out);
 }
 
+/* Schema version 3: a string attribute is variable-length UTF-8 (h5py reads it as str), a
+ * name column fixed-length UTF-8; non-ASCII text and an attribute beyond 64 KiB survive. */
+static void test_string_types(void)
+{
+    lr_table *t = lr_table_alloc("names");
+    int cn = lr_table_add_column(t, "name", LR_COL_NAME, "a name, \xcf\x83 in UTF-8");
+    const char *names[] = {"dd_rank", "\xcf\x83-scaled \xc3\xa9", ""};
+    for (int i = 0; i < 3; i++) {
+        double row[1] = {lr_table_dict_index(t, (size_t)cn, names[i])};
+        CU_ASSERT_EQUAL(lr_table_append(t, row), 0);
+    }
+    size_t nbig = 70000;
+    char *big = malloc(nbig + 1);
+    CU_ASSERT_FATAL(big != NULL);
+    memset(big, 'x', nbig);
+    big[nbig] = '\0';
+    char path[] = "/tmp/lrlab-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    hid_t f = lr_h5_create(path, H5F_ACC_EXCL);
+    CU_ASSERT_FATAL(f >= 0);
+    CU_ASSERT_EQUAL(lr_h5_write_table(f, t, "names"), 0);
+    CU_ASSERT_EQUAL(lr_h5_attr_str(f, "sigma", "\xcf\x83 = 0.1"), 0);
+    CU_ASSERT_EQUAL(lr_h5_attr_str(f, "big", big), 0);
+    CU_ASSERT_EQUAL(lr_h5_attr_str(f, "empty", ""), 0);
+    H5Fclose(f);
+
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    const char *attrs[] = {"sigma", "big", "empty"};
+    for (int i = 0; i < 3; i++) {
+        hid_t a = H5Aopen(f, attrs[i], H5P_DEFAULT), ty = H5Aget_type(a);
+        CU_ASSERT(H5Tget_class(ty) == H5T_STRING && H5Tis_variable_str(ty) > 0 &&
+                  H5Tget_cset(ty) == H5T_CSET_UTF8);
+        H5Tclose(ty);
+        H5Aclose(a);
+    }
+    char *v = lr_h5_get_attr_str(f, "sigma");
+    CU_ASSERT(v && !strcmp(v, "\xcf\x83 = 0.1"));
+    free(v);
+    v = lr_h5_get_attr_str(f, "big");
+    CU_ASSERT(v && strlen(v) == nbig && v[nbig - 1] == 'x');
+    free(v);
+    v = lr_h5_get_attr_str(f, "empty");
+    CU_ASSERT(v && !strcmp(v, ""));
+    free(v);
+    hid_t ds = H5Dopen2(f, "names", H5P_DEFAULT), ct = H5Dget_type(ds), mt = H5Tget_member_type(ct, 0);
+    CU_ASSERT(H5Tget_class(mt) == H5T_STRING && H5Tis_variable_str(mt) == 0 && H5Tget_cset(mt) == H5T_CSET_UTF8);
+    char *cols = lr_h5_get_attr_str(ds, "columns");
+    CU_ASSERT(cols && strstr(cols, "name: a name, \xcf\x83 in UTF-8"));
+    free(cols);
+    H5Tclose(mt);
+    H5Tclose(ct);
+    H5Dclose(ds);
+    lr_table *u = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_h5_read_table(f, "names", &u), 0);
+    for (size_t i = 0; i < 3; i++) CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, i, 0), names[i]);
+    H5Fclose(f);
+    unlink(path);
+    lr_table_free(u);
+    lr_table_free(t);
+    free(big);
+}
+
+/* Files of schema versions 1 and 2 (fixed-length ASCII attributes and names) and another
+ * writer's variable-length or full-width NULLPAD names are read as before. */
+static void test_legacy_strings(void)
+{
+    char path[] = "/tmp/lrlab-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    hid_t sp = H5Screate(H5S_SCALAR), at = H5Tcopy(H5T_C_S1);
+    H5Tset_size(at, 14); /* "lrlab.results" and its NUL, ASCII: what version 2 wrote */
+    hid_t a = H5Acreate2(f, "schema", at, sp, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(H5Awrite(a, at, "lrlab.results") >= 0);
+    H5Aclose(a);
+    H5Tclose(at);
+    H5Sclose(sp);
+    /* A table of three name members: fixed ASCII NULLTERM (version 2), fixed NULLPAD filled
+     * to its full width, variable-length UTF-8. */
+    typedef struct { char a[8]; char b[4]; const char *c; } row_t;
+    row_t rows[2] = {{"svd_w", {'a', 'b', 'c', 'd'}, "\xcf\x83"}, {"dd_rank", {'x', 0, 0, 0}, ""}};
+    hid_t ta = H5Tcopy(H5T_C_S1), tb = H5Tcopy(H5T_C_S1), tc = H5Tcopy(H5T_C_S1);
+    H5Tset_size(ta, 8);
+    H5Tset_size(tb, 4);
+    H5Tset_strpad(tb, H5T_STR_NULLPAD);
+    H5Tset_size(tc, H5T_VARIABLE);
+    H5Tset_cset(tc, H5T_CSET_UTF8);
+    hid_t ct = H5Tcreate(H5T_COMPOUND, sizeof(row_t));
+    H5Tinsert(ct, "a", offsetof(row_t, a), ta);
+    H5Tinsert(ct, "b", offsetof(row_t, b), tb);
+    H5Tinsert(ct, "c", offsetof(row_t, c), tc);
+    hsize_t dims[1] = {2};
+    hid_t ds_sp = H5Screate_simple(1, dims, NULL);
+    hid_t ds = H5Dcreate2(f, "old", ct, ds_sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(H5Dwrite(ds, ct, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0);
+    H5Dclose(ds);
+    H5Sclose(ds_sp);
+    H5Tclose(ct);
+    H5Tclose(ta);
+    H5Tclose(tb);
+    H5Tclose(tc);
+    H5Fclose(f);
+
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *v = lr_h5_get_attr_str(f, "schema");
+    CU_ASSERT(v && !strcmp(v, "lrlab.results"));
+    free(v);
+    lr_table *u = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_h5_read_table(f, "old", &u), 0);
+    CU_ASSERT_EQUAL(u->ncols, 3);
+    CU_ASSERT(u->cols[0].type == LR_COL_NAME && u->cols[1].type == LR_COL_NAME && u->cols[2].type == LR_COL_NAME);
+    CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, 0, 0), "svd_w");
+    CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, 1, 0), "dd_rank");
+    CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, 0, 1), "abcd");
+    CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, 1, 1), "x");
+    CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, 0, 2), "\xcf\x83");
+    CU_ASSERT_STRING_EQUAL(lr_table_name_at(u, 1, 2), "");
+    lr_table_free(u);
+    H5Fclose(f);
+    unlink(path);
+}
+
 void lr_tests_results(void)
 {
     CU_pSuite s = CU_add_suite("results", NULL, NULL);
     CU_add_test(s, "table HDF5 round trip keeps types, names, NaN and docs", test_table_roundtrip);
+    CU_add_test(s, "string attributes variable-length UTF-8, names fixed-length UTF-8", test_string_types);
+    CU_add_test(s, "fixed-length ASCII strings of older files, foreign name members", test_legacy_strings);
     CU_add_test(s, "SHA-256 of the config text", test_sha256);
     CU_add_test(s, "held-out samples share a rank-deficient X~'s row space", test_heldout_shares_row_space);
     CU_add_test(s, "fits along zipped axes; /axes records the zip", test_fits_along_zipped_axes);

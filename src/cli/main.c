@@ -18,8 +18,9 @@ static void usage(FILE *f)
             "                 run an experiment; results go to one HDF5 file\n"
             "  report FILE    plain-text summary: errors, bounds, coverage, fitted slopes\n"
             "  plot FILE      figures (PDF and PNG) next to the results file\n"
-            "  export FILE TABLE [COLUMN ...]\n"
-            "                 a table of the results (trials, points, fits, ...) as tab-separated text\n"
+            "  export FILE [TABLE] [COLUMN ...] [--format tsv|csv|latex|markdown] [-o PATH]\n"
+            "                 the results' tables (trials, points, fits, ...) as TSV or CSV, or\n"
+            "                 /points as a LaTeX or Markdown table for a paper\n"
             "  list           experiments, compressors, bounds and config keys\n"
             "\n"
             "'lrlab COMMAND --help' describes each command.  lrlab %s\n",

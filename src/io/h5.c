@@ -56,10 +56,18 @@ static hid_t member_type(const lr_column *c, size_t *size)
     case LR_COL_FLAG: *size = 1; return H5Tcopy(H5T_NATIVE_INT8);
     case LR_COL_REAL: *size = 8; return H5Tcopy(H5T_NATIVE_DOUBLE);
     case LR_COL_NAME: {
+        /* Fixed-length UTF-8, as wide as the column's longest name.  Variable-length
+         * strings would gain nothing for Python: h5py (3.7, Debian 12) returns the members
+         * of a compound dataset as bytes whether they are fixed or variable length (its
+         * .asstr() works on string datasets only, not on compound ones), so a reader
+         * decodes either way (python/lrlab does).  Fixed length keeps the rows contiguous
+         * in the chunk, so deflate compresses the names with the numbers, and numpy reads
+         * them as one 'S' array instead of an array of Python objects. */
         hid_t s = H5Tcopy(H5T_C_S1);
         *size = name_width(c);
         H5Tset_size(s, *size);
         H5Tset_strpad(s, H5T_STR_NULLTERM);
+        H5Tset_cset(s, H5T_CSET_UTF8);
         return s;
     }
     }
@@ -151,6 +159,56 @@ int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
     return status;
 }
 
+/* Column c of a table from a string member of type mt: fixed length (what lrlab writes:
+ * UTF-8 since schema version 3, ASCII before) or variable length (another writer's).  The
+ * memory type takes the member's character set: HDF5 converts between strings of one
+ * set only. */
+static int read_name_column(hid_t ds, const char *table, hid_t mt, lr_table *t, size_t c, size_t n)
+{
+    int vlen = H5Tis_variable_str(mt) > 0;
+    size_t w = vlen ? sizeof(char *) : H5Tget_size(mt);
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, vlen ? H5T_VARIABLE : w);
+    H5Tset_cset(st, H5Tget_cset(mt));
+    if (!vlen) H5Tset_strpad(st, H5T_STR_NULLPAD); /* a full-width name keeps its last byte */
+    hid_t one = H5Tcreate(H5T_COMPOUND, w);
+    H5Tinsert(one, t->cols[c].name, 0, st);
+    char *sbuf = calloc(n ? n : 1, w);
+    char *tmp = vlen ? NULL : malloc(w + 1);
+    int status = LR_OK;
+    if (!sbuf || (!vlen && !tmp))
+        status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory reading /%s.%s", table, t->cols[c].name);
+    else if (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, sbuf) < 0) {
+        status = lr_error(LR_EDATA, __FILE__, __LINE__, "cannot read /%s.%s", table, t->cols[c].name);
+        vlen = 0; /* nothing to reclaim */
+    }
+    for (size_t i = 0; status == LR_OK && i < n; i++) {
+        const char *v;
+        if (vlen) {
+            char *p;
+            memcpy(&p, sbuf + i * w, sizeof p);
+            v = p ? p : "";
+        } else {
+            memcpy(tmp, sbuf + i * w, w);
+            tmp[w] = '\0';
+            v = tmp;
+        }
+        int idx = lr_table_dict_index(t, c, v);
+        if (idx < 0) status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory reading /%s.%s", table, t->cols[c].name);
+        lr_table_row(t, i)[c] = idx;
+    }
+    if (vlen && sbuf && n) {
+        hid_t space = H5Dget_space(ds);
+        H5Dvlen_reclaim(one, space, H5P_DEFAULT, sbuf);
+        H5Sclose(space);
+    }
+    free(tmp);
+    free(sbuf);
+    H5Tclose(one);
+    H5Tclose(st);
+    return status;
+}
+
 int lr_h5_read_table(hid_t loc, const char *name, lr_table **out)
 {
     *out = NULL;
@@ -182,25 +240,7 @@ int lr_h5_read_table(hid_t loc, const char *name, lr_table **out)
         for (int c = 0; col && status == LR_OK && c < nmembers; c++) {
             hid_t mt = H5Tget_member_type(ftype, (unsigned)c);
             if (t->cols[c].type == LR_COL_NAME) {
-                size_t w = H5Tget_size(mt);
-                hid_t st = H5Tcopy(H5T_C_S1);
-                H5Tset_size(st, w);
-                hid_t one = H5Tcreate(H5T_COMPOUND, w);
-                H5Tinsert(one, t->cols[c].name, 0, st);
-                char *sbuf = calloc((size_t)n ? (size_t)n : 1, w + 1);
-                if (!sbuf || H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, sbuf) < 0)
-                    status = lr_error(LR_EDATA, __FILE__, __LINE__, "cannot read /%s.%s", name, t->cols[c].name);
-                for (hssize_t i = 0; status == LR_OK && i < n; i++) {
-                    char tmp[512];
-                    size_t len = w < sizeof tmp - 1 ? w : sizeof tmp - 1;
-                    memcpy(tmp, sbuf + (size_t)i * w, len);
-                    tmp[len] = '\0';
-                    int idx = lr_table_dict_index(t, (size_t)c, tmp);
-                    lr_table_row(t, (size_t)i)[c] = idx;
-                }
-                free(sbuf);
-                H5Tclose(one);
-                H5Tclose(st);
+                status = read_name_column(ds, name, mt, t, (size_t)c, (size_t)n);
             } else {
                 hid_t one = H5Tcreate(H5T_COMPOUND, sizeof(double));
                 H5Tinsert(one, t->cols[c].name, 0, H5T_NATIVE_DOUBLE);
@@ -238,13 +278,16 @@ static int write_attr(hid_t obj, const char *name, hid_t type, const void *value
     return LR_OK;
 }
 
+/* Variable-length UTF-8 (schema version 3): h5py returns such an attribute as str, where a
+ * fixed-length one (versions 1 and 2) comes back as bytes that every script must decode.
+ * HDF5 1.8 reads variable-length strings (1.6 did), and the text lives in the global heap,
+ * so an attribute of any length fits the object header. */
 int lr_h5_attr_str(hid_t obj, const char *name, const char *value)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
-    int s = write_attr(obj, name, t, value);
+    int s = write_attr(obj, name, t, &value);
     H5Tclose(t);
     return s;
 }
@@ -266,7 +309,23 @@ char *lr_h5_get_attr_str(hid_t obj, const char *name)
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t ft = H5Aget_type(a);
     char *out = NULL;
-    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
+    /* Results files are lrlab's own (a damaged dump, whose variable-length descriptors
+     * cannot be trusted, is read through dump.c's probe instead). */
+    if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {
+        /* Schema version 3 on: variable length, UTF-8. */
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ft));
+        char *s = NULL;
+        if (H5Aread(a, mt, &s) >= 0) out = strdup(s ? s : "");
+        if (s) {
+            hid_t sp = H5Screate(H5S_SCALAR);
+            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, &s);
+            H5Sclose(sp);
+        }
+        H5Tclose(mt);
+    } else if (H5Tget_class(ft) == H5T_STRING) {
+        /* Versions 1 and 2 (and tests/mkdump --set-string): fixed length. */
         size_t n = H5Tget_size(ft);
         hid_t mt = H5Tcopy(ft); /* same size and character set as stored */
         out = calloc(n + 2, 1);

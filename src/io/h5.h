@@ -2,9 +2,11 @@
  *
  * A table becomes a one-dimensional compound dataset, one member per column: int32 for
  * integers, int8 for flags (1 held, 0 violated, -1 not applicable), float64 for reals
- * and a fixed-length string for names.  The dataset carries a `columns` attribute with a
- * "name: description" line per column, so the file explains itself.  HDF5's own error
- * printing is switched off; every failure becomes one lrlab message. */
+ * and a fixed-length UTF-8 string for names.  The dataset carries a `columns` attribute
+ * with a "name: description" line per column, so the file explains itself.  String
+ * attributes are variable-length UTF-8 (h5py reads them as str); the readers also take
+ * the fixed-length strings of older files.  HDF5's own error printing is switched off;
+ * every failure becomes one lrlab message. */
 #ifndef LR_IO_H5_H
 #define LR_IO_H5_H
 
@@ -22,13 +24,16 @@ hid_t lr_h5_create(const char *path, unsigned flags);
 const char *lr_h5_error_reason(void);
 
 int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc);
-/* Read a compound dataset back into a table (columns typed from the file). */
+/* Read a compound dataset back into a table (columns typed from the file; names of fixed
+ * or variable length, ASCII or UTF-8). */
 int lr_h5_read_table(hid_t loc, const char *name, lr_table **out);
 
+/* A string attribute is written variable-length UTF-8. */
 int lr_h5_attr_str(hid_t obj, const char *name, const char *value);
 int lr_h5_attr_i64(hid_t obj, const char *name, long long value);
 int lr_h5_attr_f64(hid_t obj, const char *name, double value);
-/* Read a string attribute (malloc'd, caller frees); NULL if absent. */
+/* Read a string attribute, variable or fixed length (malloc'd, caller frees); NULL if
+ * absent or not a string. */
 char *lr_h5_get_attr_str(hid_t obj, const char *name);
 int lr_h5_get_attr_f64(hid_t obj, const char *name, double *value);
 

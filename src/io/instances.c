@@ -38,7 +38,7 @@ int lr_instances_open(lr_instances **out, const char *path, int force, const cha
     }
     ins->file = f;
     int s = lr_h5_attr_str(f, "schema", "lrlab.instances");
-    if (s == LR_OK) s = lr_h5_attr_i64(f, "schema_version", 1);
+    if (s == LR_OK) s = lr_h5_attr_i64(f, "schema_version", 2);
     if (s == LR_OK) s = lr_h5_attr_str(f, "experiment", experiment);
     if (s == LR_OK) s = lr_h5_attr_str(f, "config", config_text);
     if (s == LR_OK) s = lr_h5_attr_i64(f, "seed", (long long)seed);

@@ -1,7 +1,8 @@
 /* `lrlab run --save-instances FILE`: the matrices each unit generated, for other programs
  * (bench/ref_numpy.py) to recompute the same trials on exactly the same data.
  *
- * Layout (HDF5, schema "lrlab.instances", version 1):
+ * Layout (HDF5, schema "lrlab.instances", version 2: string attributes variable-length
+ * UTF-8, as in results files of schema version 3; version 1 wrote them fixed-length):
  *   /                  attributes: schema, schema_version, experiment, config (the resolved
  *                      config text), seed, trials, points, layout (this description)
  *   /p<point>/t<trial> one group per unit (point and trial zero-padded to 5 and 6 digits:

@@ -17,14 +17,18 @@
  *   /axes/<n>   the values of each sweep axis (attributes: `path` its key, `column` its
  *               /trials column, `zip` and `group`: axes of one group move together)
  *   and the experiment's own tables (write_results).
- * Version 2: /points and /fits optional, /bounds' assumption columns, notes, zip groups. */
+ * Version 2: /points and /fits optional, /bounds' assumption columns, notes, zip groups.
+ * Version 3: every string attribute (root, dataset and group) variable-length UTF-8, so
+ * that h5py returns str; the name columns of the tables stay fixed-length strings, now
+ * with the UTF-8 character set (h5py returns compound members as bytes either way: see
+ * io/h5.c).  The layout is version 2's; lrlab reads versions 1 to 3. */
 #ifndef LR_IO_RESULTS_H
 #define LR_IO_RESULTS_H
 
 #include "run/run.h"
 
 #define LR_RESULTS_SCHEMA "lrlab.results"
-#define LR_RESULTS_SCHEMA_VERSION 2
+#define LR_RESULTS_SCHEMA_VERSION 3
 
 typedef struct lr_results_meta {
     const char *command_line;
