@@ -339,6 +339,7 @@ static int ntk_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
                 row[st->c_acc_comp] = acc, row[st->c_ridge_comp] = sel;
             }
         }
+        row[st->c_eig_fallback] = (double)lr_ntk_spec_fallbacks(sp);
         seconds[a] = wall() - t0;
     }
     free(wv);

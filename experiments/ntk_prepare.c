@@ -47,7 +47,7 @@ const lr_key lr_ntk_schema[] = {
      .doc = "Hermite orders of Mehler's series (its truncation bound is recorded per row)"},
     {.path = "ntk.top", .type = LR_KEY_INT, .def = 4, .min = 1, .max = 256,
      .doc = "top eigenpairs of K and K~ compared (alignment of their eigenvectors)"},
-    {.path = "ntk.ridge", .type = LR_KEY_REAL_LIST, .def = NAN, .def_str = "[1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]",
+    {.path = "ntk.ridge", .type = LR_KEY_REAL_LIST, .def = NAN, .def_str = "[1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]",
      .min = 1e-12, .max = 1e6,
      .doc = "ridges of the classifier, relative to tr(F^T F) / n; each network takes the best on a holdout of "
             "its training set (every fifth sample)"},
@@ -255,6 +255,8 @@ static int declare_columns(lr_run *run, ntk_state *st)
         {&st->c_bits_dense, "bits_dense", LR_COL_REAL, "memory of the finite network's weights, 32 bits each"},
         {&st->c_bits_comp, "bits_comp", LR_COL_REAL, "compressed: (1 - eps) bits per weight (THEORY.md's count)"},
         {&st->c_bits_entropy, "bits_entropy", LR_COL_REAL, "compressed with the zeros' positions: (H(eps) + 1 - eps) bits per weight"},
+        {&st->c_eig_fallback, "eig_fallbacks", LR_COL_INT,
+         "top-eigenpair calls of the unit so far that fell back from dsyevr to dsyevd (too few pairs returned)"},
         {&st->c_trunc, "mehler_trunc", LR_COL_REAL, "largest truncation bound of Mehler's series in the exact kernels (0: closed forms)"},
     };
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)

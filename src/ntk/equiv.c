@@ -37,6 +37,7 @@
 #include "equiv.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
@@ -342,7 +343,10 @@ struct lr_ntk_spec_plan {
     size_t max_n, max_m;
     lr_eig_plan *eig;
     double *C, *w, *U, *Ut, *M; /* n x n, n, n x m, n x m, m x m */
+    size_t fallbacks;           /* top pairs that needed dsyevd after dsyevr (lr_ntk_spec_fallbacks) */
 };
+
+size_t lr_ntk_spec_fallbacks(const lr_ntk_spec_plan *p) { return p ? p->fallbacks : 0; }
 
 void lr_ntk_spec_plan_free(lr_ntk_spec_plan *p)
 {
@@ -437,7 +441,26 @@ static int top_pairs(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat 
     lr_mat C = lr_mat_wrap(p->C, n, n);
     for (size_t j = 0; j < n; j++)
         for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
-    LR_TRY(lr_eig_sym_top(p->eig, C, m, p->w, Z));
+    int st = lr_eig_sym_top(p->eig, C, m, p->w, Z);
+    if (st == LR_ECONV) {
+        /* dsyevr (MRRR) can return fewer pairs than the index range asks for when the range
+         * cuts through a large cluster of equal eigenvalues (seen on K~ of |t|: n - 3 copies
+         * of its identity coefficient next to 3 isolated ones).  Then all pairs by
+         * divide and conquer (dsyevd, which allocates its own workspace on this rare path),
+         * the top m copied out, descending. */
+        lr_clear_error();
+        for (size_t j = 0; j < n; j++)
+            for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
+        lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, C.data, (lapack_int)C.ld, p->w);
+        if (info != 0) LR_ERRORF(LR_ECONV, "%s: dsyevr returned too few pairs and dsyevd failed (info %d)", who, (int)info);
+        for (size_t k = 0; k < m; k++) {
+            memcpy(&LR_AT(Z, 0, k), &LR_AT(C, 0, n - 1 - k), n * sizeof(double));
+            p->w[k] = p->w[n - 1 - k];
+        }
+        p->fallbacks++;
+        st = LR_OK;
+    }
+    LR_TRY(st);
     if (w) memcpy(w, p->w, m * sizeof(double));
     return LR_OK;
 }

@@ -165,6 +165,8 @@ int lr_ntk_norm2(lr_ntk_spec_plan *p, lr_mat A, double *norm);
 int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double *err, double *normK);
 /* The m largest eigenvalues w[m] (descending) and, if U has storage, their eigenvectors (n x m)
  * (dsyevr, index range). */
+/* How many top-eigenpair calls of the plan fell back from dsyevr to dsyevd (too few pairs). */
+size_t lr_ntk_spec_fallbacks(const lr_ntk_spec_plan *p);
 int lr_ntk_top_eig(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat U);
 /* The top-m eigenpairs of K and Kt, w[m] and wt[m] (either may be NULL), align[i] =
  * |<u_i, u~_i>| (may be NULL; meaningful only where eigenvalue i is isolated) and
