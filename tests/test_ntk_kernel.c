@@ -517,6 +517,10 @@ static void test_arguments(void)
     CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_CLOSED, K, N, NULL), LR_EINVAL); /* tanh */
     CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, (lr_ntk_kernel_method)9, K, N, NULL), LR_EINVAL);
     CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_AUTO, K, none, NULL), LR_OK); /* CK only */
+    lr_ntk_act sg[2] = {act("relu"), act("sign")};
+    lr_ntk_kernel_info inf;
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, sg, 2, 1.0, LR_NTK_KERNEL_AUTO, K, none, &inf), LR_OK);
+    CU_ASSERT(inf.ntk_defined == 0 && inf.ntk_undefined_layer == 2 && lr_mat_all_finite(K));
     CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[0], 0, 0, K, K, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL); /* aliasing */
     CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[0], 2, 0, X, K, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL);
     /* a constant layer leaves no scale for the next one */
