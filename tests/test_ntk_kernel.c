@@ -31,6 +31,7 @@
 #include "core/mat.h"
 #include "core/rng.h"
 #include "ntk/bvn.h"
+#include "ntk/kernel_emp.h"
 #include "ntk/kernel_exact.h"
 #include "tests.h"
 
@@ -516,6 +517,10 @@ static void test_arguments(void)
     CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_CLOSED, K, N, NULL), LR_EINVAL); /* tanh */
     CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, (lr_ntk_kernel_method)9, K, N, NULL), LR_EINVAL);
     CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, a, 2, 1.0, LR_NTK_KERNEL_AUTO, K, none, NULL), LR_OK); /* CK only */
+    lr_ntk_act sg[2] = {act("relu"), act("sign")};
+    lr_ntk_kernel_info inf;
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact(P, X, sg, 2, 1.0, LR_NTK_KERNEL_AUTO, K, none, &inf), LR_OK);
+    CU_ASSERT(inf.ntk_defined == 0 && inf.ntk_undefined_layer == 2 && lr_mat_all_finite(K));
     CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[0], 0, 0, K, K, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL); /* aliasing */
     CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[0], 2, 0, X, K, LR_NTK_KERNEL_AUTO, NULL), LR_EINVAL);
     /* a constant layer leaves no scale for the next one */
@@ -525,6 +530,171 @@ static void test_arguments(void)
     CU_ASSERT_PTR_NULL(lr_ntk_kernel_method_name((lr_ntk_kernel_method)9));
     lr_free(X.data), lr_free(K.data), lr_free(N.data), lr_free(bad.data);
     lr_ntk_kernel_plan_free(P);
+}
+
+/* ---- the empirical CK of finite networks ---- */
+
+/* ||A - B||_2 / ||B||_2 for symmetric A, B (dsyevd of the difference). */
+static double rel_spectral(lr_mat A, lr_mat B)
+{
+    size_t n = A.rows;
+    lr_mat E = mnew(n, n);
+    double *w = lr_calloc(n, sizeof *w), nb;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) LR_AT(E, i, j) = LR_AT(A, i, j) - LR_AT(B, i, j);
+    CU_ASSERT_EQUAL(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)n, E.data, (lapack_int)n, w), 0);
+    double ne = fmax(fabs(w[0]), fabs(w[n - 1]));
+    lr_mat_copy(E, B);
+    CU_ASSERT_EQUAL(LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', (lapack_int)n, E.data, (lapack_int)n, w), 0);
+    nb = fmax(fabs(w[0]), fabs(w[n - 1]));
+    lr_free(w), lr_free(E.data);
+    return ne / nb;
+}
+
+static void test_weights(void)
+{
+    gsl_rng *g = lr_rng_alloc();
+    lr_rng_seed_unit(g, 99, 0, 0);
+    const size_t N = 1000000;
+    double *w = lr_malloc(N * sizeof *w);
+    for (int kind = 0; kind < 2; kind++)
+        for (double eps = 0; eps < 0.95; eps += 0.3) {
+            CU_ASSERT_EQUAL(lr_ntk_draw_weights(g, (lr_ntk_weights)kind, eps, w, N), LR_OK);
+            double m = 0, v = 0, z = 0, s = 1 / sqrt(1 - eps);
+            int values_ok = 1;
+            for (size_t i = 0; i < N; i++) {
+                m += w[i], v += w[i] * w[i], z += w[i] == 0;
+                if (kind) values_ok &= w[i] == 0 || w[i] == s || w[i] == -s;
+            }
+            m /= N, v /= N, z /= N;
+            /* five standard errors */
+            CU_ASSERT(fabs(m) < 5 * sqrt(1.0 / N));
+            CU_ASSERT(fabs(v - 1) < 5 * sqrt((kind ? 1 / (1 - eps) - 1 : 2.0) / N) + 1e-12);
+            if (kind) {
+                CU_ASSERT(values_ok);
+                CU_ASSERT(fabs(z - eps) < 5 * sqrt(eps * (1 - eps) / N) + 1e-12);
+            }
+            if (kind == 0) break;
+        }
+    CU_ASSERT_EQUAL(lr_ntk_draw_weights(g, LR_NTK_WEIGHTS_TERNARY, 1.0, w, 4), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_draw_weights(g, (lr_ntk_weights)7, 0, w, 4), LR_EINVAL);
+    lr_free(w);
+    gsl_rng_free(g);
+}
+
+/* Wide random networks approach the exact CK: the relative spectral error at widths 256,
+ * 1024, 4096 (both layers) falls, roughly like width^{-1/2} (asserted: each step of 4x at
+ * least 0.75x smaller; the expected factor is 0.5).  p = 400: the first layer's
+ * pre-activations w^T x sum only p terms, and with ternary weights their law is not Gaussian
+ * to O(1/p) whatever the width (at p = 50 the tanh case stalls at 0.04). */
+static void test_emp_converges(void)
+{
+    const size_t p = 400, n = 30, L = 2, widths[] = {256, 1024, 4096};
+    lr_mat X = make_X(p, n, 1, 17), K = mnew(n, n), E = mnew(n, n);
+    double tau0 = 0;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < p; i++) tau0 += LR_AT(X, i, j) * LR_AT(X, i, j);
+    tau0 = sqrt(tau0 / (double)n);
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, L, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    const struct {
+        const char *spec;
+        lr_ntk_weights w;
+        double eps;
+    } cases[] = {{"relu", LR_NTK_WEIGHTS_GAUSS, 0}, {"tanh", LR_NTK_WEIGHTS_TERNARY, 0.5},
+                 {"sigma_T(0.7,-0.5,1.2)", LR_NTK_WEIGHTS_TERNARY, 0.8}};
+    for (size_t c = 0; c < 3; c++) {
+        lr_ntk_act a[2] = {act(cases[c].spec), act(cases[c].spec)};
+        lr_ntk_kernel_info inf;
+        CU_ASSERT_EQUAL_FATAL(lr_ntk_kernel_exact(P, X, a, L, tau0, LR_NTK_KERNEL_AUTO, K, lr_mat_wrap(NULL, 0, 0), &inf),
+                              LR_OK);
+        double err[3];
+        printf("\n    empirical CK, %s, %s weights: relative spectral error", cases[c].spec,
+               cases[c].w ? "ternary" : "Gaussian");
+        for (size_t k = 0; k < 3; k++) {
+            size_t d[2] = {widths[k], widths[k]};
+            lr_ntk_emp_plan *Q = lr_ntk_emp_plan_alloc(p, n, L, d);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(Q);
+            lr_ntk_emp_opts o = {.weights = cases[c].w, .eps = cases[c].eps, .draws = 4, .seed = 5, .point = c};
+            CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, inf.centre, &o, E), LR_OK);
+            err[k] = rel_spectral(E, K);
+            printf(" %zu: %.4f", widths[k], err[k]);
+            lr_ntk_emp_plan_free(Q);
+        }
+        printf(" (slope %.2f)", log(err[2] / err[0]) / log(16.0));
+        CU_ASSERT(err[1] < 0.75 * err[0]);
+        CU_ASSERT(err[2] < 0.75 * err[1]);
+        CU_ASSERT(err[2] < 0.1);
+    }
+    lr_free(X.data), lr_free(K.data), lr_free(E.data);
+    lr_ntk_kernel_plan_free(P);
+}
+
+static void test_emp_properties(void)
+{
+    const size_t p = 20, n = 13, L = 3, d[3] = {97, 64, 33};
+    lr_mat X = make_X(p, n, 0, 2), A = mnew(n, n), B = mnew(n, n);
+    lr_ntk_emp_plan *Q = lr_ntk_emp_plan_alloc(p, n, L, d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(Q);
+    lr_ntk_act a[3] = {act("relu"), act("tanh"), act("sigma_Q")};
+    double c[3] = {0.3, 0, 0.1};
+    lr_ntk_emp_opts o = {.weights = LR_NTK_WEIGHTS_TERNARY, .eps = 0.4, .draws = 3, .seed = 8, .point = 1};
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &o, A), LR_OK);
+    omp_set_num_threads(2);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &o, B), LR_OK);
+    omp_set_num_threads(saved);
+    CU_ASSERT(!memcmp(A.data, B.data, n * n * sizeof(double)));
+#endif
+    /* the same streams, the same kernel; symmetric; no allocation */
+    long before = lr_test_alloc_calls();
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &o, B), LR_OK);
+    CU_ASSERT_EQUAL(lr_test_alloc_calls() - before, 0);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &o, A), LR_OK);
+    CU_ASSERT(!memcmp(A.data, B.data, n * n * sizeof(double)));
+    int sym = 1;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++) sym &= LR_AT(A, i, j) == LR_AT(A, j, i);
+    CU_ASSERT(sym);
+    CU_ASSERT(min_eig_rel(A) >= -1e-12);
+    /* one draw by hand: Sigma_1 = d^{-1/2} (relu(W X) - c) with W from the stream (8, 1, 0) */
+    lr_ntk_emp_plan *Q1 = lr_ntk_emp_plan_alloc(p, n, 1, d);
+    lr_ntk_emp_opts o1 = {.weights = LR_NTK_WEIGHTS_GAUSS, .draws = 1, .seed = 8, .point = 1};
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q1, X, a, c, &o1, A), LR_OK);
+    gsl_rng *g = lr_rng_alloc();
+    lr_rng_seed_unit(g, 8, 1, 0);
+    lr_mat W = mnew(d[0], p), Z = mnew(d[0], n);
+    lr_ntk_draw_weights(g, LR_NTK_WEIGHTS_GAUSS, 0, W.data, d[0] * p);
+    lr_gemm('N', 'N', 1.0, W, X, 0.0, Z);
+    for (size_t i = 0; i < d[0] * n; i++) Z.data[i] = (fmax(Z.data[i], 0) - c[0]) / sqrt((double)d[0]);
+    lr_gemm('T', 'N', 1.0, Z, Z, 0.0, B);
+    CU_ASSERT(rel_dev(A, B) < 1e-14);
+    gsl_rng_free(g);
+    lr_free(W.data), lr_free(Z.data);
+    lr_ntk_emp_plan_free(Q1);
+    /* argument checks */
+    lr_ntk_emp_opts bad = o;
+    bad.draws = 0;
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &bad, A), LR_EINVAL);
+    bad = o, bad.eps = 1;
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &bad, A), LR_EINVAL);
+    bad = o, bad.point = LR_RNG_MAX_POINTS;
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, X, a, c, &bad, A), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_emp(Q, A, a, c, &o, A), LR_EINVAL); /* X of the wrong shape */
+    size_t d0[2] = {4, 0};
+    CU_ASSERT_PTR_NULL(lr_ntk_emp_plan_alloc(p, n, 2, d0));
+    CU_ASSERT_PTR_NULL(lr_ntk_emp_plan_alloc(0, n, 1, d));
+    for (long k = 1; k <= 5; k++) {
+        lr_fail_alloc_after(k);
+        lr_ntk_emp_plan *R = lr_ntk_emp_plan_alloc(p, n, L, d);
+        lr_fail_alloc_after(0);
+        CU_ASSERT_PTR_NULL(R);
+        lr_ntk_emp_plan_free(R);
+    }
+    lr_free(X.data), lr_free(A.data), lr_free(B.data);
+    lr_ntk_emp_plan_free(Q);
 }
 
 void lr_tests_ntk_kernel(void)
@@ -538,4 +708,7 @@ void lr_tests_ntk_kernel(void)
     CU_add_test(s, "symmetric and positive semidefinite (dsyevd)", test_symmetry_psd);
     CU_add_test(s, "thread count: bitwise equal; no allocation after the plan", test_threads_and_allocation);
     CU_add_test(s, "argument checks and allocation failures", test_arguments);
+    CU_add_test(s, "empirical CK: the weights' laws", test_weights);
+    CU_add_test(s, "empirical CK of wide networks -> exact CK (256, 1024, 4096)", test_emp_converges);
+    CU_add_test(s, "empirical CK: by hand, threads, streams, checks", test_emp_properties);
 }

@@ -53,14 +53,23 @@
  * at f_i's kinks t / s_i (so that each panel's integrand is smooth: a rule across a kink
  * converges like its jump, THEORY's 1e-3 for ReLU), and h_k by the three-term recurrence
  * h_{k+1} = (z h_k - sqrt(k) h_{k-1}) / sqrt(k + 1), run on w_q f(z_q) h_k(z_q) directly so that
- * nothing overflows for large z and k.  Truncation: by Cauchy-Schwarz
+ * nothing overflows for large z and k.  Without kinks every sample shares one rule, and the
+ * table is one matrix product (dgemm) of the weighted values with the plan's h_k(z_q).  The
+ * Horner sums run on register tiles of 8 rows x 4 columns over a table packed tile by tile.
+ * Truncation: by Cauchy-Schwarz
  *   |sum_{k>=D} rho^k a_ik a_jk| <= |rho|^D sqrt(T_i T_j),  T_i = E f_i^2 - sum_{k<D} a_ik^2,
  * and the layer reports max_{i != j} |rho_ij|^D * max_i T_i, a bound on every off-diagonal
  * entry's truncation (T_i is known only to the rounding of E f_i^2, about 1e-16 E f_i^2).
+ * For a kinked sigma the coefficients decay only like a power of k and the bound is large
+ * where |rho| is near 1: Mehler is the method for the smooth activations without closed
+ * forms (tanh, sigmoid), and the kinked ones have closed forms.
  *
- * The plain reference (REFERENCE): the double integral by a product rule, the same composite
- * Gauss-Legendre rule in z1 (cut at f_j's kinks) and in z2 (cut where the argument of f_i
- * crosses a kink, (t / s_i - rho z1) / sqrt(1 - rho^2), per outer node); at |rho| = 1 the
+ * The plain reference (REFERENCE): the double integral by a product rule, the same kind of
+ * composite Gauss-Legendre rule in z1 and in z2.  In z2 it is cut where the argument of f_i
+ * crosses a kink, (t / s_i - rho z1) / sqrt(1 - rho^2), per outer node; in z1 at f_j's kinks
+ * and, graded geometrically, around the points where the inner integral steps across a kink
+ * of f_i (a step of width sqrt(1 - rho^2) / |rho|, sharp for correlated samples); panels are
+ * refined by the scale of the integrand (s_i or s_j, up to 4x).  At |rho| = 1 the
  * one-dimensional integral E[f_j(z) f_i(rho z)].  O(Q^2) per entry: for checking.
  *
  * Parallelism: every elementwise pass and every kernel loop runs over columns with OpenMP,
@@ -888,7 +897,7 @@ int lr_ntk_kernel_exact(lr_ntk_kernel_plan *P, lr_mat X, const lr_ntk_act *acts,
 
     lr_ntk_kernel_info inf;
     memset(&inf, 0, sizeof inf);
-    inf.layers = L, inf.tau[0] = tau0, inf.ntk_defined = want_ntk;
+    inf.layers = L, inf.tau[0] = tau0, inf.ntk_defined = 1;
     lr_mat Kp = lr_mat_wrap(P->K[0], n, n), Kc = lr_mat_wrap(P->K[1], n, n), Kd = lr_mat_wrap(P->K[2], n, n),
            Nt = lr_mat_wrap(P->K[3], n, n);
     LR_TRY(lr_syrk('T', 1.0, X, 0.0, Kp));
@@ -907,7 +916,7 @@ int lr_ntk_kernel_exact(lr_ntk_kernel_plan *P, lr_mat X, const lr_ntk_act *acts,
         inf.method[l] = method == LR_NTK_KERNEL_AUTO ? (has ? LR_NTK_KERNEL_CLOSED : LR_NTK_KERNEL_MEHLER) : method;
         LR_TRY(lr_ntk_kernel_layer(P, a, 0, kq.mean, Kp, Kc, method, &inf.trunc_ck[l]));
         if (inf.ntk_defined && lr_ntk_act_has_dirac(a)) inf.ntk_defined = 0, inf.ntk_undefined_layer = l + 1;
-        if (inf.ntk_defined) {
+        if (want_ntk && inf.ntk_defined) {
             int hasd = lr_ntk_kernel_has_closed(a, 1);
             inf.dmethod[l] =
                 method == LR_NTK_KERNEL_AUTO ? (hasd ? LR_NTK_KERNEL_CLOSED : LR_NTK_KERNEL_MEHLER) : method;

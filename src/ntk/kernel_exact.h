@@ -57,7 +57,8 @@ typedef struct lr_ntk_kernel_opts {
 /* Defaults: order 128; z_max 14, panels of 1 with 16 nodes (the neglected Gaussian mass of
  * |z| > 14 is below 1e-40, and by Cramer's bound |He_k(z)| e^{-z^2/4} / sqrt(k!) <= 1.09 it
  * bounds every coefficient's truncation the same way); the reference: z_max 10, panels of 1
- * with 10 nodes in each variable; quad: lr_ntk_quad_defaults(). */
+ * with 10 nodes in each variable (refined by the integrand's scale, and graded where the inner
+ * integral steps); quad: lr_ntk_quad_defaults(). */
 #define LR_NTK_KERNEL_ORDER 128
 #define LR_NTK_KERNEL_Z_MAX 14.0
 #define LR_NTK_KERNEL_PANEL 1.0
@@ -80,7 +81,7 @@ typedef struct lr_ntk_kernel_info {
     /* Mehler's truncation bounds of K_CK,l and K'_CK,l (0 for the other methods), and the
      * largest of them */
     double trunc_ck[LR_NTK_MAX_LAYERS], trunc_dk[LR_NTK_MAX_LAYERS], trunc_max;
-    int ntk_defined;            /* 0: some sigma_l' holds a Dirac mass */
+    int ntk_defined;            /* 0: some sigma_l' holds a Dirac mass (NTK asked for or not) */
     size_t ntk_undefined_layer; /* the first such l, 0 if none */
 } lr_ntk_kernel_info;
 
