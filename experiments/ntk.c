@@ -15,7 +15,9 @@
  *   - the compressed network (src/ntk/ternary.h): sigma_T in the hidden layers, sigma_Q (or
  *     sigma_T) in the last, fitted to sigma's key quantities at the compressed network's own
  *     scales; its exact CK plus the identity shift tau_L^2 - ~tau_L^2 against K_CK;
- *   - with network.width > 0, finite random networks: the empirical CK H_L^T H_L, H_l =
+ *   - with network.width > 0, finite random networks (the definition of src/ntk/kernel_emp.h,
+ *     written out here because the ridge head needs the features too, of the training and
+ *     the test samples through the same weights): the empirical CK H_L^T H_L, H_l =
  *     d_l^{-1/2} sigma_c(W_l H_{l-1}), H_0 = X, W_l i.i.d. N(0, 1) (dense) or ternary with
  *     sparsity eps (compressed, with sigma_T / sigma_Q), averaged over network.draws
  *     networks, against the exact CK of the same network (the infinite-width limit);
@@ -33,6 +35,7 @@
 
 #include "core/error.h"
 #include "ntk.h"
+#include "ntk/kernel_emp.h"
 
 static double wall(void)
 {
@@ -54,11 +57,8 @@ static int features(gsl_rng *rng, const lr_ntk_act *acts, const double *centre, 
     double *buf[2] = {scratch, scratch + width * N}, *wbuf = scratch + 2 * width * N;
     for (size_t l = 0; l < L; l++) {
         lr_mat W = lr_mat_wrap(wbuf, width, dprev);
-        if (eps < 0) {
-            for (size_t i = 0; i < width * dprev; i++) W.data[i] = gsl_ran_gaussian_ziggurat(rng, 1.0);
-        } else {
-            LR_TRY(lr_ntk_ternary_fill(rng, W, eps));
-        }
+        LR_TRY(lr_ntk_draw_weights(rng, eps < 0 ? LR_NTK_WEIGHTS_GAUSS : LR_NTK_WEIGHTS_TERNARY, eps < 0 ? 0.0 : eps,
+                                   W.data, width * dprev));
         lr_mat Z = l + 1 == L ? F : lr_mat_wrap(buf[l % 2], width, N);
         LR_TRY(lr_gemm('N', 'N', 1.0, W, H, 0.0, Z));
         LR_TRY(lr_ntk_act_map(&acts[l], 0, 1.0, centre[l], 1.0 / sqrt((double)width), Z.data, width * N));

@@ -20,6 +20,7 @@
 #include "core/mat.h"
 #include "ntk/act.h"
 #include "ntk/keyq.h"
+#include "ntk/kernel_emp.h"
 #include "ntk/ternary.h"
 #include "tests.h"
 
@@ -127,7 +128,7 @@ static void test_ternary_weights(void)
     lr_mat W = lr_mat_wrap(malloc(N * sizeof(double)), n, m);
     static const double eps[] = {0.0, 0.5, 0.9};
     for (int e = 0; e < 3; e++) {
-        CU_ASSERT_EQUAL_FATAL(lr_ntk_ternary_fill(g, W, eps[e]), LR_OK);
+        CU_ASSERT_EQUAL_FATAL(lr_ntk_draw_weights(g, LR_NTK_WEIGHTS_TERNARY, eps[e], W.data, N), LR_OK);
         size_t zeros = 0, plus = 0;
         double sum2 = 0, v = 1 / sqrt(1 - eps[e]);
         for (size_t i = 0; i < N; i++) {
@@ -143,8 +144,8 @@ static void test_ternary_weights(void)
         /* E w^2 = 1; sum2 / N = (non-zeros / N) / (1 - eps). */
         CU_ASSERT(fabs(sum2 / (double)N - 1) <= 5 * sd / (double)N / (1 - eps[e]) + 1e-12);
     }
-    CU_ASSERT_EQUAL(lr_ntk_ternary_fill(g, W, 1.0), LR_EINVAL);
-    CU_ASSERT_EQUAL(lr_ntk_ternary_fill(g, W, -0.1), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_draw_weights(g, LR_NTK_WEIGHTS_TERNARY, 1.0, W.data, N), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_draw_weights(g, LR_NTK_WEIGHTS_TERNARY, -0.1, W.data, N), LR_EINVAL);
     free(W.data);
     gsl_rng_free(g);
     /* Memory: 1000 weights at eps 0.5: 32 000 dense, 500 THEORY, (1 + 0.5) x 1000 entropy. */

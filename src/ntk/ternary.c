@@ -229,19 +229,6 @@ int lr_ntk_compress_net(const lr_ntk_act *acts, size_t L, double tau0, const lr_
     return LR_OK;
 }
 
-int lr_ntk_ternary_fill(gsl_rng *r, lr_mat W, double eps)
-{
-    if (!r || (!W.data && W.rows && W.cols)) LR_ERROR(LR_EINVAL, "lr_ntk_ternary_fill: needs a generator and a matrix");
-    if (!(eps >= 0 && eps < 1)) LR_ERRORF(LR_EINVAL, "lr_ntk_ternary_fill: sparsity %g is not in [0, 1)", eps);
-    double v = 1.0 / sqrt(1.0 - eps);
-    for (size_t j = 0; j < W.cols; j++)
-        for (size_t i = 0; i < W.rows; i++) {
-            double u = gsl_rng_uniform(r);
-            LR_AT(W, i, j) = u < eps ? 0.0 : (u < eps + 0.5 * (1 - eps) ? -v : v);
-        }
-    return LR_OK;
-}
-
 lr_ntk_memory lr_ntk_memory_bits(double nweights, double eps)
 {
     double h = 0;

@@ -51,7 +51,6 @@
 #ifndef LR_NTK_TERNARY_H
 #define LR_NTK_TERNARY_H
 
-#include <gsl/gsl_rng.h>
 #include <stddef.h>
 
 #include "core/mat.h"
@@ -105,9 +104,7 @@ typedef struct lr_ntk_compressed_layer {
 int lr_ntk_compress_net(const lr_ntk_act *acts, size_t L, double tau0, const lr_ntk_match_opts *opts,
                         const lr_ntk_quad_opts *qopts, lr_ntk_compressed_layer *out, double *shift);
 
-/* W's entries i.i.d.: 0 with probability eps, +-(1 - eps)^{-1/2} otherwise (variance 1);
- * eps in [0, 1). */
-int lr_ntk_ternary_fill(gsl_rng *r, lr_mat W, double eps);
+/* The ternary weights themselves: lr_ntk_draw_weights (src/ntk/kernel_emp.h). */
 
 /* Bits to store nweights weights: dense float32, THEORY's ternary count (1 - eps), and the
  * entropy bound H(eps) + (1 - eps) with the positions (bits per weight times nweights). */
