@@ -162,9 +162,12 @@ int lr_ntk_plot(const lr_results_file *rf, const char *stem, const char *plots_d
                 double x = median_at(T, cc, cp, a, p, k == 0 ? "p" : k == 1 ? "width" : "bits_dense", buf);
                 if (isnan(x)) continue;
                 if (k == 0)
+                    /* The compressed kernel only where every fit converged (else it is no match). */
                     fprintf(f, "%.10g %.10g %.10g %.10g %.10g %.10g\n", x, median_at(T, cc, cp, a, p, "ck_err", buf),
                             median_at(T, cc, cp, a, p, "ck_err_theory", buf), median_at(T, cc, cp, a, p, "ntk_err", buf),
-                            median_at(T, cc, cp, a, p, "ntk_err_theory", buf), median_at(T, cc, cp, a, p, "ck_err_comp", buf));
+                            median_at(T, cc, cp, a, p, "ntk_err_theory", buf),
+                            median_at(T, cc, cp, a, p, "comp_converged", buf) == 1 ? median_at(T, cc, cp, a, p, "ck_err_comp", buf)
+                                                                                   : NAN);
                 else if (k == 1)
                     fprintf(f, "%.10g %.10g %.10g\n", x, median_at(T, cc, cp, a, p, "emp_err", buf),
                             median_at(T, cc, cp, a, p, "emp_err_comp", buf));

@@ -12,10 +12,12 @@ set output out
 set title title." - finite width against the infinite-width CK"
 set xlabel "width d of every hidden layer"
 set ylabel "||CK_emp - K_CK||_2 / ||K_CK||_2 (measured)"
-set logscale xy
+set logscale x 2
+set logscale y
+set format x "%.0f"
 set format y "%.0e"
 set grid xtics ytics lw 0.5 lc rgb "#dddddd"
-set key outside below maxrows 3
+set key outside right top
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
 stats dir."/width.dat" index 0 using 1:2 nooutput
 x0 = STATS_min_x
