@@ -14,7 +14,7 @@ set xlabel "memory of the weights (bits, log scale)"
 set ylabel "test accuracy (measured)"
 set logscale x
 set grid xtics ytics lw 0.5 lc rgb "#dddddd"
-set key outside below maxrows 3
+set key center right
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
 plot for [a=1:na] dir."/acc.dat" index (a-1) using 1:2 with points pt 7 ps 1.4 lc rgb colours[(a-1)%8+1] \
         title word(acts, a)." dense", \
