@@ -71,14 +71,20 @@ static int features(gsl_rng *rng, const lr_ntk_act *acts, const double *centre, 
  * test features Ft (d x nt); lambda relative to tr(F^T F) / n.  a and b are scratch of
  * max(d, n)^2 and max(d, n) K doubles. */
 static int ridge_accuracy(lr_mat F, const size_t *labels, lr_mat Ft, const size_t *lt, size_t K, double rel,
-                          double *a, double *b, double *acc)
+                          double offset, double *a, double *b, double *acc)
 {
     size_t d = F.rows, n = F.cols, nt = Ft.cols;
     double tr = 0;
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < d; i++) tr += LR_AT(F, i, j) * LR_AT(F, i, j);
-    double lambda = rel * tr / (double)n;
-    int primal = d <= n;
+    /* offset != 0: the kernel F^T F + offset I in the dual (a diagonal the features cannot
+     * carry); a ridge that leaves its diagonal no longer positive is no candidate. */
+    double lambda = rel * tr / (double)n + offset;
+    if (!(lambda > 0)) {
+        *acc = NAN;
+        return LR_OK;
+    }
+    int primal = d <= n && offset == 0;
     size_t m = primal ? d : n;
     lr_mat A = lr_mat_wrap(a, m, m), B = lr_mat_wrap(b, m, K);
     LR_TRY(lr_syrk(primal ? 'N' : 'T', 1.0, F, 0.0, A));
@@ -119,7 +125,7 @@ static int ridge_accuracy(lr_mat F, const size_t *labels, lr_mat Ft, const size_
  * fitted on the other four fifths; ties to the larger ridge.  Then the accuracy on the
  * test set, fitted on every training sample with it.  hold/fit are scratch of n columns. */
 static int ridge_select(lr_mat F, const size_t *labels, lr_mat Ft, const size_t *lt, size_t K, const double *grid,
-                        size_t ng, double *a, double *b, double *sel, double *acc)
+                        size_t ng, double offset, double *a, double *b, double *sel, double *acc)
 {
     size_t d = F.rows, n = F.cols, nh = (n + 4) / 5, nf = n - nh;
     double *buf = malloc((d * n + 1) * sizeof(double));
@@ -138,15 +144,19 @@ static int ridge_select(lr_mat F, const size_t *labels, lr_mat Ft, const size_t 
     }
     int s = LR_OK;
     double best = -1;
-    *sel = grid[0];
+    *sel = NAN;
     for (size_t g = 0; s == LR_OK && g < ng; g++) {
         double h;
-        s = ridge_accuracy(Ff, lf, Fh, lh, K, grid[g], a, b, &h);
-        if (s == LR_OK && h >= best) best = h, *sel = grid[g];
+        s = ridge_accuracy(Ff, lf, Fh, lh, K, grid[g], offset, a, b, &h);
+        if (s == LR_OK && h >= best) best = h, *sel = grid[g]; /* NaN (no candidate) never compares */
     }
     free(buf), free(lab);
     LR_TRY(s);
-    return ridge_accuracy(F, labels, Ft, lt, K, *sel, a, b, acc);
+    if (isnan(*sel)) {
+        *acc = NAN;
+        return LR_OK;
+    }
+    return ridge_accuracy(F, labels, Ft, lt, K, *sel, offset, a, b, acc);
 }
 
 /* ---- the unit ---- */
@@ -329,14 +339,20 @@ static int ntk_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
                 /* The ridge systems reuse the n x n buffers (m x m, m = min(width, n) <= n). */
                 double acc, sel;
                 lr_mat Ft = lr_mat_view(F, 0, n, width, st->R.n_test), Fn = lr_mat_view(F, 0, 0, width, n);
-                s = ridge_select(Fn, st->R.labels, Ft, st->R.labels_test, st->K, st->ridge, st->nridge, w->kt, w->emp,
-                                 &sel, &acc);
+                s = ridge_select(Fn, st->R.labels, Ft, st->R.labels_test, st->K, st->ridge, st->nridge, 0.0, w->kt,
+                                 w->emp, &sel, &acc);
                 row[st->c_acc_dense] = acc, row[st->c_ridge_dense] = sel;
                 Ft = lr_mat_view(Fc, 0, n, width, st->R.n_test), Fn = lr_mat_view(Fc, 0, 0, width, n);
                 if (s == LR_OK)
-                    s = ridge_select(Fn, st->R.labels, Ft, st->R.labels_test, st->K, st->ridge, st->nridge, w->kt,
+                    s = ridge_select(Fn, st->R.labels, Ft, st->R.labels_test, st->K, st->ridge, st->nridge, 0.0, w->kt,
                                      w->emp, &sel, &acc);
                 row[st->c_acc_comp] = acc, row[st->c_ridge_comp] = sel;
+                /* The diagnosis of a gap: the compressed kernel with the identity shift put back
+                 * (F^T F + shift I, the limit's K_CK). */
+                if (s == LR_OK)
+                    s = ridge_select(Fn, st->R.labels, Ft, st->R.labels_test, st->K, st->ridge, st->nridge, shift, w->kt,
+                                     w->emp, &sel, &acc);
+                row[st->c_acc_comp_shifted] = acc;
             }
         }
         row[st->c_eig_fallback] = (double)lr_ntk_spec_fallbacks(sp);

@@ -53,7 +53,7 @@ typedef struct ntk_state {
         c_ck_align, c_ntk_align, c_eig1, c_eig1_equiv, c_comp_ok, c_comp_resid, c_comp_last, c_comp_shift,
         c_ck_err_comp, c_ck_err_comp_noshift, c_emp_err, c_emp_err_comp, c_acc_dense, c_acc_comp, c_bits_dense,
         c_bits_comp, c_bits_entropy, c_trunc, c_ntk_defined, c_p, c_n,
-        c_ridge_dense, c_ridge_comp, c_eig_fallback;
+        c_ridge_dense, c_ridge_comp, c_eig_fallback, c_acc_comp_shifted;
 } ntk_state;
 
 extern const lr_key lr_ntk_schema[];

@@ -250,6 +250,8 @@ static int declare_columns(lr_run *run, ntk_state *st)
          "the same for the compressed network (ternary weights, sigma_T / sigma_Q) against its exact CK"},
         {&st->c_acc_dense, "acc_dense", LR_COL_REAL, "dump: test accuracy of the ridge head on the dense random network's features"},
         {&st->c_acc_comp, "acc_comp", LR_COL_REAL, "the same on the compressed network's features"},
+        {&st->c_acc_comp_shifted, "acc_comp_shifted", LR_COL_REAL,
+         "the compressed network's head on the kernel F^T F + comp_shift I (the identity shift put back; dual form)"},
         {&st->c_ridge_dense, "ridge_dense", LR_COL_REAL, "the relative ridge the dense network's head chose"},
         {&st->c_ridge_comp, "ridge_comp", LR_COL_REAL, "the relative ridge the compressed network's head chose"},
         {&st->c_bits_dense, "bits_dense", LR_COL_REAL, "memory of the finite network's weights, 32 bits each"},
