@@ -33,9 +33,10 @@
  * The network stages need network = "sequential" and /inputs in the dump; otherwise only
  * the layer stage runs and the results say why (root attribute network_note).
  *
- * Budgets (network.budget_kind): "params" gives each layer k = floor(rho N0a N1 /
- * (N0a + N1)) (N0a = N0 + 1 with a bias), the largest rank within the ratio rho of its
- * dense parameter count; "rank" the same k for every layer; "energy" the smallest k that
+ * Budgets (network.budget_kind): "params" gives each layer k = floor(rho P / (N0a + N1))
+ * (N0a = N0 + 1 with a bias), the largest rank within the ratio rho of its dense
+ * parameter count P = N0a N1 (a grouped conv's: N1 (N0 / groups + 1), the blocks of its
+ * block-diagonal W); "rank" the same k for every layer; "energy" the smallest k that
  * keeps the fraction e of sum sigma_i(W)^2.  Every row records all three (k, param_ratio,
  * energy).  k is at least 1 and at most min(N0a, N1).
  *

@@ -18,6 +18,9 @@ extern const char *const lr_rl_stage_names[]; /* "layer", "sequential", "network
 typedef struct rl_layer {
     size_t n0, n1, n0a;
     int bias;
+    /* The dense layer's parameters: N1 (N0 / groups + bias), N0a N1 unless it is a grouped
+     * conv, whose block-diagonal W holds only its groups' blocks. */
+    double dense_params;
     lr_mat Wa;        /* n0a x n1: W with the bias row */
     lr_reduced rd;    /* stored X, Y reduced */
     double *spec_w, *spec_x, *spec_xw;

@@ -94,7 +94,7 @@ size_t lr_rl_kcap(const rl_layer *L) { return L->n0a < L->n1 ? L->n0a : L->n1; }
 
 double lr_rl_param_ratio(const rl_layer *L, size_t k)
 {
-    return (double)k * (double)(L->n0a + L->n1) / ((double)L->n0a * (double)L->n1);
+    return (double)k * (double)(L->n0a + L->n1) / L->dense_params;
 }
 
 double lr_rl_energy_at(const rl_layer *L, size_t k)
@@ -120,7 +120,7 @@ static size_t budget_rank(const rl_layer *L, const char *kind, double b)
                 break;
             }
     } else {
-        double kk = floor(b * (double)L->n0a * (double)L->n1 / (double)(L->n0a + L->n1));
+        double kk = floor(b * L->dense_params / (double)(L->n0a + L->n1));
         k = kk < 1 ? 1 : (size_t)kk;
     }
     return k > cap ? cap : (k < 1 ? 1 : k);
@@ -287,6 +287,7 @@ static int prepare_layers(lr_run *run, rl_state *st)
         L->n1 = D->n1;
         L->bias = D->has_bias;
         L->n0a = D->n0 + (size_t)D->has_bias;
+        L->dense_params = (double)L->n1 * ((double)D->n0 / (double)(D->groups > 1 ? D->groups : 1) + D->has_bias);
         L->Wa.data = lr_malloc(L->n0a * L->n1 * sizeof(double));
         L->Wa.rows = L->Wa.ld = L->n0a;
         L->Wa.cols = L->n1;
@@ -485,7 +486,7 @@ int lr_rl_prepare(lr_run *run, void **state)
      * kept dense count in full, the others share what is left at one common ratio. */
     double dense_all = 0, dense_kept = 0;
     for (size_t l = 0; l < st->nl; l++) {
-        double p = (double)st->L[l].n0a * (double)st->L[l].n1;
+        double p = st->L[l].dense_params;
         dense_all += p;
         if (st->L[l].keep_dense) dense_kept += p;
     }
@@ -502,8 +503,8 @@ int lr_rl_prepare(lr_run *run, void **state)
         for (size_t l = 0; l < st->nl; l++) {
             rl_layer *L = &st->L[l];
             size_t k = L->kbud[b] = L->keep_dense ? lr_rl_kcap(L) : budget_rank(L, st->budget_kind, bl);
-            kept += L->keep_dense ? (double)L->n0a * (double)L->n1 : (double)k * (double)(L->n0a + L->n1);
-            dense += (double)L->n0a * (double)L->n1;
+            kept += L->keep_dense ? L->dense_params : (double)k * (double)(L->n0a + L->n1);
+            dense += L->dense_params;
             en += L->keep_dense ? 1.0 : lr_rl_energy_at(L, k);
         }
         st->net_ratio[b] = kept / dense;

@@ -30,6 +30,15 @@ typedef enum {
     LR_DUMPGEN_CHUNKED,        /* good, with chunked, shuffled, gzip-compressed datasets */
     LR_DUMPGEN_UNWRITTEN,      /* layer 000: X and Y declare 10^9 rows and were never written */
     LR_DUMPGEN_POOL_LINEAR,    /* layer 000 (linear): post "relu,maxpool2d(2,2)" */
+    /* Issue 14: layer normalisation and grouped convs. */
+    LR_DUMPGEN_LAYERNORM,      /* post "layernorm(1e-05),gelu", post0_weight and post0_bias */
+    LR_DUMPGEN_LAYERNORM_PLAIN,/* post "gelu,layernorm(0.001)", no affine (w = 1, b = 0) */
+    LR_DUMPGEN_LN_WEIGHT_LEN,  /* layernorm: post0_weight has 4 values for 5 activations */
+    LR_DUMPGEN_LN_BIAS_ONLY,   /* layernorm: post0_bias without post0_weight */
+    LR_DUMPGEN_LN_STRAY,       /* post "gelu" with a post0_weight */
+    LR_DUMPGEN_GROUPED,        /* conv(4 -> 6, 3x3, pad 1, groups 2) relu flatten, linear(96 -> 3) */
+    LR_DUMPGEN_GROUPED_OFFBLOCK, /* grouped: W[0, 20] != 0 (output group 0, input group 1) */
+    LR_DUMPGEN_GROUPED_INDIVISIBLE, /* grouped: attribute groups = 4 (6 output channels) */
     LR_DUMPGEN_NKINDS
 } lr_dumpgen_kind;
 

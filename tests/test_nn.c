@@ -1,7 +1,9 @@
 /* Tests of the forward pass's network building and post ops (src/nn/net.c): the parser
- * and its messages, and dumps written in C with each activation of the registry whose
- * forward pass reproduces the stored Y. */
+ * and its messages, layer normalisation against a plain reference, and dumps written in C
+ * with each activation of the registry, layer norms and a grouped conv, whose forward pass
+ * reproduces the stored Y; dumps whose post-op parameters or groups do not fit. */
 #include <CUnit/CUnit.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +50,8 @@ static void test_net_unknown_op_message(void)
     CU_ASSERT_PTR_NULL(net);
     CU_ASSERT_STRING_EQUAL(lr_last_error(), "/data/mlp.h5: layer 000 (fc1): post ops 'relu,softmax': unknown op "
                                             "'softmax' (known: relu, leaky_relu(negative_slope), tanh, sigmoid, "
-                                            "gelu, gelu_tanh, maxpool2d(k,s), avgpool2d(k,s), flatten)");
+                                            "gelu, gelu_tanh, maxpool2d(k,s), avgpool2d(k,s), flatten, "
+                                            "layernorm(eps))");
     CU_ASSERT_EQUAL(net_with_post("leaky_relu", &net), LR_EDATA);
     CU_ASSERT_STRING_EQUAL(lr_last_error(), "/data/mlp.h5: layer 000 (fc1): post ops 'leaky_relu': leaky_relu "
                                             "needs its negative_slope, written leaky_relu(negative_slope)");
@@ -93,6 +96,83 @@ static void test_post_parse(void)
     expect_parse_error("Tanh", (const char *const[]){"unknown op 'Tanh'", NULL});
     expect_parse_error("gelu(tanh)", (const char *const[]){"gelu takes no parameter", NULL});
     expect_parse_error("maxpool2d(2)", (const char *const[]){"pool2d(k,s)", NULL});
+    /* layernorm(eps): eps as PyTorch's repr writes it, finite and >= 0. */
+    CU_ASSERT_EQUAL(lr_net_parse_post("layernorm(1e-05),gelu", ops, &n), LR_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(ops[0].kind, LR_POST_LAYERNORM);
+    CU_ASSERT_EQUAL(ops[0].param, 1e-05);
+    CU_ASSERT_PTR_NULL(ops[0].w);
+    CU_ASSERT_EQUAL(ops[1].act, LR_ACT_GELU);
+    CU_ASSERT_EQUAL(lr_net_parse_post("layernorm(0.0)", ops, &n), LR_OK);
+    expect_parse_error("layernorm", (const char *const[]){"layernorm needs its eps", NULL});
+    expect_parse_error("layernorm(-1e-5)", (const char *const[]){"finite eps >= 0", NULL});
+    expect_parse_error("layernorm(inf)", (const char *const[]){"finite eps >= 0", NULL});
+    expect_parse_error("layernorm(1e-5", (const char *const[]){"finite eps >= 0", NULL});
+}
+
+/* The plain reference of torch.nn.LayerNorm on one sample, from GSL's statistics: the mean
+ * and the biased variance (GSL's total sum of squares about the mean, over D). */
+static void ref_layernorm(const double *x, size_t D, double eps, const double *w, const double *b, double *y)
+{
+    double mu = gsl_stats_mean(x, 1, D), v = gsl_stats_tss_m(x, 1, D, mu) / (double)D;
+    for (size_t i = 0; i < D; i++) y[i] = (x[i] - mu) / sqrt(v + eps) * (w ? w[i] : 1) + (b ? b[i] : 0);
+}
+
+/* lr_net_layernorm against the reference, with and without the affine, on rows of very
+ * different scales and offsets; its properties (zero mean, variance v / (v + eps), shift
+ * invariance); a constant row with eps = 0 refused, with eps > 0 giving the bias. */
+static void test_layernorm(void)
+{
+    enum { N = 7, D = 13 };
+    double a[N * D], x[N][D], w[D], b[D], y[D];
+    unsigned seed = 3;
+    for (size_t i = 0; i < D; i++) {
+        w[i] = 1 + ((seed = seed * 1103515245u + 12345u) >> 8) / 16777216.0;
+        b[i] = ((seed = seed * 1103515245u + 12345u) >> 8) / 16777216.0 - 0.5;
+    }
+    for (size_t s = 0; s < N; s++)
+        for (size_t i = 0; i < D; i++) {
+            double u = ((seed = seed * 1103515245u + 12345u) >> 8) / 16777216.0 - 0.5;
+            x[s][i] = pow(10.0, (double)s - 3) * u + (s == 5 ? 1e6 : 0.0); /* scales 1e-3 to 1e3, one offset */
+        }
+    const double eps[2] = {1e-05, 0.0};
+    for (int affine = 0; affine < 2; affine++)
+        for (int e = 0; e < 2; e++) {
+            lr_post_op op = {.kind = LR_POST_LAYERNORM, .param = eps[e], .dim = D, .w = affine ? w : NULL,
+                             .b = affine ? b : NULL};
+            lr_mat A = lr_mat_wrap(a, N, D);
+            for (size_t s = 0; s < N; s++)
+                for (size_t i = 0; i < D; i++) LR_AT(A, s, i) = x[s][i];
+            CU_ASSERT_EQUAL_FATAL(lr_net_layernorm(&op, A), LR_OK);
+            double worst = 0;
+            for (size_t s = 0; s < N; s++) {
+                ref_layernorm(x[s], D, eps[e], op.w, op.b, y);
+                for (size_t i = 0; i < D; i++) worst = fmax(worst, fabs(LR_AT(A, s, i) - y[i]) / fmax(1, fabs(y[i])));
+                if (!affine) {
+                    /* Mean 0 and variance v / (v + eps) per sample. */
+                    double r[D], mu, v = gsl_stats_tss_m(x[s], 1, D, gsl_stats_mean(x[s], 1, D)) / D;
+                    for (size_t i = 0; i < D; i++) r[i] = LR_AT(A, s, i);
+                    mu = gsl_stats_mean(r, 1, D);
+                    CU_ASSERT(fabs(mu) < 1e-12);
+                    CU_ASSERT(fabs(gsl_stats_tss_m(r, 1, D, mu) / D - v / (v + eps[e])) < 1e-12);
+                }
+            }
+            /* The offset row loses ~1e-10 to the rounding of 1e6 + u; the others ~1e-16. */
+            CU_ASSERT(worst < 1e-9);
+            if (!(worst < 1e-9)) fprintf(stderr, "\n  layernorm: %g from the reference\n", worst);
+        }
+    /* A constant sample: with eps > 0 every value becomes the bias, with eps = 0 it is refused. */
+    lr_post_op op = {.kind = LR_POST_LAYERNORM, .param = 1e-05, .dim = D, .w = w, .b = b};
+    lr_mat A = lr_mat_wrap(a, 1, D);
+    for (size_t i = 0; i < D; i++) LR_AT(A, 0, i) = 2.5;
+    CU_ASSERT_EQUAL(lr_net_layernorm(&op, A), LR_OK);
+    for (size_t i = 0; i < D; i++) CU_ASSERT_EQUAL(LR_AT(A, 0, i), b[i]);
+    op.param = 0;
+    for (size_t i = 0; i < D; i++) LR_AT(A, 0, i) = 2.5;
+    CU_ASSERT_EQUAL(lr_net_layernorm(&op, A), LR_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "constant (variance 0)"));
+    op.dim = D + 1;
+    CU_ASSERT_EQUAL(lr_net_layernorm(&op, A), LR_EINVAL);
 }
 
 static char tmpdir[256];
@@ -112,7 +192,8 @@ static void write_dump(lr_dumpgen_kind kind, char *path, size_t size)
 static void test_net_activation_dumps(void)
 {
     const lr_dumpgen_kind kinds[] = {LR_DUMPGEN_GOOD, LR_DUMPGEN_TANH, LR_DUMPGEN_SIGMOID, LR_DUMPGEN_GELU,
-                                     LR_DUMPGEN_GELU_TANH, LR_DUMPGEN_LEAKY_RELU};
+                                     LR_DUMPGEN_GELU_TANH, LR_DUMPGEN_LEAKY_RELU, LR_DUMPGEN_LAYERNORM,
+                                     LR_DUMPGEN_LAYERNORM_PLAIN, LR_DUMPGEN_GROUPED};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         char path[512];
         write_dump(kinds[k], path, sizeof path);
@@ -124,9 +205,20 @@ static void test_net_activation_dumps(void)
         }
         lr_net *net = NULL;
         CU_ASSERT_EQUAL_FATAL(lr_net_from_dump(d, &net), LR_OK);
-        CU_ASSERT_EQUAL(net->layers[0].npost, 1);
-        size_t n = 60;
-        lr_mat x = lr_mat_wrap(calloc(n * 6, sizeof(double)), n, 6);
+        int ln = kinds[k] == LR_DUMPGEN_LAYERNORM || kinds[k] == LR_DUMPGEN_LAYERNORM_PLAIN;
+        CU_ASSERT_EQUAL(net->layers[0].npost, ln || kinds[k] == LR_DUMPGEN_GROUPED ? 2 : 1);
+        if (ln) {
+            /* The affine read where there is one (op 0 of "layernorm(1e-05),gelu"), none
+             * for "gelu,layernorm(0.001)" (op 1). */
+            const lr_post_op *op = &net->layers[0].post[kinds[k] == LR_DUMPGEN_LAYERNORM ? 0 : 1];
+            CU_ASSERT_EQUAL(op->kind, LR_POST_LAYERNORM);
+            CU_ASSERT_EQUAL(op->dim, 5);
+            CU_ASSERT_EQUAL(op->param, kinds[k] == LR_DUMPGEN_LAYERNORM ? 1e-05 : 0.001);
+            CU_ASSERT((op->w && op->b) == (kinds[k] == LR_DUMPGEN_LAYERNORM));
+        }
+        if (kinds[k] == LR_DUMPGEN_GROUPED) CU_ASSERT_EQUAL(d->layers[0].groups, 2);
+        size_t n = 60, in = net->in_dim;
+        lr_mat x = lr_mat_wrap(calloc(n * in, sizeof(double)), n, in);
         lr_mat lg = lr_mat_wrap(calloc(n * 3, sizeof(double)), n, 3);
         lr_mat Y = lr_mat_wrap(calloc(40 * 3, sizeof(double)), 40, 3);
         long lab[60];
@@ -146,6 +238,59 @@ static void test_net_activation_dumps(void)
         lr_dump_close(d);
         unlink(path);
     }
+}
+
+/* The dump opens (or fails to, at_open) and lr_net_from_dump or lr_dump_check_layer
+ * refuses it with one message naming the file, the layer and every word. */
+static void expect_refused(lr_dumpgen_kind kind, int at, const char *const *words)
+{
+    enum { AT_OPEN, AT_NET, AT_CHECK };
+    char path[512];
+    write_dump(kind, path, sizeof path);
+    lr_dump *d = NULL;
+    int s = lr_dump_open(path, &d);
+    if (at != AT_OPEN) {
+        CU_ASSERT_EQUAL_FATAL(s, LR_OK);
+        if (at == AT_NET) {
+            lr_net *net = NULL;
+            s = lr_net_from_dump(d, &net);
+            CU_ASSERT_PTR_NULL(net);
+        } else {
+            lr_dump_check_report rep;
+            s = lr_dump_check_layer(d, 0, 1e-6, 16, &rep);
+        }
+        lr_dump_close(d);
+    }
+    CU_ASSERT_EQUAL(s, LR_EDATA);
+    const char *msg = lr_last_error();
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, path));
+    for (size_t i = 0; words[i]; i++) {
+        int found = strstr(msg, words[i]) != NULL;
+        CU_ASSERT(found);
+        if (!found) fprintf(stderr, "\n  %s: message '%s' lacks '%s'\n", lr_dumpgen_names[kind], msg, words[i]);
+    }
+    unlink(path);
+}
+
+/* Issue 14: a layernorm's parameters of the wrong length, a bias without a weight, and
+ * parameters of an op that takes none are refused; so are a grouped conv whose W is not
+ * block-diagonal and groups that do not divide the channels. */
+static void test_post_params_and_groups_refused(void)
+{
+    expect_refused(LR_DUMPGEN_LN_WEIGHT_LEN, 1,
+                   (const char *const[]){"layer 000 (fc1)", "dataset 'post0_weight' has 4 values", "need 5", NULL});
+    expect_refused(LR_DUMPGEN_LN_BIAS_ONLY, 1,
+                   (const char *const[]){"layer 000 (fc1)", "'post0_bias' without 'post0_weight'", NULL});
+    expect_refused(LR_DUMPGEN_LN_STRAY, 1,
+                   (const char *const[]){"layer 000 (fc1)", "dataset 'post0_weight' belongs to post op 0, which is "
+                                         "not a layernorm", NULL});
+    expect_refused(LR_DUMPGEN_GROUPED_OFFBLOCK, 2,
+                   (const char *const[]){"layer 000 (conv)", "dataset 'W' has 0.5 at [0, 20], outside the block "
+                                         "diagonal of groups = 2", "output channel 0 is in group 0, input column 20 "
+                                         "in group 1", NULL});
+    expect_refused(LR_DUMPGEN_GROUPED_INDIVISIBLE, 0,
+                   (const char *const[]){"layer 000 (conv)", "groups = 4 does not divide the 4 input and 6 output "
+                                         "channels", NULL});
 }
 
 static void cleanup(void)
@@ -215,6 +360,9 @@ void lr_tests_nn(void)
     CU_add_test(s, "unknown op: the message names the dump, the layer and the op", test_net_unknown_op_message);
     CU_add_test(s, "post ops: activations with parameters, pooling, messages", test_post_parse);
     CU_add_test(s, "dumps written in C with each activation run forward", test_net_activation_dumps);
+    CU_add_test(s, "layernorm = GSL's mean and biased variance; its properties", test_layernorm);
+    CU_add_test(s, "post-op parameters and grouped convs that do not fit are refused",
+                test_post_params_and_groups_refused);
     CU_add_test(s, "a grouped (ALDS) layer runs as encoders and decoder = its dense M", test_net_grouped_replacement);
     atexit(cleanup);
 }

@@ -348,6 +348,44 @@ static int open_layer(lr_dump *d, size_t i, hid_t layers)
                           d->path, lab, 1 + a, L->out_shape[1 + a], o);
         }
     }
+    /* A grouped conv (nn.Conv2d groups > 1) is stored as one layer with a block-diagonal W
+     * (data/README.md): the groups must split both channel counts, and W's zeros outside
+     * the blocks are checked with the values (lr_dump_check_layer). */
+    L->groups = 1;
+    if (H5Aexists(g, "groups") > 0) {
+        if (attr_ints(g, "groups", &L->groups, 1) != 1 || L->groups < 1 || L->groups > (1L << 20))
+            DUMP_FAIL(LR_EDATA, "%s: %s: attribute groups must be one integer in [1, %ld]", d->path, lab,
+                      1L << 20);
+        if (L->kind != LR_LAYER_CONV2D && L->groups != 1)
+            DUMP_FAIL(LR_EDATA, "%s: %s: attribute groups = %ld on a linear layer (only conv2d layers have "
+                      "groups)", d->path, lab, L->groups);
+        if (L->kind == LR_LAYER_CONV2D && (L->in_shape[0] % L->groups || L->out_shape[0] % L->groups))
+            DUMP_FAIL(LR_EDATA, "%s: %s: groups = %ld does not divide the %ld input and %ld output channels",
+                      d->path, lab, L->groups, L->in_shape[0], L->out_shape[0]);
+    }
+    /* The parameters of the post ops: 1-D floating-point datasets postP_weight and
+     * postP_bias.  Which op they belong to, and the length it needs, is the forward pass's
+     * to check (nn/net.c); here their shapes are checked as any dataset's are. */
+    for (int p = 0; p < LR_DUMP_MAX_POST; p++)
+        for (int wb = 0; wb < 2; wb++) {
+            char name[32];
+            hsize_t dp[5];
+            snprintf(name, sizeof name, "post%d_%s", p, wb ? "bias" : "weight");
+            int r = dataset_shape(d, g, name, 1, dp);
+            if (r == -1) continue;
+            if (r == -2) DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' is not floating point", d->path, lab, name);
+            if (r == -3) DUMP_FAIL(LR_EDATA, DECLARES_TOO_MUCH, d->path, lab, name);
+            if (r != 1 || dp[0] == 0)
+                DUMP_FAIL(LR_EDATA, "%s: %s: dataset '%s' must be 1-D and not empty (%d dimensions)", d->path,
+                          lab, name, r);
+            if (wb) {
+                L->post_bias |= 1u << p;
+                L->post_bias_len[p] = dp[0];
+            } else {
+                L->post_weight |= 1u << p;
+                L->post_weight_len[p] = dp[0];
+            }
+        }
 fail:
     H5Gclose(g);
     return status;
@@ -507,10 +545,15 @@ static int read_slab(const lr_dump *d, const char *where, const char *dsname, si
     start[0] = row0;
     count[0] = nrows;
     herr_t e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-    hsize_t mdim[1] = {(hsize_t)nrows * ncols};
-    hid_t ms = H5Screate_simple(1, mdim, NULL);
+    /* The memory space has the selection's own shape (the buffer is its row-major copy):
+     * with a 1-D memory space HDF5 maps every element to its chunk one by one (H5S_select_
+     * iterate), which took 7 s for a MobileNetV2 dump of 20 MB. */
+    hsize_t per_row = 1;
+    for (int k = 1; k < rank; k++) per_row *= count[k];
+    hid_t ms = rank >= 1 && rank <= 5 && per_row == ncols ? H5Screate_simple(rank, count, NULL) : -1;
+    if (ms < 0) e = -1;
     if (e >= 0) e = H5Dread(ds, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, buf);
-    H5Sclose(ms);
+    if (ms >= 0) H5Sclose(ms);
     H5Sclose(fs);
     H5Dclose(ds);
     if (e < 0)
@@ -540,7 +583,7 @@ static int touch_dataset(const lr_dump *d, const char *where, const char *dsname
 
 int lr_dump_touch_all(const lr_dump *d, void (*beat)(void))
 {
-    char where[64];
+    char where[96];
     for (size_t l = 0; l < d->nlayers; l++) {
         const lr_dump_layer *L = &d->layers[l];
         const char *names[5] = {"W", "X", "Y", "b", "rows"};
@@ -550,6 +593,17 @@ int lr_dump_touch_all(const lr_dump *d, void (*beat)(void))
             snprintf(where, sizeof where, "/layers/%s/%s", L->group, names[k]);
             LR_TRY(touch_dataset(d, where, names[k], rows[k], cols[k], beat));
         }
+    }
+    for (size_t l = 0; l < d->nlayers; l++) {
+        const lr_dump_layer *L = &d->layers[l];
+        for (int p = 0; p < LR_DUMP_MAX_POST; p++)
+            for (int wb = 0; wb < 2; wb++) {
+                if (!((wb ? L->post_bias : L->post_weight) >> p & 1u)) continue;
+                char name[32];
+                snprintf(name, sizeof name, "post%d_%s", p, wb ? "bias" : "weight");
+                snprintf(where, sizeof where, "/layers/%s/%s", L->group, name);
+                LR_TRY(touch_dataset(d, where, name, wb ? L->post_bias_len[p] : L->post_weight_len[p], 1, beat));
+            }
     }
     if (d->has_inputs) LR_TRY(touch_dataset(d, "/inputs/x", "x", d->n_inputs, d->input_dim, beat));
     if (d->has_labels) LR_TRY(touch_dataset(d, "/inputs/labels", "labels", d->n_inputs, 1, beat));
@@ -581,6 +635,32 @@ int lr_dump_read_weights(const lr_dump *d, size_t layer, lr_mat W, double *b)
             for (size_t j = 0; j < L->n1; j++) b[j] = 0.0;
         }
     }
+    return LR_OK;
+}
+
+int lr_dump_read_post_param(const lr_dump *d, size_t layer, size_t op, const char *which, double *out,
+                            size_t n)
+{
+    const lr_dump_layer *L = &d->layers[layer];
+    int bias = !strcmp(which, "bias");
+    if (!bias && strcmp(which, "weight"))
+        LR_ERRORF(LR_EINVAL, "lr_dump_read_post_param: '%s' is neither weight nor bias", which);
+    char lab[400], name[32], where[96];
+    lr_dump_layer_label(d, layer, lab, sizeof lab);
+    snprintf(name, sizeof name, "post%zu_%s", op, which);
+    unsigned mask = bias ? L->post_bias : L->post_weight;
+    if (op >= LR_DUMP_MAX_POST || !(mask >> op & 1u))
+        LR_ERRORF(LR_EDATA, "%s: %s: dataset '%s' is missing", d->path, lab, name);
+    size_t len = bias ? L->post_bias_len[op] : L->post_weight_len[op];
+    if (len != n)
+        LR_ERRORF(LR_EDATA, "%s: %s: dataset '%s' has %zu values, the %zu activations per sample at post op "
+                  "%zu need %zu", d->path, lab, name, len, n, op, n);
+    snprintf(where, sizeof where, "/layers/%s/%s", L->group, name);
+    LR_TRY(read_slab(d, where, name, 0, n, 1, out));
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(out[i]))
+            LR_ERRORF(LR_EDATA, "%s: %s: dataset '%s' has a non-finite value (%g) at [%zu]", d->path, lab, name,
+                      out[i], i);
     return LR_OK;
 }
 
@@ -703,6 +783,20 @@ int lr_dump_check_layer(const lr_dump *d, size_t layer, double rtol, size_t bloc
         if (!isfinite(b[j]))
             DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'b' has a non-finite value (%g) at [%zu]", d->path,
                       lab, b[j], j);
+    /* A grouped conv's W (weight [C_out, C_in kh kw]): output channel j of group j / (C_out
+     * / groups) reads only the input columns of its group's channels, c kh kw + ... with c
+     * / (C_in / groups) the same group; every other entry is zero exactly. */
+    if (L->kind == LR_LAYER_CONV2D && L->groups > 1) {
+        size_t per_out = (size_t)(L->out_shape[0] / L->groups);
+        size_t per_in = (size_t)(L->in_shape[0] / L->groups) * (size_t)(L->kernel[0] * L->kernel[1]);
+        for (size_t j = 0; j < n1; j++)
+            for (size_t i = 0; i < n0; i++)
+                if (i / per_in != j / per_out && LR_AT(Wm, i, j) != 0.0)
+                    DUMP_FAIL(LR_EDATA, "%s: %s: dataset 'W' has %g at [%zu, %zu], outside the block diagonal "
+                              "of groups = %ld (output channel %zu is in group %zu, input column %zu in "
+                              "group %zu)", d->path, lab, LR_AT(Wm, i, j), j, i, L->groups, j, j / per_out,
+                              i, i / per_in);
+    }
     double rr = 0, yy = 0;
     for (size_t r0 = 0; r0 < L->m; r0 += bs) {
         size_t nb = L->m - r0 < bs ? L->m - r0 : bs;

@@ -13,7 +13,10 @@
  *                     hold, when the dump kept a subsample (conv: sample * L + position)
  *       attributes    kind = "linear" | "conv2d", module, index, rows_total; conv2d:
  *                     kernel[2], stride[2], padding[2], dilation[2], in_shape[3],
- *                     out_shape[3]; sequential networks: post (ops after the layer)
+ *                     out_shape[3], optional groups (W block-diagonal, zero outside the
+ *                     groups' blocks); sequential networks: post (ops after the layer)
+ *       postP_weight, postP_bias [D]  optional: the parameters of post op P (0-based
+ *                     position in `post`), e.g. a layernorm's elementwise affine
  *   /inputs           optional: x [n, ...] raw inputs, labels [n] int64, attributes
  *                     n_calib (the first n_calib inputs produced the layers' X and Y; the
  *                     rest are held-out test samples) and test_accuracy
@@ -40,6 +43,10 @@
 
 typedef enum { LR_LAYER_LINEAR = 0, LR_LAYER_CONV2D = 1 } lr_layer_kind;
 
+/* At most this many ops in a layer's `post` attribute; datasets postP_weight and
+ * postP_bias are looked for at P < LR_DUMP_MAX_POST. */
+#define LR_DUMP_MAX_POST 8
+
 typedef struct lr_dump_layer {
     char group[32];    /* "000" */
     char module[256];  /* PyTorch module name */
@@ -51,6 +58,10 @@ typedef struct lr_dump_layer {
     int has_bias, has_rows;
     long kernel[2], stride[2], padding[2], dilation[2];
     long in_shape[3], out_shape[3]; /* C, H, W */
+    long groups; /* conv2d: channel groups (1 if the attribute is absent); W is block-diagonal */
+    /* Datasets postP_weight / postP_bias: bit P set when present, with their lengths. */
+    unsigned post_weight, post_bias;
+    size_t post_weight_len[LR_DUMP_MAX_POST], post_bias_len[LR_DUMP_MAX_POST];
 } lr_dump_layer;
 
 typedef struct lr_dump {
@@ -90,6 +101,11 @@ int lr_dump_read_weights(const lr_dump *d, size_t layer, lr_mat W, double *b);
 int lr_dump_read_rows(const lr_dump *d, size_t layer, const char *which, size_t row0, lr_mat out);
 /* The `rows` index of a subsampled layer (m values); identity if absent. */
 int lr_dump_read_row_index(const lr_dump *d, size_t layer, long long *rows);
+/* Dataset postP_weight (which = "weight") or postP_bias ("bias") of a layer: n finite
+ * values into out.  LR_EDATA naming the file, layer and dataset when it is absent, has
+ * another length or holds a non-finite value. */
+int lr_dump_read_post_param(const lr_dump *d, size_t layer, size_t op, const char *which, double *out,
+                            size_t n);
 /* Inputs [first, first + n): x as n x input_dim (row = sample), labels (may be NULL). */
 int lr_dump_read_inputs(const lr_dump *d, size_t first, size_t n, lr_mat x, long *labels);
 
@@ -98,7 +114,8 @@ typedef struct lr_dump_check_report {
     double y_norm;
 } lr_dump_check_report;
 
-/* Stream a layer's X and Y in blocks of block_rows and check values and Y = XW + b. */
+/* Stream a layer's X and Y in blocks of block_rows and check values and Y = XW + b (and,
+ * for a grouped conv, that W is zero outside its groups' diagonal blocks). */
 int lr_dump_check_layer(const lr_dump *d, size_t layer, double rtol, size_t block_rows,
                         lr_dump_check_report *rep);
 

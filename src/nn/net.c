@@ -47,6 +47,20 @@ static int parse_activation(const char *text, const char *p, size_t len, int id,
     return LR_OK;
 }
 
+/* layernorm(eps), args just after the '(': eps finite and >= 0 (PyTorch takes any float;
+ * a negative one would make v + eps vanish or go negative). */
+static int parse_layernorm(const char *text, const char *args, lr_post_op *op, const char **next)
+{
+    char *end;
+    op->kind = LR_POST_LAYERNORM;
+    op->param = strtod(args, &end);
+    if (end == args || *end != ')' || !isfinite(op->param) || op->param < 0)
+        LR_ERRORF(LR_EDATA, "post ops '%s': expected layernorm(eps) with a finite eps >= 0 at '%s'", text,
+                  args - 10);
+    *next = end + 1;
+    return LR_OK;
+}
+
 int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops)
 {
     *nops = 0;
@@ -64,6 +78,9 @@ int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops)
         } else if (len == 7 && !strncmp(p, "flatten", 7)) {
             op->kind = LR_POST_FLATTEN;
             p += 7;
+        } else if (len == 9 && !strncmp(p, "layernorm", 9)) {
+            if (p[9] != '(') LR_ERRORF(LR_EDATA, "post ops '%s': layernorm needs its eps, written layernorm(eps)", text);
+            LR_TRY(parse_layernorm(text, p + 10, op, &p));
         } else if (len == 9 && p[9] == '(' && (!strncmp(p, "maxpool2d", 9) || !strncmp(p, "avgpool2d", 9))) {
             op->kind = p[0] == 'm' ? LR_POST_MAXPOOL : LR_POST_AVGPOOL;
             LR_TRY(parse_pool(text, p + 10, op, &p));
@@ -71,7 +88,8 @@ int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops)
             char names[256];
             size_t shown = len ? len : strcspn(p, ", ");
             LR_ERRORF(LR_EDATA, "post ops '%s': unknown op '%.*s' (known: %s, maxpool2d(k,s), "
-                      "avgpool2d(k,s), flatten)", text, (int)shown, p, lr_activation_names(names, sizeof names));
+                      "avgpool2d(k,s), flatten, layernorm(eps))", text, (int)shown, p,
+                      lr_activation_names(names, sizeof names));
         }
         if (*p && *p != ',' && !isspace((unsigned char)*p))
             LR_ERRORF(LR_EDATA, "post ops '%s': junk at '%s'", text, p);
@@ -86,9 +104,63 @@ void lr_net_free(lr_net *net)
     for (size_t i = 0; i < net->nlayers; i++) {
         lr_free(net->layers[i].W.data);
         lr_free(net->layers[i].b);
+        for (size_t o = 0; o < LR_NET_MAX_POST; o++) {
+            lr_free(net->layers[i].post[o].w);
+            lr_free(net->layers[i].post[o].b);
+        }
     }
     free(net->layers);
     free(net);
+}
+
+/* The affine of layernorm op o of layer l (dim values per sample): postO_weight alone or
+ * with postO_bias (nn.LayerNorm has a bias only with a weight), or neither. */
+static int read_layernorm(const lr_dump *d, size_t l, size_t o, const char *lab, size_t dim, lr_post_op *op)
+{
+    const lr_dump_layer *D = &d->layers[l];
+    int has_w = D->post_weight >> o & 1u, has_b = D->post_bias >> o & 1u;
+    op->dim = dim;
+    if (has_b && !has_w)
+        LR_ERRORF(LR_EDATA, "%s: %s: dataset 'post%zu_bias' without 'post%zu_weight': a layernorm's "
+                  "elementwise affine has a weight whenever it has a bias", d->path, lab, o, o);
+    if (has_w) {
+        if (!(op->w = lr_malloc(dim * sizeof(double)))) LR_ERROR(LR_ENOMEM, "out of memory");
+        LR_TRY(lr_dump_read_post_param(d, l, o, "weight", op->w, dim));
+    }
+    if (has_b) {
+        if (!(op->b = lr_malloc(dim * sizeof(double)))) LR_ERROR(LR_ENOMEM, "out of memory");
+        LR_TRY(lr_dump_read_post_param(d, l, o, "bias", op->b, dim));
+    }
+    return LR_OK;
+}
+
+int lr_net_layernorm(const lr_post_op *op, lr_mat A)
+{
+    if (op->kind != LR_POST_LAYERNORM || A.cols != op->dim)
+        LR_ERRORF(LR_EINVAL, "lr_net_layernorm: %zu columns for a layernorm of %zu", A.cols, op->dim);
+    size_t D = op->dim;
+    for (size_t s = 0; s < A.rows; s++) {
+        /* Two passes (mean, then the centred squares): no cancellation for a large mean. */
+        double mu = 0, v = 0;
+        for (size_t i = 0; i < D; i++) mu += LR_AT(A, s, i);
+        mu /= (double)D;
+        for (size_t i = 0; i < D; i++) {
+            double c = LR_AT(A, s, i) - mu;
+            v += c * c;
+        }
+        v /= (double)D;
+        if (!(v + op->param > 0))
+            LR_ERRORF(LR_EDATA, "layernorm(%g): sample %zu of the batch is constant (variance 0), and eps = 0 "
+                      "leaves nothing to divide by", op->param, s);
+        double r = 1.0 / sqrt(v + op->param);
+        for (size_t i = 0; i < D; i++) {
+            double y = (LR_AT(A, s, i) - mu) * r;
+            if (op->w) y *= op->w[i];
+            if (op->b) y += op->b[i];
+            LR_AT(A, s, i) = y;
+        }
+    }
+    return LR_OK;
 }
 
 int lr_net_from_dump(const lr_dump *d, lr_net **out)
@@ -189,8 +261,24 @@ int lr_net_from_dump(const lr_dump *d, lr_net **out)
                 shape[0] = shape[0] * shape[1] * shape[2];
                 shape[1] = shape[2] = 1;
                 spatial = 0;
+            } else if (op->kind == LR_POST_LAYERNORM) {
+                if ((status = read_layernorm(d, l, o, lab, (size_t)(shape[0] * shape[1] * shape[2]),
+                                             &L->post[o])) != LR_OK)
+                    break;
+            }
+            if (op->kind != LR_POST_LAYERNORM && ((D->post_weight | D->post_bias) >> o & 1u)) {
+                status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: %s: dataset 'post%zu_%s' belongs to "
+                                  "post op %zu, which is not a layernorm and takes no parameters (post '%s')",
+                                  d->path, lab, o, (D->post_weight >> o & 1u) ? "weight" : "bias", o, D->post);
+                break;
             }
         }
+        /* Parameters of ops the post attribute does not have: a mislabelled dump. */
+        for (size_t o = L->npost; status == LR_OK && o < LR_NET_MAX_POST; o++)
+            if ((D->post_weight | D->post_bias) >> o & 1u)
+                status = lr_error(LR_EDATA, __FILE__, __LINE__, "%s: %s: dataset 'post%zu_%s' belongs to "
+                                  "post op %zu, but post '%s' has %zu ops", d->path, lab, o,
+                                  (D->post_weight >> o & 1u) ? "weight" : "bias", o, D->post, L->npost);
         /* A pooling window that does not fit is refused above; the weights must not be
          * read over that refusal (their status would replace it). */
         if (status != LR_OK) break;
@@ -305,8 +393,9 @@ int lr_net_post(const lr_net_layer *L, lr_mat Y, size_t n, lr_mat act_out)
             for (size_t s = 0; s < n; s++) LR_AT(A, s, c * L->L + p) = LR_AT(Y, s * L->L + p, c);
     for (size_t o = 0; o < L->npost; o++) {
         const lr_post_op *op = &L->post[o];
-        if (op->kind == LR_POST_ACT) {
-            int s = lr_activation_apply(op->act, op->param, cur, n * dim);
+        if (op->kind == LR_POST_ACT || op->kind == LR_POST_LAYERNORM) {
+            int s = op->kind == LR_POST_ACT ? lr_activation_apply(op->act, op->param, cur, n * dim)
+                                            : lr_net_layernorm(op, A);
             if (s != LR_OK) {
                 lr_free(cur);
                 return s;

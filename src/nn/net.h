@@ -1,5 +1,6 @@
-/* A forward pass for the sequential networks of layer dumps (dense and conv layers, the
- * activations of nn/activation.h, max/average pooling, flatten), with optional low-rank replacements of each layer.
+/* A forward pass for the sequential networks of layer dumps (dense and conv layers, grouped
+ * convs as their block-diagonal W, the activations of nn/activation.h, max/average pooling,
+ * flatten, layer normalisation), with optional low-rank replacements of each layer.
  *
  * Activations of a batch of n samples are an n x D matrix (row = sample), D the
  * flattened per-sample size in PyTorch's NCHW order (channel, then row, then column), so
@@ -17,18 +18,29 @@
 #include "io/dump.h"
 #include "nn/activation.h"
 
-/* An op after a layer: an activation of the registry (nn/activation.h), a pooling or a
- * flatten. */
-typedef enum { LR_POST_ACT, LR_POST_MAXPOOL, LR_POST_AVGPOOL, LR_POST_FLATTEN } lr_post_kind;
+/* An op after a layer: an activation of the registry (nn/activation.h), a pooling, a
+ * flatten or a layer normalisation.
+ *
+ * layernorm(eps) is torch.nn.LayerNorm over the whole per-sample activation at that point
+ * (normalized_shape = the sample's shape, D values in NCHW order): per sample
+ *     y_i = (x_i - mu) / sqrt(v + eps) * w_i + b_i,   mu = sum_i x_i / D,
+ *     v = sum_i (x_i - mu)^2 / D   (the biased variance, as PyTorch's),
+ * with the elementwise affine w, b the layer's datasets postP_weight and postP_bias (P the
+ * op's position in `post`); w = 1 without postP_weight, b = 0 without postP_bias. */
+typedef enum { LR_POST_ACT, LR_POST_MAXPOOL, LR_POST_AVGPOOL, LR_POST_FLATTEN, LR_POST_LAYERNORM } lr_post_kind;
 
 typedef struct lr_post_op {
     lr_post_kind kind;
     lr_activation_id act; /* LR_POST_ACT: which one */
-    double param;         /* LR_POST_ACT: its parameter (leaky_relu's negative slope), else 0 */
+    double param;         /* LR_POST_ACT: its parameter (leaky_relu's negative slope);
+                             LR_POST_LAYERNORM: eps; else 0 */
     long k, s;            /* pooling window and stride */
+    size_t dim;           /* LR_POST_LAYERNORM: values normalised per sample */
+    double *w, *b;        /* LR_POST_LAYERNORM: the affine weight and bias (dim each, owned by
+                             the network), or NULL: 1 and 0 */
 } lr_post_op;
 
-#define LR_NET_MAX_POST 8
+#define LR_NET_MAX_POST LR_DUMP_MAX_POST
 
 typedef struct lr_net_layer {
     lr_layer_kind kind;
@@ -86,8 +98,13 @@ int lr_net_correct(const lr_net *net, const lr_net_lowrank *lr, lr_mat x, const 
 /* Number of correct argmax predictions. */
 size_t lr_net_count_correct(lr_mat logits, const long *labels);
 
-/* Parse a layer's post attribute, e.g. "relu,maxpool2d(2,2),flatten" or
- * "leaky_relu(0.01)"; an unknown op's message lists the known ones. */
+/* Parse a layer's post attribute, e.g. "relu,maxpool2d(2,2),flatten",
+ * "leaky_relu(0.01)" or "layernorm(1e-05),gelu"; an unknown op's message lists the known
+ * ones.  A layernorm's affine is not read here (lr_net_from_dump reads it). */
 int lr_net_parse_post(const char *text, lr_post_op *ops, size_t *nops);
+
+/* The layer normalisation of the op (LR_POST_LAYERNORM) on each of the n rows of A (n x
+ * op->dim), in place; LR_EDATA if a row has v + eps = 0 (a constant sample with eps = 0). */
+int lr_net_layernorm(const lr_post_op *op, lr_mat A);
 
 #endif

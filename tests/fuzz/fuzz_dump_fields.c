@@ -43,6 +43,9 @@ static const struct {
     {"/layers/001", "Y"},      {"/inputs", "x"},           {"/inputs", "labels"},
     {"/layers", "002"},        {"/layers", "000"},         {"/", "inputs"},
     {"/", "layers"},
+    /* Issue 14: a grouped conv's groups, a layernorm's affine. */
+    {"/layers/000", "groups"}, {"/layers/000", "post0_weight"}, {"/layers/000", "post0_bias"},
+    {"/layers/000", "post1_weight"},
 };
 #define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
 
@@ -55,6 +58,7 @@ static const char *const STRINGS[] = {
     "leaky_relu(1e308)", "maxpool2d(0,0)", "flatten", "gelu", "tanh", "softmax", "leaky_relu(nan)",
     "maxpool2d(99999999999,1)", "relu,", ",", "((((", "relu,relu,relu,relu,relu,relu,relu,relu,relu,relu",
     "maxpool2d(2,2)", "leaky_relu(-1)", "sigmoid,flatten", "conv2d\x01", "linear ",
+    "layernorm(1e-05)", "layernorm(0),relu", "relu,layernorm(1e-05)", "layernorm(-1)", "layernorm",
 };
 #define NSTRINGS (sizeof STRINGS / sizeof STRINGS[0])
 
