@@ -355,7 +355,7 @@ static int ntk_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
                 row[st->c_acc_comp_shifted] = acc;
             }
         }
-        row[st->c_eig_fallback] = (double)lr_ntk_spec_fallbacks(sp);
+        row[st->c_eig_fallback] = (double)(lr_ntk_spec_dsyevd_fallbacks(sp) + lr_ntk_spec_plan_fallbacks(sp));
         seconds[a] = wall() - t0;
     }
     free(wv);

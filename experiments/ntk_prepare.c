@@ -258,7 +258,7 @@ static int declare_columns(lr_run *run, ntk_state *st)
         {&st->c_bits_comp, "bits_comp", LR_COL_REAL, "compressed: (1 - eps) bits per weight (THEORY.md's count)"},
         {&st->c_bits_entropy, "bits_entropy", LR_COL_REAL, "compressed with the zeros' positions: (H(eps) + 1 - eps) bits per weight"},
         {&st->c_eig_fallback, "eig_fallbacks", LR_COL_INT,
-         "top-eigenpair calls of the unit so far that fell back from dsyevr to dsyevd (too few pairs returned)"},
+         "spectral calls of the unit so far that fell back: Lanczos to dsyevr (not converged), dsyevr to dsyevd (too few pairs)"},
         {&st->c_trunc, "mehler_trunc", LR_COL_REAL, "largest truncation bound of Mehler's series in the exact kernels (0: closed forms)"},
     };
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)

@@ -4,6 +4,7 @@
  * polynomials of X^T X, so the test needs no quadrature), the BLAS build against its plain
  * reference, and the spectral comparisons against LAPACK's full dsyevd. */
 #include <CUnit/CUnit.h>
+#include <gsl/gsl_randist.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,20 @@
 #include "gen/gmm.h"
 #include "ntk/equiv.h"
 #include "tests.h"
+
+/* OpenBLAS's thread controls (its cblas.h clashes with GSL's, which gen/gen.h brings in).
+ * The Lanczos tests run BLAS on one thread, as the runner does: a Lanczos process at these
+ * sizes is thousands of small products, which on a busy machine would otherwise spend
+ * most of their time starting and joining OpenBLAS's threads (10 s against 1.7 s here). */
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int);
+static int blas_threads_saved;
+static void blas_one_thread(void)
+{
+    blas_threads_saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+}
+static void blas_restore(void) { openblas_set_num_threads(blas_threads_saved); }
 
 static lr_mat mat_new(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c + 1, sizeof(double)), r, c); }
 
@@ -590,16 +605,19 @@ static void test_spectral(void)
     CU_ASSERT_EQUAL(lr_ntk_eig_align(sp, A, B, m, NULL, NULL, al, &sub), LR_OK);
     CU_ASSERT(sub < 1e-20 + 1e-10);
     for (size_t k = 0; k < m; k++) CU_ASSERT(al[k] < 1e-10);
-    /* LAPACK info > 0 is a typed error (LR_ECONV); zero K, shapes and m are refused. */
+    /* On the reference path LAPACK info > 0 is a typed error (LR_ECONV); zero K, shapes and m
+     * are refused on both. */
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_DSYEVR, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
     CU_ASSERT_EQUAL(lr_lapack_fail_after("dsyevr", 1), LR_OK);
     CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, B, &rel, NULL, NULL), LR_ECONV);
     /* A failing dsyevr in the top pairs falls back to dsyevd: the same pairs, counted. */
     CU_ASSERT_EQUAL(lr_lapack_fail_after("dsyevr", 1), LR_OK);
-    size_t fb0 = lr_ntk_spec_fallbacks(sp);
+    size_t fb0 = lr_ntk_spec_dsyevd_fallbacks(sp);
     CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, top, U), LR_OK);
-    CU_ASSERT_EQUAL(lr_ntk_spec_fallbacks(sp), fb0 + 1);
+    CU_ASSERT_EQUAL(lr_ntk_spec_dsyevd_fallbacks(sp), fb0 + 1);
     for (size_t k = 0; k < m; k++) LR_ASSERT_CLOSE(top[k], lam[k], 1e-10);
     lr_lapack_fail_reset();
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_AUTO, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
     lr_mat Z0 = mat_new(n, n);
     CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, Z0, B, &rel, NULL, NULL), LR_EINVAL);
     CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m + 1, top, (lr_mat){NULL, 0, 0, 1}), LR_EINVAL);
@@ -613,18 +631,438 @@ static void test_spectral(void)
     gsl_rng_free(r);
 }
 
+/* ---- (d') the Lanczos path against the dense drivers ---- */
+
+/* The largest relative disagreements seen, printed at the end of the suite's Lanczos tests. */
+static double agree_norm, agree_eig, agree_kernel;
+static size_t agree_steps_min = (size_t)-1, agree_steps_max, spectra_fb[2][2]; /* [n = 300, 64][norm, top] */
+
+static void note_steps(const lr_ntk_spec_plan *sp)
+{
+    lr_ntk_spec_info in;
+    lr_ntk_spec_plan_info(sp, &in);
+    if (in.last_steps && in.last_steps < agree_steps_min) agree_steps_min = in.last_steps;
+    if (in.last_steps > agree_steps_max) agree_steps_max = in.last_steps;
+}
+
+/* ||A u_i - w_i u_i|| / ||A||_2 (largest over i) and ||U^T U - I||_max of m pairs. */
+static void pair_quality(lr_mat A, const double *w, lr_mat U, size_t m, double normA, double *resid, double *orth)
+{
+    size_t n = A.rows;
+    *resid = 0.0, *orth = 0.0;
+    for (size_t k = 0; k < m; k++) {
+        double r2 = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double s = 0.0;
+            for (size_t j = 0; j < n; j++) s += LR_AT(A, i, j) * LR_AT(U, j, k);
+            s -= w[k] * LR_AT(U, i, k);
+            r2 += s * s;
+        }
+        *resid = fmax(*resid, sqrt(r2) / normA);
+        for (size_t l = 0; l < m; l++) {
+            double d = 0.0;
+            for (size_t i = 0; i < n; i++) d += LR_AT(U, i, k) * LR_AT(U, i, l);
+            *orth = fmax(*orth, fabs(d - (k == l ? 1.0 : 0.0)));
+        }
+    }
+}
+
+/* Lanczos (sp, method LR_NTK_SPEC_LANCZOS) against dsyevd's full decomposition of A: the
+ * norm to 1e-10 relative, the top m eigenvalues to 1e-10 ||A||_2, their vectors orthonormal
+ * with residuals at most tol ||A||_2 (up to rounding), whether Lanczos converged or fell
+ * back; fb[0] and fb[1] count the norms' and the top sets' fallbacks. */
+static void check_against_dsyevd(lr_ntk_spec_plan *sp, lr_mat A, size_t m, size_t fb[2])
+{
+    size_t n = A.rows;
+    double *w = lr_calloc(n, sizeof(double)), top[8], nA = -1.0;
+    double ref = norm2_dsyevd(A, w);
+    lr_ntk_spec_info in;
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nA), LR_OK);
+    note_steps(sp);
+    lr_ntk_spec_plan_info(sp, &in);
+    fb[0] += (size_t)in.last_fallback;
+    double dn = fabs(nA - ref) / (ref > 0 ? ref : 1.0);
+    CU_ASSERT(dn <= 1e-10);
+    CU_ASSERT(nA <= ref * (1 + 1e-14) || ref == 0.0); /* interlacing: never above ||A||_2 */
+    agree_norm = fmax(agree_norm, dn);
+    lr_mat U = mat_new(n, m);
+    CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, top, U), LR_OK);
+    note_steps(sp);
+    lr_ntk_spec_plan_info(sp, &in);
+    fb[1] += (size_t)in.last_fallback;
+    double de = 0.0, resid, orth, scale = ref > 0 ? ref : 1.0;
+    for (size_t k = 0; k < m; k++) de = fmax(de, fabs(top[k] - w[k]) / scale);
+    CU_ASSERT(de <= 1e-10);
+    agree_eig = fmax(agree_eig, de);
+    pair_quality(A, top, U, m, scale, &resid, &orth);
+    CU_ASSERT(resid <= LR_NTK_SPEC_TOL + 1e-13);
+    CU_ASSERT(orth <= 1e-12);
+    lr_free(U.data), lr_free(w);
+}
+
+static void test_lanczos_spectra_run(void);
+static void test_lanczos_spectra(void)
+{
+    blas_one_thread();
+    test_lanczos_spectra_run();
+    blas_restore();
+}
+
+static void test_lanczos_spectra_run(void)
+{
+    /* Prescribed spectra, Haar eigenvectors, n = 300 and 64:
+     *  0  a cluster of three at the top, 1e-9 apart, the rest spread below;
+     *  1  negative-dominant: ||A|| = |lambda_min| = 8 against lambda_max = 5;
+     *  2  the two ends of equal magnitude, +-4 (each a triple eigenvalue);
+     *  3  rank 5 with exact zeros (n - 5 of them) and a negative eigenvalue;
+     *  4  an exact double top eigenvalue (a single-vector process would miss one copy);
+     *  5  rank one plus noise: 30 u u^T + a GOE matrix of norm about 2 (its spectrum is
+     *     dsyevd's, not prescribed).
+     * m = 4 top pairs; for the clusters this is a set of nearly equal values, checked by
+     * value, residual and orthonormality, not by vector.  The evenly spread spectra are the
+     * hard case of Krylov methods (no gap stands out): at n = 300 every process converges;
+     * at n = 64 the block processes for the top 4 cannot within the 60 vectors that fit
+     * and fall back, which must give the same answers. */
+    size_t ns[2] = {300, 64}, m = 4;
+    gsl_rng *r = lr_rng_alloc();
+    for (int si = 0; si < 2; si++) {
+        size_t n = ns[si];
+        lr_ntk_spec_plan *sp = lr_ntk_spec_plan_alloc(n, m);
+        CU_ASSERT_FATAL(sp != NULL);
+        CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
+        lr_mat Q = mat_new(n, n), A = mat_new(n, n);
+        double *lam = lr_calloc(n, sizeof(double)), *scratch = lr_calloc(lr_gen_orthonormal_scratch(n, n), sizeof(double));
+        for (int kind = 0; kind < 6; kind++) {
+            lr_rng_seed_unit(r, 41, (uint64_t)kind, n);
+            CU_ASSERT_EQUAL(lr_gen_orthonormal(r, Q, scratch), LR_OK);
+            for (size_t k = 0; k < n; k++) {
+                double t = (double)k / (double)(n - 1); /* 0 .. 1 */
+                switch (kind) {
+                case 0: lam[k] = k < 3 ? 10.0 - 1e-9 * (double)k : 6.0 - 9.0 * t; break;
+                case 1: lam[k] = k == n - 1 ? -8.0 : 5.0 - 8.0 * t; break;
+                case 2: lam[k] = k < 3 ? 4.0 : (k >= n - 3 ? -4.0 : 3.0 - 6.0 * t); break;
+                case 3: lam[k] = k < 4 ? 6.0 - (double)k : (k == n - 1 ? -2.0 : 0.0); break;
+                case 4: lam[k] = k < 2 ? 7.0 : 5.0 - 10.0 * t; break;
+                default: lam[k] = 0.0;
+                }
+            }
+            sym_with(A, Q, lam);
+            if (kind == 5) {
+                /* u = the first Haar column; the noise symmetric Gaussian of variance 1/n. */
+                for (size_t j = 0; j < n; j++)
+                    for (size_t i = j; i < n; i++) {
+                        double g = gsl_ran_gaussian(r, 1.0) / sqrt((double)n) * (i == j ? sqrt(2.0) : 1.0);
+                        LR_AT(A, i, j) = LR_AT(A, j, i) = 30.0 * LR_AT(Q, i, 0) * LR_AT(Q, j, 0) + g;
+                    }
+            }
+            check_against_dsyevd(sp, A, m, spectra_fb[si]);
+            if (kind == 1) {
+                double nA;
+                CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nA), LR_OK);
+                LR_TEST_REL(nA, 8.0, 1e-10, "negative-dominant: ||A|| = |lambda_min|");
+            }
+            if (kind == 3) {
+                /* The top 4 of a rank-5 matrix: 6, 5, 4, 3, then a zero of multiplicity n - 5. */
+                double top[4];
+                CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, 4, top, (lr_mat){NULL, 0, 0, 1}), LR_OK);
+                for (size_t k = 0; k < 4; k++) LR_ASSERT_CLOSE(top[k], 6.0 - (double)k, 1e-10);
+            }
+        }
+        /* The zero matrix: norm 0 by Lanczos (the first product is zero, the bracket closed),
+         * relative error undefined. */
+        lr_mat_set_zero(A);
+        double nA = 1.0, top[4] = {1, 1, 1, 1}, rel;
+        CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nA), LR_OK);
+        CU_ASSERT(nA == 0.0);
+        CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, top, (lr_mat){NULL, 0, 0, 1}), LR_OK);
+        for (size_t k = 0; k < m; k++) CU_ASSERT(top[k] == 0.0);
+        CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, A, &rel, NULL, NULL), LR_EINVAL);
+        lr_ntk_spec_info in;
+        lr_ntk_spec_plan_info(sp, &in);
+        CU_ASSERT(in.method == LR_NTK_SPEC_LANCZOS && in.tol == LR_NTK_SPEC_TOL && in.max_steps == LR_NTK_SPEC_MAX_STEPS);
+        CU_ASSERT(in.calls == in.lanczos + in.fallbacks && in.direct == 0 && in.bound_max <= LR_NTK_SPEC_TOL);
+        lr_free(Q.data), lr_free(A.data), lr_free(lam), lr_free(scratch);
+        lr_ntk_spec_plan_free(sp);
+    }
+    gsl_rng_free(r);
+    CU_ASSERT(spectra_fb[0][0] == 0 && spectra_fb[0][1] == 0 && spectra_fb[1][0] == 0);
+    printf("\n  prescribed spectra: fallbacks of the top-4 sets at n = 64: %zu of 6", spectra_fb[1][1]);
+}
+
+static void test_lanczos_kernels_run(void);
+static void test_lanczos_kernels(void)
+{
+    blas_one_thread();
+    test_lanczos_kernels_run();
+    blas_restore();
+}
+
+static void test_lanczos_kernels_run(void)
+{
+    /* Kernel-like matrices: the Gram matrix X^T X of gu22 two-class Gaussian-mixture data at
+     * p = n / 2 (a spike over a Marchenko-Pastur bulk with n - p exact zeros) and p = 2 n,
+     * n = 200, 400, 800; and the equivalent kernel K~ of the quadratic activation at layer 1
+     * with its exact kernel K (test_quadratic_asymptotics), whose difference K - K~ has no
+     * spike: the error matrix the experiment measures.  Lanczos against the dsyevr reference
+     * (a second plan): norms, relative errors and the top 4 eigenvalues to 1e-10, eigenvector
+     * subspaces of the isolated top eigenvalue to 1e-10, no fallback. */
+    size_t ns[3] = {200, 400, 800}, m = 4;
+    lr_ntk_equiv_plan *plan = lr_ntk_equiv_plan_alloc(800, 2);
+    for (int si = 0; si < 3; si++) {
+        size_t n = ns[si];
+        lr_ntk_spec_plan *fast = lr_ntk_spec_plan_alloc(n, m), *ref = lr_ntk_spec_plan_alloc(n, m);
+        CU_ASSERT_FATAL(fast && ref);
+        CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(ref, LR_NTK_SPEC_DSYEVR, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
+        CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(fast, LR_NTK_SPEC_LANCZOS, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
+        lr_mat G = mat_new(n, n), E = mat_new(n, n), Kt = mat_new(n, n), Uf = mat_new(n, m), Ur = mat_new(n, m);
+        for (int ratio = 0; ratio < 3; ratio++) {
+            size_t p = ratio == 0 ? n / 2 : 2 * n;
+            mixture mx;
+            CU_ASSERT_FATAL(mixture_make(&mx, p, n, ratio == 2 ? 1 : 2,
+                                         ratio == 2 ? LR_GMM_PRESET_GU22_COV : LR_GMM_PRESET_GU22,
+                                         LR_NTK_NORMS_THEORY, 60 + (uint64_t)ratio) == LR_OK);
+            CU_ASSERT_EQUAL(lr_syrk('T', 1.0, mx.X, 0.0, G), LR_OK);
+            lr_mat_symmetrize(G);
+            lr_mat S = G;
+            if (ratio == 2) {
+                /* Quadratic activation, layer 1: E = exact CK, Kt = the matched K~. */
+                lr_ntk_coef c[2];
+                CU_ASSERT_EQUAL(lr_ntk_recursion_run(sqrt(mx.d->tau0sq), 1, keyq_cb, (void *)quad_keyq, LR_NTK_TAU_RTOL,
+                                                     NULL, c),
+                                LR_OK);
+                lr_mat N0 = mat_new(n, n), N1 = mat_new(n, n);
+                lr_mat_copy(N0, G);
+                quad_layer(G, N0, mx.d->tau0sq, E, N1);
+                lr_free(N0.data), lr_free(N1.data);
+                CU_ASSERT_EQUAL(lr_ntk_equiv_kernel(plan, c, 1, LR_NTK_KIND_CK, LR_NTK_DIAG_MATCHED, mx.X, mx.d, Kt),
+                                LR_OK);
+                S = E;
+                double rf, rr, ef, er, kf, kr;
+                CU_ASSERT_EQUAL(lr_ntk_rel_err(fast, E, Kt, &rf, &ef, &kf), LR_OK);
+                note_steps(fast);
+                CU_ASSERT_EQUAL(lr_ntk_rel_err(ref, E, Kt, &rr, &er, &kr), LR_OK);
+                double d = fmax(fabs(ef - er) / er, fabs(kf - kr) / kr);
+                CU_ASSERT(d <= 1e-10);
+                CU_ASSERT(fabs(rf - rr) <= 1e-10 * rr);
+                agree_kernel = fmax(agree_kernel, d);
+            }
+            double nf, nr, wf[4], wr[4];
+            CU_ASSERT_EQUAL(lr_ntk_norm2(fast, S, &nf), LR_OK);
+            note_steps(fast);
+            CU_ASSERT_EQUAL(lr_ntk_norm2(ref, S, &nr), LR_OK);
+            CU_ASSERT(fabs(nf - nr) <= 1e-10 * nr);
+            agree_kernel = fmax(agree_kernel, fabs(nf - nr) / nr);
+            CU_ASSERT_EQUAL(lr_ntk_top_eig(fast, S, m, wf, Uf), LR_OK);
+            note_steps(fast);
+            CU_ASSERT_EQUAL(lr_ntk_top_eig(ref, S, m, wr, Ur), LR_OK);
+            for (size_t k = 0; k < m; k++) {
+                CU_ASSERT(fabs(wf[k] - wr[k]) <= 1e-10 * nr);
+                agree_kernel = fmax(agree_kernel, fabs(wf[k] - wr[k]) / nr);
+            }
+            /* The top eigenvector (isolated on all three) agrees with dsyevr's. */
+            double dot = 0.0;
+            for (size_t i = 0; i < n; i++) dot += LR_AT(Uf, i, 0) * LR_AT(Ur, i, 0);
+            CU_ASSERT(fabs(fabs(dot) - 1.0) <= 1e-10);
+            mixture_free(&mx);
+        }
+        CU_ASSERT_EQUAL(lr_ntk_spec_plan_fallbacks(fast), 0);
+        lr_ntk_spec_info in;
+        lr_ntk_spec_plan_info(ref, &in);
+        CU_ASSERT(in.direct == in.calls && in.lanczos == 0 && in.steps == 0);
+        lr_free(G.data), lr_free(E.data), lr_free(Kt.data), lr_free(Uf.data), lr_free(Ur.data);
+        lr_ntk_spec_plan_free(fast), lr_ntk_spec_plan_free(ref);
+    }
+    lr_ntk_equiv_plan_free(plan);
+    printf("\n  Lanczos against dsyevd/dsyevr, largest relative differences: norms %.1e, top-4 eigenvalues %.1e"
+           " (prescribed spectra), kernels %.1e; %zu to %zu Lanczos vectors",
+           agree_norm, agree_eig, agree_kernel, agree_steps_min, agree_steps_max);
+}
+
+static void test_lanczos_fallback_run(void);
+static void test_lanczos_fallback(void)
+{
+    blas_one_thread();
+    test_lanczos_fallback_run();
+    blas_restore();
+}
+
+static void test_lanczos_fallback_run(void)
+{
+    /* max_steps = 2: neither process converges (the block one cannot even take a step of
+     * block size 4), so dsyevr computes every result, which is then the reference's exactly,
+     * and every problem is counted as a fallback.  Failures of the small Ritz solvers fall
+     * back too; a failure of the fallback itself is LR_ECONV. */
+    size_t n = 120, m = 4;
+    gsl_rng *r = lr_rng_alloc();
+    lr_rng_seed_unit(r, 77, 0, 0);
+    lr_mat Q = mat_new(n, n), A = mat_new(n, n), B = mat_new(n, n), U = mat_new(n, m);
+    double *scratch = lr_calloc(lr_gen_orthonormal_scratch(n, n), sizeof(double)), lam[120];
+    CU_ASSERT_EQUAL(lr_gen_orthonormal(r, Q, scratch), LR_OK);
+    for (size_t k = 0; k < n; k++) lam[k] = 2.0 - 4.0 * (double)k / (double)n + 0.3 * sin((double)k);
+    sym_with(A, Q, lam);
+    for (size_t k = 0; k < n; k++) lam[k] *= 1.01;
+    sym_with(B, Q, lam);
+    lr_ntk_spec_plan *sp = lr_ntk_spec_plan_alloc(n, m), *ref = lr_ntk_spec_plan_alloc(n, m);
+    CU_ASSERT_FATAL(sp && ref);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(ref, LR_NTK_SPEC_DSYEVR, 1e-10, 512), LR_OK);
+    double nr, rr, wr[4], al[4], sub_r;
+    CU_ASSERT_EQUAL(lr_ntk_norm2(ref, A, &nr), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(ref, A, B, &rr, NULL, NULL), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_eig_align(ref, A, B, m, wr, NULL, al, &sub_r), LR_OK);
+
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, 1e-10, 2), LR_OK);
+    double nf, rf, wf[4], sub_f;
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nf), LR_OK);
+    CU_ASSERT(nf == nr);
+    lr_ntk_spec_info in;
+    lr_ntk_spec_plan_info(sp, &in);
+    CU_ASSERT(in.calls == 1 && in.fallbacks == 1 && in.last_fallback == 1 && in.last_steps == 2 && in.max_steps == 2);
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, B, &rf, NULL, NULL), LR_OK);
+    CU_ASSERT(rf == rr);
+    CU_ASSERT_EQUAL(lr_ntk_eig_align(sp, A, B, m, wf, NULL, al, &sub_f), LR_OK);
+    for (size_t k = 0; k < m; k++) CU_ASSERT(wf[k] == wr[k]);
+    CU_ASSERT(sub_f == sub_r);
+    lr_ntk_spec_plan_info(sp, &in);
+    CU_ASSERT(in.calls == 5 && in.fallbacks == 5 && in.lanczos == 0 && in.last_steps == 0);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_fallbacks(sp), 5);
+    lr_ntk_spec_plan_reset_info(sp);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_fallbacks(sp), 0);
+
+    /* The default tolerance and basis again: converged, and the Ritz solvers' failures fall
+     * back. */
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nf), LR_OK);
+    CU_ASSERT(fabs(nf - nr) <= 1e-10 * nr);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_fallbacks(sp), 0);
+    const char *ritz[2] = {"dstev", "dstein"};
+    for (int k = 0; k < 2; k++) {
+        CU_ASSERT_EQUAL(lr_lapack_fail_after(ritz[k], 3), LR_OK); /* the third step's */
+        CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nf), LR_OK);
+        CU_ASSERT(nf == nr);
+        CU_ASSERT_EQUAL(lr_ntk_spec_plan_fallbacks(sp), (size_t)k + 1);
+    }
+    /* The block process's Ritz solver is dsyevr on the small T: the first dsyevr call. */
+    CU_ASSERT_EQUAL(lr_lapack_fail_after("dsyevr", 1), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, wf, U), LR_OK);
+    for (size_t k = 0; k < m; k++) CU_ASSERT(wf[k] == wr[k]);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_fallbacks(sp), 3);
+    /* Both the Ritz solver and the fallback failing: a typed error. */
+    CU_ASSERT_EQUAL(lr_lapack_fail_after("dstev", 1), LR_OK);
+    CU_ASSERT_EQUAL(lr_lapack_fail_after("dsyevr", 1), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nf), LR_ECONV);
+    lr_lapack_fail_reset();
+
+    /* Settings refused; a larger basis reallocated, and a failed reallocation leaves the
+     * plan as it was. */
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, (lr_ntk_spec_method)7, 1e-10, 10), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, 0.0, 10), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, 1.0, 10), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, NAN, 10), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, 1e-10, 0), LR_EINVAL);
+    lr_ntk_spec_plan *big = lr_ntk_spec_plan_alloc(600, 2);
+    CU_ASSERT_FATAL(big != NULL);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(big, LR_NTK_SPEC_LANCZOS, LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS), LR_OK);
+    lr_fail_alloc_after(1);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(big, LR_NTK_SPEC_LANCZOS, 1e-8, 600), LR_ENOMEM);
+    lr_fail_alloc_after(0);
+    lr_ntk_spec_plan_info(big, &in);
+    CU_ASSERT(in.method == LR_NTK_SPEC_LANCZOS && in.tol == LR_NTK_SPEC_TOL && in.max_steps == LR_NTK_SPEC_MAX_STEPS);
+    CU_ASSERT_EQUAL(lr_ntk_norm2(big, A, &nf), LR_OK);
+    CU_ASSERT(fabs(nf - nr) <= 1e-10 * nr);
+    CU_ASSERT_EQUAL(lr_ntk_spec_plan_set(big, LR_NTK_SPEC_LANCZOS, 1e-8, 600), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_norm2(big, A, &nf), LR_OK);
+    CU_ASSERT(fabs(nf - nr) <= 1e-8 * nr);
+    lr_ntk_spec_plan_free(big);
+    /* The Lanczos plan's own checks. */
+    CU_ASSERT_PTR_NULL(lr_lanczos_plan_alloc(0, 1, 10));
+    CU_ASSERT_PTR_NULL(lr_lanczos_plan_alloc(10, 1, 0));
+    CU_ASSERT_PTR_NULL(lr_lanczos_plan_alloc(10, 11, 10));
+    lr_lanczos_plan *lz = lr_lanczos_plan_alloc(n, m, 50);
+    CU_ASSERT_FATAL(lz != NULL);
+    CU_ASSERT_EQUAL(lr_lanczos_plan_max_steps(lz), 50);
+    lr_lanczos_result lres;
+    lr_mat A5 = lr_mat_view(A, 0, 0, 5, 5);
+    CU_ASSERT_EQUAL(lr_lanczos_top(lz, A5, 3, 1e-10, 50, wf, U, &lres), LR_EINVAL); /* 2 k > n */
+    CU_ASSERT_EQUAL(lr_lanczos_top(lz, A, m + 1, 1e-10, 50, wf, U, &lres), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_lanczos_top(lz, A, m, 1e-10, 50, wf, lr_mat_view(U, 0, 0, n - 1, m), &lres), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_lanczos_norm(lz, A, -1.0, 50, &nf, &lres), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_lanczos_norm(lz, lr_mat_view(A, 0, 0, n, n - 1), 1e-10, 50, &nf, &lres), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_lanczos_norm(lz, A, 1e-10, 50, &nf, &lres), LR_OK);
+    CU_ASSERT(lres.steps <= 50 && lres.steps > 0 && (lres.converged ? lres.bound <= 1e-10 : lres.bound > 1e-10));
+    lr_lanczos_plan_free(lz);
+    /* No allocation in the hot calls. */
+    long before = lr_test_alloc_calls();
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, B, &rf, NULL, NULL), LR_OK);
+    CU_ASSERT_EQUAL(lr_ntk_eig_align(sp, A, B, m, wf, NULL, al, &sub_f), LR_OK);
+    CU_ASSERT_EQUAL(lr_test_alloc_calls() - before, 0);
+    /* NaN and Inf are refused on the Lanczos paths too. */
+    LR_AT(A, 7, 2) = INFINITY;
+    CU_ASSERT_EQUAL(lr_ntk_norm2(sp, A, &nf), LR_ENUMERIC);
+    CU_ASSERT_EQUAL(lr_ntk_top_eig(sp, A, m, wf, U), LR_ENUMERIC);
+    LR_AT(A, 7, 2) = NAN;
+    CU_ASSERT_EQUAL(lr_ntk_rel_err(sp, A, B, &rf, NULL, NULL), LR_ENUMERIC);
+    lr_free(Q.data), lr_free(A.data), lr_free(B.data), lr_free(U.data), lr_free(scratch);
+    lr_ntk_spec_plan_free(sp), lr_ntk_spec_plan_free(ref);
+    gsl_rng_free(r);
+}
+
+/* ||G||_2, the top m eigenvalues and a sign-free product of two entries of the top vector
+ * (out[0], out[1 .. m], out[m + 1]) through a fresh Lanczos plan; 1 on success.  No CUnit
+ * call: it runs inside OpenMP threads. */
+static int spec_once(lr_mat G, size_t m, double *out)
+{
+    size_t n = G.rows;
+    lr_ntk_spec_plan *sp = lr_ntk_spec_plan_alloc(n, m);
+    lr_mat U = lr_mat_wrap(lr_calloc(n * m, sizeof(double)), n, m);
+    int ok = sp && U.data && lr_ntk_spec_plan_set(sp, LR_NTK_SPEC_LANCZOS, LR_NTK_SPEC_TOL, 512) == LR_OK &&
+             lr_ntk_norm2(sp, G, &out[0]) == LR_OK && lr_ntk_top_eig(sp, G, m, &out[1], U) == LR_OK;
+    out[m + 1] = ok ? LR_AT(U, n / 2, 0) * LR_AT(U, 0, 0) : 0.0;
+    lr_free(U.data);
+    lr_ntk_spec_plan_free(sp);
+    return ok;
+}
+
+static void test_lanczos_threads(void)
+{
+    /* The start vectors are fixed, not drawn from a stream: the same matrix gives the same
+     * norm and eigenpairs on every call, serially and from two OpenMP threads at once (each
+     * with its own plan; BLAS on one thread, as the runner sets it), bit for bit. */
+    size_t n = 300, p = 150, m = 3;
+    mixture mx;
+    CU_ASSERT_FATAL(mixture_make(&mx, p, n, 2, LR_GMM_PRESET_GU22, LR_NTK_NORMS_THEORY, 5) == LR_OK);
+    lr_mat G = mat_new(n, n);
+    CU_ASSERT_EQUAL(lr_syrk('T', 1.0, mx.X, 0.0, G), LR_OK);
+    lr_mat_symmetrize(G);
+    for (size_t i = 0; i < n; i++) LR_AT(G, i, i) -= 2.0; /* both ends compete */
+    blas_one_thread();
+    double res[5][3 + 2];
+    int ok[5];
+    ok[0] = spec_once(G, m, res[0]);
+#pragma omp parallel for num_threads(2) schedule(static, 1)
+    for (int t = 1; t < 5; t++) ok[t] = spec_once(G, m, res[t]);
+    blas_restore();
+    for (int t = 0; t < 5; t++) {
+        CU_ASSERT(ok[t]);
+        CU_ASSERT_EQUAL(memcmp(res[t], res[0], sizeof res[0]), 0);
+    }
+    lr_free(G.data);
+    mixture_free(&mx);
+}
+
 static void test_alloc_failures(void)
 {
     /* Each allocation of each constructor failing in turn gives NULL, never a crash. */
-    for (long k = 1; k < 16; k++) {
+    int made = 0;
+    for (long k = 1; k < 40 && !made; k++) {
         lr_fail_alloc_after(k);
-        lr_ntk_spec_plan *s = lr_ntk_spec_plan_alloc(20, 3);
+        lr_ntk_spec_plan *s = lr_ntk_spec_plan_alloc(40, 3);
         lr_fail_alloc_after(0);
         if (s) {
             lr_ntk_spec_plan_free(s);
-            break;
+            made = 1;
         }
     }
+    CU_ASSERT(made); /* every allocation of the plan was made to fail once */
     for (long k = 1; k < 8; k++) {
         lr_fail_alloc_after(k);
         lr_ntk_equiv_plan *e = lr_ntk_equiv_plan_alloc(20, 3);
@@ -659,5 +1097,9 @@ void lr_tests_ntk_equiv(void)
     CU_add_test(s, "linear activation: K~_CK = X^T X, K~_NTK = (l+1) X^T X", test_layer0_and_linear);
     CU_add_test(s, "quadratic activation: error falls with p; THEORY's diagonal is short", test_quadratic_asymptotics);
     CU_add_test(s, "spectral norm, top eigenpairs, alignment against dsyevd", test_spectral);
+    CU_add_test(s, "Lanczos: prescribed spectra against dsyevd", test_lanczos_spectra);
+    CU_add_test(s, "Lanczos: kernel matrices against dsyevr, n = 200 .. 800", test_lanczos_kernels);
+    CU_add_test(s, "Lanczos: forced and injected fallbacks, settings, no allocation", test_lanczos_fallback);
+    CU_add_test(s, "Lanczos: the same result from every thread", test_lanczos_threads);
     CU_add_test(s, "constructors under allocation failure", test_alloc_failures);
 }

@@ -36,13 +36,13 @@ static int take_injected_failure(void)
  * 1 to 0 fails.  Atomic, so that threads of a run share one count. */
 enum {
     LR_R_GESDD, LR_R_GESVD, LR_R_GESVDX, LR_R_SYEVD, LR_R_SYEVR, LR_R_POTRF, LR_R_TRCON,
-    LR_R_GEQP3, LR_R_GEQRF, LR_R_ORGQR, LR_R_COUNT
+    LR_R_GEQP3, LR_R_GEQRF, LR_R_ORGQR, LR_R_STEV, LR_R_STEIN, LR_R_COUNT
 };
 static const char *const lapack_routines[LR_R_COUNT] = {
     [LR_R_GESDD] = "dgesdd", [LR_R_GESVD] = "dgesvd", [LR_R_GESVDX] = "dgesvdx",
     [LR_R_SYEVD] = "dsyevd", [LR_R_SYEVR] = "dsyevr", [LR_R_POTRF] = "dpotrf",
     [LR_R_TRCON] = "dtrcon", [LR_R_GEQP3] = "dgeqp3", [LR_R_GEQRF] = "dgeqrf",
-    [LR_R_ORGQR] = "dorgqr",
+    [LR_R_ORGQR] = "dorgqr", [LR_R_STEV] = "dstev", [LR_R_STEIN] = "dstein",
 };
 static long lapack_countdown[LR_R_COUNT];
 
@@ -532,5 +532,37 @@ int lr_orgqr(lr_mat A, size_t k, const double *tau, double *work, size_t lwork)
     lapack_int info = LAPACKE_dorgqr_work(LAPACK_COL_MAJOR, (lapack_int)m, (lapack_int)n, (lapack_int)k,
                                           A.data, (lapack_int)A.ld, tau, work, (lapack_int)lwork);
     if (info != 0) LR_ERRORF(LR_ELAPACK, "dorgqr: argument %d is illegal", (int)-info);
+    return LR_OK;
+}
+
+/* ---- symmetric tridiagonal eigenproblems (the Ritz values of a Lanczos process) ---- */
+
+int lr_stev_values(size_t n, double *d, double *e)
+{
+    if (n == 0) return LR_OK;
+    /* dstev without vectors is dsterf: the root-free QL/QR iteration, O(n^2). */
+    lapack_int info = lapack_injected(LR_R_STEV) ? 1 : LAPACKE_dstev_work(LAPACK_COL_MAJOR, 'N', (lapack_int)n, d, e, NULL, 1, NULL);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dstev: argument %d is illegal", (int)-info);
+    if (info > 0) LR_ERRORF(LR_ECONV, "dstev: %d off-diagonal elements did not converge (n = %zu)", (int)info, n);
+    return LR_OK;
+}
+
+int lr_stein(size_t n, const double *d, const double *e, size_t m, const double *w, double *Z, size_t ldz,
+             double *work, int *iwork)
+{
+    if (m > n || ldz < n) LR_ERRORF(LR_EINVAL, "lr_stein: %zu vectors of length %zu, ldz %zu", m, n, ldz);
+    if (m == 0) return LR_OK;
+    /* One unreduced block: the caller's tridiagonal has no zero off-diagonal (a Lanczos
+     * process stops at one), so every eigenvalue is in block 1, which ends at row n. */
+    int *iblock = iwork, *isplit = iwork + n, *iw = iwork + 2 * n, *ifail = iwork + 3 * n;
+    for (size_t i = 0; i < m; i++) iblock[i] = 1;
+    isplit[0] = (int)n;
+    if (lapack_injected(LR_R_STEIN)) {
+        LR_ERRORF(LR_ECONV, "dstein: 1 of %zu eigenvectors did not converge (failure injected by a test)", m);
+    }
+    lapack_int info = LAPACKE_dstein_work(LAPACK_COL_MAJOR, (lapack_int)n, d, e, (lapack_int)m, w, iblock, isplit, Z,
+                                          (lapack_int)ldz, work, iw, ifail);
+    if (info < 0) LR_ERRORF(LR_ELAPACK, "dstein: argument %d is illegal", (int)-info);
+    if (info > 0) LR_ERRORF(LR_ECONV, "dstein: %d of %zu eigenvectors did not converge", (int)info, m);
     return LR_OK;
 }

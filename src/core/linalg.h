@@ -41,7 +41,7 @@ void lr_lapack_fail_gesdd(int n);
 
 /* Tests (SQLite's failure injection): the n-th call from now (n >= 1; 0 switches it off)
  * of one wrapped routine fails -- "dgesdd", "dgesvd", "dgesvdx", "dsyevd", "dsyevr",
- * "dpotrf", "dtrcon", "dgeqp3", "dgeqrf" or "dorgqr"; LR_EINVAL for any other name.  A
+ * "dpotrf", "dtrcon", "dgeqp3", "dgeqrf", "dorgqr", "dstev" or "dstein"; LR_EINVAL for any other name.  A
  * routine that can report trouble (info > 0: no convergence, not positive definite) is
  * made to report it, so the caller's recorded fallback runs; one that can only report an
  * illegal argument returns LR_ELAPACK "...: failure injected by a test".  The countdowns
@@ -111,5 +111,18 @@ int lr_geqrf(lr_mat A, double *tau, double *work, size_t lwork);
  * lwork >= lr_orgqr_lwork(m, n, k). */
 size_t lr_orgqr_lwork(size_t m, size_t n, size_t k);
 int lr_orgqr(lr_mat A, size_t k, const double *tau, double *work, size_t lwork);
+
+/* ---- symmetric tridiagonal eigenproblems (Ritz values of Lanczos processes) ----
+ * T = tridiag(e, d, e): d[n] the diagonal, e[n - 1] the off-diagonal. */
+
+/* All eigenvalues of T, ascending, into d (dstev without vectors: dsterf, O(n^2)); e is
+ * destroyed.  LR_ECONV when the iteration fails (info > 0). */
+int lr_stev_values(size_t n, double *d, double *e);
+/* The eigenvectors of T (no zero off-diagonal) for the m eigenvalues w[m] (ascending, as
+ * lr_stev_values returns them), by inverse iteration (dstein, O(n) each): Z (n x m, leading
+ * dimension ldz >= n); d and e are not modified.  work: 5 n doubles, iwork: 3 n + m ints.
+ * LR_ECONV when a vector does not converge (info > 0). */
+int lr_stein(size_t n, const double *d, const double *e, size_t m, const double *w, double *Z, size_t ldz,
+             double *work, int *iwork);
 
 #endif

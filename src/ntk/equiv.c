@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/lanczos.h"
 #include "core/linalg.h"
 
 /* ---- (a) recursions ---- */
@@ -337,21 +338,34 @@ int lr_ntk_equiv_kernel_ref(const lr_ntk_coef *coef, size_t layer, lr_ntk_kind k
     return LR_OK;
 }
 
-/* ---- (d) spectral comparisons ---- */
+/* ---- (d) spectral comparisons ----
+ *
+ * Lanczos (src/core/lanczos.c derives its stop rules) by default, dsyevr as the plain
+ * reference and as the recorded fallback.  The norm reads A in place (dsymv on its lower
+ * triangle) and the difference K - Kt from the plan's copy; a top-m set runs on a full
+ * symmetric copy, since a block product by dgemm on the full matrix is faster than dsymm
+ * on one triangle for thin blocks.  Neither path modifies what it reads, so a fallback
+ * finds its input intact. */
 
 struct lr_ntk_spec_plan {
     size_t max_n, max_m;
     lr_eig_plan *eig;
+    lr_lanczos_plan *lz;
     double *C, *w, *U, *Ut, *M; /* n x n, n, n x m, n x m, m x m */
-    size_t fallbacks;           /* top pairs that needed dsyevd after dsyevr (lr_ntk_spec_fallbacks) */
+    lr_ntk_spec_method method;
+    double tol;
+    size_t max_steps;
+    lr_ntk_spec_info info; /* the counters (the settings are filled in on query) */
+    size_t dsyevd_fallbacks; /* top pairs that needed dsyevd after dsyevr (lr_ntk_spec_dsyevd_fallbacks) */
 };
 
-size_t lr_ntk_spec_fallbacks(const lr_ntk_spec_plan *p) { return p ? p->fallbacks : 0; }
+size_t lr_ntk_spec_dsyevd_fallbacks(const lr_ntk_spec_plan *p) { return p ? p->dsyevd_fallbacks : 0; }
 
 void lr_ntk_spec_plan_free(lr_ntk_spec_plan *p)
 {
     if (!p) return;
     lr_eig_plan_free(p->eig);
+    lr_lanczos_plan_free(p->lz);
     lr_free(p->C);
     lr_free(p->w);
     lr_free(p->U);
@@ -368,19 +382,54 @@ lr_ntk_spec_plan *lr_ntk_spec_plan_alloc(size_t max_n, size_t max_m)
     if (!p) LR_ERROR_NULL(LR_ENOMEM, "out of memory for a spectral plan (n = %zu)", max_n);
     p->max_n = max_n;
     p->max_m = max_m;
+    p->method = LR_NTK_SPEC_AUTO;
+    p->tol = LR_NTK_SPEC_TOL;
+    p->max_steps = LR_NTK_SPEC_MAX_STEPS;
     size_t m = max_m ? max_m : 1;
     p->eig = lr_eig_plan_alloc(max_n);
+    p->lz = lr_lanczos_plan_alloc(max_n, max_m, p->max_steps);
     p->C = lr_malloc(max_n * max_n * sizeof(double));
     p->w = lr_malloc(max_n * sizeof(double));
     p->U = lr_malloc(max_n * m * sizeof(double));
     p->Ut = lr_malloc(max_n * m * sizeof(double));
     p->M = lr_malloc(m * m * sizeof(double));
-    if (!p->eig || !p->C || !p->w || !p->U || !p->Ut || !p->M) {
+    if (!p->eig || !p->lz || !p->C || !p->w || !p->U || !p->Ut || !p->M) {
         lr_ntk_spec_plan_free(p);
         LR_ERROR_NULL(LR_ENOMEM, "out of memory for a spectral plan (n = %zu)", max_n);
     }
     return p;
 }
+
+int lr_ntk_spec_plan_set(lr_ntk_spec_plan *p, lr_ntk_spec_method method, double tol, size_t max_steps)
+{
+    if (method != LR_NTK_SPEC_AUTO && method != LR_NTK_SPEC_LANCZOS && method != LR_NTK_SPEC_DSYEVR)
+        LR_ERRORF(LR_EINVAL, "lr_ntk_spec_plan_set: unknown method %d", (int)method);
+    if (!(tol > 0.0 && tol < 1.0)) LR_ERRORF(LR_EINVAL, "lr_ntk_spec_plan_set: tol = %g outside (0, 1)", tol);
+    if (max_steps == 0) LR_ERROR(LR_EINVAL, "lr_ntk_spec_plan_set: max_steps must be positive");
+    size_t held = lr_lanczos_plan_max_steps(p->lz);
+    if (max_steps > held && held < p->max_n) {
+        lr_lanczos_plan *lz = lr_lanczos_plan_alloc(p->max_n, p->max_m, max_steps);
+        if (!lz) LR_ERRORF(LR_ENOMEM, "lr_ntk_spec_plan_set: out of memory for %zu Lanczos vectors", max_steps);
+        lr_lanczos_plan_free(p->lz);
+        p->lz = lz;
+    }
+    p->method = method;
+    p->tol = tol;
+    p->max_steps = max_steps;
+    return LR_OK;
+}
+
+void lr_ntk_spec_plan_info(const lr_ntk_spec_plan *p, lr_ntk_spec_info *info)
+{
+    *info = p->info;
+    info->method = p->method;
+    info->tol = p->tol;
+    info->max_steps = p->max_steps;
+}
+
+size_t lr_ntk_spec_plan_fallbacks(const lr_ntk_spec_plan *p) { return p->info.fallbacks; }
+
+void lr_ntk_spec_plan_reset_info(lr_ntk_spec_plan *p) { memset(&p->info, 0, sizeof p->info); }
 
 static int check_square(const lr_ntk_spec_plan *p, lr_mat A, const char *who)
 {
@@ -390,7 +439,25 @@ static int check_square(const lr_ntk_spec_plan *p, lr_mat A, const char *who)
     return LR_OK;
 }
 
-/* ||C||_2 of the plan's copy C (n x n, lower triangle; destroyed). */
+/* The counters of one problem: how it was solved and how many Lanczos vectors it took. */
+enum { SOLVED_DIRECT, SOLVED_LANCZOS, SOLVED_FALLBACK };
+static void count(lr_ntk_spec_plan *p, int how, const lr_lanczos_result *r)
+{
+    lr_ntk_spec_info *in = &p->info;
+    in->calls++;
+    in->last_steps = r ? r->steps : 0;
+    in->last_fallback = how == SOLVED_FALLBACK;
+    if (how == SOLVED_DIRECT) in->direct++;
+    if (how == SOLVED_LANCZOS) in->lanczos++;
+    if (how == SOLVED_FALLBACK) in->fallbacks++;
+    if (!r) return;
+    in->steps += r->steps;
+    if (r->steps > in->steps_max) in->steps_max = r->steps;
+    if (r->converged && r->bound > in->bound_max) in->bound_max = r->bound;
+}
+
+/* The plain reference: ||C||_2 of the plan's copy C (n x n, lower triangle; destroyed)
+ * from all its eigenvalues (dsyevr). */
 static int norm2_of_copy(lr_ntk_spec_plan *p, size_t n, double *norm)
 {
     lr_mat C = lr_mat_wrap(p->C, n, n), none = {NULL, n, 0, 1};
@@ -400,14 +467,40 @@ static int norm2_of_copy(lr_ntk_spec_plan *p, size_t n, double *norm)
     return LR_OK;
 }
 
-int lr_ntk_norm2(lr_ntk_spec_plan *p, lr_mat A, double *norm)
+static void copy_lower(lr_ntk_spec_plan *p, lr_mat A)
 {
-    LR_TRY(check_square(p, A, "lr_ntk_norm2"));
     size_t n = A.rows;
     lr_mat C = lr_mat_wrap(p->C, n, n);
     for (size_t j = 0; j < n; j++)
         for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
+}
+
+/* ||S||_2 of the symmetric S whose lower triangle is A's (in_copy = 0) or already the plan's
+ * copy (in_copy = 1): Lanczos on it in place, dsyevr on the copy if that does not converge. */
+static int spec_norm(lr_ntk_spec_plan *p, lr_mat A, int in_copy, double *norm)
+{
+    size_t n = A.rows;
+    if (p->method == LR_NTK_SPEC_DSYEVR || (p->method == LR_NTK_SPEC_AUTO && n < LR_NTK_SPEC_AUTO_NORM_N)) {
+        if (!in_copy) copy_lower(p, A);
+        LR_TRY(norm2_of_copy(p, n, norm));
+        count(p, SOLVED_DIRECT, NULL);
+        return LR_OK;
+    }
+    lr_lanczos_result r;
+    LR_TRY(lr_lanczos_norm(p->lz, A, p->tol, p->max_steps, norm, &r));
+    if (r.converged) {
+        count(p, SOLVED_LANCZOS, &r);
+        return LR_OK;
+    }
+    count(p, SOLVED_FALLBACK, &r);
+    if (!in_copy) copy_lower(p, A);
     return norm2_of_copy(p, n, norm);
+}
+
+int lr_ntk_norm2(lr_ntk_spec_plan *p, lr_mat A, double *norm)
+{
+    LR_TRY(check_square(p, A, "lr_ntk_norm2"));
+    return spec_norm(p, A, 0, norm);
 }
 
 int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double *err, double *normK)
@@ -420,8 +513,8 @@ int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double
     for (size_t j = 0; j < n; j++)
         for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(K, i, j) - LR_AT(Kt, i, j);
     double e, k;
-    LR_TRY(norm2_of_copy(p, n, &e));
-    LR_TRY(lr_ntk_norm2(p, K, &k));
+    LR_TRY(spec_norm(p, C, 1, &e));
+    LR_TRY(spec_norm(p, K, 0, &k));
     if (!(k > 0.0)) LR_ERROR(LR_EINVAL, "lr_ntk_rel_err: ||K||_2 = 0, the relative error is undefined");
     if (rel) *rel = e / k;
     if (err) *err = e;
@@ -429,9 +522,58 @@ int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double
     return LR_OK;
 }
 
+/* A's lower triangle into both triangles of the plan's copy, in 64 x 64 tiles so that the
+ * transposed writes stay in cache; LR_ENUMERIC for a NaN or Inf (as the dense driver's
+ * input check would). */
+static int copy_full(lr_ntk_spec_plan *p, lr_mat A)
+{
+    enum { TILE = 64 };
+    size_t n = A.rows;
+    lr_mat C = lr_mat_wrap(p->C, n, n);
+    int finite = 1;
+    for (size_t j0 = 0; j0 < n; j0 += TILE)
+        for (size_t i0 = j0; i0 < n; i0 += TILE) {
+            size_t j1 = j0 + TILE < n ? j0 + TILE : n, i1 = i0 + TILE < n ? i0 + TILE : n;
+            for (size_t j = j0; j < j1; j++)
+                for (size_t i = i0 > j ? i0 : j; i < i1; i++) {
+                    double a = LR_AT(A, i, j);
+                    finite &= isfinite(a) != 0;
+                    LR_AT(C, i, j) = a;
+                    LR_AT(C, j, i) = a;
+                }
+        }
+    if (!finite) LR_ERROR(LR_ENUMERIC, "the matrix has NaN or Inf entries");
+    return LR_OK;
+}
+
 /* The top-m eigenpairs of A into w (may be NULL) and Z (n x m) through the plan's copy.
  * dsyevr is given the plan's n-long eigenvalue array, as LAPACK documents W to be of
  * length n whatever the index range, and the m values are copied out. */
+/* The top-m pairs of A by dsyevr with an index range on the plan's copy.  dsyevr (MRRR) can
+ * return fewer pairs than the range asks for when it cuts through a large cluster of equal
+ * eigenvalues (seen on K~ of |t|, and on K~ with BLAS on two threads: n - 3 copies of its
+ * identity coefficient next to 3 isolated ones); then all pairs by divide and conquer
+ * (dsyevd, which allocates its own workspace on this rare path), the top m copied out,
+ * descending, and counted (lr_ntk_spec_dsyevd_fallbacks). */
+static int direct_top(lr_ntk_spec_plan *p, lr_mat A, size_t m, lr_mat Z, const char *who)
+{
+    size_t n = A.rows;
+    lr_mat C = lr_mat_wrap(p->C, n, n);
+    copy_lower(p, A);
+    int st = lr_eig_sym_top(p->eig, C, m, p->w, Z);
+    if (st != LR_ECONV) return st;
+    lr_clear_error();
+    copy_lower(p, A);
+    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, C.data, (lapack_int)C.ld, p->w);
+    if (info != 0) LR_ERRORF(LR_ECONV, "%s: dsyevr returned too few pairs and dsyevd failed (info %d)", who, (int)info);
+    for (size_t k = 0; k < m; k++) {
+        memcpy(&LR_AT(Z, 0, k), &LR_AT(C, 0, n - 1 - k), n * sizeof(double));
+        p->w[k] = p->w[n - 1 - k];
+    }
+    p->dsyevd_fallbacks++;
+    return LR_OK;
+}
+
 static int top_pairs(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat Z, const char *who)
 {
     LR_TRY(check_square(p, A, who));
@@ -439,28 +581,16 @@ static int top_pairs(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat 
     if (m == 0 || m > n || m > p->max_m)
         LR_ERRORF(LR_EINVAL, "%s: m = %zu outside [1, min(n = %zu, plan's %zu)]", who, m, n, p->max_m);
     lr_mat C = lr_mat_wrap(p->C, n, n);
-    for (size_t j = 0; j < n; j++)
-        for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
-    int st = lr_eig_sym_top(p->eig, C, m, p->w, Z);
-    if (st == LR_ECONV) {
-        /* dsyevr (MRRR) can return fewer pairs than the index range asks for when the range
-         * cuts through a large cluster of equal eigenvalues (seen on K~ of |t|: n - 3 copies
-         * of its identity coefficient next to 3 isolated ones).  Then all pairs by
-         * divide and conquer (dsyevd, which allocates its own workspace on this rare path),
-         * the top m copied out, descending. */
-        lr_clear_error();
-        for (size_t j = 0; j < n; j++)
-            for (size_t i = j; i < n; i++) LR_AT(C, i, j) = LR_AT(A, i, j);
-        lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)n, C.data, (lapack_int)C.ld, p->w);
-        if (info != 0) LR_ERRORF(LR_ECONV, "%s: dsyevr returned too few pairs and dsyevd failed (info %d)", who, (int)info);
-        for (size_t k = 0; k < m; k++) {
-            memcpy(&LR_AT(Z, 0, k), &LR_AT(C, 0, n - 1 - k), n * sizeof(double));
-            p->w[k] = p->w[n - 1 - k];
-        }
-        p->fallbacks++;
-        st = LR_OK;
+    if (p->method == LR_NTK_SPEC_DSYEVR || (p->method == LR_NTK_SPEC_AUTO && n < LR_NTK_SPEC_AUTO_TOP_N) || 2 * m > n) {
+        LR_TRY(direct_top(p, A, m, Z, who));
+        count(p, SOLVED_DIRECT, NULL);
+    } else {
+        LR_TRY(copy_full(p, A));
+        lr_lanczos_result r;
+        LR_TRY(lr_lanczos_top(p->lz, C, m, p->tol, p->max_steps, p->w, Z, &r));
+        count(p, r.converged ? SOLVED_LANCZOS : SOLVED_FALLBACK, &r);
+        if (!r.converged) LR_TRY(direct_top(p, A, m, Z, who));
     }
-    LR_TRY(st);
     if (w) memcpy(w, p->w, m * sizeof(double));
     return LR_OK;
 }

@@ -48,6 +48,7 @@
 
 #include <stddef.h>
 
+#include "core/lanczos.h"
 #include "core/mat.h"
 #include "gen/gmm.h"
 #include "ntk/ntk.h"
@@ -148,25 +149,81 @@ int lr_ntk_equiv_kernel(lr_ntk_equiv_plan *p, const lr_ntk_coef *coef, size_t la
 int lr_ntk_equiv_kernel_ref(const lr_ntk_coef *coef, size_t layer, lr_ntk_kind kind, lr_ntk_diag diag,
                             lr_mat X, const lr_ntk_data *d, lr_mat Kt);
 
-/* ---- (d) spectral comparisons of symmetric n x n matrices (lower triangles read) ---- */
+/* ---- (d) spectral comparisons of symmetric n x n matrices (lower triangles read) ----
+ *
+ * How they compute (lr_ntk_spec_plan_set).  LR_NTK_SPEC_LANCZOS: Lanczos processes with
+ * full reorthogonalization (src/core/lanczos.h), ||A||_2 by a single-vector process, the
+ * top m eigenpairs by a block process of block size m, O(n^2 N) for N Lanczos vectors
+ * instead of the O(n^3) tridiagonal reduction of a dense driver.  Each stops when its
+ * residual bound is at most tol relative to ||A||_2, within at most max_steps vectors; when
+ * it does not (or its small Ritz solver fails), dsyevr computes the result instead and the
+ * plan counts a fallback (lr_ntk_spec_plan_info), which the caller writes to its results.
+ * LR_NTK_SPEC_DSYEVR: the plain reference, every result from LAPACK's dsyevr.
+ * LR_NTK_SPEC_AUTO, the default: Lanczos where it is the faster (n >= LR_NTK_SPEC_AUTO_NORM_N
+ * for a norm, n >= LR_NTK_SPEC_AUTO_TOP_N for a top-m set), dsyevr directly below (counted
+ * as direct, not as a fallback).  On every method a top-m set with 2 m > n goes to dsyevr
+ * directly: the Krylov space would be most of the space. */
+typedef enum {
+    LR_NTK_SPEC_AUTO,    /* the default: Lanczos on large matrices, dsyevr on small ones */
+    LR_NTK_SPEC_LANCZOS, /* Lanczos at every size, dsyevr as the recorded fallback */
+    LR_NTK_SPEC_DSYEVR   /* the plain reference: dsyevr for everything */
+} lr_ntk_spec_method;
+
+/* The defaults: relative tolerance of the stop rules, and the most Lanczos vectors. */
+#define LR_NTK_SPEC_TOL LR_LANCZOS_TOL
+#define LR_NTK_SPEC_MAX_STEPS LR_LANCZOS_MAX_STEPS
+/* LR_NTK_SPEC_AUTO's crossovers, measured with BLAS on one thread (bench/spec_bench.c,
+ * bench/README.md): below them dsyevr is as fast as Lanczos or faster. */
+#define LR_NTK_SPEC_AUTO_NORM_N 256
+#define LR_NTK_SPEC_AUTO_TOP_N 1024
 
 /* Workspace for n <= max_n and m <= max_m eigenvectors: an n x n copy (the inputs are left
- * untouched), the eigenvalues, two n x m frames and the LAPACK workspace. */
+ * untouched), the eigenvalues, two n x m frames, the LAPACK workspace and the Lanczos
+ * basis (n x (min(max_steps, n) + m)).  Made with the defaults: LR_NTK_SPEC_AUTO,
+ * LR_NTK_SPEC_TOL, LR_NTK_SPEC_MAX_STEPS. */
 typedef struct lr_ntk_spec_plan lr_ntk_spec_plan;
 lr_ntk_spec_plan *lr_ntk_spec_plan_alloc(size_t max_n, size_t max_m);
 void lr_ntk_spec_plan_free(lr_ntk_spec_plan *p);
+/* The method, the tolerance (in (0, 1)) and the most Lanczos vectors (>= 1) of the calls
+ * that follow.  A max_steps above what the plan holds reallocates its basis (LR_ENOMEM
+ * leaves the plan as it was); not for hot loops.  The counters are kept. */
+int lr_ntk_spec_plan_set(lr_ntk_spec_plan *p, lr_ntk_spec_method method, double tol, size_t max_steps);
 
-/* ||A||_2 = max(|lambda_max|, |lambda_min|), from all eigenvalues without vectors (dsyevr:
- * the tridiagonal reduction dominates and is the same for two eigenvalues as for all of
- * them; two index-range calls would reduce twice).  LR_ECONV when LAPACK reports info > 0. */
+/* What the plan did since it was made (or last reset): one problem per norm (lr_ntk_rel_err
+ * solves two) and one per top-m set (lr_ntk_eig_align solves two). */
+typedef struct lr_ntk_spec_info {
+    lr_ntk_spec_method method; /* the settings, to write next to the results */
+    double tol;
+    size_t max_steps;
+    size_t calls;      /* spectral problems solved */
+    size_t lanczos;    /* ... by a converged Lanczos process */
+    size_t fallbacks;  /* ... by dsyevr because Lanczos did not converge within max_steps */
+    size_t direct;     /* ... by dsyevr directly (the reference method, or AUTO on a small n) */
+    size_t steps;      /* Lanczos vectors over all Lanczos runs, converged or not */
+    size_t steps_max;  /* the most in one run */
+    double bound_max;  /* the largest final relative bound of a converged run (<= tol) */
+    size_t last_steps; /* the last problem's Lanczos vectors (0 if it went to dsyevr directly) */
+    int last_fallback; /* 1 if the last problem fell back */
+} lr_ntk_spec_info;
+void lr_ntk_spec_plan_info(const lr_ntk_spec_plan *p, lr_ntk_spec_info *info);
+size_t lr_ntk_spec_plan_fallbacks(const lr_ntk_spec_plan *p);
+void lr_ntk_spec_plan_reset_info(lr_ntk_spec_plan *p);
+
+/* ||A||_2 = max(|lambda_max|, |lambda_min|).  Lanczos: from the two extreme Ritz values (A
+ * itself is read, not copied).  dsyevr (the reference and the fallback): from all
+ * eigenvalues without vectors (the tridiagonal reduction dominates and is the same for two
+ * eigenvalues as for all of them; two index-range calls would reduce twice).  LR_ECONV when
+ * LAPACK reports info > 0 on the dense path; LR_ENUMERIC for NaN or Inf entries. */
 int lr_ntk_norm2(lr_ntk_spec_plan *p, lr_mat A, double *norm);
 /* ||K - Kt||_2 / ||K||_2 in *rel (and the two norms, either pointer may be NULL); LR_EINVAL
  * when ||K||_2 = 0. */
 int lr_ntk_rel_err(lr_ntk_spec_plan *p, lr_mat K, lr_mat Kt, double *rel, double *err, double *normK);
-/* The m largest eigenvalues w[m] (descending) and, if U has storage, their eigenvectors (n x m)
- * (dsyevr, index range). */
+/* The m largest eigenvalues w[m] (descending) and, if U has storage, their eigenvectors (n x m):
+ * a block Lanczos process of block size m on a full copy of A (multiplicities up to m are
+ * found), or dsyevr with an index range (the reference and the fallback), itself falling back
+ * to dsyevd when it returns too few pairs. */
 /* How many top-eigenpair calls of the plan fell back from dsyevr to dsyevd (too few pairs). */
-size_t lr_ntk_spec_fallbacks(const lr_ntk_spec_plan *p);
+size_t lr_ntk_spec_dsyevd_fallbacks(const lr_ntk_spec_plan *p);
 int lr_ntk_top_eig(lr_ntk_spec_plan *p, lr_mat A, size_t m, double *w, lr_mat U);
 /* The top-m eigenpairs of K and Kt, w[m] and wt[m] (either may be NULL), align[i] =
  * |<u_i, u~_i>| (may be NULL; meaningful only where eigenvalue i is isolated) and
