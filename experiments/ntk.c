@@ -228,7 +228,6 @@ static int ntk_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
 {
     const ntk_state *st = run->exp_state;
     ntk_ws *w = wsp;
-    (void)trial;
     size_t ncols = run->trials->ncols, L = (size_t)lr_config_num(run->cfg, point, "network.depth");
     size_t width = (size_t)lr_config_num(run->cfg, point, "network.width");
     double eps = lr_config_num(run->cfg, point, "network.eps");

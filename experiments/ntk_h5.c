@@ -245,12 +245,11 @@ static int write_fits(const lr_run *run, hid_t file)
                 continue;
             }
             double row[11];
-            double v[11] = {ri[run->col.compressor], lr_table_dict_index(t, (size_t)c[1], q[qi].name),
+            double v[11] = {lr_table_dict_index(t, (size_t)c[0], lr_table_name_at(run->trials, i, (size_t)run->col.compressor)),
+                            lr_table_dict_index(t, (size_t)c[1], q[qi].name),
                             lr_table_dict_index(t, (size_t)c[2], q[qi].axis), lr_table_dict_index(t, (size_t)c[3], fixed),
                             f.slope, f.slope_lo, f.slope_hi, -0.5, f.slope_lo <= -0.5 && -0.5 <= f.slope_hi,
                             f.slope >= -0.6 && f.slope <= -0.4, (double)f.n};
-            /* The activation column shares /trials' dictionary order: re-index by name. */
-            v[0] = lr_table_dict_index(t, (size_t)c[0], lr_table_name_at(run->trials, i, (size_t)run->col.compressor));
             for (int k = 0; k < 11; k++) row[c[k]] = v[k];
             s = lr_table_append(t, row);
         }
