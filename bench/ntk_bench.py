@@ -176,6 +176,8 @@ def main():
                 del C, N
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if not a.keep_inputs:
+            shutil.rmtree(work, ignore_errors=True)
 
     for c in cases:
         cold = med([x["plan_seconds"] + x["first_call_seconds"] for x in c["c"]])
