@@ -189,7 +189,9 @@ struct lr_ntk_kernel_plan {
     lr_ntk_kernel_opts o;
     rule_spec rule, rrule;
     double *K[4]; /* two CK buffers, K', the NTK */
-    double *table, *tp, *ef2, *tail, *sd, *mean, *colmax, *isq, *sqk;
+    /* kd: Kin's diagonal, contiguous (the closed forms read K_ii for every entry of a column:
+     * from Kin itself that is a stride of n + 1 doubles, a new page per row for large n) */
+    double *table, *tp, *ef2, *tail, *sd, *kd, *mean, *colmax, *isq, *sqk;
     /* the shared rule of activations without kinks (qs nodes), its Hermite values H
      * (qs x D, H_qk = h_k(z_q)), and the weighted function values F (qs x n) */
     size_t qs;
@@ -279,7 +281,7 @@ lr_ntk_kernel_plan *lr_ntk_kernel_plan_alloc(size_t n, size_t L, const lr_ntk_ke
     size_t per_thread = 5 * LR_NTK_PAD(P->q_max) + 7 * LR_NTK_PAD(P->qr_max);
     size_t npad = (n + LR_NTK_TILE_R - 1) / LR_NTK_TILE_R * LR_NTK_TILE_R, bq = 0;
     for (int m = 0; m < LR_NTK_REF_LEVELS; m++) bq += 2 * LR_NTK_PAD(rule_max(&P->rrule, 0, ldexp(1.0, m)));
-    size_t total = bq + 4 * LR_NTK_PAD(n * n) + LR_NTK_PAD(n * D) + LR_NTK_PAD(npad * D) + 5 * LR_NTK_PAD(n) + 2 * LR_NTK_PAD(D + 1) +
+    size_t total = bq + 4 * LR_NTK_PAD(n * n) + LR_NTK_PAD(n * D) + LR_NTK_PAD(npad * D) + 6 * LR_NTK_PAD(n) + 2 * LR_NTK_PAD(D + 1) +
                    2 * LR_NTK_PAD(qs_max) + LR_NTK_PAD(qs_max * D) + LR_NTK_PAD(qs_max * n) +
                    2 * LR_NTK_PAD(o.gl_nodes) + 2 * LR_NTK_PAD(o.ref_gl_nodes) + P->nthreads * per_thread;
     P->block = lr_malloc(total * sizeof(double));
@@ -301,7 +303,7 @@ lr_ntk_kernel_plan *lr_ntk_kernel_plan_alloc(size_t n, size_t L, const lr_ntk_ke
         LR_NTK_TAKE(P->bz[m], q), LR_NTK_TAKE(P->bw[m], q);
     }
     LR_NTK_TAKE(P->ef2, n), LR_NTK_TAKE(P->tail, n), LR_NTK_TAKE(P->sd, n), LR_NTK_TAKE(P->mean, n);
-    LR_NTK_TAKE(P->colmax, n);
+    LR_NTK_TAKE(P->colmax, n), LR_NTK_TAKE(P->kd, n);
     LR_NTK_TAKE(P->sqk, D + 1), LR_NTK_TAKE(P->isq, D + 1);
     LR_NTK_TAKE(P->glx, o.gl_nodes), LR_NTK_TAKE(P->glw, o.gl_nodes);
     LR_NTK_TAKE(P->rglx, o.ref_gl_nodes), LR_NTK_TAKE(P->rglw, o.ref_gl_nodes);
@@ -478,16 +480,16 @@ static inline double corr(double kij, double si, double sj)
 static void layer_closed(lr_ntk_kernel_plan *P, const closed_ctx *c, double shift, lr_mat Kin, lr_mat Kout)
 {
     size_t n = P->n;
-    for (size_t i = 0; i < n; i++) P->mean[i] = closed_mean(c, LR_AT(Kin, i, i), P->sd[i]) - shift;
+    for (size_t i = 0; i < n; i++) P->mean[i] = closed_mean(c, P->kd[i], P->sd[i]) - shift;
     long nn = (long)n;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 8) num_threads(team(P))
 #endif
     for (long jj = 0; jj < nn; jj++) {
         size_t j = (size_t)jj;
-        double kjj = LR_AT(Kin, j, j), sj = P->sd[j];
+        double kjj = P->kd[j], sj = P->sd[j];
         for (size_t i = j; i < n; i++) {
-            double kii = LR_AT(Kin, i, i), si = P->sd[i], kij = i == j ? kjj : LR_AT(Kin, i, j);
+            double kii = P->kd[i], si = P->sd[i], kij = i == j ? kjj : LR_AT(Kin, i, j);
             double rho = i == j ? 1.0 : corr(kij, si, sj);
             LR_AT(Kout, i, j) = closed_cov(c, kii, kjj, kij, si, sj, rho) + P->mean[i] * P->mean[j];
         }
@@ -544,27 +546,40 @@ static void mehler_coeffs(const lr_ntk_kernel_plan *P, thread_ws *t, const lr_nt
  * from r0 (a multiple of LR_NTK_TILE_R) and LR_NTK_TILE_C columns from j (within one tile),
  * the accumulators in registers.  Compiled for AVX2 and for the baseline and picked at run
  * time (gcc's target_clones): the same multiplies and adds in the same order either way (no
- * FMA contraction), so the results do not depend on the machine's vector width. */
+ * FMA contraction), so the results do not depend on the machine's vector width.
+ *
+ * The 8 x 4 accumulators are eight named 4-wide vectors (GNU C vector extensions), not an
+ * array: as acc[4][8] indexed in a loop, gcc -O2 kept them on the stack, and each of the D
+ * steps waited for a store and a reload of every accumulator (about 3x slower). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void horner_tile(const double *tp, size_t D, size_t r0, size_t j,
                         const double rho[LR_NTK_TILE_C][LR_NTK_TILE_R], double out[LR_NTK_TILE_C][LR_NTK_TILE_R])
 {
+    typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
     enum { R = LR_NTK_TILE_R, TC = LR_NTK_TILE_C };
-    double acc[TC][R], rh[TC][R];
+    _Static_assert(R == 8 && TC == 4, "horner_tile is written for 8 x 4 tiles");
     const double *A = &LR_NTK_TP(tp, D, r0, 0), *B = &LR_NTK_TP(tp, D, j, 0);
-    for (int c = 0; c < TC; c++)
-        for (int r = 0; r < R; r++) rh[c][r] = rho[c][r], acc[c][r] = A[(D - 1) * R + r] * B[(D - 1) * R + c];
+    v4d rl[TC], rh[TC], al, ah;
+    for (int c = 0; c < TC; c++) memcpy(&rl[c], &rho[c][0], sizeof al), memcpy(&rh[c], &rho[c][4], sizeof al);
+    memcpy(&al, A + (D - 1) * R, sizeof al), memcpy(&ah, A + (D - 1) * R + 4, sizeof al);
+    v4d c0l = B[(D - 1) * R + 0] * al, c0h = B[(D - 1) * R + 0] * ah, c1l = B[(D - 1) * R + 1] * al,
+        c1h = B[(D - 1) * R + 1] * ah, c2l = B[(D - 1) * R + 2] * al, c2h = B[(D - 1) * R + 2] * ah,
+        c3l = B[(D - 1) * R + 3] * al, c3h = B[(D - 1) * R + 3] * ah;
     for (size_t k = D - 1; k-- > 0;) {
         const double *Ak = A + k * R, *Bk = B + k * R;
-        for (int c = 0; c < TC; c++) {
-            double bk = Bk[c];
-            for (int r = 0; r < R; r++) acc[c][r] = acc[c][r] * rh[c][r] + bk * Ak[r];
-        }
+        memcpy(&al, Ak, sizeof al), memcpy(&ah, Ak + 4, sizeof al);
+        /* acc = acc * rho + b_k a_k, as horner_entry */
+        c0l = c0l * rl[0] + Bk[0] * al, c0h = c0h * rh[0] + Bk[0] * ah;
+        c1l = c1l * rl[1] + Bk[1] * al, c1h = c1h * rh[1] + Bk[1] * ah;
+        c2l = c2l * rl[2] + Bk[2] * al, c2h = c2h * rh[2] + Bk[2] * ah;
+        c3l = c3l * rl[3] + Bk[3] * al, c3h = c3h * rh[3] + Bk[3] * ah;
     }
-    for (int c = 0; c < TC; c++)
-        for (int r = 0; r < R; r++) out[c][r] = acc[c][r];
+    memcpy(&out[0][0], &c0l, sizeof al), memcpy(&out[0][4], &c0h, sizeof al);
+    memcpy(&out[1][0], &c1l, sizeof al), memcpy(&out[1][4], &c1h, sizeof al);
+    memcpy(&out[2][0], &c2l, sizeof al), memcpy(&out[2][4], &c2h, sizeof al);
+    memcpy(&out[3][0], &c3l, sizeof al), memcpy(&out[3][4], &c3h, sizeof al);
 }
 
 /* The same for one entry (the edges of the triangle), in the same order. */
@@ -862,6 +877,7 @@ int lr_ntk_kernel_layer(lr_ntk_kernel_plan *P, const lr_ntk_act *a, int deriv, d
     for (size_t i = 0; i < P->n; i++) {
         double kii = LR_AT(Kin, i, i);
         if (!isfinite(kii)) LR_ERRORF(LR_ENUMERIC, "%s: K_%zu%zu = %g", who, i, i, kii);
+        P->kd[i] = kii;
         P->sd[i] = kii > 0 ? sqrt(kii) : 0.0;
     }
     double tr = 0;
