@@ -183,6 +183,63 @@ static void test_bvn(void)
     gsl_integration_workspace_free(w);
 }
 
+/* lr_ntk_bvn_cov4 (the four orthants sharing one correlation: libmvec's AVX2 exp and sin
+ * where the machine has them) and lr_ntk_bvn_cov4_scalar against four plain lr_ntk_bvn_cov
+ * calls: random thresholds (some 0, some +-inf) and correlations, the rule boundaries 0.3,
+ * 0.75, 0.925, |r| near and at 1, NaN.  For |r| < 0.925 the covariance is a sum of positive
+ * terms (times asin r), so the tolerance is relative to the value itself: the vector exp and
+ * sin are within 4 ulp, the exponent's error grows with |h k|. */
+#define BVN4_TOL 1e-13
+static void test_bvn_cov4(void)
+{
+    gsl_rng *g = lr_rng_alloc();
+    lr_rng_seed_unit(g, 77, 0, 0);
+    const double rs[] = {0, 1e-300, -1e-12, 0.2999999, 0.3, -0.3, 0.7499999, 0.75, -0.75, 0.9249999, -0.9249999,
+                         0.925, -0.925, 0.99, 1 - 1e-9, -1 + 1e-12, 1, -1};
+    const size_t nfix = sizeof rs / sizeof rs[0], cases = 4000;
+    double worst_v = 0, worst_s = 0, scale = 0;
+    long bad_v = 0, bad_s = 0, same_s = 0;
+    for (size_t c = 0; c < cases; c++) {
+        double r = c < 8 * nfix ? rs[c % nfix] : (c % 3 ? gsl_ran_flat(g, -1, 1) : gsl_ran_flat(g, -0.925, 0.925));
+        double h[2], k[2];
+        for (int a = 0; a < 2; a++) {
+            double u = gsl_rng_uniform(g);
+            h[a] = u < 0.05 ? 0.0 : (u < 0.08 ? (u < 0.065 ? INFINITY : -INFINITY) : gsl_ran_gaussian(g, 2.0));
+            u = gsl_rng_uniform(g);
+            k[a] = u < 0.05 ? 0.0 : (u < 0.08 ? (u < 0.065 ? INFINITY : -INFINITY) : gsl_ran_gaussian(g, 2.0));
+        }
+        if (c % 500 == 7) h[1] = h[0], k[1] = k[0]; /* repeated thresholds (sign, step) */
+        double v[4], sc[4];
+        lr_ntk_bvn_cov4(h, k, r, v);
+        lr_ntk_bvn_cov4_scalar(h, k, r, sc);
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                double p = lr_ntk_bvn_cov(h[a], k[b], r), tol = BVN4_TOL * fabs(p);
+                double dv = fabs(v[2 * a + b] - p), ds = fabs(sc[2 * a + b] - p);
+                if (fabs(r) >= 0.925 || !isfinite(h[a]) || !isfinite(k[b]) || r == 0) tol = 0; /* the plain path */
+                bad_v += !(dv <= tol), bad_s += !(ds <= tol), same_s += ds == 0;
+                if (p != 0) worst_v = fmax(worst_v, dv / fabs(p)), worst_s = fmax(worst_s, ds / fabs(p));
+                scale = fmax(scale, fabs(p));
+            }
+    }
+    printf("\n    four orthants at once (%s): %zu cases, relative deviation from 4 x lr_ntk_bvn_cov %.1e (scalar shared "
+           "path %.1e, equal in %ld of %zu)",
+           lr_ntk_simd_avx2() ? "libmvec AVX2" : "scalar", cases, worst_v, worst_s, same_s, 4 * cases);
+    CU_ASSERT_EQUAL(bad_v, 0);
+    CU_ASSERT_EQUAL(bad_s, 0);
+    CU_ASSERT(scale > 0.05); /* the cases are not all trivial */
+    /* NaN in, NaN out; r outside [-1, 1] */
+    double v[4], h[2] = {0.5, NAN}, k[2] = {0.1, -0.2};
+    lr_ntk_bvn_cov4(h, k, 0.4, v);
+    CU_ASSERT(!isnan(v[0]) && !isnan(v[1]) && isnan(v[2]) && isnan(v[3]));
+    h[1] = 1.0;
+    lr_ntk_bvn_cov4(h, k, NAN, v);
+    CU_ASSERT(isnan(v[0]) && isnan(v[1]) && isnan(v[2]) && isnan(v[3]));
+    lr_ntk_bvn_cov4_scalar(h, k, 1.5, v);
+    CU_ASSERT(isnan(v[0]) && isnan(v[3]));
+    gsl_rng_free(g);
+}
+
 /* ---- one layer by each method ---- */
 
 static const char *const all_specs[] = {"relu", "leaky_relu(0.1,1)", "abs", "erf", "sin", "cos", "linear",
@@ -397,6 +454,58 @@ static void test_two_samples(void)
         LR_TEST_REL(ck[e], k0, 1e-15, "linear CK = X^T X");
         LR_TEST_REL(ntk[e], 3 * k0, 1e-15, "linear NTK = 3 X^T X");
     }
+    lr_ntk_kernel_plan_free(P);
+}
+
+/* lr_ntk_kernel_exact's fused piecewise-linear layers (CK, K' and the NTK step in one pass,
+ * libmvec's asin where the machine has AVX2) against the plain path: lr_ntk_kernel_layer's
+ * closed forms, CK and K' separately, then K_NTK,l = K_CK,l + K_NTK,l-1 o K'_CK,l.  n = 23
+ * (not a multiple of the vector width), a zero sample (its scale is 0), mixed depths, relu,
+ * leaky_relu and abs.  Equal to rounding (1e-13 of the largest entry) with libmvec, bitwise
+ * on the scalar path. */
+static void test_fused_pwlin(void)
+{
+    const size_t p = 30, n = 23, L = 3;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, L, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    lr_mat CK = mnew(n, n), NT = mnew(n, n), K0 = mnew(n, n), K1 = mnew(n, n), KD = mnew(n, n), PN = mnew(n, n);
+    const char *specs[] = {"relu", "leaky_relu(0.1,1)", "abs", "leaky_relu(-0.5,2)"};
+    const int avx2 = lr_ntk_simd_avx2();
+    double worst = 0;
+    for (int kind = 0; kind < 2; kind++) {
+        lr_mat X = make_X(p, n, kind, 31 + (uint64_t)kind);
+        for (size_t i = 0; i < p; i++) LR_AT(X, i, 5) = 0; /* a zero sample */
+        for (size_t s = 0; s < 4; s++) {
+            lr_ntk_act a[3];
+            for (size_t l = 0; l < L; l++) a[l] = act(specs[s]);
+            lr_ntk_kernel_info inf;
+            CU_ASSERT_EQUAL_FATAL(lr_ntk_kernel_exact(P, X, a, L, 1.0, LR_NTK_KERNEL_AUTO, CK, NT, &inf), LR_OK);
+            CU_ASSERT(inf.ntk_defined && inf.method[0] == LR_NTK_KERNEL_CLOSED && inf.dmethod[0] == LR_NTK_KERNEL_CLOSED);
+            /* the plain path */
+            CU_ASSERT_EQUAL(lr_syrk('T', 1.0, X, 0.0, K0), LR_OK);
+            for (size_t j = 0; j < n; j++)
+                for (size_t i = 0; i < j; i++) LR_AT(K0, i, j) = LR_AT(K0, j, i);
+            lr_mat_copy(PN, K0);
+            for (size_t l = 0; l < L; l++) {
+                CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[l], 0, inf.centre[l], K0, K1, LR_NTK_KERNEL_CLOSED, NULL), LR_OK);
+                CU_ASSERT_EQUAL(lr_ntk_kernel_layer(P, &a[l], 1, 0.0, K0, KD, LR_NTK_KERNEL_CLOSED, NULL), LR_OK);
+                for (size_t q = 0; q < n * n; q++) PN.data[q] = K1.data[q] + PN.data[q] * KD.data[q];
+                lr_mat_copy(K0, K1);
+            }
+            double dc = rel_dev(CK, K0), dn = rel_dev(NT, PN);
+            worst = fmax(worst, fmax(dc, dn));
+            CU_ASSERT(dc <= 1e-13 && dn <= 1e-13);
+            if (!avx2) CU_ASSERT(max_abs_diff(CK, K0) == 0 && max_abs_diff(NT, PN) == 0);
+            /* exactly symmetric (the fused layers write the lower triangle, mirrored once) */
+            for (size_t j = 0; j < n; j++)
+                for (size_t i = 0; i < j; i++)
+                    CU_ASSERT(LR_AT(CK, i, j) == LR_AT(CK, j, i) && LR_AT(NT, i, j) == LR_AT(NT, j, i));
+        }
+        lr_free(X.data);
+    }
+    printf("\n    fused piecewise-linear layers (%s asin) vs the plain layers: %.1e", avx2 ? "libmvec AVX2" : "scalar",
+           worst);
+    lr_free(CK.data), lr_free(NT.data), lr_free(K0.data), lr_free(K1.data), lr_free(KD.data), lr_free(PN.data);
     lr_ntk_kernel_plan_free(P);
 }
 
@@ -701,10 +810,12 @@ void lr_tests_ntk_kernel(void)
 {
     CU_pSuite s = CU_add_suite("ntk/kernel: exact CK and NTK", NULL, NULL);
     CU_add_test(s, "bivariate normal orthants: Genz = quadrature (1e-12); limits", test_bvn);
+    CU_add_test(s, "four orthants at once (libmvec) = four plain orthants", test_bvn_cov4);
     CU_add_test(s, "one layer: closed form = reference, Mehler = closed / within its bound", test_layer_methods);
     CU_add_test(s, "one layer at |rho| -> 1", test_layer_near_one);
     CU_add_test(s, "three layers: the methods agree, CK and NTK", test_recursion_methods);
     CU_add_test(s, "two samples at 60 degrees by hand (relu), linear", test_two_samples);
+    CU_add_test(s, "fused piecewise-linear layers (libmvec asin) = the plain layers", test_fused_pwlin);
     CU_add_test(s, "symmetric and positive semidefinite (dsyevd)", test_symmetry_psd);
     CU_add_test(s, "thread count: bitwise equal; no allocation after the plan", test_threads_and_allocation);
     CU_add_test(s, "argument checks and allocation failures", test_arguments);

@@ -25,11 +25,22 @@
  *   The covariance form returns the t-integral alone where |r| < 0.925 (exactly 0 at r = 0,
  *   and accurate relative to itself when it is small), and the difference elsewhere.
  *
+ * Four orthants at once (lr_ntk_bvn_cov4): the t-integral's nodes t_q = asin(r) (1 +- x_q) / 2
+ * depend on r alone, so asin r, sin t_q and 1 - sin^2 t_q serve the four threshold pairs;
+ * only the exp differs, and it runs over the four pairs as one 4-wide vector (glibc's libmvec
+ * _ZGVdN4v_exp, and _ZGVdN4v_sin over the nodes; each within 4 ulp), the same operations
+ * in the same order as t_integral otherwise.  |r| >= 0.925 and infinite thresholds take the
+ * plain per-orthant path.  libmvec's AVX2 variants need AVX2 (and FMA, which they use) at
+ * run time: __builtin_cpu_supports decides, and the scalar shared path
+ * (lr_ntk_bvn_cov4_scalar, libm's exp and sin) runs on other machines and builds.
+ *
  * Reference (lr_ntk_bvn_upper_ref): the t-integral by GSL's adaptive qag, with the exponent
  * written without cancellation, (h - k)^2 / (2 cos^2 t) + h k / (1 + sin t) for t >= 0 and
  * (h + k)^2 / (2 cos^2 t) - h k / (1 - sin t) for t < 0 (cos^2 t = (1 - sin t)(1 + sin t)),
  * which stays finite as t -> +-pi / 2. */
 #include "bvn.h"
+
+#include "lrlab_config.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
@@ -130,6 +141,108 @@ double lr_ntk_bvn_cov(double h, double k, double r)
     if (infinite_limit(h, k, &p)) return 0.0; /* one indicator is constant */
     if (fabs(r) < 0.925) return t_integral(h, k, r);
     return near_one(h, k, r) - Q(h) * Q(k);
+}
+
+/* ---- four orthants sharing one correlation ---- */
+
+/* The rule of t_integral for |r|: nodes and weights, m node pairs. */
+static void t_rule(double r, const double (**g)[2], int *m)
+{
+    double a = fabs(r);
+    *g = a < 0.3 ? gl6 : a < 0.75 ? gl12 : gl20;
+    *m = a < 0.3 ? 3 : a < 0.75 ? 6 : 10;
+}
+
+/* The 2 m nodes' arguments t_q, in t_integral's order (asin r (1 + x_i) / 2, then
+ * asin r (1 - x_i) / 2, for i < m), into arg (room for 20: zeros up to a multiple of 4);
+ * returns 2 m. */
+static int t_args(double asr, const double (*g)[2], int m, double *arg)
+{
+    for (int i = 0; i < m; i++) arg[2 * i] = 0.5 * asr * (1 + g[i][0]), arg[2 * i + 1] = 0.5 * asr * (1 - g[i][0]);
+    for (int q = 2 * m; q % 4; q++) arg[q] = 0;
+    return 2 * m;
+}
+
+/* The plain path of lr_ntk_bvn_cov4 where the shared nodes do not apply; returns 1 then. */
+static int cov4_plain(const double h[2], const double k[2], double r, double out[4])
+{
+    if (fabs(r) < 0.925 && isfinite(h[0]) && isfinite(h[1]) && isfinite(k[0]) && isfinite(k[1])) {
+        if (r != 0) return 0;
+        out[0] = out[1] = out[2] = out[3] = 0.0;
+        return 1;
+    }
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) out[2 * a + b] = lr_ntk_bvn_cov(h[a], k[b], r);
+    return 1;
+}
+
+void lr_ntk_bvn_cov4_scalar(const double h[2], const double k[2], double r, double out[4])
+{
+    if (cov4_plain(h, k, r, out)) return;
+    const double(*g)[2];
+    int m;
+    t_rule(r, &g, &m);
+    double asr = asin(r), sn[20], hk[4], hs[4], sum[4] = {0, 0, 0, 0};
+    int nq = t_args(asr, g, m, sn);
+    for (int q = 0; q < nq; q++) sn[q] = sin(sn[q]);
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) hk[2 * a + b] = h[a] * k[b], hs[2 * a + b] = 0.5 * (h[a] * h[a] + k[b] * k[b]);
+    for (int q = 0; q < nq; q++) {
+        double s = sn[q], c = 1 - s * s, w = g[q / 2][1];
+        for (int o = 0; o < 4; o++) sum[o] += w * exp((s * hk[o] - hs[o]) / c);
+    }
+    for (int o = 0; o < 4; o++) out[o] = sum[o] * asr / (4 * M_PI);
+}
+
+#if defined(LR_HAVE_LIBMVEC_AVX2) && defined(__x86_64__) && defined(__GNUC__)
+#define LR_BVN_AVX2 1
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+__m256d _ZGVdN4v_exp(__m256d);
+__m256d _ZGVdN4v_sin(__m256d);
+
+static void cov4_avx2(const double h[2], const double k[2], double r, double out[4])
+{
+    const double(*g)[2];
+    int m;
+    t_rule(r, &g, &m);
+    double asr = asin(r), sn[20];
+    int nq = t_args(asr, g, m, sn);
+    for (int q = 0; q < nq; q += 4) _mm256_storeu_pd(sn + q, _ZGVdN4v_sin(_mm256_loadu_pd(sn + q)));
+    /* lanes 2 a + b */
+    __m256d H = _mm256_setr_pd(h[0], h[0], h[1], h[1]), K = _mm256_setr_pd(k[0], k[1], k[0], k[1]);
+    __m256d hk = _mm256_mul_pd(H, K),
+            hs = _mm256_mul_pd(_mm256_set1_pd(0.5), _mm256_add_pd(_mm256_mul_pd(H, H), _mm256_mul_pd(K, K)));
+    __m256d sum = _mm256_setzero_pd();
+    for (int q = 0; q < nq; q++) {
+        double s = sn[q];
+        __m256d x = _mm256_div_pd(_mm256_sub_pd(_mm256_mul_pd(_mm256_set1_pd(s), hk), hs), _mm256_set1_pd(1 - s * s));
+        sum = _mm256_add_pd(sum, _mm256_mul_pd(_mm256_set1_pd(g[q / 2][1]), _ZGVdN4v_exp(x)));
+    }
+    _mm256_storeu_pd(out, _mm256_div_pd(_mm256_mul_pd(sum, _mm256_set1_pd(asr)), _mm256_set1_pd(4 * M_PI)));
+}
+#pragma GCC pop_options
+#endif
+
+int lr_ntk_simd_avx2(void)
+{
+#ifdef LR_BVN_AVX2
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+void lr_ntk_bvn_cov4(const double h[2], const double k[2], double r, double out[4])
+{
+#ifdef LR_BVN_AVX2
+    if (lr_ntk_simd_avx2()) {
+        if (!cov4_plain(h, k, r, out)) cov4_avx2(h, k, r, out);
+        return;
+    }
+#endif
+    lr_ntk_bvn_cov4_scalar(h, k, r, out);
 }
 
 /* ---- the reference ---- */

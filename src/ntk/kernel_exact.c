@@ -77,6 +77,8 @@
  * thread count.  The plan owns every buffer (per-thread rules included). */
 #include "kernel_exact.h"
 
+#include "lrlab_config.h"
+
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
@@ -455,11 +457,13 @@ static double closed_cov(const closed_ctx *c, double kii, double kjj, double kij
     }
     case FAM_PWCONST: {
         if (c->deriv || si == 0 || sj == 0) return 0.0;
-        double v = 0;
+        /* the four orthants share rho: lr_ntk_bvn_cov4 computes them together */
+        double v = 0, h[2] = {c->t[0] / si, c->t[1] / si}, k[2] = {c->t[0] / sj, c->t[1] / sj}, cv[4];
+        lr_ntk_bvn_cov4(h, k, rho, cv);
         for (int a = 0; a < 2; a++) {
             if (c->h[a] == 0) continue;
             for (int b = 0; b < 2; b++)
-                if (c->h[b] != 0) v += c->h[a] * c->h[b] * lr_ntk_bvn_cov(c->t[a] / si, c->t[b] / sj, rho);
+                if (c->h[b] != 0) v += c->h[a] * c->h[b] * cv[2 * a + b];
         }
         return v;
     }
@@ -492,6 +496,120 @@ static void layer_closed(lr_ntk_kernel_plan *P, const closed_ctx *c, double shif
             double kii = P->kd[i], si = P->sd[i], kij = i == j ? kjj : LR_AT(Kin, i, j);
             double rho = i == j ? 1.0 : corr(kij, si, sj);
             LR_AT(Kout, i, j) = closed_cov(c, kii, kjj, kij, si, sj, rho) + P->mean[i] * P->mean[j];
+        }
+    }
+}
+
+/* ---- the fused piecewise-linear layer (the fast path of lr_ntk_kernel_exact) ---- */
+
+/* One entry of a piecewise-linear layer: CK (written to *kc), K' (returned) from one asin
+ * of rho, with closed_cov's operations in closed_cov's order; mi, mj the CK means (shift
+ * included), dmi, dmj K''s. */
+static inline double pwlin_pair(const closed_ctx *c, double kij, double si, double sj, double rho, double as,
+                                double mi, double mj, double dmi, double dmj, double *kc)
+{
+    double dj = c->ap - c->am;
+    if (si == 0 || sj == 0) {
+        *kc = 0.0 + mi * mj;
+        return 0.0 + dmi * dmj;
+    }
+    double cr = sqrt((1.0 - rho) * (1.0 + rho));
+    *kc = c->am * c->ap * kij + dj * dj * si * sj * (rho * (0.5 * M_PI + as) - rho * rho / (1.0 + cr)) / (2.0 * M_PI) +
+          mi * mj;
+    return dj * dj * as / (2.0 * M_PI) + dmi * dmj;
+}
+
+#if defined(LR_HAVE_LIBMVEC_AVX2) && defined(__x86_64__) && defined(__GNUC__)
+#define LR_KE_AVX2 1
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+__m256d _ZGVdN4v_asin(__m256d);
+
+/* Rows i0 .. i0 + 4 m - 1 (all below the diagonal) of column j, 4 at a time: pwlin_pair's
+ * operations lane by lane, asin by libmvec (within 4 ulp of libm's). */
+static void pwlin_rows_avx2(const closed_ctx *c, size_t i0, size_t m, const double *kin, const double *sd,
+                            const double *mean, const double *dmean, double sj, double mj, double dmj, double *kc,
+                            double *nt)
+{
+    const double dj = c->ap - c->am;
+    const __m256d one = _mm256_set1_pd(1.0), mone = _mm256_set1_pd(-1.0), zero = _mm256_setzero_pd(),
+                  vsj = _mm256_set1_pd(sj), vmj = _mm256_set1_pd(mj), vdmj = _mm256_set1_pd(dmj),
+                  amap = _mm256_set1_pd(c->am * c->ap), dj2 = _mm256_set1_pd(dj * dj), tpi = _mm256_set1_pd(2.0 * M_PI),
+                  hpi = _mm256_set1_pd(0.5 * M_PI);
+    for (size_t q = 0; q < m; q++) {
+        size_t i = i0 + 4 * q;
+        __m256d kij = _mm256_loadu_pd(kin + i), si = _mm256_loadu_pd(sd + i);
+        /* corr: 0 unless s_i s_j > 0, clamped to [-1, 1] (NaN stays NaN) */
+        __m256d d = _mm256_mul_pd(si, vsj), pos = _mm256_cmp_pd(d, zero, _CMP_GT_OQ);
+        __m256d r = _mm256_div_pd(kij, d);
+        r = _mm256_blendv_pd(r, one, _mm256_cmp_pd(r, one, _CMP_GT_OQ));
+        r = _mm256_blendv_pd(r, mone, _mm256_cmp_pd(r, mone, _CMP_LT_OQ));
+        r = _mm256_blendv_pd(zero, r, pos);
+        __m256d as = _ZGVdN4v_asin(r);
+        __m256d cr = _mm256_sqrt_pd(_mm256_mul_pd(_mm256_sub_pd(one, r), _mm256_add_pd(one, r)));
+        __m256d br = _mm256_sub_pd(_mm256_mul_pd(r, _mm256_add_pd(hpi, as)),
+                                   _mm256_div_pd(_mm256_mul_pd(r, r), _mm256_add_pd(one, cr)));
+        __m256d ck = _mm256_add_pd(_mm256_mul_pd(amap, kij),
+                                   _mm256_div_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(dj2, si), vsj), br), tpi));
+        __m256d dk = _mm256_div_pd(_mm256_mul_pd(dj2, as), tpi);
+        /* si == 0: the covariances are 0 (sj > 0 here) */
+        __m256d nz = _mm256_cmp_pd(si, zero, _CMP_NEQ_UQ);
+        ck = _mm256_blendv_pd(zero, ck, nz), dk = _mm256_blendv_pd(zero, dk, nz);
+        __m256d vkc = _mm256_add_pd(ck, _mm256_mul_pd(_mm256_loadu_pd(mean + i), vmj));
+        __m256d vkd = _mm256_add_pd(dk, _mm256_mul_pd(_mm256_loadu_pd(dmean + i), vdmj));
+        _mm256_storeu_pd(kc + i, vkc);
+        _mm256_storeu_pd(nt + i, _mm256_add_pd(vkc, _mm256_mul_pd(_mm256_loadu_pd(nt + i), vkd)));
+    }
+}
+#pragma GCC pop_options
+#endif
+
+/* A piecewise-linear layer with its derivative and the NTK step in one pass over the lower
+ * triangle: Kc = K_CK,l, Nt <- Kc + Nt o K'_CK,l, one asin per entry for both kernels (the
+ * vectorised libmvec asin where the machine has AVX2); the same closed forms as
+ * layer_closed's (two calls, CK and K', then the elementwise NTK step: the plain path that
+ * tests/test_ntk_kernel.c compares this one with).  Neither output is mirrored: the caller
+ * does it once at the end. */
+static void layer_pwlin_fused(lr_ntk_kernel_plan *P, const closed_ctx *c, double shift, lr_mat Kin, lr_mat Kc,
+                              lr_mat Nt)
+{
+    size_t n = P->n;
+    const closed_ctx c1 = {.fam = FAM_PWLIN, .deriv = 1, .a = c->a, .am = c->am, .ap = c->ap};
+    /* the CK's means and K''s (in ef2, which only Mehler uses) */
+    double *dmean = P->ef2;
+    for (size_t i = 0; i < n; i++)
+        P->mean[i] = closed_mean(c, P->kd[i], P->sd[i]) - shift, dmean[i] = closed_mean(&c1, P->kd[i], P->sd[i]);
+#ifdef LR_KE_AVX2
+    const int avx2 = lr_ntk_simd_avx2();
+#endif
+    long nn = (long)n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 8) num_threads(team(P))
+#endif
+    for (long jj = 0; jj < nn; jj++) {
+        size_t j = (size_t)jj;
+        double sj = P->sd[j], mj = P->mean[j];
+        const double *kin = &LR_AT(Kin, 0, j);
+        double *kc = &LR_AT(Kc, 0, j), *nt = &LR_AT(Nt, 0, j);
+        size_t i = j;
+        /* the diagonal (rho = 1), then the rows below; a zero sample's column is scalar */
+        {
+            double v, kd = pwlin_pair(c, P->kd[j], sj, sj, 1.0, 0.5 * M_PI, mj, mj, dmean[j], dmean[j], &v);
+            kc[j] = v, nt[j] = v + nt[j] * kd;
+            i++;
+        }
+#ifdef LR_KE_AVX2
+        if (avx2 && sj > 0 && i < n) {
+            size_t m = (n - i) / 4;
+            pwlin_rows_avx2(c, i, m, kin, P->sd, P->mean, dmean, sj, mj, dmean[j], kc, nt);
+            i += 4 * m;
+        }
+#endif
+        for (; i < n; i++) {
+            double si = P->sd[i], rho = corr(kin[i], si, sj), as = asin(rho), v;
+            double kd = pwlin_pair(c, kin[i], si, sj, rho, as, P->mean[i], mj, dmean[i], dmean[j], &v);
+            kc[i] = v, nt[i] = v + nt[i] * kd;
         }
     }
 }
@@ -852,6 +970,18 @@ static int check_square(lr_mat K, size_t n, const char *who, const char *name)
     return LR_OK;
 }
 
+/* K_ii into kd and sqrt(K_ii) into sd (0 where K_ii <= 0); LR_ENUMERIC for a non-finite one. */
+static int read_diagonal(lr_ntk_kernel_plan *P, lr_mat Kin, const char *who)
+{
+    for (size_t i = 0; i < P->n; i++) {
+        double kii = LR_AT(Kin, i, i);
+        if (!isfinite(kii)) LR_ERRORF(LR_ENUMERIC, "%s: K_%zu%zu = %g", who, i, i, kii);
+        P->kd[i] = kii;
+        P->sd[i] = kii > 0 ? sqrt(kii) : 0.0;
+    }
+    return LR_OK;
+}
+
 int lr_ntk_kernel_layer(lr_ntk_kernel_plan *P, const lr_ntk_act *a, int deriv, double shift, lr_mat Kin,
                         lr_mat Kout, lr_ntk_kernel_method method, double *trunc)
 {
@@ -874,12 +1004,7 @@ int lr_ntk_kernel_layer(lr_ntk_kernel_plan *P, const lr_ntk_act *a, int deriv, d
         LR_ERRORF(LR_EINVAL, "%s: no closed form for the kernel of %s%s", who, e->name, deriv ? "'" : "");
     if (method != LR_NTK_KERNEL_CLOSED && method != LR_NTK_KERNEL_MEHLER && method != LR_NTK_KERNEL_REFERENCE)
         LR_ERRORF(LR_EINVAL, "%s: unknown method %d", who, (int)method);
-    for (size_t i = 0; i < P->n; i++) {
-        double kii = LR_AT(Kin, i, i);
-        if (!isfinite(kii)) LR_ERRORF(LR_ENUMERIC, "%s: K_%zu%zu = %g", who, i, i, kii);
-        P->kd[i] = kii;
-        P->sd[i] = kii > 0 ? sqrt(kii) : 0.0;
-    }
+    LR_TRY(read_diagonal(P, Kin, who));
     double tr = 0;
     switch (method) {
     case LR_NTK_KERNEL_CLOSED: layer_closed(P, &c, shift, Kin, Kout); break;
@@ -930,19 +1055,29 @@ int lr_ntk_kernel_exact(lr_ntk_kernel_plan *P, lr_mat X, const lr_ntk_act *acts,
         inf.keyq[l] = kq, inf.centre[l] = kq.mean;
         int has = lr_ntk_kernel_has_closed(a, 0);
         inf.method[l] = method == LR_NTK_KERNEL_AUTO ? (has ? LR_NTK_KERNEL_CLOSED : LR_NTK_KERNEL_MEHLER) : method;
-        LR_TRY(lr_ntk_kernel_layer(P, a, 0, kq.mean, Kp, Kc, method, &inf.trunc_ck[l]));
         if (inf.ntk_defined && lr_ntk_act_has_dirac(a)) inf.ntk_defined = 0, inf.ntk_undefined_layer = l + 1;
-        if (want_ntk && inf.ntk_defined) {
-            int hasd = lr_ntk_kernel_has_closed(a, 1);
-            inf.dmethod[l] =
-                method == LR_NTK_KERNEL_AUTO ? (hasd ? LR_NTK_KERNEL_CLOSED : LR_NTK_KERNEL_MEHLER) : method;
-            LR_TRY(lr_ntk_kernel_layer(P, a, 1, 0.0, Kp, Kd, method, &inf.trunc_dk[l]));
-            long nn = (long)(n * n);
-            double *nt = Nt.data, *kc = Kc.data, *kd = Kd.data;
+        closed_ctx c;
+        if (want_ntk && inf.ntk_defined && (method == LR_NTK_KERNEL_AUTO || method == LR_NTK_KERNEL_CLOSED) &&
+            closed_init(a, 0, &c) && c.fam == FAM_PWLIN) {
+            /* the fast path: CK, K' and the NTK step in one pass (see layer_pwlin_fused) */
+            LR_TRY(read_diagonal(P, Kp, who));
+            layer_pwlin_fused(P, &c, kq.mean, Kp, Kc, Nt);
+            inf.dmethod[l] = LR_NTK_KERNEL_CLOSED;
+            inf.trunc_ck[l] = inf.trunc_dk[l] = 0;
+        } else {
+            LR_TRY(lr_ntk_kernel_layer(P, a, 0, kq.mean, Kp, Kc, method, &inf.trunc_ck[l]));
+            if (want_ntk && inf.ntk_defined) {
+                int hasd = lr_ntk_kernel_has_closed(a, 1);
+                inf.dmethod[l] =
+                    method == LR_NTK_KERNEL_AUTO ? (hasd ? LR_NTK_KERNEL_CLOSED : LR_NTK_KERNEL_MEHLER) : method;
+                LR_TRY(lr_ntk_kernel_layer(P, a, 1, 0.0, Kp, Kd, method, &inf.trunc_dk[l]));
+                long nn = (long)(n * n);
+                double *nt = Nt.data, *kc = Kc.data, *kd = Kd.data;
 #ifdef _OPENMP
 #pragma omp parallel for simd schedule(static) num_threads(team(P))
 #endif
-            for (long q = 0; q < nn; q++) nt[q] = kc[q] + nt[q] * kd[q];
+                for (long q = 0; q < nn; q++) nt[q] = kc[q] + nt[q] * kd[q];
+            }
         }
         inf.trunc_max = fmax(inf.trunc_max, fmax(inf.trunc_ck[l], inf.trunc_dk[l]));
         tau = sqrt(kq.var);
@@ -950,6 +1085,9 @@ int lr_ntk_kernel_exact(lr_ntk_kernel_plan *P, lr_mat X, const lr_ntk_act *acts,
         lr_mat s = Kp;
         Kp = Kc, Kc = s;
     }
+    /* the fused layers write the lower triangles only (the others are mirrored already) */
+    mirror(P, Kp);
+    if (want_ntk && inf.ntk_defined) mirror(P, Nt);
     for (size_t j = 0; j < n; j++) memcpy(&LR_AT(CK, 0, j), &LR_AT(Kp, 0, j), n * sizeof(double));
     if (want_ntk)
         for (size_t j = 0; j < n; j++) {
