@@ -31,7 +31,8 @@
  * _ZGVdN4v_exp, and _ZGVdN4v_sin over the nodes; each within 4 ulp), the same operations
  * in the same order as t_integral otherwise.  |r| >= 0.925 and infinite thresholds take the
  * plain per-orthant path.  libmvec's AVX2 variants need AVX2 (and FMA, which they use) at
- * run time: __builtin_cpu_supports decides, and the scalar shared path
+ * run time: __builtin_cpu_supports decides (once, at start-up; LR_NTK_NO_AVX2 in the
+ * environment forces the scalar paths), and the scalar shared path
  * (lr_ntk_bvn_cov4_scalar, libm's exp and sin) runs on other machines and builds.
  *
  * Reference (lr_ntk_bvn_upper_ref): the t-integral by GSL's adaptive qag, with the exponent
@@ -45,6 +46,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/error.h"
 
@@ -225,10 +227,21 @@ static void cov4_avx2(const double h[2], const double k[2], double r, double out
 #pragma GCC pop_options
 #endif
 
+/* Decided once, when the program starts; LR_NTK_NO_AVX2 set (to anything) in the environment
+ * forces the scalar paths (for testing them on an AVX2 machine). */
+#ifdef LR_BVN_AVX2
+static int lr_avx2_usable;
+__attribute__((constructor)) static void lr_avx2_probe(void)
+{
+    __builtin_cpu_init();
+    lr_avx2_usable = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !getenv("LR_NTK_NO_AVX2");
+}
+#endif
+
 int lr_ntk_simd_avx2(void)
 {
 #ifdef LR_BVN_AVX2
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return lr_avx2_usable;
 #else
     return 0;
 #endif

@@ -31,7 +31,7 @@ void lr_ntk_bvn_cov4(const double h[2], const double k[2], double r, double out[
 /* The same with scalar libm exp and sin (what lr_ntk_bvn_cov4 runs without AVX2). */
 void lr_ntk_bvn_cov4_scalar(const double h[2], const double k[2], double r, double out[4]);
 /* 1 when this build and machine run the AVX2 paths (libmvec linked, the CPU has AVX2 and
- * FMA), else 0. */
+ * FMA, and LR_NTK_NO_AVX2 is not set in the environment at start-up), else 0. */
 int lr_ntk_simd_avx2(void);
 
 /* The reference for P(X > h, Y > k), to GSL's tolerances epsabs, epsrel; ws: a GSL workspace

@@ -40,8 +40,31 @@
  *     Cov[cos u, cos v] = e^{-(K_ii + K_jj)/2} (cosh K_ij - 1), cosh - 1 = 2 sinh^2(K_ij / 2);
  *   piecewise constant, sigma = L + h1 1_{t > t1} + h2 1_{t > t2} (sign, step, sigma_T,
  *     sigma_Q; src/ntk/keyq.c): Cov = sum_{a,b} h_a h_b [P(u > t_a, v > t_b) - Q(t_a/s_i) Q(t_b/s_j)],
- *     the bivariate normal orthant covariances of src/ntk/bvn.h (Genz's algorithm), mean
- *     L + h1 Q(t1/s_i) + h2 Q(t2/s_i).  Their sigma' holds Dirac masses: no K'.
+ *     the bivariate normal orthant covariances of src/ntk/bvn.h (Genz's algorithm, the four
+ *     of an entry together: lr_ntk_bvn_cov4), mean L + h1 Q(t1/s_i) + h2 Q(t2/s_i).  Their
+ *     sigma' holds Dirac masses: no K'.  Where |rho| < LR_NTK_SER_RHO = 0.3 the covariance is
+ *     summed instead as Mehler's series with exact coefficients (layer_pwconst):
+ *       Cov = sum_{1 <= m < D} rho^m A_im A_jm,  A_im = sum_a h_a a_m(1{z > t_a / s_i}),
+ *       a_m(1{z > x}) = int_x^inf phi h_m = phi(x) h_{m-1}(x) / sqrt(m)
+ *     (h_m the orthonormal Hermite polynomials; d/dz [phi He_{m-1}] = -phi He_m), D =
+ *     LR_NTK_SER_D = 32, so O(n D) coefficients per layer and D multiply-adds per entry
+ *     instead of four Gauss-Legendre sums of exp.  Truncation, by Cauchy-Schwarz as for
+ *     Mehler below: |sum_{m >= D}| <= |rho|^D sqrt(Var f_i Var f_j) < 0.3^32 = 1.9e-17 times
+ *     the scale of the entries, below Genz's 1e-15 (tests/test_ntk_kernel.c: the two agree
+ *     to 3e-16 of the largest entry).
+ *
+ * lr_ntk_kernel_exact's fast path for the piecewise-linear layers (layer_pwlin_fused): the
+ * CK's and K''s covariances above share theta, so one asin per entry serves both, and the
+ * NTK step K_NTK,l = K_CK,l + K_NTK,l-1 o K'_CK,l is done in the same pass over the lower
+ * triangle (K' is never stored); lr_ntk_kernel_layer, one kernel at a time, is the plain
+ * path the tests compare it with.
+ *
+ * Vector maths: where configure found glibc's libmvec and the machine has AVX2 and FMA
+ * (lr_ntk_simd_avx2, decided at start-up), the asin of the fused pass and the exp and sin of
+ * lr_ntk_bvn_cov4 are libmvec's 4-wide AVX2 variants (within 4 ulp of the scalar libm
+ * functions) and the series' Horner steps are 4-wide fused multiply-adds; elsewhere the same
+ * formulas run with scalar libm.  So the results depend on the machine's vector support in
+ * the last bits (about 1e-16 relative); never on the thread count.
  *
  * The general method (MEHLER).  Mehler's formula: for f, g in L^2 of the normal law,
  *   E[f(z1) g(rho z1 + sqrt(1 - rho^2) z2)] = sum_k rho^k a_k(f) a_k(g),
@@ -90,6 +113,12 @@
 
 #include "core/error.h"
 #include "ntk/bvn.h"
+
+/* The libmvec AVX2 paths (compiled for AVX2 and FMA, run where lr_ntk_simd_avx2() says so). */
+#if defined(LR_HAVE_LIBMVEC_AVX2) && defined(__x86_64__) && defined(__GNUC__)
+#define LR_KE_AVX2 1
+#include <immintrin.h>
+#endif
 
 static inline int thread_id(void)
 {
@@ -179,6 +208,15 @@ static size_t rule_build(const rule_spec *r, double refine, double *br, size_t n
 #define LR_NTK_TP(tp, D, i, k) \
     ((tp)[((i) / LR_NTK_TILE_R) * LR_NTK_TILE_R * (D) + (k) * LR_NTK_TILE_R + (i) % LR_NTK_TILE_R])
 
+/* The piecewise-constant closed forms' series (layer_pwconst): order, the |rho| below which
+ * it replaces Genz's orthants, and its coefficient table, packed by groups of
+ * LR_NTK_SER_R samples, m-major within a group (A_im at LR_NTK_SER_TP(ser, i, m)). */
+#define LR_NTK_SER_D 32
+#define LR_NTK_SER_RHO 0.3
+#define LR_NTK_SER_R 4
+#define LR_NTK_SER_TP(tp, i, m) \
+    ((tp)[((i) / LR_NTK_SER_R) * LR_NTK_SER_R * LR_NTK_SER_D + (m) * LR_NTK_SER_R + (i) % LR_NTK_SER_R])
+
 /* ---- the plan ---- */
 
 typedef struct thread_ws {
@@ -194,6 +232,8 @@ struct lr_ntk_kernel_plan {
     /* kd: Kin's diagonal, contiguous (the closed forms read K_ii for every entry of a column:
      * from Kin itself that is a stride of n + 1 doubles, a new page per row for large n) */
     double *table, *tp, *ef2, *tail, *sd, *kd, *mean, *colmax, *isq, *sqk;
+    /* the piecewise-constant series' coefficients (LR_NTK_SER_TP layout, npad x LR_NTK_SER_D) */
+    double *ser;
     /* the shared rule of activations without kinks (qs nodes), its Hermite values H
      * (qs x D, H_qk = h_k(z_q)), and the weighted function values F (qs x n) */
     size_t qs;
@@ -283,7 +323,7 @@ lr_ntk_kernel_plan *lr_ntk_kernel_plan_alloc(size_t n, size_t L, const lr_ntk_ke
     size_t per_thread = 5 * LR_NTK_PAD(P->q_max) + 7 * LR_NTK_PAD(P->qr_max);
     size_t npad = (n + LR_NTK_TILE_R - 1) / LR_NTK_TILE_R * LR_NTK_TILE_R, bq = 0;
     for (int m = 0; m < LR_NTK_REF_LEVELS; m++) bq += 2 * LR_NTK_PAD(rule_max(&P->rrule, 0, ldexp(1.0, m)));
-    size_t total = bq + 4 * LR_NTK_PAD(n * n) + LR_NTK_PAD(n * D) + LR_NTK_PAD(npad * D) + 6 * LR_NTK_PAD(n) + 2 * LR_NTK_PAD(D + 1) +
+    size_t total = bq + LR_NTK_PAD(npad * LR_NTK_SER_D) + 4 * LR_NTK_PAD(n * n) + LR_NTK_PAD(n * D) + LR_NTK_PAD(npad * D) + 6 * LR_NTK_PAD(n) + 2 * LR_NTK_PAD(D + 1) +
                    2 * LR_NTK_PAD(qs_max) + LR_NTK_PAD(qs_max * D) + LR_NTK_PAD(qs_max * n) +
                    2 * LR_NTK_PAD(o.gl_nodes) + 2 * LR_NTK_PAD(o.ref_gl_nodes) + P->nthreads * per_thread;
     P->block = lr_malloc(total * sizeof(double));
@@ -305,7 +345,7 @@ lr_ntk_kernel_plan *lr_ntk_kernel_plan_alloc(size_t n, size_t L, const lr_ntk_ke
         LR_NTK_TAKE(P->bz[m], q), LR_NTK_TAKE(P->bw[m], q);
     }
     LR_NTK_TAKE(P->ef2, n), LR_NTK_TAKE(P->tail, n), LR_NTK_TAKE(P->sd, n), LR_NTK_TAKE(P->mean, n);
-    LR_NTK_TAKE(P->colmax, n), LR_NTK_TAKE(P->kd, n);
+    LR_NTK_TAKE(P->colmax, n), LR_NTK_TAKE(P->kd, n), LR_NTK_TAKE(P->ser, npad * LR_NTK_SER_D);
     LR_NTK_TAKE(P->sqk, D + 1), LR_NTK_TAKE(P->isq, D + 1);
     LR_NTK_TAKE(P->glx, o.gl_nodes), LR_NTK_TAKE(P->glw, o.gl_nodes);
     LR_NTK_TAKE(P->rglx, o.ref_gl_nodes), LR_NTK_TAKE(P->rglw, o.ref_gl_nodes);
@@ -481,9 +521,115 @@ static inline double corr(double kij, double si, double sj)
     return r > 1 ? 1.0 : (r < -1 ? -1.0 : r);
 }
 
+/* ---- the piecewise-constant series (small |rho|) ---- */
+
+/* Sample i's coefficients A_im, 1 <= m < D (A_i0 = 0): sum_a h_a phi(c_a) h_{m-1}(c_a) / sqrt(m),
+ * c_a = t_a / s_i, by the recurrence run on phi(c) h_k(c) (nothing overflows: phi(c) first);
+ * all 0 for a zero sample (its covariances are 0) or a threshold beyond the doubles. */
+static void pwconst_coeffs(const lr_ntk_kernel_plan *P, const closed_ctx *c, size_t i)
+{
+    const size_t D = LR_NTK_SER_D;
+    double *A = &LR_NTK_SER_TP(P->ser, i, 0);
+    for (size_t m = 0; m < D; m++) A[m * LR_NTK_SER_R] = 0;
+    double s = P->sd[i];
+    if (!(s > 0)) return;
+    for (int a = 0; a < 2; a++) {
+        if (c->h[a] == 0) continue;
+        double x = c->t[a] / s;
+        if (!isfinite(x)) continue;
+        double gp = 0, gc = exp(-0.5 * x * x) / sqrt(2.0 * M_PI); /* phi h_{-1}, phi h_0 */
+        for (size_t m = 1; m < D; m++) {
+            double im = 1.0 / sqrt((double)m);
+            A[m * LR_NTK_SER_R] += c->h[a] * gc * im;
+            double gn = (x * gc - sqrt((double)(m - 1)) * gp) * im;
+            gp = gc, gc = gn;
+        }
+    }
+}
+
+/* rho sum_{1 <= m < D} rho^{m-1} A_im A_jm by Horner (the series of one entry). */
+static inline double pwconst_series(const double *ser, size_t i, size_t j, double rho)
+{
+    const size_t D = LR_NTK_SER_D;
+    double acc = LR_NTK_SER_TP(ser, i, D - 1) * LR_NTK_SER_TP(ser, j, D - 1);
+    for (size_t m = D - 2; m >= 1; m--) acc = acc * rho + LR_NTK_SER_TP(ser, i, m) * LR_NTK_SER_TP(ser, j, m);
+    return acc * rho;
+}
+
+#ifdef LR_KE_AVX2
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+/* Rows i0 .. i0 + 3 (i0 a multiple of LR_NTK_SER_R, all below the diagonal) of column j:
+ * returns 0 (nothing written) unless every |rho| < LR_NTK_SER_RHO; else writes the
+ * entries (series + means), Horner with fused multiply-adds. */
+static int pwconst_rows_avx2(const lr_ntk_kernel_plan *P, size_t i0, size_t j, const double *kin, double *out)
+{
+    const size_t D = LR_NTK_SER_D;
+    const __m256d one = _mm256_set1_pd(1.0), mone = _mm256_set1_pd(-1.0), zero = _mm256_setzero_pd();
+    __m256d si = _mm256_loadu_pd(P->sd + i0), d = _mm256_mul_pd(si, _mm256_set1_pd(P->sd[j]));
+    __m256d r = _mm256_div_pd(_mm256_loadu_pd(kin + i0), d);
+    r = _mm256_blendv_pd(r, one, _mm256_cmp_pd(r, one, _CMP_GT_OQ));
+    r = _mm256_blendv_pd(r, mone, _mm256_cmp_pd(r, mone, _CMP_LT_OQ));
+    r = _mm256_blendv_pd(zero, r, _mm256_cmp_pd(d, zero, _CMP_GT_OQ));
+    __m256d ar = _mm256_andnot_pd(_mm256_set1_pd(-0.0), r);
+    if (_mm256_movemask_pd(_mm256_cmp_pd(ar, _mm256_set1_pd(LR_NTK_SER_RHO), _CMP_LT_OQ)) != 0xF) return 0;
+    const double *A = &LR_NTK_SER_TP(P->ser, i0, 0), *B = &LR_NTK_SER_TP(P->ser, j, 0);
+    __m256d acc = _mm256_mul_pd(_mm256_loadu_pd(A + (D - 1) * LR_NTK_SER_R), _mm256_set1_pd(B[(D - 1) * LR_NTK_SER_R]));
+    for (size_t m = D - 2; m >= 1; m--)
+        acc = _mm256_fmadd_pd(acc, r, _mm256_mul_pd(_mm256_loadu_pd(A + m * LR_NTK_SER_R), _mm256_set1_pd(B[m * LR_NTK_SER_R])));
+    acc = _mm256_mul_pd(acc, r);
+    _mm256_storeu_pd(out + i0, _mm256_add_pd(acc, _mm256_mul_pd(_mm256_loadu_pd(P->mean + i0), _mm256_set1_pd(P->mean[j]))));
+    return 1;
+}
+#pragma GCC pop_options
+#endif
+
+/* A piecewise-constant layer: Genz's orthants (lr_ntk_bvn_cov4) on the diagonal and where
+ * |rho| >= LR_NTK_SER_RHO, the series elsewhere (see the header). */
+static void layer_pwconst(lr_ntk_kernel_plan *P, const closed_ctx *c, double shift, lr_mat Kin, lr_mat Kout)
+{
+    size_t n = P->n, npad = (n + LR_NTK_SER_R - 1) / LR_NTK_SER_R * LR_NTK_SER_R;
+    for (size_t i = 0; i < n; i++) P->mean[i] = closed_mean(c, P->kd[i], P->sd[i]) - shift;
+    for (size_t i = 0; i < npad; i++) {
+        if (i < n) pwconst_coeffs(P, c, i);
+        else
+            for (size_t m = 0; m < LR_NTK_SER_D; m++) LR_NTK_SER_TP(P->ser, i, m) = 0;
+    }
+#ifdef LR_KE_AVX2
+    const int avx2 = lr_ntk_simd_avx2();
+#endif
+    long nn = (long)n;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 8) num_threads(team(P))
+#endif
+    for (long jj = 0; jj < nn; jj++) {
+        size_t j = (size_t)jj;
+        double kjj = P->kd[j], sj = P->sd[j], mj = P->mean[j];
+        const double *kin = &LR_AT(Kin, 0, j);
+        double *out = &LR_AT(Kout, 0, j);
+        out[j] = closed_cov(c, kjj, kjj, kjj, sj, sj, 1.0) + mj * mj;
+        for (size_t i = j + 1; i < n; i++) {
+#ifdef LR_KE_AVX2
+            if (avx2 && i % LR_NTK_SER_R == 0 && i + LR_NTK_SER_R <= n && pwconst_rows_avx2(P, i, j, kin, out)) {
+                i += LR_NTK_SER_R - 1;
+                continue;
+            }
+#endif
+            double si = P->sd[i], rho = corr(kin[i], si, sj);
+            out[i] = (fabs(rho) < LR_NTK_SER_RHO ? pwconst_series(P->ser, i, j, rho)
+                                                 : closed_cov(c, P->kd[i], kjj, kin[i], si, sj, rho)) +
+                     P->mean[i] * mj;
+        }
+    }
+}
+
 static void layer_closed(lr_ntk_kernel_plan *P, const closed_ctx *c, double shift, lr_mat Kin, lr_mat Kout)
 {
     size_t n = P->n;
+    if (c->fam == FAM_PWCONST && !c->deriv) {
+        layer_pwconst(P, c, shift, Kin, Kout);
+        return;
+    }
     for (size_t i = 0; i < n; i++) P->mean[i] = closed_mean(c, P->kd[i], P->sd[i]) - shift;
     long nn = (long)n;
 #ifdef _OPENMP
@@ -519,9 +665,7 @@ static inline double pwlin_pair(const closed_ctx *c, double kij, double si, doub
     return dj * dj * as / (2.0 * M_PI) + dmi * dmj;
 }
 
-#if defined(LR_HAVE_LIBMVEC_AVX2) && defined(__x86_64__) && defined(__GNUC__)
-#define LR_KE_AVX2 1
-#include <immintrin.h>
+#ifdef LR_KE_AVX2
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 __m256d _ZGVdN4v_asin(__m256d);
