@@ -955,8 +955,8 @@ static int compare_files(cmp_file *files, size_t nf, const cmp_args *a)
         for (size_t m = 0; m < nm; m++) printf("%s %s", m ? "," : "", metrics[m]);
         if (!nm) printf(" (none)");
         printf(" with its distribution-free 95%% interval; bounds: held/n [Wilson 95%%]%s\n", nb ? "" : " (none)");
-        printf("flags against A: '*' a median differs by more than tol = %g of the larger and the medians' "
-               "intervals do not overlap (--tol); '!' the coverages' Wilson intervals do not overlap\n", a->tol);
+        printf("flags against A: '*' a median: |B - A| > tol max(|A|, |B|) with tol = %g (--tol), and the medians'\n"
+               "                 95%% intervals apart; '!' a coverage: the Wilson intervals apart\n", a->tol);
         printf("\n%-26s", "");
         for (size_t s = 0; s < ns; s++) printf(" %-*s", s + 1 < ns ? CELL : 0, sides[s].name);
         printf("\n");
