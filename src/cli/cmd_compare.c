@@ -699,7 +699,7 @@ static int print_group(const cmp_file *files, size_t ns, const cmp_side *sides, 
         free(cell), free(tail), free(name);
         LR_ERROR(LR_ENOMEM, "out of memory");
     }
-    int flagged = 0, shown = 0;
+    int flagged = 0;
     unsigned char *show = calloc(nlines, 1);
     snprintf(name[0], sizeof name[0], "trials");
     show[0] = 1;
@@ -756,14 +756,12 @@ static int print_group(const cmp_file *files, size_t ns, const cmp_side *sides, 
         printf("\n%s%s\n", label, flagged ? "   <- differs" : "");
         for (size_t l = 0; l < nlines; l++) {
             if (!show[l]) continue;
-            shown++;
             printf("    %-22s", name[l]);
             for (size_t s = 0; s < ns; s++)
                 printf(" %-*s", s + 1 < ns || tail[l][0] ? CELL : 0, cell[l * ns + s]);
             printf("%s%s\n", tail[l][0] ? " " : "", tail[l]);
         }
     }
-    (void)shown;
     free(show);
     free(cell);
     free(tail);
