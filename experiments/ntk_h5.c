@@ -126,7 +126,7 @@ static int write_spectra(const lr_run *run, hid_t file)
         s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
     lr_mat X = lr_mat_wrap(x, dim, n), KM = lr_mat_wrap(K, n, n), none = {NULL, 0, 0, 1};
     /* The unit's stream draws the data first, so the same seed gives the same X. */
-    if (s == LR_OK) lr_rng_seed_unit(rng, run->seed, p, 0);
+    if (s == LR_OK) lr_run_seed_unit(run, rng, p, 0);
     if (s == LR_OK) s = lr_ntk_point_data(run, p, rng, &X, labels, d);
     for (size_t a = 0; s == LR_OK && a < st->nact; a++) {
         lr_ntk_act acts[LR_NTK_MAX_LAYERS], cacts[LR_NTK_MAX_LAYERS];

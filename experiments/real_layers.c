@@ -316,7 +316,7 @@ static int layer_stage(const lr_run *run, rl_state *st, rl_ws *w, size_t point, 
         for (size_t ci = 0; ci < run->ncomps && s == LR_OK; ci++) {
             int route = 0, fb = 0;
             /* A randomised compressor's stream: one per (point, layer, compressor). */
-            if (run->comps[ci]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, l, ci);
+            if (run->comps[ci]->randomised) lr_run_seed_compressor(run, w->crng, point, l, ci);
             s = lr_measure_rank_errors(&f.L, w->plans[ci], point, L->ranks, n, 0, w->crng, el, el + n,
                                            el + 2 * n, kk, &route, &fb);
             for (size_t i = 0; i < n && s == LR_OK; i++)
@@ -406,7 +406,7 @@ static int sequential_run(const lr_run *run, rl_state *st, rl_ws *w, size_t poin
         } else if (s == LR_OK) {
             /* ... and in the sequential stage, one per (point, budget, layer, compressor). */
             if (run->comps[ci]->randomised)
-                lr_compressor_seed_stream(w->crng, run->seed, point, nl + b * nl + l, ci);
+                lr_run_seed_compressor(run, w->crng, point, nl + b * nl + l, ci);
             s = lr_compressor_execute(w->plans[ci], point, &f.L, &k, 1, &fac, &info, w->crng);
             if (s == LR_OK) {
                 lrs[l].A.cols = fac.k;

@@ -308,7 +308,7 @@ static int trial_compressor(const lr_run *run, const recovery_state *st, const r
     }
     lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
     double t0 = now_seconds();
-    if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
+    if (run->comps[c]->randomised) lr_run_seed_compressor(run, w->crng, point, trial, c);
     LR_TRY(lr_compressor_execute(w->plans[c], point, &t->L, w->ranks, run->nranks, f, &info, w->crng));
     double elapsed = now_seconds() - t0;
 
@@ -456,7 +456,7 @@ static int recovery_route_unit(const lr_run *run, void *wsp, size_t point, size_
         /* The guard refused: replay the same draws on the SVD route. */
         if (!w->plain && !(w->plain = recovery_ws_alloc(run)))
             LR_ERROR(LR_ENOMEM, "cannot allocate the SVD route's workspace");
-        lr_rng_seed_unit(rng, run->seed, point, trial);
+        lr_run_seed_unit(run, rng, point, trial);
         code = LR_ROUTE_GRAM_FALLBACK;
     }
     LR_TRY(recovery_unit(run, w->plain, point, trial, rng, rows, seconds));

@@ -313,7 +313,7 @@ static int gram_compressor(const lr_run *run, const lr_synth_spec *sp, const lr_
     }
     lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
     t1 = now_s();
-    if (run->comps[c]->randomised) lr_compressor_seed_stream(w->crng, run->seed, point, trial, c);
+    if (run->comps[c]->randomised) lr_run_seed_compressor(run, w->crng, point, trial, c);
     LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
     double elapsed = now_s() - t1;
     *tf += elapsed;

@@ -160,6 +160,11 @@ static void rank_label(const lr_table *P, size_t row, char *buf, size_t len)
 static int figure_setup(figure *f)
 {
     read_axes(f->rf->file, f->ax, &f->nax);
+    /* A swept seed pooled by report.seeds has no /points column: not an axis of the figures. */
+    size_t kept = 0;
+    for (size_t a = 0; a < f->nax; a++)
+        if (!f->rf->points || lr_table_col(f->rf->points, f->ax[a].column) >= 0) f->ax[kept++] = f->ax[a];
+    f->nax = kept;
     f->xaxis = (size_t)-1;
     plot_keys keys = stored_plot_keys(f->rf->config);
     if (keys.x[0]) {

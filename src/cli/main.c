@@ -21,6 +21,9 @@ static void usage(FILE *f)
             "  export FILE [TABLE] [COLUMN ...] [--format tsv|csv|latex|markdown] [-o PATH]\n"
             "                 the results' tables (trials, points, fits, ...) as TSV or CSV, or\n"
             "                 /points as a LaTeX or Markdown table for a paper\n"
+            "  compare A.h5 B.h5 [C.h5 ...] [--columns COL,...] [--tol T] [--seeds auto|pooled|separate]\n"
+            "                 runs of one experiment side by side: configs diffed, per point the\n"
+            "                 medians and coverages, differences beyond the noise flagged\n"
             "  list           experiments, compressors, bounds and config keys\n"
             "\n"
             "'lrlab COMMAND --help' describes each command.  lrlab %s\n",
@@ -62,6 +65,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "plot")) return lr_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "list")) return lr_cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return lr_cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) return lr_cmd_compare(argc - 1, argv + 1);
     fprintf(stderr, "lrlab: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -123,7 +123,27 @@ struct lr_run {
     unsigned *bound_unmet;          /* per bound: LR_ASSUME_* flags the run does not meet */
     char *notes;                    /* what the run must tell its user (lr_run_note), or NULL */
     struct lr_instances *instances; /* --save-instances: where units put their matrices */
+    int seed_swept;                 /* `seed` is a sweep axis: axis number seed_axis */
+    size_t seed_axis;
+    int seeds_pooled;               /* report.seeds = "pooled": /points, /fits pool the seeds */
 };
+
+/* ---- swept seeds (runner.c) ----
+ * A unit's streams derive from (its point's seed, its point in the sweep without the seed
+ * axis, trial): a run with seed = [1, 2] has the trials of the runs seed = 1 and seed = 2.
+ * Without a seed axis these are (run->seed, point, trial), as before. */
+uint64_t lr_run_point_seed(const lr_run *run, size_t point);
+/* The point's index in the sweep with the seed axis removed (point itself if unswept). */
+size_t lr_run_seed_point(const lr_run *run, size_t point);
+/* The seed axis's stride in the point numbering (0 without a seed axis). */
+size_t lr_run_seed_stride(const lr_run *run);
+/* The point whose /points row summarises `point`: with report.seeds = "pooled", the same
+ * point at the first seed (its row holds every seed's trials); otherwise point itself. */
+size_t lr_run_pooled_point(const lr_run *run, size_t point);
+/* Seed the unit's own stream, and compressor comp's stream (lr_compressor_seed_stream),
+ * from the derivation above; `trial` is what the experiment passes as the unit key. */
+void lr_run_seed_unit(const lr_run *run, gsl_rng *rng, size_t point, size_t trial);
+void lr_run_seed_compressor(const lr_run *run, gsl_rng *rng, size_t point, uint64_t trial, size_t comp);
 
 /* Declare the standard columns, one column per parameter (path -> column name), and
  * the bound columns.  Called by an experiment's prepare. */

@@ -45,12 +45,16 @@ const lr_key lr_common_schema[] = {
      .doc = "which experiment runs"},
     {.path = "name", .type = LR_KEY_STRING, .def = NAN, .def_str = "",
      .doc = "a title for reports and figures"},
-    {.path = "seed", .type = LR_KEY_INT, .def = 1, .max = 4294967295.0,
-     .doc = "run seed: every trial's stream derives from (seed, point, trial)"},
+    {.path = "seed", .type = LR_KEY_INT, .sweepable = 1, .def = 1, .max = 4294967295.0,
+     .doc = "run seed: every trial's stream derives from (seed, point, trial); a list [1, 2, 3] "
+            "runs each seed (the same trials as one run per seed)"},
     {.path = "trials", .type = LR_KEY_INT, .def = 100, .min = 1, .max = (double)LR_RNG_MAX_TRIALS,
      .doc = "independent trials per sweep point"},
     {.path = "rng", .type = LR_KEY_STRING, .def = NAN, .def_str = "mt19937", .choices = "mt19937|taus2",
      .doc = "GSL generator of every trial's stream (taus2: ~2.5x faster Gaussian draws, other numbers)"},
+    {.path = "report.seeds", .type = LR_KEY_STRING, .def = NAN, .def_str = "pooled", .choices = "pooled|separate",
+     .doc = "with seed swept: /points and /fits pool the seeds (one row per point, the seeds' trials "
+            "together) or keep each seed apart"},
     {.path = "plot.x", .type = LR_KEY_STRING, .def = NAN, .def_str = "",
      .doc = "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
     {.path = "plot.weight", .type = LR_KEY_BOOL,
@@ -608,7 +612,7 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
             stop = status;
             if (stop != LR_OK) continue;
             size_t u = pending[i], point = u / run->ntrials, trial = u % run->ntrials;
-            lr_rng_seed_unit(rng, run->seed, point, trial);
+            lr_run_seed_unit(run, rng, point, trial);
             double unit_t0 = wall_now();
             int s = run->exp->unit(run, ws, point, trial, rng, rows, secs);
             run->unit_seconds[u] = wall_now() - unit_t0;
@@ -649,6 +653,85 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
     return LR_OK;
 }
 
+/* ---- swept seeds ---- */
+
+/* A swept seed is an axis like any other (seed = [1, 2, 3] or { list = [...]; }), but a
+ * unit's stream must not depend on the other seeds of the run: the unit at point p draws
+ * from (seed at p, p's index in the sweep without the seed axis, trial), so a run with
+ * seed = [1, 2] holds exactly the trials of the runs seed = 1 and seed = 2.  Without a
+ * seed axis that is (seed, p, trial), the stream of every run before seeds were sweepable.
+ * Zipping the seed with another axis would tie a seed to a value of that key and is
+ * refused, as are repeated seeds (the same trials twice). */
+static int seed_axis_setup(lr_run *run)
+{
+    const lr_config *c = run->cfg;
+    char where[512];
+    int axis = lr_config_axis_of(c, "seed");
+    run->seeds_pooled = !strcmp(lr_config_str(c, "report.seeds"), "pooled");
+    run->seed_swept = axis >= 0;
+    if (axis < 0) return LR_OK;
+    run->seed_axis = (size_t)axis;
+    size_t a = run->seed_axis, n = lr_config_axis_len(c, a);
+    if (lr_config_axis_zip(c, a))
+        LR_ERRORF(LR_ECONFIG, "%s: the seed cannot be zipped with another axis (zip = \"%s\"): each seed runs "
+                  "the whole sweep", lr_config_where(c, "seed", where, sizeof where), lr_config_axis_zip(c, a));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (lr_config_axis_value(c, a, i) == lr_config_axis_value(c, a, j))
+                LR_ERRORF(LR_ECONFIG, "%s: seed %.0f is listed twice (elements %zu and %zu): the same trials "
+                          "twice", lr_config_where(c, "seed", where, sizeof where), lr_config_axis_value(c, a, i),
+                          j + 1, i + 1);
+    return LR_OK;
+}
+
+uint64_t lr_run_point_seed(const lr_run *run, size_t point)
+{
+    if (!run->seed_swept) return run->seed;
+    size_t a = run->seed_axis;
+    return (uint64_t)lr_config_axis_value(run->cfg, a, lr_config_axis_index(run->cfg, a, point));
+}
+
+size_t lr_run_seed_point(const lr_run *run, size_t point)
+{
+    if (!run->seed_swept) return point;
+    size_t a = run->seed_axis;
+    /* point = hi (stride n) + index stride + lo with lo < stride: drop the middle digit. */
+    size_t stride = lr_run_seed_stride(run), n = lr_config_axis_len(run->cfg, a);
+    return point / (stride * n) * stride + point % stride;
+}
+
+size_t lr_run_seed_stride(const lr_run *run)
+{
+    /* The stride of an unzipped axis in the mixed radix of config_sweep.c: the product of
+     * the lengths of the groups after its own. */
+    if (!run->seed_swept) return 0;
+    size_t a = run->seed_axis, g = lr_config_axis_group(run->cfg, a), stride = 1;
+    for (size_t b = 0; b < lr_config_naxes(run->cfg); b++) {
+        size_t gb = lr_config_axis_group(run->cfg, b);
+        int first = 1;
+        for (size_t e = 0; e < b; e++) first &= lr_config_axis_group(run->cfg, e) != gb;
+        if (gb > g && first) stride *= lr_config_axis_len(run->cfg, b);
+    }
+    return stride;
+}
+
+size_t lr_run_pooled_point(const lr_run *run, size_t point)
+{
+    if (!run->seed_swept || !run->seeds_pooled) return point;
+    size_t a = run->seed_axis;
+    return point - lr_config_axis_index(run->cfg, a, point) * lr_run_seed_stride(run);
+}
+
+void lr_run_seed_unit(const lr_run *run, gsl_rng *rng, size_t point, size_t trial)
+{
+    lr_rng_seed_unit(rng, lr_run_point_seed(run, point), lr_run_seed_point(run, point), trial);
+}
+
+void lr_run_seed_compressor(const lr_run *run, gsl_rng *rng, size_t point, uint64_t trial, size_t comp)
+{
+    lr_compressor_seed_stream(rng, lr_run_point_seed(run, point), lr_run_seed_point(run, point), trial, comp);
+}
+
 /* Read and validate the config, size the run and let the experiment prepare it; print
  * the run's notes.  Nothing is written yet. */
 static int run_setup(lr_run *run, const lr_run_options *opt)
@@ -666,6 +749,7 @@ static int run_setup(lr_run *run, const lr_run_options *opt)
     if (status != LR_OK) return status;
 
     run->seed = (uint64_t)lr_config_num(run->cfg, 0, "seed");
+    if ((status = seed_axis_setup(run)) != LR_OK) return status;
     run->rng_kind = lr_config_str(run->cfg, "rng");
     run->ntrials = (size_t)lr_config_num(run->cfg, 0, "trials");
     run->npoints = lr_config_npoints(run->cfg);

@@ -10,7 +10,13 @@
  * /fits: for each swept key, each compressor and rank, and each combination of the
  * other swept keys, the least-squares slope of log err_fro against the log of the key's
  * value over all trials, with a 95% t interval and a family-wise (Bonferroni) one, next to
- * the theory's slope. */
+ * the theory's slope.
+ *
+ * A swept seed (run.h, "swept seeds") is never fitted along: it is not a scale parameter.
+ * With report.seeds = "pooled" (the default) the seeds' trials of one point are one group:
+ * /points has one row per point of the seedless sweep, at the first seed's point index and
+ * without the seed column, and the fits pool the seeds likewise; with "separate" every
+ * seed keeps its own rows and its own fits. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +74,7 @@ static int groups_build(const lr_run *run, row_groups *g)
                       "the run's %zu x %zu x %zu (an experiment's row layout bug)",
                       r, p, c, i, run->npoints, run->ncomps, run->nranks);
         }
-        key[r] = ((size_t)p * run->ncomps + (size_t)c) * run->nranks + (size_t)i;
+        key[r] = (lr_run_pooled_point(run, (size_t)p) * run->ncomps + (size_t)c) * run->nranks + (size_t)i;
         g->start[key[r] + 1]++;
     }
     g->largest = 0;
@@ -158,6 +164,12 @@ static double nominal_at(const lr_run *run, const lr_bound *b, size_t p)
     return lr_bound_nominal(b, &bp);
 }
 
+/* Whether `path` is the swept seed and the summaries pool its values. */
+static int pooled_seed(const lr_run *run, const char *path)
+{
+    return run->seed_swept && run->seeds_pooled && !strcmp(path, "seed");
+}
+
 static int declare_point_columns(const lr_run *run, lr_table *t, point_cols *pc)
 {
     LR_TRY(add(t, "point", LR_COL_INT, "sweep point index", &pc->point));
@@ -171,6 +183,8 @@ static int declare_point_columns(const lr_run *run, lr_table *t, point_cols *pc)
     if (!pc->params) LR_ERROR(LR_ENOMEM, "out of memory");
     for (size_t j = 0; j < run->nparam_cols; j++) {
         const lr_column *src = &run->trials->cols[run->param_cols[j].column];
+        pc->params[j] = -1;
+        if (pooled_seed(run, run->param_cols[j].path)) continue; /* a row holds every seed */
         LR_TRY(add(t, src->name, src->type, src->doc, &pc->params[j]));
     }
     LR_TRY(add(t, "n", LR_COL_INT, "trials", &pc->n));
@@ -301,7 +315,7 @@ int lr_summarise_points(const lr_run *run, lr_table **points)
                 out[pc.rank_index] = (double)i;
                 out[pc.k_target] = first[col->k_target];
                 for (size_t j = 0; j < run->nparam_cols; j++)
-                    out[pc.params[j]] = first[run->param_cols[j].column];
+                    if (pc.params[j] >= 0) out[pc.params[j]] = first[run->param_cols[j].column];
                 size_t n = gather(run, &G, p, c, i, col->err_fro, -1, buf);
                 out[pc.n] = (double)n;
                 put_quantiles(out, pc.efro_med, pc.efro_q10, pc.efro_q90, buf, n);
@@ -360,6 +374,7 @@ static void describe_fixed(const lr_run *run, size_t axis, size_t p, char *buf, 
     for (size_t a = 0; a < lr_config_naxes(run->cfg); a++) {
         /* The axis's zip partners move with it: not fixed. */
         if (lr_config_axis_group(run->cfg, a) == lr_config_axis_group(run->cfg, axis)) continue;
+        if (pooled_seed(run, lr_config_axis_path(run->cfg, a))) continue;
         double v = lr_config_axis_value(run->cfg, a, lr_config_axis_index(run->cfg, a, p));
         used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s=%g",
                                  used ? ", " : "", lr_config_axis_path(run->cfg, a), v);
@@ -482,6 +497,7 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
     for (size_t a = 0; status == LR_OK && a < naxes; a++) {
         if (lr_config_axis_len(run->cfg, a) < 2) continue;
         const char *path = lr_config_axis_path(run->cfg, a);
+        if (run->seed_swept && a == run->seed_axis) continue; /* not a scale parameter */
         int xcol = -1;
         for (size_t j = 0; j < run->nparam_cols; j++)
             if (!strcmp(run->param_cols[j].path, path)) xcol = run->param_cols[j].column;
@@ -512,7 +528,8 @@ int lr_summarise_fits(const lr_run *run, lr_table **fits)
                     for (size_t p = 0; p < run->npoints; p++) {
                         int same = 1;
                         for (size_t b = 0; b < naxes && same; b++)
-                            if (lr_config_axis_group(run->cfg, b) != lr_config_axis_group(run->cfg, a) &&
+                            if (!(run->seed_swept && run->seeds_pooled && b == run->seed_axis) &&
+                                lr_config_axis_group(run->cfg, b) != lr_config_axis_group(run->cfg, a) &&
                                 lr_config_axis_index(run->cfg, b, p) != lr_config_axis_index(run->cfg, b, p0))
                                 same = 0;
                         if (!same) continue;
