@@ -695,12 +695,12 @@ static int print_group(const cmp_file *files, size_t ns, const cmp_side *sides, 
     char (*cell)[64] = calloc(ncells, sizeof *cell);
     char (*tail)[48] = calloc(nlines, sizeof *tail);
     char (*name)[128] = calloc(nlines, sizeof *name);
-    if (!cell || !tail || !name) {
-        free(cell), free(tail), free(name);
+    unsigned char *show = calloc(nlines, 1);
+    if (!cell || !tail || !name || !show) {
+        free(cell), free(tail), free(name), free(show);
         LR_ERROR(LR_ENOMEM, "out of memory");
     }
     int flagged = 0;
-    unsigned char *show = calloc(nlines, 1);
     snprintf(name[0], sizeof name[0], "trials");
     show[0] = 1;
     for (size_t s = 0; s < ns; s++) snprintf(cell[s], sizeof cell[s], "%zu", side_rows(e, ne, s));

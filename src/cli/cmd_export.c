@@ -29,6 +29,7 @@
 
 #include "cli/cli.h"
 #include "core/error.h"
+#include "core/text.h"
 #include "io/h5.h"
 #include "run/table.h"
 
@@ -198,10 +199,7 @@ static void real_exact(double x, char *buf, size_t len)
         snprintf(buf, len, "%s", x > 0 ? "inf" : "-inf");
         return;
     }
-    for (int p = 15; p <= 17; p++) {
-        snprintf(buf, len, "%.*g", p, x);
-        if (strtod(buf, NULL) == x) break;
-    }
+    lr_text_real(x, buf, len);
 }
 
 /* x with `digits` significant digits; in LaTeX 1.2e-05 becomes $1.2\times10^{-5}$. */
@@ -243,51 +241,24 @@ static void number_cell(const lr_table *t, size_t row, int c, export_format fmt,
     }
 }
 
-/* ---- a growing string ---- */
-
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} strbuf;
-
-static void sb_putn(strbuf *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap + n + 1) * 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p, b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_puts(strbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
 /* A name in LaTeX text mode: the ten special characters, and < > | which the default
  * OT1 font encoding prints as other glyphs. */
-static void latex_escape(strbuf *b, const char *s)
+static void latex_escape(lr_strbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '\\': sb_puts(b, "\\textbackslash{}"); break;
-        case '~': sb_puts(b, "\\textasciitilde{}"); break;
-        case '^': sb_puts(b, "\\textasciicircum{}"); break;
-        case '<': sb_puts(b, "\\textless{}"); break;
-        case '>': sb_puts(b, "\\textgreater{}"); break;
-        case '|': sb_puts(b, "\\textbar{}"); break;
+        case '\\': lr_strbuf_puts(b, "\\textbackslash{}"); break;
+        case '~': lr_strbuf_puts(b, "\\textasciitilde{}"); break;
+        case '^': lr_strbuf_puts(b, "\\textasciicircum{}"); break;
+        case '<': lr_strbuf_puts(b, "\\textless{}"); break;
+        case '>': lr_strbuf_puts(b, "\\textgreater{}"); break;
+        case '|': lr_strbuf_puts(b, "\\textbar{}"); break;
         case '&': case '%': case '$': case '#': case '_': case '{': case '}':
-            sb_putn(b, "\\", 1);
-            sb_putn(b, s, 1);
+            lr_strbuf_putn(b, "\\", 1);
+            lr_strbuf_putn(b, s, 1);
             break;
-        case '\n': case '\r': case '\t': sb_putn(b, " ", 1); break;
-        default: sb_putn(b, s, 1);
+        case '\n': case '\r': case '\t': lr_strbuf_putn(b, " ", 1); break;
+        default: lr_strbuf_putn(b, s, 1);
         }
     }
 }
@@ -297,34 +268,34 @@ static int is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <=
 /* A name in a Markdown table cell: the pipe would end the cell, and * ` [ ] < > \ ~ $
  * would start markup (GitHub strikes through ~text~ and typesets $math$); an underscore
  * only where it could (not inside a word: dd_rank stays). */
-static void markdown_escape(strbuf *b, const char *s)
+static void markdown_escape(lr_strbuf *b, const char *s)
 {
     for (size_t i = 0; s[i]; i++) {
         char c = s[i];
         if (c == '\n' || c == '\r' || c == '\t') {
-            sb_putn(b, " ", 1);
+            lr_strbuf_putn(b, " ", 1);
             continue;
         }
         int special = strchr("|*`[]<>\\~$", c) != NULL ||
                       (c == '_' && !(i > 0 && is_alnum(s[i - 1]) && is_alnum(s[i + 1])));
-        if (special) sb_putn(b, "\\", 1);
-        sb_putn(b, &c, 1);
+        if (special) lr_strbuf_putn(b, "\\", 1);
+        lr_strbuf_putn(b, &c, 1);
     }
 }
 
 /* A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-static void csv_field(strbuf *b, const char *s)
+static void csv_field(lr_strbuf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
-        sb_puts(b, s);
+        lr_strbuf_puts(b, s);
         return;
     }
-    sb_putn(b, "\"", 1);
+    lr_strbuf_putn(b, "\"", 1);
     for (; *s; s++) {
-        if (*s == '"') sb_putn(b, "\"", 1);
-        sb_putn(b, s, 1);
+        if (*s == '"') lr_strbuf_putn(b, "\"", 1);
+        lr_strbuf_putn(b, s, 1);
     }
-    sb_putn(b, "\"", 1);
+    lr_strbuf_putn(b, "\"", 1);
 }
 
 /* Display width of UTF-8 text: its code points (continuation bytes do not count). */
@@ -340,13 +311,13 @@ static size_t text_width(const char *s)
 /* TSV and CSV, streamed row by row. */
 static int write_delimited(FILE *f, const lr_table *t, const int *cols, size_t ncols, export_format fmt)
 {
-    strbuf line = {0};
+    lr_strbuf line = {0};
     char num[64];
     const char *sep = fmt == FMT_CSV ? "," : "\t";
     for (size_t i = 0; i <= t->nrows && !line.failed; i++) {
         line.len = 0;
         for (size_t j = 0; j < ncols; j++) {
-            if (j) sb_puts(&line, sep);
+            if (j) lr_strbuf_puts(&line, sep);
             int c = cols[j];
             const char *text;
             if (i == 0) text = t->cols[c].name;
@@ -356,9 +327,9 @@ static int write_delimited(FILE *f, const lr_table *t, const int *cols, size_t n
                 text = num;
             }
             if (fmt == FMT_CSV) csv_field(&line, text);
-            else sb_puts(&line, text);
+            else lr_strbuf_puts(&line, text);
         }
-        sb_puts(&line, "\n");
+        lr_strbuf_puts(&line, "\n");
         if (!line.failed && fwrite(line.s, 1, line.len, f) != line.len) break;
     }
     int status = line.failed ? lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory writing /%s", t->name) : LR_OK;
@@ -379,16 +350,16 @@ static int write_aligned(FILE *f, const lr_table *t, const int *cols, size_t nco
     for (size_t i = 0; status == LR_OK && i <= t->nrows; i++)
         for (size_t j = 0; status == LR_OK && j < ncols; j++) {
             int c = cols[j];
-            strbuf b = {0};
+            lr_strbuf b = {0};
             const char *text = i == 0 ? t->cols[c].name : NULL;
             if (!text && t->cols[c].type == LR_COL_NAME) text = lr_table_name_at(t, i - 1, (size_t)c);
             if (text && fmt == FMT_LATEX) latex_escape(&b, text);
             else if (text) markdown_escape(&b, text);
             else {
                 number_cell(t, i - 1, c, fmt, digits, num, sizeof num);
-                sb_puts(&b, num);
+                lr_strbuf_puts(&b, num);
             }
-            if (!b.s && !b.failed) sb_puts(&b, ""); /* an empty name */
+            if (!b.s && !b.failed) lr_strbuf_puts(&b, ""); /* an empty name */
             if (b.failed) {
                 free(b.s);
                 status = LR_ENOMEM;

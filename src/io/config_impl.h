@@ -71,7 +71,6 @@ double lr_cfg_setting_num(const config_setting_t *s);
 const char *lr_cfg_type_desc(const config_setting_t *s);
 /* The value as the user wrote it, for "key 'x' = <value> ..." messages. */
 void lr_cfg_format_value(const config_setting_t *s, char *buf, size_t len);
-void lr_cfg_format_real(double v, char *buf, size_t len);
 /* "file:line", "command line 'k=v'" or "file": where the setting at `path` came from. */
 void lr_cfg_locate(const lr_config *cfg, const char *path, const config_setting_t *s,
                    char *buf, size_t len);

@@ -12,6 +12,7 @@
 #include "io/config_impl.h"
 
 #include "core/error.h"
+#include "core/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -93,23 +94,13 @@ const char *lr_cfg_type_desc(const config_setting_t *s)
     }
 }
 
-/* The shortest of %.6g .. %.17g that reads back as v: 0.9999999 prints as 0.9999999, not
- * as 1 (a message "= 1 is out of range [-0.999, 0.999]" would contradict itself). */
-void lr_cfg_format_real(double v, char *buf, size_t len)
-{
-    for (int prec = 6; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) return;
-    }
-}
-
 /* The value as the user wrote it, for "key 'x' = <value> ..." messages. */
 void lr_cfg_format_value(const config_setting_t *s, char *buf, size_t len)
 {
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT:
     case CONFIG_TYPE_INT64: snprintf(buf, len, "%lld", config_setting_get_int64(s)); break;
-    case CONFIG_TYPE_FLOAT: lr_cfg_format_real(config_setting_get_float(s), buf, len); break;
+    case CONFIG_TYPE_FLOAT: lr_text_real(config_setting_get_float(s), buf, len); break;
     case CONFIG_TYPE_STRING: snprintf(buf, len, "\"%s\"", config_setting_get_string(s)); break;
     case CONFIG_TYPE_BOOL:
         snprintf(buf, len, "%s", config_setting_get_bool(s) ? "true" : "false");

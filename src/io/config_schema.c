@@ -5,6 +5,7 @@
 #include "io/config_impl.h"
 
 #include "core/error.h"
+#include "core/text.h"
 
 #include <libconfig.h>
 #include <limits.h>
@@ -129,15 +130,6 @@ static int has_range(const lr_key *k)
  * INFINITY keeps an overflowed 1e999 out of range). */
 static int unbounded(double x) { return fabs(x) >= 1e300; }
 
-/* `x` with the fewest significant digits that read back as x ("2.000001", not "2"). */
-static void format_bound(double x, char *buf, size_t len)
-{
-    for (int prec = 6; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x) return;
-    }
-}
-
 const char *lr_key_range_text(const lr_key *k, char *buf, size_t len)
 {
     if (!buf || len == 0) return buf;
@@ -148,12 +140,12 @@ const char *lr_key_range_text(const lr_key *k, char *buf, size_t len)
         snprintf(lo, sizeof lo, "(-inf");
     else {
         lo[0] = '[';
-        format_bound(k->min, lo + 1, sizeof lo - 1);
+        lr_text_real(k->min, lo + 1, sizeof lo - 1);
     }
     if (unbounded(k->max) && k->max > 0)
         snprintf(hi, sizeof hi, "inf)");
     else {
-        format_bound(k->max, hi, sizeof hi - 1);
+        lr_text_real(k->max, hi, sizeof hi - 1);
         strcat(hi, "]");
     }
     snprintf(buf, len, "%s, %s", lo, hi);

@@ -8,6 +8,7 @@
 #include "io/config_impl.h"
 
 #include "core/error.h"
+#include "core/text.h"
 
 #include <libconfig.h>
 #include <math.h>
@@ -67,7 +68,7 @@ static int expand_generated(const lr_key *k, const char *path, const config_sett
     char what[600], shown[64];
     snprintf(what, sizeof what, "key '%s' (%s axis value)", path, kind);
     for (size_t i = 0; i < len; i++) {
-        lr_cfg_format_real(v[i], shown, sizeof shown);
+        lr_text_real(v[i], shown, sizeof shown);
         if (as_int && v[i] != floor(v[i])) {
             free(v);
             LR_ERRORF(LR_ECONFIG, "%s: %s = %s is not an integer; choose lo, hi, n so that "

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 void lr_median_interval(const double *sorted, size_t n, double level, double *lo, double *hi)
 {
@@ -39,37 +40,11 @@ void lr_median_interval(const double *sorted, size_t n, double level, double *lo
 
 /* ---- the flattened config ---- */
 
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} strbuf;
-
-static void sb_puts(strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap + n + 1) * 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p, b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
-}
-
 /* A real with the fewest digits (up to 17) that read back as the same double, always
  * with a point or an exponent so that it reads as a real (1.0, not 1). */
 static void real_text(double x, char *buf, size_t len)
 {
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, len, "%.*g", p, x);
-        if (strtod(buf, NULL) == x) break;
-    }
+    lr_text_real(x, buf, len);
     if (isfinite(x) && !strpbrk(buf, ".e")) snprintf(buf + strlen(buf), len - strlen(buf), ".0");
 }
 
@@ -81,51 +56,51 @@ static int is_axis_group(const config_setting_t *s)
 }
 
 /* The value of setting s in libconfig-like syntax. */
-static void value_text(const config_setting_t *s, strbuf *b)
+static void value_text(const config_setting_t *s, lr_strbuf *b)
 {
     char num[64];
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT:
         snprintf(num, sizeof num, "%d", config_setting_get_int(s));
-        sb_puts(b, num);
+        lr_strbuf_puts(b, num);
         break;
     case CONFIG_TYPE_INT64:
         snprintf(num, sizeof num, "%lld", config_setting_get_int64(s));
-        sb_puts(b, num);
+        lr_strbuf_puts(b, num);
         break;
     case CONFIG_TYPE_FLOAT:
         real_text(config_setting_get_float(s), num, sizeof num);
-        sb_puts(b, num);
+        lr_strbuf_puts(b, num);
         break;
-    case CONFIG_TYPE_BOOL: sb_puts(b, config_setting_get_bool(s) ? "true" : "false"); break;
+    case CONFIG_TYPE_BOOL: lr_strbuf_puts(b, config_setting_get_bool(s) ? "true" : "false"); break;
     case CONFIG_TYPE_STRING:
-        sb_puts(b, "\"");
-        sb_puts(b, config_setting_get_string(s));
-        sb_puts(b, "\"");
+        lr_strbuf_puts(b, "\"");
+        lr_strbuf_puts(b, config_setting_get_string(s));
+        lr_strbuf_puts(b, "\"");
         break;
     case CONFIG_TYPE_ARRAY:
     case CONFIG_TYPE_LIST: {
         int list = config_setting_type(s) == CONFIG_TYPE_LIST;
-        sb_puts(b, list ? "(" : "[");
+        lr_strbuf_puts(b, list ? "(" : "[");
         for (int i = 0; i < config_setting_length(s); i++) {
-            if (i) sb_puts(b, ", ");
+            if (i) lr_strbuf_puts(b, ", ");
             value_text(config_setting_get_elem(s, (unsigned)i), b);
         }
-        sb_puts(b, list ? ")" : "]");
+        lr_strbuf_puts(b, list ? ")" : "]");
         break;
     }
     case CONFIG_TYPE_GROUP:
-        sb_puts(b, "{ ");
+        lr_strbuf_puts(b, "{ ");
         for (int i = 0; i < config_setting_length(s); i++) {
             const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
-            sb_puts(b, config_setting_name(m));
-            sb_puts(b, " = ");
+            lr_strbuf_puts(b, config_setting_name(m));
+            lr_strbuf_puts(b, " = ");
             value_text(m, b);
-            sb_puts(b, "; ");
+            lr_strbuf_puts(b, "; ");
         }
-        sb_puts(b, "}");
+        lr_strbuf_puts(b, "}");
         break;
-    default: sb_puts(b, "?");
+    default: lr_strbuf_puts(b, "?");
     }
 }
 
@@ -157,7 +132,7 @@ static int flatten(const config_setting_t *g, const char *prefix, lr_flat_config
             LR_TRY(flatten(s, key, f));
             continue;
         }
-        strbuf b = {0};
+        lr_strbuf b = {0};
         value_text(s, &b);
         int st = b.failed ? LR_ENOMEM : flat_add(f, key, b.s ? b.s : "");
         free(b.s);
