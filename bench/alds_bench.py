@@ -26,7 +26,6 @@ is a test: `make check` never runs this.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,9 @@ import time
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_machine import blas_environment, machine_record  # noqa: E402
 
 METHODS = ("alds", "global1", "uniform", "energy")
 SAME_KEYS = ("objective", "params", "params_total", "budget_left", "k", "j", "dense", "err", "winner", "trace",
@@ -223,22 +225,11 @@ def main():
     ref = os.path.join(a.srcdir, "bench", "alds_ref.py")
     work = a.keep_inputs or tempfile.mkdtemp(prefix="lrlab-alds-bench-")
     os.makedirs(work, exist_ok=True)
-    res = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                       "python": platform.python_version(), "numpy": np.__version__,
-                       "load_average_at_start": os.getloadavg()},
+    res = {"machine": machine_record(np.__version__),
            "protocol": {"runs": a.runs, "repeats": a.repeats, "kcap": a.kcap, "criterion": a.criterion,
                         "keeps": keeps, "opts": opts,
-                        "environment": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS",
-                                                                        "OPENBLAS_NUM_THREADS")}},
+                        "environment": blas_environment()},
            "sets": {}}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    res["machine"]["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
     inputs = {}
     for name in a.sets.split(","):
         t0 = time.perf_counter()

@@ -29,7 +29,6 @@ script exits with status 1 if any deviation exceeds --tol (1e-10).  No number he
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -39,6 +38,9 @@ import time
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_machine import blas_environment, machine_record  # noqa: E402
 
 DEFAULT_ACTS = ["relu", "tanh", "sigma_T(1,-0.5,1.2)"]
 
@@ -123,24 +125,12 @@ def main():
     os.makedirs(work, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="lrlab-ntk-out-")
     env = dict(os.environ)                                   # OPENBLAS_CORETYPE etc. kept as they are
-    res = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                       "python": platform.python_version(), "numpy": np.__version__,
-                       "load_average_at_start": os.getloadavg(),
-                       "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    res = {"machine": machine_record(np.__version__, with_date=True),
            "protocol": {"runs": a.runs, "c_repeats": a.c_repeats, "numpy_repeats": a.numpy_repeats,
                         "depth": a.depth, "seed": a.seed, "tol": a.tol, "p": "n / 2", "method": "auto",
                         "mehler": {"order": order, "z_max": zmax, "panel": panel, "gl_nodes": nodes},
-                        "environment": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS",
-                                                                        "OPENBLAS_NUM_THREADS")}},
+                        "environment": blas_environment()},
            "cases": []}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    res["machine"]["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
 
     cases = []
     for n in sizes:
