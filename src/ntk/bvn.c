@@ -49,6 +49,7 @@
 #include <stdlib.h>
 
 #include "core/error.h"
+#include "ntk/mvec.h"
 
 /* The negative halves of the 6-, 12- and 20-point Gauss-Legendre rules on [-1, 1] (nodes,
  * weights), to 17 digits (GSL's gsl_integration_glfixed tables). */
@@ -196,15 +197,8 @@ void lr_ntk_bvn_cov4_scalar(const double h[2], const double k[2], double r, doub
     for (int o = 0; o < 4; o++) out[o] = sum[o] * asr / (4 * M_PI);
 }
 
-#if defined(LR_HAVE_LIBMVEC_AVX2) && defined(__x86_64__) && defined(__GNUC__)
-#define LR_BVN_AVX2 1
-#include <immintrin.h>
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-__m256d _ZGVdN4v_exp(__m256d);
-__m256d _ZGVdN4v_sin(__m256d);
-
-static void cov4_avx2(const double h[2], const double k[2], double r, double out[4])
+#ifdef LR_NTK_MVEC
+LR_NTK_AVX2 static void cov4_avx2(const double h[2], const double k[2], double r, double out[4])
 {
     const double(*g)[2];
     int m;
@@ -224,12 +218,11 @@ static void cov4_avx2(const double h[2], const double k[2], double r, double out
     }
     _mm256_storeu_pd(out, _mm256_div_pd(_mm256_mul_pd(sum, _mm256_set1_pd(asr)), _mm256_set1_pd(4 * M_PI)));
 }
-#pragma GCC pop_options
 #endif
 
 /* Decided once, when the program starts; LR_NTK_NO_AVX2 set (to anything) in the environment
  * forces the scalar paths (for testing them on an AVX2 machine). */
-#ifdef LR_BVN_AVX2
+#ifdef LR_NTK_MVEC
 static int lr_avx2_usable;
 __attribute__((constructor)) static void lr_avx2_probe(void)
 {
@@ -240,7 +233,7 @@ __attribute__((constructor)) static void lr_avx2_probe(void)
 
 int lr_ntk_simd_avx2(void)
 {
-#ifdef LR_BVN_AVX2
+#ifdef LR_NTK_MVEC
     return lr_avx2_usable;
 #else
     return 0;
@@ -249,7 +242,7 @@ int lr_ntk_simd_avx2(void)
 
 void lr_ntk_bvn_cov4(const double h[2], const double k[2], double r, double out[4])
 {
-#ifdef LR_BVN_AVX2
+#ifdef LR_NTK_MVEC
     if (lr_ntk_simd_avx2()) {
         if (!cov4_plain(h, k, r, out)) cov4_avx2(h, k, r, out);
         return;

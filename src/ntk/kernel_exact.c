@@ -113,12 +113,8 @@
 
 #include "core/error.h"
 #include "ntk/bvn.h"
+#include "ntk/mvec.h"
 
-/* The libmvec AVX2 paths (compiled for AVX2 and FMA, run where lr_ntk_simd_avx2() says so). */
-#if defined(LR_HAVE_LIBMVEC_AVX2) && defined(__x86_64__) && defined(__GNUC__)
-#define LR_KE_AVX2 1
-#include <immintrin.h>
-#endif
 
 static inline int thread_id(void)
 {
@@ -556,13 +552,11 @@ static inline double pwconst_series(const double *ser, size_t i, size_t j, doubl
     return acc * rho;
 }
 
-#ifdef LR_KE_AVX2
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#ifdef LR_NTK_MVEC
 /* Rows i0 .. i0 + 3 (i0 a multiple of LR_NTK_SER_R, all below the diagonal) of column j:
  * returns 0 (nothing written) unless every |rho| < LR_NTK_SER_RHO; else writes the
  * entries (series + means), Horner with fused multiply-adds. */
-static int pwconst_rows_avx2(const lr_ntk_kernel_plan *P, size_t i0, size_t j, const double *kin, double *out)
+LR_NTK_AVX2 static int pwconst_rows_avx2(const lr_ntk_kernel_plan *P, size_t i0, size_t j, const double *kin, double *out)
 {
     const size_t D = LR_NTK_SER_D;
     const __m256d one = _mm256_set1_pd(1.0), mone = _mm256_set1_pd(-1.0), zero = _mm256_setzero_pd();
@@ -581,7 +575,6 @@ static int pwconst_rows_avx2(const lr_ntk_kernel_plan *P, size_t i0, size_t j, c
     _mm256_storeu_pd(out + i0, _mm256_add_pd(acc, _mm256_mul_pd(_mm256_loadu_pd(P->mean + i0), _mm256_set1_pd(P->mean[j]))));
     return 1;
 }
-#pragma GCC pop_options
 #endif
 
 /* A piecewise-constant layer: Genz's orthants (lr_ntk_bvn_cov4) on the diagonal and where
@@ -595,7 +588,7 @@ static void layer_pwconst(lr_ntk_kernel_plan *P, const closed_ctx *c, double shi
         else
             for (size_t m = 0; m < LR_NTK_SER_D; m++) LR_NTK_SER_TP(P->ser, i, m) = 0;
     }
-#ifdef LR_KE_AVX2
+#ifdef LR_NTK_MVEC
     const int avx2 = lr_ntk_simd_avx2();
 #endif
     long nn = (long)n;
@@ -609,7 +602,7 @@ static void layer_pwconst(lr_ntk_kernel_plan *P, const closed_ctx *c, double shi
         double *out = &LR_AT(Kout, 0, j);
         out[j] = closed_cov(c, kjj, kjj, kjj, sj, sj, 1.0) + mj * mj;
         for (size_t i = j + 1; i < n; i++) {
-#ifdef LR_KE_AVX2
+#ifdef LR_NTK_MVEC
             if (avx2 && i % LR_NTK_SER_R == 0 && i + LR_NTK_SER_R <= n && pwconst_rows_avx2(P, i, j, kin, out)) {
                 i += LR_NTK_SER_R - 1;
                 continue;
@@ -665,14 +658,10 @@ static inline double pwlin_pair(const closed_ctx *c, double kij, double si, doub
     return dj * dj * as / (2.0 * M_PI) + dmi * dmj;
 }
 
-#ifdef LR_KE_AVX2
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-__m256d _ZGVdN4v_asin(__m256d);
-
+#ifdef LR_NTK_MVEC
 /* Rows i0 .. i0 + 4 m - 1 (all below the diagonal) of column j, 4 at a time: pwlin_pair's
  * operations lane by lane, asin by libmvec (within 4 ulp of libm's). */
-static void pwlin_rows_avx2(const closed_ctx *c, size_t i0, size_t m, const double *kin, const double *sd,
+LR_NTK_AVX2 static void pwlin_rows_avx2(const closed_ctx *c, size_t i0, size_t m, const double *kin, const double *sd,
                             const double *mean, const double *dmean, double sj, double mj, double dmj, double *kc,
                             double *nt)
 {
@@ -706,7 +695,6 @@ static void pwlin_rows_avx2(const closed_ctx *c, size_t i0, size_t m, const doub
         _mm256_storeu_pd(nt + i, _mm256_add_pd(vkc, _mm256_mul_pd(_mm256_loadu_pd(nt + i), vkd)));
     }
 }
-#pragma GCC pop_options
 #endif
 
 /* A piecewise-linear layer with its derivative and the NTK step in one pass over the lower
@@ -724,7 +712,7 @@ static void layer_pwlin_fused(lr_ntk_kernel_plan *P, const closed_ctx *c, double
     double *dmean = P->ef2;
     for (size_t i = 0; i < n; i++)
         P->mean[i] = closed_mean(c, P->kd[i], P->sd[i]) - shift, dmean[i] = closed_mean(&c1, P->kd[i], P->sd[i]);
-#ifdef LR_KE_AVX2
+#ifdef LR_NTK_MVEC
     const int avx2 = lr_ntk_simd_avx2();
 #endif
     long nn = (long)n;
@@ -743,7 +731,7 @@ static void layer_pwlin_fused(lr_ntk_kernel_plan *P, const closed_ctx *c, double
             kc[j] = v, nt[j] = v + nt[j] * kd;
             i++;
         }
-#ifdef LR_KE_AVX2
+#ifdef LR_NTK_MVEC
         if (avx2 && sj > 0 && i < n) {
             size_t m = (n - i) / 4;
             pwlin_rows_avx2(c, i, m, kin, P->sd, P->mean, dmean, sj, mj, dmean[j], kc, nt);
