@@ -379,5 +379,6 @@ const lr_experiment lr_experiment_ntk = {
     .release = lr_ntk_release,
     .write_results = lr_ntk_write_results,
     .report = lr_ntk_report,
+    .verdict = lr_ntk_verdict,
     .plot = lr_ntk_plot,
 };

@@ -164,20 +164,23 @@ static void report_points(const lr_results_file *rf, FILE *out)
     const lr_table *P = rf->points;
     int pf, pl;
     param_range(P, &pf, &pl);
+    /* One header per sweep point (its rows are consecutive in /points), then one line per
+     * compressor and rank, then its bounds. */
     for (size_t i = 0; i < P->nrows; i++) {
-        fprintf(out, "point %.0f:", lr_rf_num(P, i, "point"));
-        for (int c = pf; c < pl; c++) fprintf(out, " %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
-        fprintf(out, "  %s k=%.0f n=%.0f\n", lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"),
-                     lr_rf_num(P, i, "n"));
-        fprintf(out, "    err_fro median %.4g [q10 %.4g, q90 %.4g]  err_rel median %.4g\n",
+        if (i == 0 || lr_rf_num(P, i, "point") != lr_rf_num(P, i - 1, "point")) {
+            fprintf(out, "point %.0f:", lr_rf_num(P, i, "point"));
+            for (int c = pf; c < pl; c++) fprintf(out, " %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
+            fprintf(out, "\n");
+        }
+        fprintf(out, "  %-10s k=%-3.0f n=%-5.0f err_fro %.4g [q10 %.4g, q90 %.4g] rel %.4g  err_layer %.4g\n",
+                     lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"), lr_rf_num(P, i, "n"),
                      lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
-                     lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"));
+                     lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"),
+                     lr_rf_num(P, i, "err_layer_median"));
         double le = lr_rf_num(P, i, "layer_le_svd_w");
-        fprintf(out, "    err_layer median %.4g", lr_rf_num(P, i, "err_layer_median"));
         if (le >= 0)
-            fprintf(out, "  (err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f)",
+            fprintf(out, "    err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f\n",
                          le, lr_rf_num(P, i, "n"), lr_rf_num(P, i, "err_fro_le_svd_w"), lr_rf_num(P, i, "n"));
-        fprintf(out, "\n");
         for (size_t b = 0; b < rf->bounds->nrows; b++) {
             const char *bn = lr_rf_str(rf->bounds, b, "name");
             char col[128];
