@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The ALDS allocator in numpy: the reference bench/alds_bench.py times against the C module
-(src/compress/alds_alloc.c), and the script a researcher would write from THEORY.md section 4.
+(src/compress/alds_alloc.c), and the script a researcher would write from docs/theory.md section 4.
 
 It implements the same allocator with the same rules (src/compress/alds_alloc.h states them):
   global step   the minimal feasible level over np.unique of the tabulated errors (and 0),

@@ -17,7 +17,7 @@
  *
  * The input, HDF5 (written by bench/ntk_bench.py; bench/ntk_ref.py reads it too):
  *   /X             float64 [n][p]: sample j is row j, i.e. read as column-major the p x n
- *                  matrix X of THEORY.md section 5 with one sample per column
+ *                  matrix X of docs/theory.md section 5 with one sample per column
  *   /  attributes  format = "lrlab.ntk_input", format_version = 1 (int64),
  *                  activations: the L layers' specs joined by ';' (lr_ntk_act_parse syntax,
  *                  e.g. "relu;relu;relu", "sigma_T(1,-0.5,1.2);..."),

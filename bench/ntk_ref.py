@@ -8,7 +8,7 @@ The input is an lrlab.ntk_input file (bench/ntk_bench.c describes it); the outpu
 and /NTK (n x n) and the attributes tau and centre, as the C driver writes them.  One JSON
 line with the timings goes to stdout.
 
-The maths (THEORY.md section 5), as a researcher writes it with whole-matrix numpy:
+The maths (docs/theory.md section 5), as a researcher writes it with whole-matrix numpy:
   K_CK,0 = X^T X;  K_NTK,0 = K_CK,0;
   layer l: s_i = sqrt(K_ii), rho_ij = K_ij / (s_i s_j) (clipped to [-1, 1], 1 on the diagonal),
     K_CK,l = E[sigma_c(u) sigma_c(v)], K'_l = E[sigma'(u) sigma'(v)], (u, v) with variances

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The benchmark workload written the way a researcher would write it in numpy.
 
-ZS25 Theorem 1 (THEORY.md section 3): Y = X~ M* + G, rank M* = r, Z* = X~ M*.
+ZS25 Theorem 1 (docs/theory.md section 3): Y = X~ M* + G, rank M* = r, Z* = X~ M*.
   svd_w    M = [W]_k, W = X~^+ Y                      (np.linalg.svd of W)
   dd_rank  X~ M = [P Y]_k, M = X~^+ [P Y]_k           (np.linalg.svd of the m x N1 matrix P Y)
 Per trial and target rank: err_fro = ||X~ M - Z*||_F, err_rel, err_weight = ||M - M*||_F,

@@ -1,6 +1,6 @@
 /* Experiment `alds`: layer-wise optimal decomposition with rank allocation (ALDS:
  * Liebenwein, Maalouf, Gal, Feldman, Rus, "Compressing Neural Networks: Towards Determining
- * the Optimal Layer-wise Decomposition", NeurIPS 2021; THEORY.md section 4).
+ * the Optimal Layer-wise Decomposition", NeurIPS 2021; docs/theory.md section 4).
  *
  * A layer's folded weight W (N0 = c kh kw inputs x N1 = f outputs) is sliced into k groups
  * of whole input channels, W = [W_1; ...; W_k], each replaced by its best rank-j
@@ -26,7 +26,7 @@
  * The data-driven variant allocates ranks on tau_j(X W) / ||X W||_F (X: the layer's
  * calibration inputs; ZS25's quantity, which no ALDS implementation offers) at k = 1 and
  * fits each layer as dd_rank does: W^ = W V_j V_j^T with V_j the top right singular vectors
- * of X W, so that X W^ = [X W]_j (THEORY.md section 2).  Its rows report the weight error
+ * of X W, so that X W^ = [X W]_j (docs/theory.md section 2).  Its rows report the weight error
  * of that W^; the grouped bounds do not apply to it (NaN). */
 #include <math.h>
 #include <stdio.h>

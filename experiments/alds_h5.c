@@ -60,7 +60,7 @@ static int write_grid(const alds_state *st, double tol, hid_t file)
             }
         }
     if (s == LR_OK)
-        s = lr_h5_write_table(file, t, "every (network, layer, k, j): the three bounds and the true error (THEORY.md section 4)");
+        s = lr_h5_write_table(file, t, "every (network, layer, k, j): the three bounds and the true error (docs/theory.md section 4)");
     lr_table_free(t);
     return s;
 }

@@ -3,7 +3,7 @@
  *
  * The tabulation is the expensive part and is done once, here: for every layer, every
  * allowed k (the divisors of the layer's input channels up to alds.kmax) and every rank
- * j = 0 .. min(N0 / k, N1): the three bounds of THEORY.md section 4 from the groups'
+ * j = 0 .. min(N0 / k, N1): the three bounds of docs/theory.md section 4 from the groups'
  * singular values, and the true error eps = ||W^ - W||_2 / ||W||_2 by power iteration
  * (src/compress/grouped.h), with its iterations and whether it converged.  The units then
  * only allocate (src/compress/alds_alloc.h, milliseconds) and evaluate. */
@@ -173,7 +173,7 @@ static int tabulate_layer(alds_layer *L, lr_mat X, size_t kmax, double tol, int 
     if (!L->sv) LR_ERROR(LR_ENOMEM, "out of memory");
     for (size_t j = 0; j < t1->mn; j++) L->sv[j] = t1->lower[j] * L->alpha1;
     /* The data-driven table: tau_j(X W) / ||X W||_F from the SVD of X W, whose right
-     * singular vectors V give dd_rank's fit W V_j V_j^T (THEORY.md section 2). */
+     * singular vectors V give dd_rank's fit W V_j V_j^T (docs/theory.md section 2). */
     size_t m = X.rows, n1 = L->n1, mn = m < n1 ? m : n1;
     L->mn1 = mn;
     lr_mat XW = lr_mat_wrap(lr_malloc(m * n1 * sizeof(double)), m, n1);

@@ -1,6 +1,6 @@
 /* Experiment `ntk`: "lossless" ternary compression through the high-dimensional NTK (Gu, Du,
  * Zhang, Xie, Pu, Qiu, Liao, "'Lossless' Compression of Deep Neural Networks: A
- * High-dimensional Neural Tangent Kernel Approach", NeurIPS 2022; THEORY.md section 5).
+ * High-dimensional Neural Tangent Kernel Approach", NeurIPS 2022; docs/theory.md section 5).
  *
  * For data X (p x n: a K-class Gaussian mixture x ~ N(mu_a / sqrt p, C_a / p), or real
  * inputs normalised to mean squared norm 1) and a depth-L fully connected network with
@@ -9,7 +9,7 @@
  *     forms, else Mehler's series), whose scales tau_l and key quantities feed
  *   - the alpha / beta / kappa recursions and the equivalent kernels
  *       K~ = lin X^T X + V A V^T + s I      (src/ntk/equiv.h)
- *     with the identity term s as THEORY.md prints it (tau_L^2 - tau_0^2 alpha_{L,1} -
+ *     with the identity term s as docs/theory.md prints it (tau_L^2 - tau_0^2 alpha_{L,1} -
  *     tau_0^4 alpha_{L,3}) and as the diagonal asks (without the last term): the claim is
  *     ||K - K~||_2 / ||K||_2 -> 0 like p^{-1/2} at fixed p / n;
  *   - the compressed network (src/ntk/ternary.h): sigma_T in the hidden layers, sigma_Q (or
@@ -379,5 +379,6 @@ const lr_experiment lr_experiment_ntk = {
     .release = lr_ntk_release,
     .write_results = lr_ntk_write_results,
     .report = lr_ntk_report,
+    .verdict = lr_ntk_verdict,
     .plot = lr_ntk_plot,
 };

@@ -61,6 +61,7 @@ int lr_ntk_prepare(lr_run *run, void **state);
 void lr_ntk_release(void *state);
 int lr_ntk_write_results(const lr_run *run, long long file);
 int lr_ntk_report(const lr_results_file *rf, FILE *out);
+int lr_ntk_verdict(const lr_results_file *rf, FILE *out);
 int lr_ntk_plot(const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log);
 
 /* One point's data: X (p x n) and labels, drawn from the mixture with the unit's stream,

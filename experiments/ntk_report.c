@@ -73,19 +73,25 @@ static int key_quantities(const lr_results_file *rf, FILE *out)
     return LR_OK;
 }
 
-static int fits_report(const lr_results_file *rf, FILE *out)
+/* The verdict's lines (lr_experiment.verdict): every fitted slope against the theory's
+ * -1/2 (inside or outside its interval) and issue 13's band. */
+int lr_ntk_verdict(const lr_results_file *rf, FILE *out)
 {
     if (H5Lexists(rf->file, "ntk_fits", H5P_DEFAULT) <= 0) return LR_OK;
     lr_table *T = NULL;
     LR_TRY(lr_h5_read_table(rf->file, "ntk_fits", &T));
-    if (T->nrows) fprintf(out, "\nslopes (log-log, 95%% interval; theory -1/2; issue 13's band [-0.6, -0.4]):\n");
+    size_t in = 0;
+    for (size_t i = 0; i < T->nrows; i++) in += lr_rf_num(T, i, "in_interval") > 0;
+    if (T->nrows)
+        fprintf(out, "Slopes (log-log, 95%% interval; theory -1/2; issue 13's band [-0.6, -0.4]): -1/2 inside in "
+                     "%zu of %zu:\n", in, T->nrows);
     for (size_t i = 0; i < T->nrows; i++)
         fprintf(out, "  %-18s %-15s in %-13s %7.3f [%7.3f, %7.3f]  %s, %s  (%s; %.0f rows)\n",
                 lr_table_name_at(T, i, (size_t)lr_table_col(T, "activation")),
                 lr_table_name_at(T, i, (size_t)lr_table_col(T, "quantity")),
                 lr_table_name_at(T, i, (size_t)lr_table_col(T, "axis")), lr_rf_num(T, i, "slope"),
                 lr_rf_num(T, i, "slope_lo"), lr_rf_num(T, i, "slope_hi"),
-                lr_rf_num(T, i, "in_interval") > 0 ? "-1/2 inside" : "-1/2 outside",
+                lr_rf_num(T, i, "in_interval") > 0 ? "-1/2 inside" : "-1/2 OUTSIDE",
                 lr_rf_num(T, i, "in_band") > 0 ? "in band" : "out of band",
                 lr_table_name_at(T, i, (size_t)lr_table_col(T, "fixed")), lr_rf_num(T, i, "n"));
     lr_table_free(T);
@@ -131,7 +137,7 @@ int lr_ntk_report(const lr_results_file *rf, FILE *out)
     fprintf(out, "compressed network: every layer's fit reached ntk.match.tol in %zu of %zu rows\n", conv, rows);
     free(buf);
     lr_table_free(T);
-    return fits_report(rf, out);
+    return LR_OK;
 }
 
 /* ---- figures ---- */

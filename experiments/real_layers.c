@@ -1,24 +1,24 @@
 /* Experiment `real_layers`: the layers of a real trained network (a layer dump, see
  * src/io/dump.h and data/README.md), every compressor on every layer, and what
- * compression does to the network's accuracy (ZS25's setting on real data; THEORY.md
+ * compression does to the network's accuracy (ZS25's setting on real data; docs/theory.md
  * sections 1 to 3).
  *
  * Three stages, each a block of rows of /trials (column `stage`):
  *
  *  layer       each dumped layer on its own, X~ = X (the stored calibration inputs),
- *              W the weights with the bias folded in (a column of ones in X, THEORY.md
+ *              W the weights with the bias folded in (a column of ones in X, docs/theory.md
  *              section 1), Y = X W computed in double (layers.target = "product", the
- *              default: THEORY.md's Y = XW; the dump's Y is that product rounded to its
+ *              default: docs/theory.md's Y = XW; the dump's Y is that product rounded to its
  *              storage precision, and fitting the rounding would make dd_rank lose to
  *              svd_w at the full rank by ~1e-8) or the stored Y ("recorded").  For every
  *              compressor and every rank k of layers.ranks: err_layer = ||X~ M - X~ W||_F
  *              (the uncompressed layer's response; dd_rank is optimal for Y, so with the
- *              product it equals tau_k(XW) <= svd_w's, THEORY.md section 2), err_y =
+ *              product it equals tau_k(XW) <= svd_w's, docs/theory.md section 2), err_y =
  *              ||X~ M - Y||_F, the weight error, and Theorem 2(a) for dd_rank with
  *              Z0 = X~ W, G = Y - Z0 (0 up to rounding with the product):
  *                ||[PY]_k - Z0||_F <= tau_k(Z0) + C sqrt(2k) ||PG||_op       (thm2a, always)
  *              and with ||PG||_op replaced by sigma^(sqrt q + sqrt N1 + t), sigma^2 =
- *              ||(I - P) Y||_F^2 / ((m - q) N1) the noise-level estimate of THEORY.md
+ *              ||(I - P) Y||_F^2 / ((m - q) N1) the noise-level estimate of docs/theory.md
  *              section 2 (thm2a_hat: an estimate, so it is reported, and checked, but it
  *              is not a theorem about this data).
  *  sequential  ZS25's sequential compression of the whole network, for each budget of

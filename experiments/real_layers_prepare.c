@@ -35,7 +35,7 @@ const lr_key lr_rl_schema[] = {
     {.path = "dump_check.block_rows", .type = LR_KEY_INT, .def = 4096, .min = 1, .max = 1e7,
      .doc = "rows per block when streaming X and Y"},
     {.path = "layers.target", .type = LR_KEY_STRING, .def = NAN, .def_str = "product", .choices = "product|recorded",
-     .doc = "the layer stage's Y: \"product\" = X W^T + b in double from the stored X and W " "(THEORY.md section 1's Y = XW), \"recorded\" = the dump's stored Y"},
+     .doc = "the layer stage's Y: \"product\" = X W^T + b in double from the stored X and W " "(docs/theory.md section 1's Y = XW), \"recorded\" = the dump's stored Y"},
     {.path = "layers.ranks", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[]", .min = 1, .max = 1e6,
      .doc = "ranks of the per-layer error curves ([]: every rank 1 .. min(N0a, N1))"},
     {.path = "compress.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"svd_w\", \"dd_rank\", \"whiten\", \"act_scaled\"]", .names = real_compressor_name_at,
@@ -124,6 +124,40 @@ static size_t budget_rank(const rl_layer *L, const char *kind, double b)
         k = kk < 1 ? 1 : (size_t)kk;
     }
     return k > cap ? cap : (k < 1 ? 1 : k);
+}
+
+/* A layer with m <= N0a calibration rows: X~ has rank at most m, so X~ M can match any
+ * observation and the data-driven fit is exact at rank m; its layer error is then no
+ * evidence for the data-driven compressor over svd_w. */
+static int warn_few_rows(lr_run *run, const rl_state *st)
+{
+    for (size_t l = 0; l < st->nl; l++) {
+        const lr_dump_layer *D = &st->dump->layers[l];
+        if (D->m <= st->L[l].n0a)
+            LR_TRY(lr_run_warn(run, "layer %s: m = %zu calibration rows <= N0 = %zu inputs%s: the data-driven fit "
+                               "is exact at rank m and the comparison with svd_w says nothing; dump more "
+                               "calibration rows (tools/dump_torch.py --n-calib)", D->module, D->m,
+                               st->L[l].n0a, D->has_bias ? " (with the bias column)" : ""));
+    }
+    return LR_OK;
+}
+
+/* A budget of 1 reads as "the dense network", but a rank-k factorisation of an N0a x N1
+ * layer costs k (N0a + N1) parameters: at the dense count (kind params) it keeps k =
+ * N0a N1 / (N0a + N1) < min(N0a, N1), and kind rank 1 is rank 1.  Say which layers the
+ * network row at budget 1 truncates. */
+static int warn_budget_one(lr_run *run, const rl_state *st, size_t b)
+{
+    size_t cut = 0, first = 0;
+    for (size_t l = 0; l < st->nl; l++)
+        if (!st->L[l].keep_dense && st->L[l].kbud[b] < lr_rl_kcap(&st->L[l]) && !cut++) first = l;
+    if (!cut) return LR_OK;
+    const rl_layer *L = &st->L[first];
+    return lr_run_warn(run, "network.budgets holds 1 (budget_kind \"%s\"), which is not the dense network: "
+                       "layer %s keeps rank %zu of %zu (%zu of %zu layers truncated), so its accuracy is not the "
+                       "dense accuracy; budget_kind \"energy\" at 1 keeps every layer whole, and the report "
+                       "prints the dense accuracy", st->budget_kind, st->dump->layers[first].module,
+                       L->kbud[b], lr_rl_kcap(L), cut, st->nl);
 }
 
 static int declare_columns(lr_run *run, rl_state *st)
@@ -457,6 +491,7 @@ int lr_rl_prepare(lr_run *run, void **state)
     LR_TRY(lr_dump_open(st->dump_path, &st->dump));
     lr_file_sha256(st->dump_path, st->dump_sha);
     LR_TRY(prepare_layers(run, st));
+    LR_TRY(warn_few_rows(run, st));
     LR_TRY(prepare_network(run, st));
     if (!st->evaluate) st->nbud = 0;
     const char *const *keep;
@@ -509,6 +544,7 @@ int lr_rl_prepare(lr_run *run, void **state)
         }
         st->net_ratio[b] = kept / dense;
         st->net_energy[b] = en / (double)st->nl;
+        if (st->budgets[b] == 1.0 && strcmp(st->budget_kind, "energy")) LR_TRY(warn_budget_one(run, st, b));
     }
 
     size_t nslots = 0;

@@ -1,5 +1,5 @@
 /* Experiment `recovery`: synthetic low-rank-plus-noise layers with a known ground truth
- * (ZS25 Theorem 1; THEORY.md section 3).
+ * (ZS25 Theorem 1; docs/theory.md section 3).
  *
  * One trial draws X~ (m x N0), M* (N0 x N1) of rank r with singular values from
  * signal.scale down to signal.scale / signal.cond, and noise:
@@ -491,5 +491,6 @@ const lr_experiment lr_experiment_recovery = {
     .release = recovery_release_all,
     .write_results = NULL,
     .report = lr_recovery_report,
+    .verdict = lr_recovery_verdict,
     .plot = lr_recovery_plot,
 };

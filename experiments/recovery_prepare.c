@@ -44,7 +44,7 @@ const lr_key lr_rec_schema[] = {
      .doc = "noise distribution (all scaled to variance sigma^2; row_correlated: Gaussian, AR(1) down the rows)"},
     {.path = "problem.noise.sigma", .type = LR_KEY_REAL, .sweepable = 1, .def = 0.01, .max = 1e300,
      .doc = "noise standard deviation"},
-    {.path = "problem.noise.df", .type = LR_KEY_REAL, .sweepable = 1, .def = 5, .min = 2.000001, .max = 1e300,
+    {.path = "problem.noise.df", .type = LR_KEY_REAL, .sweepable = 1, .not_scale = 1, .def = 5, .min = 2.000001, .max = 1e300,
      .doc = "degrees of freedom of Student t noise (> 2)"},
     {.path = "compress.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"svd_w\", \"dd_rank\"]", .names = lr_compressor_name_at,
      .doc = "compressors to run"},
@@ -65,9 +65,9 @@ const lr_key lr_rec_schema[] = {
     /* issue 3: Theorems 2 and 3 */
     {.path = "problem.signal.tail.kind", .type = LR_KEY_STRING, .def = NAN, .def_str = "none", .names = lr_tail_kind_name_at,
      .doc = "spectral tail of the signal past rank r: s_{r+i} = level * scale * g(i), g(1) = 1"},
-    {.path = "problem.signal.tail.alpha", .type = LR_KEY_REAL, .sweepable = 1, .def = 1, .max = 1e3,
+    {.path = "problem.signal.tail.alpha", .type = LR_KEY_REAL, .sweepable = 1, .not_scale = 1, .def = 1, .max = 1e3,
      .doc = "power tail exponent: g(i) = i^-alpha"},
-    {.path = "problem.signal.tail.beta", .type = LR_KEY_REAL, .sweepable = 1, .def = 0.5, .max = 1e3,
+    {.path = "problem.signal.tail.beta", .type = LR_KEY_REAL, .sweepable = 1, .not_scale = 1, .def = 0.5, .max = 1e3,
      .doc = "exponential tail rate: g(i) = exp(-beta (i - 1))"},
     {.path = "problem.signal.tail.level", .type = LR_KEY_REAL, .sweepable = 1, .def = 0.1, .max = 1e300,
      .doc = "first tail singular value relative to signal.scale"},
@@ -75,7 +75,7 @@ const lr_key lr_rec_schema[] = {
      .doc = "measured spectrum (text, or HDF5 with tail.dataset) for kind file; relative paths from the config's directory"},
     {.path = "problem.signal.tail.dataset", .type = LR_KEY_STRING, .def = NAN, .def_str = "spectrum",
      .doc = "dataset of the spectrum in an HDF5 tail.file"},
-    {.path = "problem.noise.rho", .type = LR_KEY_REAL, .sweepable = 1, .def = 0.5, .min = -0.999, .max = 0.999,
+    {.path = "problem.noise.rho", .type = LR_KEY_REAL, .sweepable = 1, .not_scale = 1, .def = 0.5, .min = -0.999, .max = 0.999,
      .doc = "correlation of consecutive rows of row_correlated noise"},
     {.path = "problem.annihilate", .type = LR_KEY_REAL, .sweepable = 1, .max = 1e300,
      .doc = "add to W a component in ker X~ of Frobenius norm annihilate * ||M0||_F (needs rank X~ < N0)"},
@@ -98,6 +98,40 @@ static const char *const param_paths[] = {
 static const char *const param_names[] = {"m", "N0", "N1", "r", "sigma"};
 
 static int recovery_prepare_route(lr_run *run, recovery_state *st);
+
+/* A bound is checked only on the rows of the compressor it is about: named without that
+ * compressor, its column is NaN in every row and it says nothing. */
+static int warn_unrun_bounds(lr_run *run)
+{
+    for (size_t b = 0; b < run->nbounds; b++) {
+        const lr_bound *bd = run->bounds[b];
+        int run_it = 0;
+        for (size_t c = 0; c < run->ncomps; c++) run_it |= !strcmp(run->comps[c]->name, bd->compressor);
+        if (!run_it)
+            LR_TRY(lr_run_warn(run, "bound %s in bounds.names is about compressor %s, which compress.methods "
+                               "does not run: the bound applies in no trial (NaN in every row); add \"%s\" to "
+                               "compress.methods or drop %s", bd->name, bd->compressor, bd->compressor, bd->name));
+    }
+    return LR_OK;
+}
+
+/* With m <= N0 calibration rows X~ has rank at most m, so X~ M can take any value: a
+ * data-driven fit then reproduces the observations exactly at rank m (and M* is
+ * identified only up to ker X~), and its comparison with svd_w says nothing. */
+static int warn_few_rows(lr_run *run, const recovery_state *st)
+{
+    int dd = 0;
+    for (size_t c = 0; c < run->ncomps; c++) dd |= run->comps[c]->data_driven;
+    size_t n = 0, first = 0;
+    for (size_t p = 0; p < run->npoints; p++)
+        if (st->pts[p].m <= st->pts[p].n0 && !n++) first = p;
+    if (!dd || !n) return LR_OK;
+    const recovery_point *pt = &st->pts[first];
+    return lr_run_warn(run, "problem.m = %zu calibration rows <= problem.N0 = %zu inputs at %zu of %zu sweep "
+                       "points (first: point %zu): a data-driven fit is then exact at rank m (X~ M can match any "
+                       "observation) and the comparison with svd_w says nothing; raise problem.m above N0",
+                       pt->m, pt->n0, n, run->npoints, first);
+}
 
 static int read_point(lr_run *run, size_t p, recovery_point *pt)
 {
@@ -298,6 +332,8 @@ int lr_rec_prepare(lr_run *run, void **state)
         if (kmax > st->max_k) st->max_k = kmax;
         if (pt->m_test > st->max_mt) st->max_mt = pt->m_test;
     }
+    LR_TRY(warn_unrun_bounds(run));
+    LR_TRY(warn_few_rows(run, st));
     st->rank_rtol = lr_config_num(c, 0, "compress.rank_rtol");
     st->tol = lr_config_num(c, 0, "compress.tol");
     st->max_iter = (int)lr_config_num(c, 0, "compress.max_iter");

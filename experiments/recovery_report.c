@@ -56,55 +56,6 @@ static void param_range(const lr_table *p, int *first, int *last)
     *last = lr_table_col(p, "n");
 }
 
-/* Issue 3: each bound over the whole run: how many trials it applied to and held in, the
- * worst tightness, and the lowest coverage against its nominal level. */
-static void report_bound_totals(const lr_results_file *rf, FILE *out)
-{
-    const lr_table *P = rf->points;
-    if (!rf->bounds->nrows) return;
-    fprintf(out, "\nEach bound over the whole run (deterministic: must hold in every trial; w.p.: "
-                 "coverage at every point):\n");
-    int cmet = lr_table_col(rf->bounds, "assumptions_met"), ceval = lr_table_col(rf->bounds, "evaluated");
-    for (size_t b = 0; b < rf->bounds->nrows; b++) {
-        const char *bn = lr_rf_str(rf->bounds, b, "name"), *kind = lr_rf_str(rf->bounds, b, "kind");
-        /* A bound whose declared assumptions the run does not meet: say so, whatever else. */
-        if (cmet >= 0 && ceval >= 0 && lr_table_row(rf->bounds, b)[cmet] == 0) {
-            const char *assumes = lr_rf_str(rf->bounds, b, "assumes");
-            if (lr_table_row(rf->bounds, b)[ceval] == 0)
-                fprintf(out, "  %-8s %-16s not evaluated: assumes %s, which this run's noise does not "
-                             "meet (bounds.outside_assumptions = true evaluates it)\n", bn, kind, assumes);
-            else
-                fprintf(out, "  %-8s %-16s evaluated OUTSIDE its assumptions (%s; "
-                             "bounds.outside_assumptions = true):\n", bn, kind, assumes);
-            if (lr_table_row(rf->bounds, b)[ceval] == 0) continue;
-        }
-        char c1[128];
-        snprintf(c1, sizeof c1, "%s_n", bn);
-        if (lr_table_col(P, c1) < 0) continue;
-        double n = 0, held = 0, worst = 0, mincov = 2, nom = NAN, low = 0, points = 0;
-        for (size_t i = 0; i < P->nrows; i++) {
-            double ni = lr_rf_bound(P, i, bn, "n");
-            if (!(ni > 0)) continue;
-            points++;
-            n += ni;
-            held += lr_rf_bound(P, i, bn, "held");
-            worst = fmax(worst, lr_rf_bound(P, i, bn, "tight_worst"));
-            double cov = lr_rf_bound(P, i, bn, "coverage");
-            nom = lr_rf_bound(P, i, bn, "nominal");
-            if (cov < mincov) mincov = cov;
-            if (lr_rf_bound(P, i, bn, "coverage_hi") < nom) low++;
-        }
-        if (!(n > 0)) {
-            fprintf(out, "  %-8s %-16s applied in no trial\n", bn, kind);
-            continue;
-        }
-        fprintf(out, "  %-8s %-16s held in %.0f of %.0f trials over %.0f point x rank cells; worst error/bound "
-                     "%.3f; lowest coverage %.3f (nominal %.3f)%s\n",
-                     bn, kind, held, n, points, worst, mincov, nom,
-                     low > 0 ? "  BELOW NOMINAL at some point" : "");
-    }
-}
-
 /* Issue 3: the median error of a baseline (svd_w, the data-agnostic compressor, or
  * relu_naive, the ReLU baseline) over each other compressor's, per point and rank. */
 static void report_baseline_ratios(const lr_results_file *rf, FILE *out)
@@ -189,18 +140,20 @@ static void report_fit_totals(const lr_table *F, const rank_names *rn, FILE *out
             }
         }
         if (!header) {
-            fprintf(out, "\nSlopes per axis (95%% intervals: about 5%% of the groups miss by chance alone; "
-                         "family-wise: Bonferroni\nover the axis's groups, all contain the true slopes with "
-                         "probability >= 95%%):\n");
+            fprintf(out, "Slopes per axis against the theory's exponent (95%% intervals: about 5%% of the groups "
+                         "miss by chance\nalone; family-wise: Bonferroni over the axis's groups, all contain the "
+                         "true slopes w.p. >= 95%%;\nOUTSIDE: the theory misses a family-wise interval):\n");
             header = 1;
         }
         char rk[48];
-        fprintf(out, "  %-10s %-9s %-20s slope %.4f to %.4f; theory %.3g inside in %zu of %zu groups",
-                     lr_rf_str(F, i, "compressor"), rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk),
-                     lr_rf_str(F, i, "axis"), lo, hi,
+        fprintf(out, "  %-7s %-10s %-9s %-20s slope %.4f to %.4f, theory %.3g\n          inside the 95%% "
+                     "interval in %zu of %zu groups",
+                     (lr_table_col(F, "theory_in_ci_fw") >= 0 ? infw < g : in < g) ? "OUTSIDE" : "ok",
+                     lr_rf_str(F, i, "compressor"),
+                     rank_name(rn, lr_rf_num(F, i, "rank_index"), rk, sizeof rk), lr_rf_str(F, i, "axis"), lo, hi,
                      lr_rf_num(F, i, "theory"), in, g);
-        if (lr_table_col(F, "theory_in_ci_fw") >= 0) fprintf(out, " (family-wise %zu of %zu)", infw, g);
-        if (gl) fprintf(out, "; prediction's slope inside in %zu of %zu", inl, gl);
+        if (lr_table_col(F, "theory_in_ci_fw") >= 0) fprintf(out, ", family-wise in %zu of %zu", infw, g);
+        if (gl) fprintf(out, "; the prediction's slope in %zu of %zu", inl, gl);
         fprintf(out, "\n");
     }
 }
@@ -211,20 +164,23 @@ static void report_points(const lr_results_file *rf, FILE *out)
     const lr_table *P = rf->points;
     int pf, pl;
     param_range(P, &pf, &pl);
+    /* One header per sweep point (its rows are consecutive in /points), then one line per
+     * compressor and rank, then its bounds. */
     for (size_t i = 0; i < P->nrows; i++) {
-        fprintf(out, "point %.0f:", lr_rf_num(P, i, "point"));
-        for (int c = pf; c < pl; c++) fprintf(out, " %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
-        fprintf(out, "  %s k=%.0f n=%.0f\n", lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"),
-                     lr_rf_num(P, i, "n"));
-        fprintf(out, "    err_fro median %.4g [q10 %.4g, q90 %.4g]  err_rel median %.4g\n",
+        if (i == 0 || lr_rf_num(P, i, "point") != lr_rf_num(P, i - 1, "point")) {
+            fprintf(out, "point %.0f:", lr_rf_num(P, i, "point"));
+            for (int c = pf; c < pl; c++) fprintf(out, " %s=%g", P->cols[c].name, lr_table_row(P, i)[c]);
+            fprintf(out, "\n");
+        }
+        fprintf(out, "  %-10s k=%-3.0f n=%-5.0f err_fro %.4g [q10 %.4g, q90 %.4g] rel %.4g  err_layer %.4g\n",
+                     lr_rf_str(P, i, "compressor"), lr_rf_num(P, i, "k_target"), lr_rf_num(P, i, "n"),
                      lr_rf_num(P, i, "err_fro_median"), lr_rf_num(P, i, "err_fro_q10"),
-                     lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"));
+                     lr_rf_num(P, i, "err_fro_q90"), lr_rf_num(P, i, "err_rel_median"),
+                     lr_rf_num(P, i, "err_layer_median"));
         double le = lr_rf_num(P, i, "layer_le_svd_w");
-        fprintf(out, "    err_layer median %.4g", lr_rf_num(P, i, "err_layer_median"));
         if (le >= 0)
-            fprintf(out, "  (err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f)",
+            fprintf(out, "    err_layer <= svd_w's in %.0f/%.0f trials; err_fro <= svd_w's in %.0f/%.0f\n",
                          le, lr_rf_num(P, i, "n"), lr_rf_num(P, i, "err_fro_le_svd_w"), lr_rf_num(P, i, "n"));
-        fprintf(out, "\n");
         for (size_t b = 0; b < rf->bounds->nrows; b++) {
             const char *bn = lr_rf_str(rf->bounds, b, "name");
             char col[128];
@@ -282,13 +238,24 @@ static void report_fits(const lr_table *F, const rank_names *rn, FILE *out)
     }
 }
 
+/* The verdict's slopes: per compressor, rank and axis with a theory, how often the
+ * exponent lies inside the intervals. */
+int lr_recovery_verdict(const lr_results_file *rf, FILE *out)
+{
+    rank_names rn = stored_rank_offsets(rf->config);
+    if (!rf->fits) return LR_OK;
+    size_t with_theory = 0;
+    for (size_t i = 0; i < rf->fits->nrows; i++) with_theory += !isnan(lr_rf_num(rf->fits, i, "theory"));
+    if (!with_theory) fprintf(out, "Slopes: no fitted slope has a theory's exponent in this run.\n");
+    else report_fit_totals(rf->fits, &rn, out);
+    return LR_OK;
+}
+
 int lr_recovery_report(const lr_results_file *rf, FILE *out)
 {
     rank_names rn = stored_rank_offsets(rf->config);
     report_points(rf, out);
     report_fits(rf->fits, &rn, out);
-    report_fit_totals(rf->fits, &rn, out);
-    report_bound_totals(rf, out);
     report_baseline_ratios(rf, out);
     report_shape(rf, &rn, out);
     fprintf(out, "\nok: coverage at or above nominal; ok~: below, but nominal inside the Wilson "

@@ -10,6 +10,7 @@
 
 /* recovery_report.c, recovery_plot.c */
 int lr_recovery_report(const lr_results_file *rf, FILE *out);
+int lr_recovery_verdict(const lr_results_file *rf, FILE *out);
 int lr_recovery_plot(const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log);
 
 /* real_layers_report.c, real_layers_plot.c */

@@ -1,7 +1,7 @@
 # Kernel errors ||K - K~||_2 / ||K||_2 against the dimension p at fixed p / n (lrlab plot,
 # experiment ntk), medians over trials, one colour per activation: the CK's equivalent
 # kernel with the identity term matched to the diagonal (solid, circles) and with
-# THEORY.md's identity term (dashed), the NTK's (solid, squares), the compressed network's
+# docs/theory.md's identity term (dashed), the NTK's (solid, squares), the compressed network's
 # exact CK plus the identity shift (dotted, triangles; drawn only where every layer's fit
 # converged); grey: the theory's slope -1/2.
 # lrlab plot sets: dir, out, fmt, title, acts, na, act1.
@@ -38,7 +38,7 @@ plot for [a=1:na] dir."/error.dat" index (a-1) using 1:($2 > 0 ? $2 : 1/0) with 
         lc rgb colours[(a-1)%8+1] notitle, \
      for [a=1:na] NaN with lines lw 3 lc rgb colours[(a-1)%8+1] title word(acts, a), \
      NaN with linespoints lw 2 pt 7 lc rgb "black" title "CK, identity matched", \
-     NaN with lines lw 1 dt 2 lc rgb "black" title "CK, THEORY.md identity", \
+     NaN with lines lw 1 dt 2 lc rgb "black" title "CK, docs/theory.md identity", \
      NaN with linespoints lw 2 dt 4 pt 5 lc rgb "black" title "NTK, identity matched", \
      NaN with linespoints lw 1.5 dt 3 pt 9 lc rgb "black" title "compressed CK + shift", \
      ref(x) with lines lw 1 lc rgb "#999999" title "slope -1/2 (theory)"

@@ -1,5 +1,5 @@
 /* Linear algebra: SVD plans, the dgesdd -> dgesvd fallback, numerical rank, and the
- * identities data-driven compression rests on (THEORY.md section 2), checked as
+ * identities data-driven compression rests on (docs/theory.md section 2), checked as
  * properties on seeded random and hard matrices. */
 #include <CUnit/CUnit.h>
 #include <float.h>

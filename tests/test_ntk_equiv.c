@@ -37,7 +37,7 @@ static lr_mat mat_new(size_t r, size_t c) { return lr_mat_wrap(lr_calloc(r * c +
 
 /* ---- key quantities from closed forms ---- */
 
-/* Centred ReLU at scale tau (THEORY.md section 5). */
+/* Centred ReLU at scale tau (docs/theory.md section 5). */
 static lr_ntk_keyq relu_keyq(double tau)
 {
     lr_ntk_keyq q = {.tau = tau,
@@ -461,7 +461,7 @@ static void test_quadratic_asymptotics(void)
 {
     /* One class, C = I, zero means (gu22_cov with K = 1, where both norm conventions agree),
      * n = p, the quadratic activation at layers 1 and 2.
-     *  - Matched identity rule: ||K - K~||_2 / ||K||_2 falls with p.  THEORY.md's claim is a
+     *  - Matched identity rule: ||K - K~||_2 / ||K||_2 falls with p.  docs/theory.md's claim is a
      *    p^{-1/2} rate, a factor 0.35 from p = 100 to 800; required: below 0.6 (layer 1, and
      *    the CK of layer 2) and below 0.75 (the NTK of layer 2, whose diagonal is a degree-8
      *    polynomial of ||x_i|| and fluctuates most).

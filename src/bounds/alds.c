@@ -1,5 +1,5 @@
 /* ALDS: the bounds on a channel-grouped truncated SVD's relative operator-norm error
- * (Liebenwein, Maalouf, Gal, Feldman, Rus, NeurIPS 2021; THEORY.md section 4).
+ * (Liebenwein, Maalouf, Gal, Feldman, Rus, NeurIPS 2021; docs/theory.md section 4).
  *
  * W (N0 x N1) split into k groups of whole input channels, W = [W_1; ...; W_k], each
  * replaced by its best rank-j approximation: W^ = [[W_1]_j; ...; [W_k]_j].  With

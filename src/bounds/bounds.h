@@ -6,7 +6,7 @@
  * (deterministic; checked within a relative tolerance), with probability at least a
  * nominal level, or it is a prediction of a mean (compared with the RMS over trials, not
  * checked per trial).
- * Every constant is a parameter (THEORY.md: a user holding a paper's exact constants
+ * Every constant is a parameter (docs/theory.md: a user holding a paper's exact constants
  * can plug them in). */
 #ifndef LR_BOUNDS_BOUNDS_H
 #define LR_BOUNDS_BOUNDS_H
@@ -65,13 +65,13 @@ typedef struct lr_bound_input {
 
 /* Constants and confidence parameter; names match the config's `bounds` group. */
 typedef struct lr_bound_params {
-    double C;   /* constant of Theorem 1(a)/(b): 2 in THEORY.md */
+    double C;   /* constant of Theorem 1(a)/(b): 2 in docs/theory.md */
     double t;   /* deviation parameter: probability 1 - exp(-t^2/2) */
     double tol; /* rounding slack of every check (lr_le_tol): relative to the bound and the scale */
     int outside_assumptions; /* bounds.outside_assumptions: evaluate bounds whose declared
                                 assumptions the run does not meet (a robustness study) */
     /* Theorems 2 and 3 (issue 3): config keys bounds.Ctau, C2b, C2c, lambda_c, C3. */
-    double Ctau;     /* coefficient of tau_k(Z0) in 2(a): 1 in THEORY.md */
+    double Ctau;     /* coefficient of tau_k(Z0) in 2(a): 1 in docs/theory.md */
     double C2b;      /* 9/2 in 2(b) */
     double C2c;      /* 3 in 2(c) */
     double lambda_c; /* 2(b), 2(c) assume lambda >= lambda_c ||P G||_op (resp. ||X~^T G||_op): 2 */

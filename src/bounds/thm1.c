@@ -1,4 +1,4 @@
-/* ZS25 Theorem 1: exactly low-rank activations plus noise (THEORY.md section 3).
+/* ZS25 Theorem 1: exactly low-rank activations plus noise (docs/theory.md section 3).
  *
  * Y = X~ M* + G, rank M* <= r, Z* = X~ M*, Z^ = [P Y]_k with k >= r (dd_rank).
  *   (a) ||Z^ - Z*||_F <= C sqrt(k + r) ||P G||_op                     always (C = 2)

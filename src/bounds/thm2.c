@@ -1,5 +1,5 @@
 /* ZS25 Theorems 2 and 3: approximately low-rank signals, convex estimators, ReLU
- * observations (THEORY.md section 3).
+ * observations (docs/theory.md section 3).
  *
  * Y = Z0 + G, Z0 = X~ M0 arbitrary (exact rank r plus a spectral tail), tau_k = tau_k(Z0).
  *   2(a)   dd_rank at rank k:  ||[P Y]_k - Z0||_F <= Ctau tau_k + C sqrt(2k) ||P G||_op
@@ -17,7 +17,7 @@
  *          (the /shape table: geometric mean of error / shape with a 95% interval, and
  *          the largest ratio, the smallest C under which every trial held).
  *
- * Why 2(a) (with Ctau = 3 a short argument; THEORY.md states Ctau = 1, which lrlab checks):
+ * Why 2(a) (with Ctau = 3 a short argument; docs/theory.md states Ctau = 1, which lrlab checks):
  * Z^ = [P Y]_k is at least as close to P Y as [Z0]_k, and D = Z^ - [Z0]_k has rank <= 2k,
  * so ||D||^2 <= 2 <D, Z0 - [Z0]_k> + 2 <D, P G> <= 2 ||D|| (tau_k + sqrt(2k) ||P G||_op),
  * and ||Z^ - Z0|| <= ||D|| + tau_k.

@@ -1,4 +1,4 @@
-/* act_scaled: activation-aware SVD (ASVD; Yuan et al. 2023; THEORY.md section 2).
+/* act_scaled: activation-aware SVD (ASVD; Yuan et al. 2023; docs/theory.md section 2).
  *
  * Inputs that are large on the data matter more in X~ W than small ones, so the rows of W
  * are scaled by an activation statistic before truncation and unscaled after:

@@ -6,7 +6,7 @@
  * (ALDS); the authors' code is torchprune (github.com/lucaslie/torchprune,
  * src/torchprune/torchprune/method/alds/alds_allocator.py on top of
  * method/base_decompose/base_decompose_allocator.py and method/base/base_allocator.py).
- * THEORY.md section 4 is lrlab's statement of it.  This module works on tabulated errors
+ * docs/theory.md section 4 is lrlab's statement of it.  This module works on tabulated errors
  * only: it knows nothing of weights or SVDs, so whichever criterion the caller tabulates
  * (proxy, l2, sqrtk, the true error, a data-driven error) is the one it allocates on.
  *

@@ -1,6 +1,6 @@
 /* Compressors: a registry of named rules that turn a layer problem into a compressed layer.
  *
- * The layer problem (THEORY.md section 1): calibration inputs X~ (m x N0), weights W
+ * The layer problem (docs/theory.md section 1): calibration inputs X~ (m x N0), weights W
  * (N0 x N1), observed pre-activations Y (m x N1).  A compressor returns, for each
  * requested rank k, a compressed replacement M of W (compress/compressed.h; today's
  * compressors all return low-rank factors A (N0 x k), B (k x N1), M = A B).  It never
@@ -105,7 +105,7 @@ typedef enum lr_compressor_role {
     LR_ROLE_BASELINE = 1u << 0,
     /* The baseline of the ReLU experiments: a pre-activation rule applied to Y+. */
     LR_ROLE_RELU_BASELINE = 1u << 1,
-    /* A theorem of THEORY.md predicts its error's rates (recovery's slope fits). */
+    /* A theorem of docs/theory.md predicts its error's rates (recovery's slope fits). */
     LR_ROLE_THEORY = 1u << 2,
     /* The rank-constrained least-squares estimator, the subject of Theorem 2(a). */
     LR_ROLE_RANK_LS = 1u << 3,
@@ -266,7 +266,7 @@ void lr_factors_set_rank(lr_compressed *f, size_t k);
 /* Truncated factors from a thin SVD (k = f->k): A = U_k diag(s_k) (rows x k), B = VT_k (k x cols). */
 void lr_factors_from_svd(lr_mat U, const double *s, lr_mat VT, lr_compressed *f);
 
-/* The automatic lambda of the pre-activation convex estimators (THEORY.md section 2):
+/* The automatic lambda of the pre-activation convex estimators (docs/theory.md section 2):
  * 2 sigma (sqrt q + sqrt N1 + t), twice the high-probability bound on ||P G||_op. */
 double lr_lambda_auto(double sigma, size_t q, size_t n1, double t);
 /* Copy rank-adaptive result out[0] into out[1..nranks). */

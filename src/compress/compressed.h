@@ -6,7 +6,7 @@
  *   lr_compressed_to_dense(c, M)         M itself, the plain reference of apply;
  *   lr_compressed_params / _bits         the storage cost.
  *
- * Kinds (notation of THEORY.md: X is m x N0, W and M are N0 x N1, Y = X M is m x N1):
+ * Kinds (notation of docs/theory.md: X is m x N0, W and M are N0 x N1, Y = X M is m x N1):
  *
  *   LOWRANK   M = A B, A N0 x k, B k x N1 (k may be 0: M = 0).
  *   GROUPED   one low-rank pair per channel group (ALDS-style).  The groups split one axis

@@ -38,7 +38,7 @@ int lr_dd_nuc_reference(lr_mat X, lr_mat Y, double lambda, const lr_fista_opts *
 
 typedef enum { LR_RELU_LOSS_CENSORED, LR_RELU_LOSS_SQUARED } lr_relu_loss;
 
-/* Per-entry ReLU losses (THEORY.md section 2, relu_cvx) and their derivative in z:
+/* Per-entry ReLU losses (docs/theory.md section 2, relu_cvx) and their derivative in z:
  *   censored Gaussian:   (y - z)^2 / (2 sigma^2) if y > 0,   -log Phi(-z / sigma) if y = 0;
  *   ReLU-consistent sq.: (y - z)^2 / 2 if y > 0,             rho(z)^2 / 2 if y = 0. */
 double lr_relu_loss_entry(lr_relu_loss kind, double y, double z, double sigma, double *dz);

@@ -1,4 +1,4 @@
-/* dd_nuc: data-driven convex estimator, nuclear norm on the weights (ZS25; THEORY.md
+/* dd_nuc: data-driven convex estimator, nuclear norm on the weights (ZS25; docs/theory.md
  * section 2, Theorem 2(c)).
  *
  *   M^ = argmin_M 1/2 ||Y - X~ M||_F^2 + lambda ||M||_*.

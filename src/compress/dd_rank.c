@@ -1,4 +1,4 @@
-/* dd_rank: data-driven rank-constrained least squares (ZS25; THEORY.md section 2).
+/* dd_rank: data-driven rank-constrained least squares (ZS25; docs/theory.md section 2).
  *
  *   M^ = argmin_{rank M <= k} ||Y - X~ M||_F = X~^+ [P Y]_k,   P = X~ X~^+ = U_q U_q^T,
  *

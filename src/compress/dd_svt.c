@@ -1,5 +1,5 @@
 /* dd_svt: data-driven convex estimator, nuclear norm in pre-activation space (ZS25;
- * THEORY.md section 2, Theorem 2(b)).
+ * docs/theory.md section 2, Theorem 2(b)).
  *
  *   Z^ = argmin_Z 1/2 ||P Y - Z||_F^2 + lambda ||Z||_*  = SVT_lambda(P Y),
  *   M^ = X~^+ Z^,

@@ -2,7 +2,7 @@
  * on the error of their truncations, and the true error by power iteration.
  *
  * Liebenwein, Maalouf, Gal, Feldman, Rus, "Compressing Neural Networks: Towards
- * Determining the Optimal Layer-wise Decomposition" (NeurIPS 2021); THEORY.md section 4.
+ * Determining the Optimal Layer-wise Decomposition" (NeurIPS 2021); docs/theory.md section 4.
  *
  * The maths, in lrlab's orientation (W is N0 x N1; grouped.h):
  *   W = [W_1; ...; W_k] (k row blocks of whole input channels), W^ = [[W_1]_j; ...; [W_k]_j],
@@ -12,11 +12,11 @@
  *       ||E||_2 >= max_i ||E_i||_2 = max_i alpha_{i,j+1}.
  *   Upper bounds: ||E v||^2 = sum_i ||E_i v||^2 <= sum_i alpha_{i,j+1}^2 ||v||^2, so
  *       ||E||_2 <= (sum_i alpha_{i,j+1}^2)^{1/2} <= sqrt(k) max_i alpha_{i,j+1}.
- *   Dividing by alpha_1 = ||W||_2 gives THEORY.md's chain for eps = ||E||_2 / ||W||_2; at
+ *   Dividing by alpha_1 = ||W||_2 gives docs/theory.md's chain for eps = ||E||_2 / ||W||_2; at
  *   k = 1 all three are sigma_{j+1}(W) / sigma_1(W) = eps.
  *
  * The true error.  eps^2 alpha_1^2 is the largest eigenvalue of E^T E = sum_i E_i^T E_i
- * (N1 x N1; THEORY.md's sum_i E_i E_i^T in its transposed orientation).  E_i is the tail
+ * (N1 x N1; docs/theory.md's sum_i E_i E_i^T in its transposed orientation).  E_i is the tail
  * of W_i's SVD, E_i = -U_i,t diag(alpha_i,t) V_i,t^T over the indices t > j, and U_i's
  * columns are orthonormal, so
  *       E_i^T E_i = T_i^T T_i,   T_i = diag(alpha_i,t) V_i,t^T = rows j+1 .. mn of B-side

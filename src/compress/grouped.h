@@ -1,15 +1,15 @@
 /* ALDS's per-layer kernel: truncated SVDs of channel groups, their error bounds, their
- * parameter count and their true operator-norm error (src/compress/grouped.c; THEORY.md
+ * parameter count and their true operator-norm error (src/compress/grouped.c; docs/theory.md
  * section 4).  Liebenwein, Maalouf, Gal, Feldman, Rus, "Compressing Neural Networks:
  * Towards Determining the Optimal Layer-wise Decomposition", NeurIPS 2021.
  *
- * Orientation (lrlab's, THEORY.md section 1): W is N0 x N1, inputs x outputs, column-major.
+ * Orientation (lrlab's, docs/theory.md section 1): W is N0 x N1, inputs x outputs, column-major.
  * A conv layer's input index is (ch kh + h) kw + w, so input channel ch owns the contiguous
  * rows ch kh kw .. (ch + 1) kh kw - 1; a linear layer has c = N0 channels of one row each.
  * ALDS slices the c input channels into k equal contiguous groups (k divides c), i.e. W
  * into k blocks of rows = N0 / k rows:
  *     W = [W_1; ...; W_k],   W_i = rows (i-1) rows .. i rows - 1 of W, rows x N1.
- * (THEORY.md's f x c kh kw matrix is W^T: its column blocks are our row blocks.)
+ * (docs/theory.md's f x c kh kw matrix is W^T: its column blocks are our row blocks.)
  *
  * Rank j (0 <= j <= mn = min(rows, N1)) replaces each W_i by its best rank-j
  * approximation [W_i]_j.  With the thin SVD W_i = U_i diag(alpha_i) V_i^T,
@@ -71,7 +71,7 @@ typedef struct lr_alds_spectra {
 int lr_alds_spectra_compute(lr_grouped_plan *p, lr_mat W, size_t c, size_t k, double alpha1, int vectors,
                             lr_alds_spectra *s);
 
-/* The three bounds of THEORY.md section 4 on eps = ||W^ - W||_2 / ||W||_2 at rank j, with
+/* The three bounds of docs/theory.md section 4 on eps = ||W^ - W||_2 / ||W||_2 at rank j, with
  * a = (alpha_{1,j+1}, ..., alpha_{k,j+1}) (0 beyond a group's rank, i.e. at j = mn):
  *     LR_ALDS_LOWER   max_i a_i / alpha_1             <= eps   (the authors' code's proxy)
  *     LR_ALDS_L2      (sum_i a_i^2)^{1/2} / alpha_1   >= eps

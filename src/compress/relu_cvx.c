@@ -1,5 +1,5 @@
 /* relu_cvx: recovery of low-rank pre-activations from ReLU observations by a convex
- * relaxation (ZS25 Theorem 3; THEORY.md sections 2 and 3).
+ * relaxation (ZS25 Theorem 3; docs/theory.md sections 2 and 3).
  *
  * Observations Y+ = rho(Z* + G), rho(x) = max(x, 0), Z* = X~ M* of rank <= r, G i.i.d.
  * N(0, sigma^2).  The estimate lives in range(X~): Z = U_q C, C (q x N1), and

@@ -1,4 +1,4 @@
-/* relu_naive: the baseline of Theorem 3's experiment (THEORY.md section 2): dd_rank applied
+/* relu_naive: the baseline of Theorem 3's experiment (docs/theory.md section 2): dd_rank applied
  * to the post-activations as if they were pre-activations, Z^ = [P Y+]_k.  It ignores the
  * ReLU: rho(Z*) is not low-rank and E[rho(z + g)] != rho(z), so its error keeps a bias
  * that does not vanish with the noise.  It is the same computation as dd_rank (the layer

@@ -2,7 +2,7 @@
  *
  * Eckart-Young-Mirsky: the truncated SVD is the best rank-k approximation of W in every
  * unitarily invariant norm.  It uses no data, so it is blind to which directions of W
- * the inputs actually excite (THEORY.md section 2). */
+ * the inputs actually excite (docs/theory.md section 2). */
 #include "compress.h"
 #include "core/error.h"
 

@@ -1,4 +1,4 @@
-/* whiten: truncation-aware data whitening (SVD-LLM; Wang et al. 2024; THEORY.md section 2).
+/* whiten: truncation-aware data whitening (SVD-LLM; Wang et al. 2024; docs/theory.md section 2).
  *
  * The layer error of a replacement M is ||X~ (W - M)||_F.  If S S^T = X~^T X~ then
  *   ||X~ Z||_F^2 = tr(Z^T X~^T X~ Z) = ||S^T Z||_F^2,

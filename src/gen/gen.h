@@ -1,4 +1,4 @@
-/* Synthetic layers with a known ground truth (THEORY.md section 3).
+/* Synthetic layers with a known ground truth (docs/theory.md section 3).
  *
  *   X~ (m x N0): i.i.d. N(0, 1); or rank q: X~ = A B / sqrt(q) with A, B Gaussian
  *        (entries of unit variance, as for the full-rank case); or a prescribed singular

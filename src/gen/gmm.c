@@ -1,5 +1,5 @@
 /* K-class Gaussian mixtures and real-data normalisation (gmm.h says what and why; the
- * model is THEORY.md section 5's, from Gu et al., NeurIPS 2022).
+ * model is docs/theory.md section 5's, from Gu et al., NeurIPS 2022).
  *
  * Sampling: x = mu_a / sqrt(p) + L_a z / sqrt(p), z ~ N(0, I_p), so Cov x = L_a L_a^T / p =
  * C_a / p.  The class's block of X is first filled with z (column by column, the order of the

@@ -1,5 +1,5 @@
 /* K-class Gaussian mixtures and real data in the form the NTK equivalent kernels need
- * (THEORY.md section 5; Gu, Du, Zhang, Xie, Pu, Qiu, Liao, "'Lossless' Compression of Deep
+ * (docs/theory.md section 5; Gu, Du, Zhang, Xie, Pu, Qiu, Liao, "'Lossless' Compression of Deep
  * Neural Networks: A High-dimensional Neural Tangent Kernel Approach", NeurIPS 2022; the data
  * model is that of Couillet and Benaych-Georges 2016 and Liao and Couillet 2018).
  *
@@ -67,7 +67,7 @@ void lr_gmm_free(lr_gmm *g);
  * triangular factor into g->factor directly). */
 int lr_gmm_set_cov(lr_gmm *g, size_t a, lr_mat C);
 
-/* THEORY.md section 5's presets, for every covariance kind, with equal proportions:
+/* docs/theory.md section 5's presets, for every covariance kind, with equal proportions:
  *   gu22:      mu_a = 8 e_{8a+1} (0-based a; THEORY's 8 e_{8(a-1)+1}), C_a = (1 + 8a/sqrt p) I
  *   gu22_mean: the same means, C_a = I             (classes differ only in their means)
  *   gu22_cov:  mu_a = 0, C_a = (1 + 8a/sqrt p) I   (classes differ only in their covariances)
@@ -124,7 +124,7 @@ int lr_real_select_count(const size_t *labels, size_t N, const size_t *classes, 
  *   centred by the GLOBAL mean of the selected columns (not per class: per-class centring
  *     would erase the class means, which are the signal), then divided by
  *     *scale = sqrt(mean_i ||x_i - mean||^2), so that the mean squared column norm is 1
- *     (THEORY.md section 5: "real data normalised so the mean squared norm is 1").
+ *     (docs/theory.md section 5: "real data normalised so the mean squared norm is 1").
  *   s (may be NULL): PLUG-IN estimates of the mixture's statistics from X itself, with
  *     w_i = x_i - m_a for i in class a and m_a the class mean:
  *       pi_a = n_a / n,  mu_a = sqrt(p) m_a,  trc_a = (1/n_a) sum_{i in a} ||w_i||^2,

@@ -57,6 +57,11 @@ typedef struct lr_key {
     /* The allowed words of a string or string-list key, from a registry: the i-th name,
      * NULL past the end.  Used instead of .choices when set. */
     const char *(*names)(size_t i);
+    /* A sweepable key that is not a scale parameter (a shape such as Student t's degrees
+     * of freedom, a correlation, an exponent): /fits still fits a log-log slope of the
+     * error along it, but no power law in it is expected, and a run sweeping it is warned
+     * (lr_run_warn). */
+    int not_scale;
 } lr_key;
 
 typedef struct lr_config lr_config;

@@ -440,6 +440,13 @@ static int apply_override(lr_config *cfg, const char *text)
         if (s) config_setting_set_string(s, value);
         v = s;
     }
+    if (!v && strchr(value, ',') && !strchr("[({\"", value[0])) {
+        /* Hydra's and argparse's habit, key=2,4: a libconfig list needs its brackets. */
+        rc = lr_error(LR_ECONFIG, __FILE__, __LINE__,
+                      "%s: cannot parse value '%s': a list needs brackets: write '%s=[%s]' "
+                      "(quoted, for the shell)", where, value, key, value);
+        goto done;
+    }
     if (!v) {
         rc = lr_error(LR_ECONFIG, __FILE__, __LINE__, "%s: cannot parse value '%s': %s%s", where,
                       value, why ? why : "syntax error", parse_hint(why));

@@ -22,7 +22,7 @@
  *                     rest are held-out test samples) and test_accuracy
  * Datasets may be float32 or float64 on disk; lrlab reads doubles.
  *
- * In lrlab's notation (THEORY.md section 1) the layer maps X (m x N0) to Y = X W with W
+ * In lrlab's notation (docs/theory.md section 1) the layer maps X (m x N0) to Y = X W with W
  * (N0 x N1): PyTorch's [N1, N0] row-major weight read column-major is exactly W.
  *
  * The reader validates as it goes: lr_dump_open checks the format, the version, that

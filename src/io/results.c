@@ -187,6 +187,7 @@ static int write_root_attrs(hid_t file, const lr_run *run, const lr_results_meta
     LR_TRY(lr_h5_attr_f64(file, "bound_tol", run->bparams.tol));
     LR_TRY(lr_h5_attr_i64(file, "bounds_outside_assumptions", run->bparams.outside_assumptions));
     LR_TRY(lr_h5_attr_str(file, "notes", run->notes ? run->notes : ""));
+    LR_TRY(lr_h5_attr_str(file, "warnings", run->warnings ? run->warnings : ""));
     return LR_OK;
 }
 

@@ -46,6 +46,7 @@ int lr_results_open(const char *path, lr_results_file *rf)
     rf->utc_time = lr_h5_get_attr_str(rf->file, "utc_time");
     rf->blas_core = lr_h5_get_attr_str(rf->file, "blas_core");
     rf->config_file = lr_h5_get_attr_str(rf->file, "config_file");
+    rf->warnings = lr_h5_get_attr_str(rf->file, "warnings"); /* NULL in files before issue 14 */
     rf->seed = attr_num(rf->file, "seed");
     rf->trials = attr_num(rf->file, "trials");
     rf->threads = attr_num(rf->file, "threads");
@@ -82,6 +83,7 @@ void lr_results_close(lr_results_file *rf)
     free(rf->utc_time);
     free(rf->blas_core);
     free(rf->config_file);
+    free(rf->warnings);
     free(rf->path);
     if (rf->file >= 0 && rf->file) H5Fclose(rf->file);
     memset(rf, 0, sizeof *rf);

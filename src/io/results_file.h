@@ -16,6 +16,7 @@ typedef struct lr_results_file {
     lr_table *shape; /* NULL in files written before /shape existed */
     char *config;    /* the resolved config text */
     char *experiment, *name, *config_sha256, *utc_time, *blas_core, *config_file;
+    char *warnings; /* the run's warnings, one per line (NULL: none recorded) */
     double seed, trials, threads, wall_seconds, fallbacks;
 } lr_results_file;
 

@@ -1,4 +1,4 @@
-/* Reading a measured singular-value spectrum (THEORY.md section 3, Theorem 2: "a spectrum
+/* Reading a measured singular-value spectrum (docs/theory.md section 3, Theorem 2: "a spectrum
  * measured on a real layer") from a plain text or an HDF5 file. */
 #ifndef LR_IO_SPECTRUM_H
 #define LR_IO_SPECTRUM_H

@@ -1,6 +1,6 @@
 /* Streaming reduction of a layer problem to a small isometric one.
  *
- * A layer problem (THEORY.md section 1) is X~ (m x N0), W (N0 x N1), Y (m x N1).  Every
+ * A layer problem (docs/theory.md section 1) is X~ (m x N0), W (N0 x N1), Y (m x N1).  Every
  * error lrlab measures on it is a Frobenius norm of a matrix of the form X~ Z - Y c
  * (c = 0 or 1), and every compressor here (svd_w, dd_rank, whiten, act_scaled) reads
  * X~ and Y only through X~^T X~, X~^T Y and column statistics of X~.  So if
@@ -14,7 +14,7 @@
  * activations that do not fit in memory.  While at most N0 + N1 rows have arrived no QR
  * is done at all: the data are their own reduction.
  *
- * Biases are folded in as THEORY.md says: X~ gets a column of ones (N0 -> N0 + 1) and W
+ * Biases are folded in as docs/theory.md says: X~ gets a column of ones (N0 -> N0 + 1) and W
  * the row b^T.  The column means of |X~| (for act_scaled) are accumulated on the way. */
 #ifndef LR_NN_REDUCE_H
 #define LR_NN_REDUCE_H

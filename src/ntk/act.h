@@ -1,4 +1,4 @@
-/* The activations of the NTK kind (THEORY.md section 5; Gu et al., NeurIPS 2022), one registry.
+/* The activations of the NTK kind (docs/theory.md section 5; Gu et al., NeurIPS 2022), one registry.
  *
  * This is not the forward-pass registry of src/nn/activation.h: the NTK kind needs more of
  * each activation than its value.  An entry carries the value sigma(t), its first and second

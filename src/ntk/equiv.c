@@ -1,8 +1,8 @@
-/* Equivalent kernels of deep wide networks on Gaussian-mixture data (THEORY.md section 5;
+/* Equivalent kernels of deep wide networks on Gaussian-mixture data (docs/theory.md section 5;
  * Gu, Du, Zhang, Xie, Pu, Qiu, Liao, NeurIPS 2022, whose equivalence theorems build on Liao and
  * Couillet 2018, "On the spectrum of random features maps of high dimensional data", and
  * Fan and Wang 2020).  equiv.h states the kernels and the two places where lrlab offers an
- * alternative to THEORY.md as printed; this comment derives what the code relies on.
+ * alternative to docs/theory.md as printed; this comment derives what the code relies on.
  *
  * Where the recursion comes from.  A layer maps an input kernel K (entries K_ii = tau^2 +
  * delta_i, K_ij small for i != j) to E[sigma_c(u) sigma_c(v)], (u, v) ~ N(0, [[K_ii, K_ij],

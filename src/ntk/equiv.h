@@ -1,4 +1,4 @@
-/* Equivalent kernels of the NTK "lossless" compression kind (THEORY.md section 5; Gu, Du,
+/* Equivalent kernels of the NTK "lossless" compression kind (docs/theory.md section 5; Gu, Du,
  * Zhang, Xie, Pu, Qiu, Liao, "'Lossless' Compression of Deep Neural Networks: A
  * High-dimensional Neural Tangent Kernel Approach", NeurIPS 2022, its CK and NTK
  * equivalence theorems).
@@ -15,7 +15,7 @@
  * statistics J, t, T, psi, tau_0 (lr_ntk_data), the kernels (lr_ntk_equiv_kernel) and the
  * spectral comparisons (lr_ntk_rel_err, lr_ntk_top_eig, lr_ntk_eig_align).
  *
- * The identity coefficient.  THEORY.md (and the paper) print
+ * The identity coefficient.  docs/theory.md (and the paper) print
  *   s_l = tau_l^2 - tau_0^2 alpha_{l,1} - tau_0^4 alpha_{l,3}     (NTK: kappa_l^2, beta's).
  * A second-order expansion of the kernel in the small quantities (||x_i||^2 - tau_0^2,
  * x_i^T x_j) gives instead, for the diagonal of K~ to match the kernel's diagonal
@@ -32,7 +32,7 @@
  * polynomials of X^T X.  Both rules are offered (lr_ntk_diag); THEORY's is the contract
  * and the default, LR_NTK_DIAG_MATCHED the one the expansion supports.
  *
- * The norm convention.  THEORY.md takes tau_0^2 = tr(C^o)/p, t_a = tr(C_a^o)/sqrt p,
+ * The norm convention.  docs/theory.md takes tau_0^2 = tr(C^o)/p, t_a = tr(C_a^o)/sqrt p,
  * psi_i = ||omega_i||^2 - tr(C_a)/p, all of which leave out the means' share
  * ||mu_a||^2 / p of ||x_i||^2: negligible as p -> infinity, but the preset's ||mu_a|| = 8
  * makes it 64/p, as large as t_a / sqrt p up to p ~ 10^3.  LR_NTK_NORMS_WITH_MEANS puts it
@@ -69,7 +69,7 @@ typedef struct lr_ntk_coef {
 
 /* Layer 0: tau_0, alpha_0 = (1, 0, 0, 1), beta_0 = (1, 0, 0), kappa_0^2 = tau_0^2. */
 int lr_ntk_coef_init(double tau0, lr_ntk_coef *c0);
-/* One step, exactly THEORY.md section 5's (E at tau_{l-1} xi: d1 = E sigma', d2 = E sigma'',
+/* One step, exactly docs/theory.md section 5's (E at tau_{l-1} xi: d1 = E sigma', d2 = E sigma'',
  * sq2 = E (sigma_c^2)'', var = Var sigma, d1sq = E sigma'^2):
  *   alpha_{l,1} = d1^2 alpha_{l-1,1}
  *   alpha_{l,2} = d1^2 alpha_{l-1,2} + d2^2 alpha_{l-1,4}^2 / 4
@@ -94,7 +94,7 @@ int lr_ntk_recursion_run(double tau0, size_t L, lr_ntk_keyq_fn *fn, void *ctx, d
 /* ---- (b) the data statistics ---- */
 
 typedef enum {
-    LR_NTK_NORMS_THEORY,    /* THEORY.md: tau_0^2 = tr C^o / p, t_a = tr C_a^o / sqrt p, psi from omega */
+    LR_NTK_NORMS_THEORY,    /* docs/theory.md: tau_0^2 = tr C^o / p, t_a = tr C_a^o / sqrt p, psi from omega */
     LR_NTK_NORMS_WITH_MEANS /* the same with ||mu_a||^2 / p added to tr C_a / p (see the top) */
 } lr_ntk_norms;
 
@@ -123,7 +123,7 @@ int lr_ntk_indicator(const size_t *labels, size_t n, size_t K, lr_mat J);
 
 typedef enum { LR_NTK_KIND_CK, LR_NTK_KIND_NTK } lr_ntk_kind;
 typedef enum {
-    LR_NTK_DIAG_THEORY, /* s_l = tau_l^2 - tau_0^2 alpha_{l,1} - tau_0^4 alpha_{l,3}: THEORY.md as printed */
+    LR_NTK_DIAG_THEORY, /* s_l = tau_l^2 - tau_0^2 alpha_{l,1} - tau_0^4 alpha_{l,3}: docs/theory.md as printed */
     LR_NTK_DIAG_MATCHED /* s_l = tau_l^2 - tau_0^2 alpha_{l,1}: diag K~ = diag K to leading order */
 } lr_ntk_diag;
 

@@ -1,4 +1,4 @@
-/* The empirical CK of finite random networks (THEORY.md section 5; Gu et al., NeurIPS 2022,
+/* The empirical CK of finite random networks (docs/theory.md section 5; Gu et al., NeurIPS 2022,
  * whose network this is).
  *
  *   Sigma_0 = X (p x n, d_0 = p),
@@ -12,7 +12,7 @@
  * K_CK,L of src/ntk/kernel_exact.c (K_CK,0 = X^T X), with fluctuations of order d^{-1/2}
  * (tests/test_ntk_kernel.c measures the relative spectral error at widths 256 .. 4096).
  *
- * The scaling.  THEORY.md writes Sigma_l = d_l^{-1/2} sigma(d_{l-1}^{-1/2} W_l Sigma_{l-1}).
+ * The scaling.  docs/theory.md writes Sigma_l = d_l^{-1/2} sigma(d_{l-1}^{-1/2} W_l Sigma_{l-1}).
  * Taken literally that normalises twice: Sigma_{l-1} already carries d_{l-1}^{-1/2}, its
  * columns have norms of order one, and the extra d_{l-1}^{-1/2} would send the
  * pre-activations to zero as the widths grow, so that the network would converge to no

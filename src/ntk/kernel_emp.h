@@ -1,4 +1,4 @@
-/* The empirical conjugate kernel of finite random networks (THEORY.md section 5), the check
+/* The empirical conjugate kernel of finite random networks (docs/theory.md section 5), the check
  * of the infinite-width limit of src/ntk/kernel_exact.h.  The maths is at the top of
  * kernel_emp.c. */
 #ifndef LR_NTK_KERNEL_EMP_H

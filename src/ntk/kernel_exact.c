@@ -1,4 +1,4 @@
-/* The exact infinite-width CK and NTK of a fully connected network (THEORY.md section 5; Gu,
+/* The exact infinite-width CK and NTK of a fully connected network (docs/theory.md section 5; Gu,
  * Du, Zhang, Xie, Pu, Qiu, Liao, NeurIPS 2022; the recursion is the standard one of Neal
  * 1996, Cho and Saul 2009, Jacot, Gabriel and Hongler 2018).
  *

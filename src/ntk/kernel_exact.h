@@ -1,5 +1,5 @@
 /* The exact infinite-width conjugate kernel (CK) and neural tangent kernel (NTK) of a depth-L
- * fully connected network on a data matrix X (p x n, one sample per column), THEORY.md
+ * fully connected network on a data matrix X (p x n, one sample per column), docs/theory.md
  * section 5; the maths and the methods are at the top of kernel_exact.c.
  *
  * Methods (per layer, for the kernel of sigma_c and for the kernel of sigma'):

@@ -1,4 +1,4 @@
-/* The key quantities of an activation sigma at scale tau (THEORY.md section 5; Gu, Du, Zhang,
+/* The key quantities of an activation sigma at scale tau (docs/theory.md section 5; Gu, Du, Zhang,
  * Xie, Pu, Qiu, Liao, "'Lossless' Compression of Deep Neural Networks: A High-dimensional
  * Neural Tangent Kernel Approach", NeurIPS 2022).  xi ~ N(0, 1), phi and Phi its density
  * and distribution function, Q = 1 - Phi, m = E sigma(tau xi), sigma_c = sigma - m:

@@ -1,4 +1,4 @@
-/* The key quantities of an activation at a scale tau (THEORY.md section 5): the
+/* The key quantities of an activation at a scale tau (docs/theory.md section 5): the
  * lr_ntk_keyq of src/ntk/ntk.h, two independent ways.
  *
  *   lr_ntk_keyq_quad    Gaussian integration by parts and adaptive quadrature, piecewise

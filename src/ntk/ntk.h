@@ -1,4 +1,4 @@
-/* Shared types of the NTK "lossless" compression kind (THEORY.md section 5; Gu, Du, Zhang,
+/* Shared types of the NTK "lossless" compression kind (docs/theory.md section 5; Gu, Du, Zhang,
  * Xie, Pu, Qiu, Liao, "'Lossless' Compression of Deep Neural Networks: A High-dimensional
  * Neural Tangent Kernel Approach", NeurIPS 2022).
  *
@@ -11,7 +11,7 @@
 /* The key quantities of one activation sigma at scale tau, xi ~ N(0, 1).  sigma_c is sigma
  * centred by its own mean at that scale, sigma_c(t) = sigma(t) - mean.  Derivatives of
  * activations that are not smooth are taken as distributions, through Gaussian integration
- * by parts (THEORY.md section 5).  A quantity that does not exist (E sigma'^2 when sigma'
+ * by parts (docs/theory.md section 5).  A quantity that does not exist (E sigma'^2 when sigma'
  * holds a Dirac mass, e.g. sign, the step, sigma_T) is +INFINITY. */
 typedef struct lr_ntk_keyq {
     double tau;  /* the scale the expectations are taken at */

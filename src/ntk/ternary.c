@@ -1,6 +1,6 @@
 /* The compressed network of the NTK kind: matching sigma_T / sigma_Q to an activation's key
  * quantities, ternary weights and their memory.  The maths, and why it is enough, are at
- * the top of ternary.h (THEORY.md section 5; Gu et al., NeurIPS 2022). */
+ * the top of ternary.h (docs/theory.md section 5; Gu et al., NeurIPS 2022). */
 #include "ternary.h"
 
 #include <gsl/gsl_errno.h>

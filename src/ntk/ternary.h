@@ -1,4 +1,4 @@
-/* The compressed network of the NTK kind (THEORY.md section 5; Gu, Du, Zhang, Xie, Pu, Qiu,
+/* The compressed network of the NTK kind (docs/theory.md section 5; Gu, Du, Zhang, Xie, Pu, Qiu,
  * Liao, "'Lossless' Compression of Deep Neural Networks: A High-dimensional Neural Tangent
  * Kernel Approach", NeurIPS 2022): ternary weights, and piecewise-constant activations whose
  * key quantities match those of the original network layer by layer.
@@ -18,7 +18,7 @@
  * parameters can also match the variance, Var sigma_Q(~tau_{L-1} xi) = tau_L^2, and with it
  * the overall scale.  When that fails (no solution within the tolerance), the last layer
  * falls back to sigma_T and the identity shift tau_L^2 - ~tau_L^2 is reported: it moves
- * every eigenvalue of the kernel by the same amount (THEORY.md: "the overall scale tau_L may
+ * every eigenvalue of the kernel by the same amount (docs/theory.md: "the overall scale tau_L may
  * not be matchable").
  *
  * Not every activation can be matched.  E (sigma_T,c^2)'' = (a - 2m) E sigma_T'' for sigma_T
@@ -30,7 +30,7 @@
  * falling, to about 1e-4 of the scale in 500 iterations, without a limit that is an
  * activation.)
  *
- * The solver (THEORY.md: "solve robustly: eliminate a, start from a grid over
+ * The solver (docs/theory.md: "solve robustly: eliminate a, start from a grid over
  * (u1, u2) in [-4, 4]^2, refine with a GSL multiroot or minimiser; random starts miss
  * solutions").  With u_k = s_k / ~tau: on each grid point u1 < u2, a is eliminated (the d1
  * equation, or d2 when phi(u2) = phi(u1)); for sigma_Q the two levels solve the 2 x 2 linear
@@ -43,7 +43,7 @@
  * S^2 and the variance by (S tau)^2, so that a zero target (d2 of an odd activation) is
  * measured on the same footing as the others.
  *
- * Memory (THEORY.md): 32 bits per weight dense against (1 - eps) bits per weight compressed,
+ * Memory (docs/theory.md): 32 bits per weight dense against (1 - eps) bits per weight compressed,
  * one sign bit per non-zero weight ("plus signs": the positions of the zeros are not
  * counted there).  lrlab also reports what storing the positions costs with an ideal code,
  * the entropy H(eps) + (1 - eps) bits per weight (H the binary entropy), which is the

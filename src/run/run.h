@@ -70,6 +70,10 @@ typedef struct lr_experiment {
      * to log, unless NULL) of a results file of this kind.  Return a status with the
      * message in lr_last_error(). */
     int (*report)(const lr_results_file *rf, FILE *out);
+    /* Optional: the experiment's lines of the report's verdict, after the warnings and the
+     * bounds that `lrlab report` prints for every kind (e.g. slopes outside their
+     * intervals); `lrlab report --brief` prints the verdict alone. */
+    int (*verdict)(const lr_results_file *rf, FILE *out);
     int (*plot)(const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log);
 } lr_experiment;
 
@@ -122,6 +126,7 @@ struct lr_run {
     double *unit_seconds;           /* wall time of each unit (NAN if recovered by --resume) */
     unsigned *bound_unmet;          /* per bound: LR_ASSUME_* flags the run does not meet */
     char *notes;                    /* what the run must tell its user (lr_run_note), or NULL */
+    char *warnings;                 /* what may make its comparison mean nothing (lr_run_warn), or NULL */
     struct lr_instances *instances; /* --save-instances: where units put their matrices */
     int seed_swept;                 /* `seed` is a sweep axis: axis number seed_axis */
     size_t seed_axis;
@@ -197,6 +202,14 @@ void lr_run_record_bounds(const lr_run *run, double *row, size_t comp, const lr_
 int lr_run_bound_unmet(lr_run *run, size_t b, unsigned unmet, const char *why);
 /* Append one line to the run's notes (printed by lrlab run, stored in the results). */
 int lr_run_note(lr_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A warning: a setting under which a comparison or a slope of the run says nothing (a
+ * layer with m <= N0 rows, a bound whose compressor is not run, a slope along a key that
+ * is not a scale parameter, a budget of 1 that is not the dense network).  One line:
+ * what was found, what it means, what to do.  Printed at once on stderr as
+ * "lrlab: warning: ...", stored in the results (root attribute warnings) and printed
+ * first by lrlab report. */
+int lr_run_warn(lr_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fill the standard and parameter cells of one row. */
 void lr_run_fill_row(const lr_run *run, double *row, size_t point, size_t trial, size_t comp,

@@ -280,19 +280,38 @@ int lr_run_set_layout(lr_run *run, size_t rows_per_unit, size_t trials)
     return LR_OK;
 }
 
+/* Append one formatted line to *buf (a growing text of lines, NULL when empty). */
+static int append_line(char **buf, const char *what, const char *fmt, va_list ap, char *line, size_t len)
+{
+    vsnprintf(line, len, fmt, ap);
+    size_t have = *buf ? strlen(*buf) : 0;
+    char *n = realloc(*buf, have + strlen(line) + 2);
+    if (!n) LR_ERRORF(LR_ENOMEM, "out of memory for the run's %s", what);
+    snprintf(n + have, strlen(line) + 2, "%s\n", line);
+    *buf = n;
+    return LR_OK;
+}
+
 int lr_run_note(lr_run *run, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int s = append_line(&run->notes, "notes", fmt, ap, line, sizeof line);
     va_end(ap);
-    size_t have = run->notes ? strlen(run->notes) : 0;
-    char *n = realloc(run->notes, have + strlen(line) + 2);
-    if (!n) LR_ERROR(LR_ENOMEM, "out of memory for the run's notes");
-    snprintf(n + have, strlen(line) + 2, "%s\n", line);
-    run->notes = n;
-    return LR_OK;
+    return s;
+}
+
+int lr_run_warn(lr_run *run, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int s = append_line(&run->warnings, "warnings", fmt, ap, line, sizeof line);
+    va_end(ap);
+    /* Said at once, on the line it will have in the report. */
+    if (s == LR_OK) fprintf(stderr, "lrlab: warning: %s\n", line);
+    return s;
 }
 
 int lr_run_bound_unmet(lr_run *run, size_t b, unsigned unmet, const char *why)
@@ -539,6 +558,7 @@ static void run_release(lr_run *run)
     free(run->bounds);
     free(run->bound_unmet);
     free(run->notes);
+    free(run->warnings);
     free(run->param_cols);
     free(run->col.bound_value);
     free(run->col.bound_held);
@@ -732,6 +752,65 @@ void lr_run_seed_compressor(const lr_run *run, gsl_rng *rng, size_t point, uint6
     lr_compressor_seed_stream(rng, lr_run_point_seed(run, point), lr_run_seed_point(run, point), trial, comp);
 }
 
+/* /fits fits a log-log slope along every swept key (summary.c): along a key that is not a
+ * scale parameter (lr_key.not_scale) that slope describes no power law, so say so. */
+static int warn_unscaled_axes(lr_run *run)
+{
+    if (!(run->exp->summaries & LR_SUMMARY_FITS)) return LR_OK;
+    const lr_key *schemas[LR_RUN_MAX_SCHEMAS];
+    size_t ns = lr_run_schemas(run->exp, schemas, LR_RUN_MAX_SCHEMAS);
+    for (size_t a = 0; a < lr_config_naxes(run->cfg); a++) {
+        if (lr_config_axis_len(run->cfg, a) < 2) continue;
+        const char *path = lr_config_axis_path(run->cfg, a);
+        for (size_t i = 0; i < ns; i++)
+            for (const lr_key *k = schemas[i]; k->path; k++)
+                if (k->not_scale && !strcmp(k->path, path))
+                    LR_TRY(lr_run_warn(run, "sweep axis %s is not a scale parameter (%s): the log-log slopes "
+                                       "/fits reports along it follow no power law and have no theory; read "
+                                       "the errors per point (/points) along it instead",
+                                       path, k->doc));
+    }
+    return LR_OK;
+}
+
+/* Whether `prefix` is a key of the schemas, or a group holding one. */
+static int schemas_hold(const lr_key *const *schemas, size_t ns, const char *prefix, size_t len)
+{
+    for (size_t i = 0; i < ns; i++)
+        for (const lr_key *k = schemas[i]; k->path; k++)
+            if (!strncmp(k->path, prefix, len) && (k->path[len] == '\0' || k->path[len] == '.')) return 1;
+    return 0;
+}
+
+/* A key this experiment does not know but another one does (a real_layers config's
+ * `layers` in a recovery run): say whose it is, rather than only "is not known". */
+static int refuse_foreign_keys(const lr_run *run)
+{
+    const lr_key *own[LR_RUN_MAX_SCHEMAS], *theirs[LR_RUN_MAX_SCHEMAS];
+    size_t no = lr_run_schemas(run->exp, own, LR_RUN_MAX_SCHEMAS);
+    for (size_t e = 0; lr_experiments[e]; e++) {
+        if (lr_experiments[e] == run->exp) continue;
+        size_t nt = lr_run_schemas(lr_experiments[e], theirs, LR_RUN_MAX_SCHEMAS);
+        for (size_t i = 0; i < nt; i++)
+            for (const lr_key *k = theirs[i]; k->path; k++) {
+                if (!lr_config_given(run->cfg, k->path) || schemas_hold(own, no, k->path, strlen(k->path)))
+                    continue;
+                /* Name the outermost part of the path this experiment has no key under. */
+                size_t len = strlen(k->path);
+                for (const char *d = k->path; (d = strchr(d, '.')); d++)
+                    if (!schemas_hold(own, no, k->path, (size_t)(d - k->path))) {
+                        len = (size_t)(d - k->path);
+                        break;
+                    }
+                char where[512];
+                LR_ERRORF(LR_ECONFIG, "%s: '%.*s' is a key of experiment %s (this config runs %s)",
+                          lr_config_where(run->cfg, k->path, where, sizeof where), (int)len, k->path,
+                          lr_experiments[e]->name, run->exp->name);
+            }
+    }
+    return LR_OK;
+}
+
 /* Read and validate the config, size the run and let the experiment prepare it; print
  * the run's notes.  Nothing is written yet. */
 static int run_setup(lr_run *run, const lr_run_options *opt)
@@ -742,6 +821,7 @@ static int run_setup(lr_run *run, const lr_run_options *opt)
     const char *expname = lr_config_peek_string(run->cfg, "experiment");
     run->exp = lr_experiment_find(expname);
     const lr_key *schemas[LR_RUN_MAX_SCHEMAS];
+    if (run->exp && (status = refuse_foreign_keys(run)) != LR_OK) return status;
     status = lr_config_validate(run->cfg, schemas, lr_run_schemas(run->exp, schemas, LR_RUN_MAX_SCHEMAS));
     if (status == LR_OK && !run->exp)
         status = lr_error(LR_ECONFIG, __FILE__, __LINE__, "%s: key 'experiment' is missing",
@@ -778,6 +858,7 @@ static int run_setup(lr_run *run, const lr_run_options *opt)
             lr_bound_params_read(run->cfg, 0, &run->bparams);
         }
     if ((status = run->exp->prepare(run, &run->exp_state)) != LR_OK) return status;
+    if ((status = warn_unscaled_axes(run)) != LR_OK) return status;
     for (const char *n = run->notes; n && *n;) {
         const char *end = strchr(n, '\n');
         fprintf(stderr, "lrlab: note: %.*s\n", (int)(end - n), n);
