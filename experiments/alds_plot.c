@@ -7,7 +7,8 @@
  *   STEM_alloc.*     per layer, the groups k and the rank j each ALDS variant chose at the
  *                    middle budget.
  * Data go through plain-text blocks in a gnuplot session (src/plot/gnuplot.h) to
- * plots/alds_*.gp. */
+ * plots/alds_*.gp; each figure's data also beside it as STEM_<figure>.tsv, and each variant in
+ * its fixed colour (lr_gp_compressor_colour). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,15 +83,32 @@ int lr_alds_plot(const lr_results_file *rf, const char *stem, const char *plots_
     char title[600];
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
     static const char *const figs[3] = {"error", "accuracy", "alloc"}, *const fmts[2] = {"pdf", "png"};
+    char ccomp[2048];
+    lr_gp_compressor_colours(vars, ccomp, sizeof ccomp);
+    lr_plot_style style;
+    lr_plot_style_read(rf->config, &style);
+    static const char *const what[3] = {
+        "per variant over the budgets: kept ratio, the largest relative operator-norm error over the layers (eps), "
+        "alds_proxy's objective, test accuracy (file net)",
+        "per variant over the budgets: kept ratio, eps, objective, test accuracy (file net)",
+        "per variant at the middle budget: layer, groups k and rank j chosen (file alloc)"};
+    static const char *const cols[3] = {"keep\teps\tobjective\taccuracy", "keep\teps\tobjective\taccuracy",
+                                        "layer\tgroups\trank_j"};
     lr_gp_vars v;
     lr_gp_vars_init(&v);
     for (int k = 0; k < 3 && status == LR_OK; k++) {
         if (k == 1 && !has_acc) continue;
+        char tsv[4200];
+        const char *files[1] = {k == 2 ? "alloc.dat" : "net.dat"};
+        snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, figs[k]);
+        status = lr_gp_export_tsv(&gs, files, 1, what[k], cols[k], tsv);
         for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
             char script[64], out[4200];
             snprintf(script, sizeof script, "alds_%s.gp", figs[k]);
             snprintf(out, sizeof out, "%s_%s.%s", stem, figs[k], fmts[fm]);
             lr_gp_vars_clear(&v);
+            lr_gp_vars_style(&v, &style, plots_dir);
+            lr_gp_vars_str(&v, "ccomp", ccomp);
             lr_gp_vars_str(&v, "dir", gs.dir);
             lr_gp_vars_str(&v, "out", out);
             lr_gp_vars_str(&v, "fmt", fmts[fm]);

@@ -221,15 +221,31 @@ int lr_ntk_plot(const lr_results_file *rf, const char *stem, const char *plots_d
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
     static const char *const figs[4] = {"error", "spectra", "width", "accuracy"}, *const fmts[2] = {"pdf", "png"};
     int want[4] = {two_p && have[0], spectra, two_w && have[1], acc && have[2]};
+    lr_plot_style style;
+    lr_plot_style_read(rf->config, &style);
+    static const char *const what[4] = {
+        "medians over trials per activation against p: kernel errors ||K - K~||_2 / ||K||_2 of the CK (identity "
+        "matched, docs/theory.md identity), the NTK (matched, docs/theory.md), the compressed CK + shift (file error)",
+        "eigenvalues of K_CK, K~_CK and the compressed CK + shift, first activation (file eig)",
+        "medians per activation against the width: empirical CK error, dense and compressed (file width)",
+        "medians per activation: dense bits, dense accuracy, compressed bits, compressed accuracy, eps (file acc)"};
+    static const char *const cols[4] = {"p\tck_err\tck_err_theory\tntk_err\tntk_err_theory\tck_err_comp",
+                                        "eigenvalue", "width\temp_err\temp_err_comp",
+                                        "bits_dense\tacc_dense\tbits_comp\tacc_comp\teps"};
+    static const char *const dats[4] = {"error.dat", "eig.dat", "width.dat", "acc.dat"};
     lr_gp_vars v;
     lr_gp_vars_init(&v);
     for (int k = 0; k < 4 && status == LR_OK; k++) {
         if (!want[k]) continue;
+        char tsv[4200];
+        snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, figs[k]);
+        status = lr_gp_export_tsv(&gs, &dats[k], 1, what[k], cols[k], tsv);
         for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
             char script[64], out[4200];
             snprintf(script, sizeof script, "ntk_%s.gp", figs[k]);
             snprintf(out, sizeof out, "%s_%s.%s", stem, figs[k], fmts[fm]);
             lr_gp_vars_clear(&v);
+            lr_gp_vars_style(&v, &style, plots_dir);
             lr_gp_vars_str(&v, "dir", gs.dir);
             lr_gp_vars_str(&v, "out", out);
             lr_gp_vars_str(&v, "fmt", fmts[fm]);

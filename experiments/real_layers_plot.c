@@ -8,7 +8,8 @@
  *   STEM_accuracy.*  test accuracy of the sequentially compressed network against its
  *                    parameter ratio, per compressor, with the dense accuracy (grey).
  * Data go through plain-text blocks in a gnuplot session (src/plot/gnuplot.h) to
- * plots/real_*.gp. */
+ * plots/real_*.gp; each figure's data also beside it as STEM_<figure>.tsv.  A compressor
+ * has its fixed colour (lr_gp_compressor_colour), the bound dd_rank's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,32 @@ static int write_accuracy(const lr_gp_session *gs, const lr_table *T, const lr_t
     return LR_OK;
 }
 
+/* STEM_<figure>.tsv: the data files figure k (0 spectra, 1 error, 2 accuracy) is drawn from. */
+static int export_data(const lr_gp_session *gs, int k, size_t nl, const char *stem)
+{
+    static const char *const what[3] = {
+        "singular values of W, X and X W of each layer (file spec_L: layer L), divided by the largest",
+        "relative layer error ||X M - X W||_F / ||X W||_F against the rank k, per compressor, with the optimum "
+        "tau_k(XW) / ||XW|| and Theorem 2(a)'s bound for dd_rank (file err_L: layer L)",
+        "test accuracy of the sequentially compressed network against its parameter ratio, per compressor"};
+    static const char *const cols[3] = {"index\tsigma_i/sigma_1", "rank_k\trelative_error", "param_ratio\taccuracy"};
+    char (*files)[32] = calloc(nl ? nl : 1, sizeof *files);
+    const char **names = calloc(nl ? nl : 1, sizeof *names);
+    int status = files && names ? LR_OK : lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+    size_t n = k == 2 ? 1 : nl;
+    for (size_t l = 0; status == LR_OK && l < n; l++) {
+        snprintf(files[l], sizeof files[l], k == 0 ? "spec_%zu.dat" : k == 1 ? "err_%zu.dat" : "acc.dat", l + 1);
+        names[l] = files[l];
+    }
+    static const char *const kinds[3] = {"spectra", "error", "accuracy"};
+    char out[4200];
+    snprintf(out, sizeof out, "%s_%s.tsv", stem, kinds[k]);
+    if (status == LR_OK) status = lr_gp_export_tsv(gs, names, n, what[k], cols[k], out);
+    free(files);
+    free(names);
+    return status;
+}
+
 /* Draw the three figures from the data files; one "wrote" line per figure to log. */
 static int draw(const lr_results_file *rf, const lr_gp_session *gs, const lr_table *T, const lr_table *Ly,
                 int have_acc, const char *stem, const char *plots_dir, FILE *log)
@@ -133,22 +160,30 @@ static int draw(const lr_results_file *rf, const lr_gp_session *gs, const lr_tab
                  lr_rf_num(Ly, l, "N0"), lr_rf_num(Ly, l, "N1"));
         if (strlen(layers) + strlen(lname) < sizeof layers) strcat(layers, lname);
     }
-    int cols = nl < 4 ? (int)nl : 4, rows = (int)((nl + (size_t)cols - 1) / (size_t)cols);
+    /* At most 3 panels a row, and room for one more: the error figure's legend panel. */
+    int cols = nl < 3 ? (int)nl + 1 : 3, rows = (int)((nl + 1 + (size_t)cols - 1) / (size_t)cols);
     char title[600];
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
     double dense = NAN;
     lr_h5_get_attr_f64(rf->file, "accuracy_dense", &dense);
     const char *fmts[] = {"pdf", "png"}, *kinds[] = {"spectra", "error", "accuracy"};
+    char ccomp[2048];
+    lr_gp_compressor_colours(names, ccomp, sizeof ccomp);
+    lr_plot_style style;
+    lr_plot_style_read(rf->config, &style);
     lr_gp_vars v;
     lr_gp_vars_init(&v);
     int status = LR_OK;
     for (int k = 0; k < 3 && status == LR_OK; k++) {
         if (k == 2 && !have_acc) continue;
+        status = export_data(gs, k, nl, stem);
         for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
             char script[64], out[4200];
             snprintf(script, sizeof script, "real_%s.gp", kinds[k]);
             snprintf(out, sizeof out, "%s_%s.%s", stem, kinds[k], fmts[fm]);
             lr_gp_vars_clear(&v);
+            lr_gp_vars_style(&v, &style, plots_dir);
+            lr_gp_vars_str(&v, "ccomp", ccomp);
             lr_gp_vars_str(&v, "dir", gs->dir);
             lr_gp_vars_str(&v, "out", out);
             lr_gp_vars_str(&v, "fmt", fmts[fm]);

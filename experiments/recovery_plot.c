@@ -6,8 +6,12 @@
  * its nominal level).  Each figure is written as PDF and PNG next to the results file:
  * STEM_error.{pdf,png} for the first target rank, STEM_error_rank1.{pdf,png} and so on for
  * the others, STEM_weight* for the weight error when a bound observes it or plot.weight
- * asks for it, and STEM_coverage.{pdf,png}.  Everything a call draws from lives in one
- * `figure` struct: nothing is kept between calls. */
+ * asks for it, and STEM_coverage.{pdf,png}; each figure's data beside it as STEM_*.tsv.
+ * Every curve is drawn in its compressor's colour (lr_gp_compressor_colour), a bound too, so
+ * no other compressor's curve seems to cross it; the other swept keys (groups) get point
+ * types.  plot.y picks the metric of the error figures (a /points median, or each bound's
+ * error / bound); the coverage figure draws each bound's shortfall from its nominal level.
+ * Everything a call draws from lives in one `figure` struct: nothing is kept between calls. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,19 +62,20 @@ static void read_axes(hid_t file, axis_info *ax, size_t *nax)
 /* Label of an x axis column, with its unit. */
 static const char *axis_label(const char *column)
 {
-    if (!strcmp(column, "sigma")) return "noise level σ (standard deviation of the noise G)";
+    /* Short enough for a 3.5in figure at 8pt (about 55 characters). */
+    if (!strcmp(column, "sigma")) return "noise level σ (standard deviation of G)";
     if (!strcmp(column, "r")) return "true rank r";
     if (!strcmp(column, "m")) return "calibration samples m";
     if (!strcmp(column, "N0")) return "layer inputs N_0";
     if (!strcmp(column, "N1")) return "layer outputs N_1";
-    if (!strcmp(column, "lambda_factor")) return "λ / λ_auto  (λ_auto = 2σ(√q + √N1 + t), the level Theorem 2(b) needs)";
+    if (!strcmp(column, "lambda_factor")) return "λ / λ_auto  (λ_auto = 2σ(√q + √N1 + t))";
     if (!strcmp(column, "lambda")) return "regularisation weight λ";
     if (!strcmp(column, "signal_tail_alpha")) return "tail exponent α  (σ_{r+i}(M0) ∝ i^-α)";
     if (!strcmp(column, "signal_tail_beta")) return "tail decay rate β  (σ_{r+i}(M0) ∝ e^{-β i})";
     if (!strcmp(column, "signal_tail_level")) return "tail level  (σ_{r+1}(M0) / σ_1(M0))";
-    if (!strcmp(column, "annihilate")) return "annihilated component ||c N||_F / ||M*||_F  (X~ N = 0)";
-    if (!strcmp(column, "x_cond")) return "condition number of the inputs X~";
-    if (!strcmp(column, "x_q")) return "rank q of the inputs X~";
+    if (!strcmp(column, "annihilate")) return "annihilated part ‖cN‖_F / ‖M*‖_F  (X̃N = 0)";
+    if (!strcmp(column, "x_cond")) return "condition number of the inputs X̃";
+    if (!strcmp(column, "x_q")) return "rank q of the inputs X̃";
     if (!strcmp(column, "noise_rho")) return "row correlation ρ of the noise";
     return column;
 }
@@ -80,11 +85,13 @@ static const char *axis_label(const char *column)
 typedef struct plot_keys {
     char x[256], activation[32];
     int weight;
+    lr_plot_style style; /* plot.y, the size, font and legend */
 } plot_keys;
 
 static plot_keys stored_plot_keys(const char *text)
 {
-    plot_keys k = {"", "", 0};
+    plot_keys k = {"", "", 0, {"", "", 0, 0, 0}};
+    lr_plot_style_read(text, &k.style);
     if (!text) return k;
     config_t cf;
     config_init(&cf);
@@ -107,12 +114,17 @@ typedef struct figure {
     axis_info ax[MAX_AXES];
     size_t nax, xaxis;
     const char *xcol, *xfmt, *ylabel;
-    char title[512], xtics[1024];
+    char title[512], subtitle[512], xtics[1024];
+    lr_plot_style style;
     int logx, by_comp, nranks, want_weight;
     lr_gp_names groups; /* legend groups, in the order the figures meet them */
     lr_gp_names comps;  /* compressors, in the order of /points */
     lr_gp_names marked; /* compressors with their own point type */
-    lr_gp_curves meas, det, prob, pred, ref, cov, nom;
+    lr_gp_curves meas, det, prob, pred, ref, cov;
+    /* The coverage figure's legend: its bounds (point types) and, for the sideways spread
+     * of the points at one x, the (rank, group) of each curve in order. */
+    lr_gp_names cov_bounds, cov_subs;
+    int cov_sub[256];
     lr_gp_session gs;
     lr_gp_vars vars;
 } figure;
@@ -130,6 +142,33 @@ static int comp_point_type(figure *f, const char *comp)
     return types[(i < 0 ? 0 : i) % 8];
 }
 
+/* Point type of group g (the values of the other swept keys), filled symbols first. */
+static int group_point_type(int g)
+{
+    static const int types[] = {7, 5, 9, 13, 11, 15, 6, 4, 8, 12};
+    return types[(g < 0 ? 0 : g) % 10];
+}
+
+/* Point type of the coverage figure's bound bi. */
+static int bound_point_type(int bi)
+{
+    static const int types[] = {7, 5, 9, 13, 11, 15, 4, 6, 8, 12};
+    return types[(bi < 0 ? 0 : bi) % 10];
+}
+
+/* A swept column's name in a curve's label: a symbol where the axis label has one, so the
+ * legend and the coverage figure's order line fit a 3.5in figure. */
+static const char *short_column(const char *column)
+{
+    static const char *const map[][2] = {{"sigma", "σ"},           {"signal_tail_alpha", "α"},
+                                         {"signal_tail_beta", "β"}, {"signal_tail_level", "tail"},
+                                         {"lambda_factor", "λ/λ_auto"}, {"lambda", "λ"},
+                                         {"noise_rho", "ρ"},        {"annihilate", "annih."}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i][0], column)) return map[i][1];
+    return column;
+}
+
 /* The group a /points row belongs to: the values of every swept column except x. */
 static void group_label(const figure *f, size_t row, char *buf, size_t len)
 {
@@ -140,7 +179,7 @@ static void group_label(const figure *f, size_t row, char *buf, size_t len)
         if (a == f->xaxis || f->ax[a].len < 2 || (f->xaxis < f->nax && f->ax[a].group == f->ax[f->xaxis].group))
             continue;
         used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s=%g", used ? ", " : "",
-                                 f->ax[a].column, lr_rf_num(f->P, row, f->ax[a].column));
+                                 short_column(f->ax[a].column), lr_rf_num(f->P, row, f->ax[a].column));
     }
 }
 
@@ -182,8 +221,9 @@ static int figure_setup(figure *f)
         LR_ERRORF(LR_EDATA, "%s has no swept key with two or more values to plot against", f->rf->path);
     f->xcol = f->ax[f->xaxis].column;
     const lr_results_file *rf = f->rf;
-    snprintf(f->title, sizeof f->title, "%s%s%s, %.0f trials per point", rf->experiment,
-             rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "", rf->trials);
+    snprintf(f->title, sizeof f->title, "%s", rf->name && rf->name[0] ? rf->name : rf->experiment);
+    snprintf(f->subtitle, sizeof f->subtitle, "%.0f trials per point", rf->trials);
+    f->style = keys.style;
     const lr_table *P = f->P;
     for (size_t i = 0; i < P->nrows; i++)
         if ((int)lr_rf_num(P, i, "rank_index") + 1 > f->nranks) f->nranks = (int)lr_rf_num(P, i, "rank_index") + 1;
@@ -201,7 +241,7 @@ static int figure_setup(figure *f)
         xs[i] = lr_rf_num(P, i, f->xcol);
         xmin = fmin(xmin, xs[i]), xmax = fmax(xmax, xs[i]);
     }
-    f->by_comp = all_groups.n <= 1;
+    f->by_comp = all_groups.n <= 1; /* one group: no group point types, no group legend */
     int status = all_groups.status != LR_OK ? all_groups.status : f->comps.status;
     lr_gp_names_free(&all_groups);
     f->logx = xmin > 0 && xmax / xmin >= 4;
@@ -210,10 +250,18 @@ static int figure_setup(figure *f)
      * would otherwise label 1024 and 2048 beside points at 1000 and 2000. */
     f->xtics[0] = '\0';
     if (f->logx && xmax / xmin < 100) lr_gp_tics(xs, P->nrows, 12, f->xtics, sizeof f->xtics);
+    /* Labels that would run into each other at 3.5in (8192 ... 262144): every other one. */
+    for (size_t before = strlen(f->xtics); before > 32; before = strlen(f->xtics)) {
+        char thin[1024] = "";
+        size_t used = 0, i = 0;
+        for (char *save = NULL, *w = strtok_r(f->xtics, " ", &save); w; w = strtok_r(NULL, " ", &save), i++)
+            if (i % 2 == 0) used += (size_t)snprintf(thin + used, sizeof thin - used, "%s%s", used ? " " : "", w);
+        snprintf(f->xtics, sizeof f->xtics, "%s", thin);
+        if (strlen(f->xtics) == before || !strchr(f->xtics, ' ')) break; /* one label left */
+    }
     free(xs);
-    f->ylabel = !strcmp(keys.activation, "relu")
-                    ? "post-activation error ||ρ(X~ M) - ρ(Z*)||_F (calibration samples)"
-                    : "error ||X~ M - Z*||_F (pre-activation space, calibration samples)";
+    f->ylabel = !strcmp(keys.activation, "relu") ? "error ‖ρ(X̃M) − ρ(Z*)‖_F (calibration)"
+                                                  : "error ‖X̃M − Z*‖_F (calibration)";
     /* The weight-error figure when a bound observes the weight error (Theorem 1(d)) or the
      * config asks for it (plot.weight, e.g. dd_vs_da, where the weight error is what grows
      * without bound). */
@@ -223,56 +271,64 @@ static int figure_setup(figure *f)
     return LR_OK;
 }
 
-/* The curves of point row i's bounds on observable obs: their values, and the coverage
- * and nominal level of each bound that is not a prediction. */
-static void collect_bounds(figure *f, size_t i, const char *obs, int ri, const char *grp, int g, int colour,
+/* The curves of point row i's bounds on observable obs (or, with `tight`, each bound's
+ * median error / bound and each prediction's RMS ratio), in the compressor's colour, one
+ * legend entry per bound; and the coverage of each bound that is not a prediction. */
+static void collect_bounds(figure *f, size_t i, const char *obs, int tight, int ri, const char *grp, int g,
                            const char *rlabel)
 {
     const lr_table *P = f->P, *B = f->B;
     const char *comp = lr_rf_str(P, i, "compressor");
+    int colour = lr_gp_compressor_colour(comp), pt = f->by_comp ? comp_point_type(f, comp) : group_point_type(g);
     double x = lr_rf_num(P, i, f->xcol);
     char key[600], t[600];
     for (size_t b = 0; b < B->nrows; b++) {
         const char *bn = lr_rf_str(B, b, "name"), *kind = lr_rf_str(B, b, "kind");
         if (strcmp(lr_rf_str(B, b, "compressor"), comp) || strcmp(lr_rf_str(B, b, "observed"), obs)) continue;
-        double v = lr_rf_bound(P, i, bn, "median");
         int is_pred = !strcmp(kind, "prediction"), always = !strcmp(kind, "always");
+        double v = lr_rf_bound(P, i, bn, tight ? (is_pred ? "ratio" : "tight_median") : "median");
         if (v > 0) {
             lr_gp_curves *set = is_pred ? &f->pred : always ? &f->det : &f->prob;
-            const char *what = is_pred ? "prediction (RMS)" : always ? "bound (always)" : "bound (w.p.)";
+            const char *what = tight ? (is_pred ? "error / prediction" : always ? "error / bound" : "error / bound w.p.")
+                                     : (is_pred ? "prediction" : always ? "bound" : "bound w.p.");
             snprintf(key, sizeof key, "%s|%s", bn, grp);
-            /* With several groups a bound's curves take their group's colour, and one legend
-             * entry per bound says so (the measured entries name the groups): 8 groups x 3
-             * bounds would otherwise add 24 entries. */
-            if (!grp[0]) snprintf(t, sizeof t, "%s %s", bn, what);
-            else if (lr_gp_curves_has_prefix(set, bn)) t[0] = '\0';
-            else snprintf(t, sizeof t, "%s %s, in the colour of its group", bn, what);
-            lr_gp_curve *c = lr_gp_curves_get(set, key, t, colour, 0);
+            /* One short legend entry per bound (two columns fit a 3.5in figure): the line
+             * style says its kind, the colour its compressor; the groups' curves share it. */
+            if (lr_gp_curves_has_prefix(set, bn)) t[0] = '\0';
+            else snprintf(t, sizeof t, "%s %s", bn, what);
+            lr_gp_curve *c = lr_gp_curves_get(set, key, t, colour, pt);
             if (c) lr_gp_curve_add(set, c, x, v, v, v);
         }
-        if (is_pred) continue;
-        double coverage = lr_rf_bound(P, i, bn, "coverage");
-        if (isnan(coverage)) continue;
-        snprintf(key, sizeof key, "%s|%d|%s", bn, ri, grp);
-        snprintf(t, sizeof t, "%s measured%s%s, %s", bn, grp[0] ? ", " : "", grp, rlabel + 12);
-        lr_gp_curve *c = lr_gp_curves_get(&f->cov, key, t, (f->by_comp ? (int)b : g) + 3 * ri, 5 + 2 * (int)b);
+        if (is_pred || tight) continue;
+        double coverage = lr_rf_bound(P, i, bn, "coverage"), nominal = lr_rf_bound(P, i, bn, "nominal");
+        if (isnan(coverage) || isnan(nominal)) continue;
+        /* Legend entries per bound and per compressor, not per curve (18 curves in the
+         * benchmark); a curve's (rank, group) is where its points sit at each x. */
+        char sub[400];
+        snprintf(key, sizeof key, "%s|%s|%s", bn, rlabel + 12, grp);
+        /* The rank without rank_label's remark in brackets: the legend line is short. */
+        snprintf(sub, sizeof sub, "%.*s%s%s", (int)strcspn(rlabel + 12, "("), rlabel + 12, grp[0] ? ", " : "", grp);
+        size_t sl = strlen(sub);
+        while (sl && sub[sl - 1] == ' ') sub[--sl] = '\0';
+        snprintf(t, sizeof t, "%s: nominal %.3g", bn, nominal);
+        int bi = lr_gp_names_index(&f->cov_bounds, t), si = lr_gp_names_index(&f->cov_subs, sub);
+        size_t before = f->cov.n;
+        lr_gp_curve *c = lr_gp_curves_get(&f->cov, key, "", colour, bound_point_type(bi));
+        if (c && f->cov.n > before && before < 256) f->cov_sub[before] = si < 0 ? 0 : si;
+        /* The shortfall nominal - coverage; the interval's ends swap. */
         if (c)
-            lr_gp_curve_add(&f->cov, c, x, coverage, lr_rf_bound(P, i, bn, "coverage_lo"),
-                            lr_rf_bound(P, i, bn, "coverage_hi"));
-        snprintf(t, sizeof t, "%s nominal level (%s)", bn, kind);
-        lr_gp_curve *n = lr_gp_curves_get(&f->nom, bn, t, 7, 0);
-        int have = 0;
-        for (size_t z = 0; n && z < n->n; z++) have |= n->rows[5 * z] == x;
-        if (n && !have) lr_gp_curve_add(&f->nom, n, x, lr_rf_bound(P, i, bn, "nominal"), 0, 0);
+            lr_gp_curve_add(&f->cov, c, x, nominal - coverage, nominal - lr_rf_bound(P, i, bn, "coverage_hi"),
+                            nominal - lr_rf_bound(P, i, bn, "coverage_lo"));
     }
 }
 
-/* The measured curves (median with 10-90% bars) of observable obs at target rank index ri,
- * with the bounds on it; rlabel receives the rank's description. */
-static void collect_rank(figure *f, const char *obs, int ri, char *rlabel, size_t len)
+/* The measured curves (median with 10-90% bars) of y metric `obs` at target rank index ri,
+ * with the bounds on it (for plot.y = tightness only the bounds' error / bound, on err_fro,
+ * or on err_weight for the weight figure); rlabel receives the rank's description. */
+static void collect_rank(figure *f, const char *obs, int tight, int ri, char *rlabel, size_t len)
 {
     const lr_table *P = f->P;
-    char c_med[32], c_q10[32], c_q90[32];
+    char c_med[48], c_q10[48], c_q90[48];
     snprintf(c_med, sizeof c_med, "%s_median", obs);
     snprintf(c_q10, sizeof c_q10, "%s_q10", obs);
     snprintf(c_q90, sizeof c_q90, "%s_q90", obs);
@@ -284,15 +340,23 @@ static void collect_rank(figure *f, const char *obs, int ri, char *rlabel, size_
         group_label(f, i, grp, sizeof grp);
         int g = lr_gp_names_index(&f->groups, grp);
         const char *comp = lr_rf_str(P, i, "compressor");
+        lr_gp_names_index(&f->comps, comp);
         double x = lr_rf_num(P, i, f->xcol);
-        int ci = lr_gp_names_index(&f->comps, comp), colour = f->by_comp ? ci : g;
-        snprintf(key, sizeof key, "%s|%s", comp, grp);
-        snprintf(t, sizeof t, "%s%s%s: measured median, 10-90%%", comp, grp[0] ? ", " : "", grp);
-        lr_gp_curve *m = lr_gp_curves_get(&f->meas, key, t, colour, comp_point_type(f, comp));
-        /* Results written before /points had err_weight's quantiles: no bars. */
-        double med = lr_rf_num(P, i, c_med), q10 = lr_rf_num(P, i, c_q10), q90 = lr_rf_num(P, i, c_q90);
-        if (m) lr_gp_curve_add(&f->meas, m, x, med, isnan(q10) ? med : q10, isnan(q90) ? med : q90);
-        collect_bounds(f, i, obs, ri, grp, g, colour, rlabel);
+        if (!tight) {
+            snprintf(key, sizeof key, "%s|%s", comp, grp);
+            /* With groups the legend names compressors (colour) and groups (point type)
+             * once each (legend_vars), not every pair. */
+            if (f->by_comp) snprintf(t, sizeof t, "%s measured", comp);
+            else t[0] = '\0';
+            lr_gp_curve *m = lr_gp_curves_get(&f->meas, key, t, lr_gp_compressor_colour(comp),
+                                              f->by_comp ? comp_point_type(f, comp) : group_point_type(g));
+            /* Results written before /points had err_weight's quantiles, and the metrics
+             * /points keeps only the median of: no bars. */
+            double med = lr_rf_num(P, i, c_med), q10 = lr_rf_num(P, i, c_q10), q90 = lr_rf_num(P, i, c_q90);
+            if (m && med > 0)
+                lr_gp_curve_add(&f->meas, m, x, med, isnan(q10) ? med : q10, isnan(q90) ? med : q90);
+        }
+        collect_bounds(f, i, obs, tight, ri, grp, g, rlabel);
     }
 }
 
@@ -311,7 +375,7 @@ static void reference_slope(figure *f, int ri)
         double x0 = m0->rows[0], x1 = m0->rows[5 * (m0->n - 1)];
         double y0 = m0->rows[5 * (m0->n - 1) + 1] / 3.0 * pow(x0 / x1, th);
         char t[96];
-        snprintf(t, sizeof t, "reference slope %g (theory)", th);
+        snprintf(t, sizeof t, "slope %g (theory)", th);
         lr_gp_curve *r = lr_gp_curves_get(&f->ref, "ref", t, 7, 0);
         if (!r) return;
         lr_gp_curve_add(&f->ref, r, x0, y0, 0, 0);
@@ -319,13 +383,14 @@ static void reference_slope(figure *f, int ri)
     }
 }
 
-/* The axis variables error.gp and coverage.gp share. */
+/* The axis and style variables error.gp and coverage.gp share. */
 static void x_vars(figure *f, const char *out_kind, const char *suffix, const char *fmt)
 {
     lr_gp_vars *v = &f->vars;
     char out[4200];
     snprintf(out, sizeof out, "%s_%s%s.%s", f->stem, out_kind, suffix, fmt);
     lr_gp_vars_clear(v);
+    lr_gp_vars_style(v, &f->style, f->plots);
     lr_gp_vars_str(v, "dir", f->gs.dir);
     lr_gp_vars_str(v, "out", out);
     lr_gp_vars_str(v, "fmt", fmt);
@@ -335,62 +400,182 @@ static void x_vars(figure *f, const char *out_kind, const char *suffix, const ch
     lr_gp_vars_str(v, "xtl", f->xtics);
 }
 
-/* STEM_error[_rankI] (or STEM_weight[_rankI]): observable o (0 err_fro, 1 err_weight) at
- * target rank index ri, PDF and PNG. */
+/* With groups, the legend's entries: each compressor once (its colour) and each group once
+ * (its point type), instead of one entry per pair. */
+static void legend_vars(figure *f)
+{
+    lr_gp_vars *v = &f->vars;
+    if (f->by_comp || !f->meas.n) return; /* plot.y = tightness: bounds alone, each titled */
+    char words[4096] = "", name[32];
+    size_t len = 0;
+    for (size_t c = 0; c < f->comps.n && len < sizeof words; c++) {
+        len += (size_t)snprintf(words + len, sizeof words - len, "%s ",
+                                lr_gp_colour(lr_gp_compressor_colour(f->comps.v[c])));
+        snprintf(name, sizeof name, "legc%zu", c + 1);
+        char t[160];
+        snprintf(t, sizeof t, "%s measured", f->comps.v[c]);
+        lr_gp_vars_str(v, name, t);
+    }
+    lr_gp_vars_num(v, "nlegc", "%zu", f->comps.n);
+    lr_gp_vars_str(v, "clegc", words);
+    len = 0, words[0] = '\0';
+    for (size_t g = 0; g < f->groups.n && len < sizeof words; g++) {
+        len += (size_t)snprintf(words + len, sizeof words - len, "%d ", group_point_type((int)g));
+        snprintf(name, sizeof name, "legg%zu", g + 1);
+        lr_gp_vars_str(v, name, f->groups.v[g]);
+    }
+    lr_gp_vars_num(v, "nlegg", "%zu", f->groups.n);
+    lr_gp_vars_str(v, "plegg", words);
+}
+
+/* The y metric of plot.y: its /points column stem and the axis label. */
+static const char *y_label(const figure *f, const char *obs, int tight)
+{
+    if (tight) return !strcmp(obs, "err_weight") ? "weight error / bound (medians; ≤ 1: held)"
+                                                 : "error / bound (medians; ≤ 1: held)";
+    if (!strcmp(obs, "err_weight")) return "weight error ‖M − M*‖_F";
+    if (!strcmp(obs, "err_rel")) return "relative error ‖X̃M − Z*‖_F / ‖Z*‖_F";
+    if (!strcmp(obs, "err_layer")) return "layer error ‖X̃M − X̃W‖_F (calibration)";
+    if (!strcmp(obs, "err_heldout_rel")) return "held-out error ‖X_t(M − M*)‖_F / ‖X_t M*‖_F";
+    return f->ylabel;
+}
+
+/* STEM_error[_rankI] (or STEM_weight[_rankI]): the plot.y metric (o = 0) or the weight
+ * error (o = 1) at target rank index ri, PDF and PNG, and its data as .tsv. */
 static int draw_error(figure *f, int o, int ri)
 {
     char rlabel[96];
-    collect_rank(f, o ? "err_weight" : "err_fro", ri, rlabel, sizeof rlabel);
-    if (!o) reference_slope(f, ri);
+    int tight = !strcmp(f->style.y, "tightness");
+    const char *obs = o ? "err_weight" : tight ? "err_fro" : f->style.y;
+    collect_rank(f, obs, tight, ri, rlabel, sizeof rlabel);
+    if (!strcmp(obs, "err_fro") && !tight) reference_slope(f, ri);
     lr_gp_curves *sets[] = {&f->meas, &f->det, &f->prob, &f->pred, &f->ref};
     const char *files[] = {"measured.dat", "det.dat", "prob.dat", "pred.dat", "ref.dat"};
     int status = f->groups.status != LR_OK ? f->groups.status : f->comps.status;
     if (status != LR_OK) LR_ERROR(status, "out of memory");
+    if (!f->meas.n && !f->det.n && !f->prob.n && !f->pred.n)
+        LR_ERRORF(LR_EDATA, "%s: nothing to draw for plot.y = %s (no positive %s in /points%s)", f->rf->path,
+                  f->style.y, tight ? "error / bound" : obs, tight ? "" : "; err_heldout_rel needs problem.m_test");
     for (size_t s = 0; s < 5 && status == LR_OK; s++) status = lr_gp_curves_write(&f->gs, files[s], sets[s]);
-    char suffix[32] = "", title[700];
+    char suffix[32] = "", subtitle[700], out[4200], what[2048];
     if (ri) snprintf(suffix, sizeof suffix, "_rank%d", ri);
-    snprintf(title, sizeof title, "%s; %s", f->title, rlabel);
+    snprintf(subtitle, sizeof subtitle, "%s; %s", f->subtitle, rlabel);
+    snprintf(out, sizeof out, "%s_%s%s.tsv", f->stem, o ? "weight" : "error", suffix);
+    snprintf(what, sizeof what, "%s: %s against %s; file: measured (median, lo/hi 10-90%%), det (bound, always), "
+             "prob (bound w.p.), pred (prediction), ref (theory slope); colour: palette index",
+             subtitle, y_label(f, obs, tight), axis_label(f->xcol));
+    if (status == LR_OK)
+        status = lr_gp_export_tsv(&f->gs, files, 5, what, "x\ty\tlo\thi\tcolour", out);
     const char *fmts[] = {"pdf", "png"};
     for (size_t k = 0; k < 2 && status == LR_OK; k++) {
         lr_gp_vars *v = &f->vars;
         x_vars(f, o ? "weight" : "error", suffix, fmts[k]);
-        lr_gp_vars_str(v, "ylab", o ? "weight error ||M - M*||_F" : f->ylabel);
-        lr_gp_vars_str(v, "title", title);
+        lr_gp_vars_str(v, "ylab", y_label(f, obs, tight));
+        lr_gp_vars_str(v, "title", f->title);
+        lr_gp_vars_str(v, "subtitle", subtitle);
         lr_gp_vars_num(v, "nmeas", "%zu", f->meas.n);
         lr_gp_vars_num(v, "ndet", "%zu", f->det.n);
         lr_gp_vars_num(v, "nprob", "%zu", f->prob.n);
         lr_gp_vars_num(v, "npred", "%zu", f->pred.n);
         lr_gp_vars_num(v, "nref", "%zu", f->ref.n);
+        lr_gp_vars_num(v, "yone", "%d", tight);
         lr_gp_vars_curve_words(v, "cmeas", &f->meas, 0);
         lr_gp_vars_curve_words(v, "pmeas", &f->meas, 1);
         lr_gp_vars_curve_words(v, "cdet", &f->det, 0);
         lr_gp_vars_curve_words(v, "cprob", &f->prob, 0);
         lr_gp_vars_curve_words(v, "cpred", &f->pred, 0);
+        legend_vars(f);
         status = lr_gp_run(f->plots, "error.gp", v);
     }
     for (size_t s = 0; s < 5; s++) lr_gp_curves_clear(sets[s]);
     return status;
 }
 
-/* STEM_coverage: every bound's coverage against x, with its nominal level. */
+/* STEM_coverage: every bound's shortfall from its nominal level against x, with the Wilson
+ * interval, and its data as .tsv. */
 static int draw_coverage(figure *f)
 {
-    double ylo = 1.0;
-    for (size_t i = 0; i < f->nom.n; i++)
-        for (size_t j = 0; j < f->nom.c[i].n; j++) ylo = fmin(ylo, f->nom.c[i].rows[5 * j + 1]);
+    double ylo = 0, yhi = 0, xmin = INFINITY, xmax = -INFINITY;
     for (size_t i = 0; i < f->cov.n; i++)
-        for (size_t j = 0; j < f->cov.c[i].n; j++) ylo = fmin(ylo, f->cov.c[i].rows[5 * j + 2]);
-    ylo = fmax(0.0, floor((ylo - 0.05) * 20) / 20);
+        for (size_t j = 0; j < f->cov.c[i].n; j++) {
+            const double *r = f->cov.c[i].rows + 5 * j;
+            ylo = fmin(ylo, r[2]), yhi = fmax(yhi, r[3]);
+            xmin = fmin(xmin, r[0]), xmax = fmax(xmax, r[0]);
+        }
+    double pad = 0.05 * (yhi - ylo > 0 ? yhi - ylo : 1);
+    ylo -= pad, yhi += pad;
     int status = lr_gp_curves_write(&f->gs, "coverage.dat", &f->cov);
-    if (status == LR_OK) status = lr_gp_curves_write(&f->gs, "nominal.dat", &f->nom);
+    char out[4200], what[2048];
+    snprintf(out, sizeof out, "%s_coverage.tsv", f->stem);
+    snprintf(what, sizeof what, "%s: per bound, nominal level - fraction of trials it held (y), the Wilson 95%% "
+             "interval of that fraction as lo/hi, against %s", f->subtitle, axis_label(f->xcol));
+    const char *files[] = {"coverage.dat"};
+    if (status == LR_OK) status = lr_gp_export_tsv(&f->gs, files, 1, what, "x\ty\tlo\thi\tcolour", out);
+    /* Then spread the points at one x a little sideways by the curve's (rank, group), in
+     * the legend's order (the data file keeps the true x), so that curves at the same
+     * shortfall do not hide each other's bars; bounds share a slot (point types differ). */
+    size_t nsub = f->cov_subs.n;
+    for (size_t i = 0; status == LR_OK && i < f->cov.n && i < 256 && nsub > 1 && xmax > xmin; i++) {
+        double shift = 0.08 * ((double)f->cov_sub[i] / (double)(nsub - 1) - 0.5);
+        for (size_t j = 0; j < f->cov.c[i].n; j++) {
+            double *r = f->cov.c[i].rows + 5 * j;
+            r[0] = f->logx ? r[0] * pow(xmax / xmin, shift) : r[0] + shift * (xmax - xmin);
+        }
+    }
+    if (status == LR_OK) status = lr_gp_curves_write(&f->gs, "coverage.dat", &f->cov);
     const char *fmts[] = {"pdf", "png"};
     for (size_t k = 0; k < 2 && status == LR_OK; k++) {
         lr_gp_vars *v = &f->vars;
         x_vars(f, "coverage", "", fmts[k]);
         lr_gp_vars_str(v, "title", f->title);
         lr_gp_vars_num(v, "ncov", "%zu", f->cov.n);
-        lr_gp_vars_num(v, "nnom", "%zu", f->nom.n);
         lr_gp_vars_num(v, "ylo", "%g", ylo);
+        lr_gp_vars_num(v, "yhi", "%g", yhi);
+        char words[2048] = "", name[32], order[1200] = "";
+        size_t len = 0;
+        for (size_t b = 0; b < f->cov_bounds.n && len < sizeof words; b++) {
+            len += (size_t)snprintf(words + len, sizeof words - len, "%d ", bound_point_type((int)b));
+            snprintf(name, sizeof name, "legb%zu", b + 1);
+            lr_gp_vars_str(v, name, f->cov_bounds.v[b]);
+        }
+        lr_gp_vars_num(v, "nlegb", "%zu", f->cov_bounds.n);
+        lr_gp_vars_str(v, "plegb", words);
+        /* The compressors with a bound, each once, in its colour. */
+        len = 0, words[0] = '\0';
+        size_t nc = 0;
+        for (size_t c = 0; c < f->comps.n; c++) {
+            int has = 0;
+            for (size_t b = 0; b < f->B->nrows; b++)
+                has |= !strcmp(lr_rf_str(f->B, b, "compressor"), f->comps.v[c]) &&
+                       strcmp(lr_rf_str(f->B, b, "kind"), "prediction");
+            if (!has || len >= sizeof words) continue;
+            len += (size_t)snprintf(words + len, sizeof words - len, "%s ",
+                                    lr_gp_colour(lr_gp_compressor_colour(f->comps.v[c])));
+            snprintf(name, sizeof name, "legc%zu", ++nc);
+            lr_gp_vars_str(v, name, f->comps.v[c]);
+        }
+        lr_gp_vars_num(v, "nlegc", "%zu", nc);
+        lr_gp_vars_str(v, "clegc", words);
+        /* The order of the sideways spread, as the legend's first line. */
+        len = 0;
+        for (size_t i = 0; nsub > 1 && i < nsub && len < sizeof order; i++)
+            len += (size_t)snprintf(order + len, sizeof order - len, "%s%s", i ? " | " : "left to right: ",
+                                    f->cov_subs.v[i] + (i && !strncmp(f->cov_subs.v[i], "k = ", 4) ? 4 : 0));
+        if (len >= sizeof order) order[0] = '\0';
+        lr_gp_vars_str(v, "subtitle", f->subtitle);
+        /* Under the title, on two lines when long (a legend entry that wide would make
+         * gnuplot drop the legend): cut at the last " | " before 50 characters. */
+        char *cut = NULL;
+        for (char *p = strstr(order, " | "); p && p - order < 50; p = strstr(p + 1, " | ")) cut = p;
+        if (strlen(order) > 50 && cut) {
+            *cut = '\0';
+            lr_gp_vars_str(v, "subtitle3", cut + 3);
+        }
+        lr_gp_vars_str(v, "subtitle2", order);
+        /* The legend below takes one column of 7pt entries in 3.5in: the plot keeps its
+         * height whatever the number of bounds and compressors. */
+        if (f->style.height <= 0 && !strcmp(f->style.legend, "below"))
+            lr_gp_vars_num(v, "dph", "%g", 2.5 + 0.125 * (double)(2 + nc + f->cov_bounds.n));
         lr_gp_vars_curve_words(v, "ccov", &f->cov, 0);
         lr_gp_vars_curve_words(v, "pcov", &f->cov, 1);
         status = lr_gp_run(f->plots, "coverage.gp", v);
@@ -400,11 +585,13 @@ static int draw_coverage(figure *f)
 
 static void figure_free(figure *f)
 {
-    lr_gp_curves *sets[] = {&f->meas, &f->det, &f->prob, &f->pred, &f->ref, &f->cov, &f->nom};
-    for (size_t s = 0; s < 7; s++) lr_gp_curves_free(sets[s]);
+    lr_gp_curves *sets[] = {&f->meas, &f->det, &f->prob, &f->pred, &f->ref, &f->cov};
+    for (size_t s = 0; s < 6; s++) lr_gp_curves_free(sets[s]);
     lr_gp_names_free(&f->groups);
     lr_gp_names_free(&f->comps);
     lr_gp_names_free(&f->marked);
+    lr_gp_names_free(&f->cov_bounds);
+    lr_gp_names_free(&f->cov_subs);
     lr_gp_vars_free(&f->vars);
     lr_gp_session_close(&f->gs);
     free(f);
@@ -425,6 +612,7 @@ int lr_recovery_plot(const lr_results_file *rf, const char *stem, const char *pl
         fprintf(log, "lrlab: wrote %s_error.pdf and .png%s%s%s%s\n", stem,
                 f->nranks > 1 ? " (and _error_rankI for further ranks)" : "",
                 f->want_weight ? ", _weight.pdf and .png" : "", ncov ? ", " : "", ncov ? "_coverage.pdf and .png" : "");
+    if (status == LR_OK && log) fprintf(log, "lrlab: wrote each figure's data as %s_*.tsv\n", stem);
     figure_free(f);
     return status;
 }

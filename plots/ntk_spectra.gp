@@ -2,20 +2,16 @@
 # and the compressed network's exact CK plus the identity shift, at the last sweep point,
 # trial 0, for the first activation (lrlab plot, experiment ntk).  Log y: the bulk and the
 # few isolated eigenvalues (the class structure) on one plot.
-# lrlab plot sets: dir, out, fmt, title, acts, na, act1.
-if (fmt eq "pdf") {
-    set terminal pdfcairo noenhanced size 6in,4.2in font "Sans,10"
-} else {
-    set terminal pngcairo noenhanced size 1100,760 font "Sans,12"
-}
-set output out
-set title title." - eigenvalues, ".act1
+# lrlab plot sets (besides the style's variables, plots/style.gp): dir, out, fmt, title, acts, na, act1.
+if (!exists("dpw")) dpw = 3.5
+if (!exists("dph")) dph = 3.0
+load plotsdir."/style.gp"
+set title title."\neigenvalues, ".act1
 set xlabel "eigenvalue"
 set ylabel "count per bin"
 set logscale y
 set yrange [0.8:*]
 set grid xtics ytics lw 0.5 lc rgb "#dddddd"
-set key top right
 stats dir."/eig.dat" index 0 using 1 nooutput
 lo = STATS_min
 hi = STATS_max

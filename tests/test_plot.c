@@ -91,10 +91,32 @@ static void test_curves(void)
     CU_ASSERT_EQUAL(lr_gp_curves_write(&s, "c.dat", &set), LR_OK);
     char *out = slurp(s.dir, "c.dat");
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
-    CU_ASSERT_STRING_EQUAL(out, "\"dd_rank measured\" y lo hi colour\n1 10 9 11 1\n2 20 19 21 1\n3 30 29 31 1\n\n\n"
-                                "\"thm1a bound\" y lo hi colour\n1 100 100 100 2\n\n\n"
-                                "\"third\" y lo hi colour\n\n\n");
+    CU_ASSERT_STRING_EQUAL(out, "\"dd_rank measured\" \"dd_rank|\"\n1 10 9 11 1\n2 20 19 21 1\n3 30 29 31 1\n\n\n"
+                                "\"thm1a bound\" \"thm1a|r=2\"\n1 100 100 100 2\n\n\n"
+                                "\"third\" \"third\"\n\n\n");
     free(out);
+    /* The data export: one row per data row, named by file and curve key, under a header. */
+    char tsv[4200];
+    snprintf(tsv, sizeof tsv, "%s/c.tsv", s.dir);
+    const char *files[] = {"c.dat"};
+    CU_ASSERT_EQUAL(lr_gp_export_tsv(&s, files, 1, "what it is", "x\ty\tlo\thi\tcolour", tsv), LR_OK);
+    out = slurp(s.dir, "c.tsv");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_STRING_EQUAL(out, "# what it is\nfile\tseries\tx\ty\tlo\thi\tcolour\n"
+                                "c\tdd_rank|\t1\t10\t9\t11\t1\nc\tdd_rank|\t2\t20\t19\t21\t1\n"
+                                "c\tdd_rank|\t3\t30\t29\t31\t1\nc\tthm1a|r=2\t1\t100\t100\t100\t2\n");
+    free(out);
+    const char *missing[] = {"nonesuch.dat"};
+    CU_ASSERT_EQUAL(lr_gp_export_tsv(&s, missing, 1, "x", "x", tsv), LR_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr_last_error(), "nonesuch.dat"));
+    /* A compressor's colour is fixed by its name, not by the order a figure meets it. */
+    CU_ASSERT_EQUAL(lr_gp_compressor_colour("svd_w"), 0);
+    CU_ASSERT_EQUAL(lr_gp_compressor_colour("dd_rank"), 1);
+    CU_ASSERT_EQUAL(lr_gp_compressor_colour("some_new_one"), lr_gp_compressor_colour("some_new_one"));
+    char cw[128];
+    lr_gp_compressor_colours("dd_rank svd_w", cw, sizeof cw);
+    snprintf(tsv, sizeof tsv, "%s %s ", lr_gp_colour(1), lr_gp_colour(0));
+    CU_ASSERT_STRING_EQUAL(cw, tsv);
     lr_gp_vars v;
     lr_gp_vars_init(&v);
     lr_gp_vars_curve_words(&v, "c", &set, 0);

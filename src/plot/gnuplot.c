@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libconfig.h>
+
 #include "core/error.h"
 #include "lrlab_config.h"
 
@@ -176,11 +178,133 @@ int lr_gp_run(const char *plots_dir, const char *script, const lr_gp_vars *v)
 
 /* ---- colours, tics, names ---- */
 
-const char *lr_gp_colour(int i)
+/* Sixteen colours distinct in print and for the common colour-vision deficiencies as far as
+ * sixteen can be; the first eight are the compressors of the synthetic studies. */
+static const char *const palette[16] = {"#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c",
+                                        "#8c564b", "#555555", "#c51b8a", "#7f9a1b", "#17becf", "#393b79",
+                                        "#ff7f0e", "#b8860b", "#9467bd", "#2f4f4f"};
+
+const char *lr_gp_colour(int i) { return palette[((i % 16) + 16) % 16]; }
+
+int lr_gp_compressor_colour(const char *name)
 {
-    static const char *const palette[] = {"#1b62a5", "#d1495b", "#2a9d55", "#e09f3e",
-                                          "#7b4fa3", "#00798c", "#8c564b", "#555555"};
-    return palette[((i % 8) + 8) % 8];
+    /* Fixed, not first-seen: svd_w is blue and dd_rank red whichever experiment or method
+     * list draws them. */
+    static const struct {
+        const char *name;
+        int colour;
+    } map[] = {{"svd_w", 0},        {"dd_rank", 1},      {"whiten", 2},     {"act_scaled", 3},
+               {"dd_nuc", 4},       {"dd_svt", 5},       {"rsvd_w", 6},     {"relu_naive", 7},
+               {"relu_cvx", 8},     {"relu_cvx_sq", 9},  {"uniform", 11},   {"energy", 10},
+               {"global", 13},      {"alds_proxy", 12},  {"alds_l2", 14},   {"alds_sqrtk", 15},
+               {"alds_true", 1},    {"data_driven", 7}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i].name, name)) return map[i].colour;
+    unsigned h = 2166136261u; /* FNV-1a: the same colour for a new name in every figure */
+    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return (int)(h % 16);
+}
+
+void lr_gp_compressor_colours(const char *names, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (const char *p = names; *p && len < cap;) {
+        while (*p == ' ') p++;
+        size_t n = strcspn(p, " ");
+        if (!n) break;
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+        len += (size_t)snprintf(out + len, cap - len, "%s ", lr_gp_colour(lr_gp_compressor_colour(name)));
+        p += n;
+    }
+    if (len >= cap) out[0] = '\0';
+}
+
+/* ---- the plot.* keys ---- */
+
+void lr_plot_style_read(const char *config_text, lr_plot_style *st)
+{
+    snprintf(st->y, sizeof st->y, "err_fro");
+    snprintf(st->legend, sizeof st->legend, "below");
+    st->width = st->height = 0;
+    st->font = 7;
+    if (!config_text) return;
+    config_t cf;
+    config_init(&cf);
+    if (config_read_string(&cf, config_text) == CONFIG_TRUE) {
+        const char *s = NULL;
+        if (config_lookup_string(&cf, "plot.y", &s) == CONFIG_TRUE) snprintf(st->y, sizeof st->y, "%s", s);
+        if (config_lookup_string(&cf, "plot.legend", &s) == CONFIG_TRUE)
+            snprintf(st->legend, sizeof st->legend, "%s", s);
+        /* An integer literal (width = 7) is a real key's value too. */
+        const char *reals[3] = {"plot.width", "plot.height", "plot.font"};
+        double *dst[3] = {&st->width, &st->height, &st->font};
+        for (int k = 0; k < 3; k++) {
+            double d;
+            int i;
+            if (config_lookup_float(&cf, reals[k], &d) == CONFIG_TRUE) *dst[k] = d;
+            else if (config_lookup_int(&cf, reals[k], &i) == CONFIG_TRUE) *dst[k] = i;
+        }
+    }
+    config_destroy(&cf);
+}
+
+void lr_gp_vars_style(lr_gp_vars *v, const lr_plot_style *st, const char *plots_dir)
+{
+    lr_gp_vars_str(v, "plotsdir", plots_dir);
+    lr_gp_vars_num(v, "pw", "%g", st->width);
+    lr_gp_vars_num(v, "ph", "%g", st->height);
+    lr_gp_vars_num(v, "fs", "%g", st->font);
+    lr_gp_vars_str(v, "legend", st->legend);
+}
+
+/* ---- data export ---- */
+
+int lr_gp_export_tsv(const lr_gp_session *gs, const char *const *files, size_t nfiles, const char *what,
+                     const char *columns, const char *path)
+{
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) LR_ERRORF(LR_EIO, "%s: path too long", path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) LR_ERRORF(LR_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    fprintf(out, "# %s\nfile\tseries\t%s\n", what, columns);
+    int status = LR_OK;
+    for (size_t i = 0; i < nfiles && status == LR_OK; i++) {
+        char in_path[4200], base[256], series[512] = "", line[8192];
+        snprintf(in_path, sizeof in_path, "%s/%s", gs->dir, files[i]);
+        snprintf(base, sizeof base, "%s", files[i]);
+        char *dot = strrchr(base, '.');
+        if (dot) *dot = '\0';
+        FILE *in = fopen(in_path, "r");
+        if (!in) {
+            status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot read: %s", in_path, strerror(errno));
+            break;
+        }
+        while (fgets(line, sizeof line, in)) {
+            line[strcspn(line, "\r\n")] = '\0';
+            if (line[0] == '"') { /* a block's title line: "title" ["key"], named by the key if any */
+                char *end = strchr(line + 1, '"'), *key = end ? strchr(end + 1, '"') : NULL;
+                char *kend = key ? strchr(key + 1, '"') : NULL;
+                const char *from = kend ? key + 1 : line + 1;
+                int n = (int)(kend ? kend - key - 1 : end ? end - line - 1 : (long)strlen(line + 1));
+                snprintf(series, sizeof series, "%.*s", n, from);
+                continue;
+            }
+            if (!line[0] || (!series[0] && !strncmp(line, "nan ", 4))) continue; /* an empty set's block */
+            fprintf(out, "%s\t%s", base, series);
+            char *save = NULL;
+            for (char *tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+                fprintf(out, "\t%s", tok);
+            fputc('\n', out);
+        }
+        fclose(in);
+    }
+    if (fclose(out) != 0 && status == LR_OK) status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write", tmp);
+    if (status == LR_OK && rename(tmp, path) != 0)
+        status = lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (status != LR_OK) unlink(tmp);
+    return status;
 }
 
 static int cmp_x(const void *a, const void *b)
@@ -287,10 +411,15 @@ int lr_gp_curves_write(const lr_gp_session *gs, const char *name, lr_gp_curves *
     if (s->status != LR_OK) LR_ERRORF(s->status, "out of memory collecting the curves of %s", name);
     FILE *f = lr_gp_session_fopen(gs, name);
     if (!f) return LR_EIO;
+    /* An empty set still gets one block (no title, no points): gnuplot fails on a loop
+     * over no blocks that reads columnheader when it comes first, so the scripts loop
+     * over max(n, 1) blocks. */
+    if (!s->n) fprintf(f, "\"\" \"\"\nnan nan nan nan 0\n\n\n");
     for (size_t i = 0; i < s->n; i++) {
         lr_gp_curve *c = &s->c[i];
         lr_gp_curve_sort(c);
-        fprintf(f, "\"%s\" y lo hi colour\n", c->title);
+        /* The key second: the legend title may be empty, the data export names the curve by it. */
+        fprintf(f, "\"%s\" \"%s\"\n", c->title, c->key);
         for (size_t j = 0; j < c->n; j++) {
             const double *r = c->rows + 5 * j;
             fprintf(f, "%.10g %.10g %.10g %.10g %d\n", r[0], r[1], r[2], r[3], c->colour);

@@ -3,7 +3,7 @@
  * A figure is drawn by one of the scripts in plots/ from plain-text data files: the caller
  * opens a session (a temporary directory for the data), fills curve sets (one data block
  * per curve: rows "x y lo hi colour" sorted by x, under a header line whose first field is
- * the curve's legend title, read by gnuplot's columnheader(1)), writes them into the
+ * the curve's legend title, read by gnuplot's columnheader(1), and the second its key), writes them into the
  * session, collects the script's variables and runs gnuplot on the script.  gnuplot is
  * started without a shell (posix_spawn), with the variables as one -e argument; its output
  * becomes the error message when it fails.  Nothing here keeps state at file scope: the
@@ -58,8 +58,39 @@ void lr_gp_vars_num(lr_gp_vars *v, const char *name, const char *fmt, ...)
  * output (or that it could not be started) when it fails. */
 int lr_gp_run(const char *plots_dir, const char *script, const lr_gp_vars *v);
 
-/* lrlab's line colours: 8 of them, index taken modulo 8. */
+/* lrlab's line colours: 16 of them, index taken modulo 16. */
 const char *lr_gp_colour(int i);
+/* The colour index (for lr_gp_colour) of a compressor, or an ALDS variant, by name: a fixed
+ * map, so a compressor has one colour in every figure of every experiment and its bounds are
+ * drawn in that colour; a name not in the map hashes into the palette. */
+int lr_gp_compressor_colour(const char *name);
+/* "c1 c2 ..." : the colours of a space-separated list of compressor names, for the scripts'
+ * word() (real_*.gp, alds_*.gp); cut to cap. */
+void lr_gp_compressor_colours(const char *names, char *out, size_t cap);
+
+/* The figure keys every plot hook reads: the plot.* keys of the run's resolved config (the
+ * text stored in the results file, with `lrlab plot FILE plot.k=v` overrides applied). */
+typedef struct lr_plot_style {
+    char y[32];      /* plot.y: the y metric of the recovery error figures ("err_fro", ...) */
+    char legend[16]; /* plot.legend: below | inside | outside | none */
+    double width, height; /* plot.width, plot.height in inches; 0: the figure's default */
+    double font;     /* plot.font, points */
+} lr_plot_style;
+
+/* Read the plot.* keys from a config text; absent keys (results written before the keys
+ * existed) take the schema's defaults. */
+void lr_plot_style_read(const char *config_text, lr_plot_style *st);
+/* The variables plots/style.gp reads (plotsdir, pw, ph, fs, legend). */
+void lr_gp_vars_style(lr_gp_vars *v, const lr_plot_style *st, const char *plots_dir);
+
+/* Write a figure's data files of the session as one tab-separated file at `path`, so the
+ * figure can be redrawn with other tools (matplotlib): a first line "# what", then the
+ * header "file<TAB>series<TAB>columns" (columns: tab-separated names with units, those of
+ * every data row of the files), then one line per data row: the data file's name without
+ * .dat, the title of its block (the quoted line that starts each block) and the row's
+ * numbers.  Written to path.tmp and renamed, so a failed write leaves no half file. */
+int lr_gp_export_tsv(const lr_gp_session *gs, const char *const *files, size_t nfiles, const char *what,
+                     const char *columns, const char *path);
 
 /* Tic marks at a set of x values: their distinct values, sorted, as "1 2 4 8" (%g) in out,
  * for the scripts' xtl variable (error.gp, coverage.gp).  Empty when there are more than

@@ -59,6 +59,18 @@ const lr_key lr_common_schema[] = {
      .doc = "swept key on the x axis of lrlab plot (empty: problem.noise.sigma if swept, else the first axis)"},
     {.path = "plot.weight", .type = LR_KEY_BOOL,
      .doc = "lrlab plot also draws the weight error ||M - M*||_F (NAME_weight; always when a bound observes it)"},
+    {.path = "plot.y", .type = LR_KEY_STRING, .def = NAN, .def_str = "err_fro",
+     .choices = "err_fro|err_rel|err_layer|err_heldout_rel|tightness",
+     .doc = "y metric of the recovery error figures: the median of a /points column (err_fro with its "
+            "bounds; err_rel, err_layer, err_heldout_rel) or tightness, each bound's median error / bound"},
+    {.path = "plot.legend", .type = LR_KEY_STRING, .def = NAN, .def_str = "below", .choices = "below|inside|outside|none",
+     .doc = "where lrlab plot puts the legend: below the plot, inside it, at its right, or none"},
+    {.path = "plot.width", .type = LR_KEY_REAL, .def = 0, .min = 0, .max = 20,
+     .doc = "figure width in inches (0: the figure's default, 3.5 for one panel, 7 for a row of panels)"},
+    {.path = "plot.height", .type = LR_KEY_REAL, .def = 0, .min = 0, .max = 20,
+     .doc = "figure height in inches (0: the figure's default)"},
+    {.path = "plot.font", .type = LR_KEY_REAL, .def = 7, .min = 4, .max = 24,
+     .doc = "font size of the figures in points (at the figure's size: 7 suits a 3.5in column)"},
     {.path = NULL}};
 
 #define LR_EXPERIMENT(id) extern const lr_experiment lr_experiment_##id;
