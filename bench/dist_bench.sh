@@ -6,11 +6,14 @@
 #      receiving, storing, logging) on a cheap sweep with many units;
 #   3. peak RSS of rank 0 and of rank 1 (GNU time) on a large cheap sweep, next to the
 #      results table's size and a plain run's peak.
-# usage: bench/dist_bench.sh BUILDDIR [REPEATS]   (needs an lrlab built with MPI, h5dump,
+# usage: bench/dist_bench.sh BUILDDIR [REPEATS [OVERRIDE ...]]   (overrides of thm1.cfg, e.g.
+# trials=100 for a quarter of the work; needs an lrlab built with MPI, h5dump,
 # /usr/bin/time; about 10 minutes on 2 cores)
 set -eu
 build=${1:?usage: dist_bench.sh BUILDDIR [REPEATS]}
 repeats=${2:-3}
+shift
+[ $# -gt 0 ] && shift
 src=$(cd "$(dirname "$0")/.." && pwd)
 lrlab="$build/lrlab"
 mpi="mpirun --oversubscribe"
@@ -26,22 +29,19 @@ wall() { # wall seconds of a command
     echo "$t1 - $t0" | bc -l
 }
 
-echo "# 1. efficiency on configs/thm1.cfg ($repeats runs each, alternating)"
+echo "# 1. efficiency on configs/thm1.cfg $* ($repeats runs each, alternating)"
 : >"$work/t1"
 : >"$work/t2"
-: >"$work/tj"
 for i in $(seq "$repeats"); do
-    wall $mpi -n 1 "$lrlab" run "$src/configs/thm1.cfg" -o "$work/r1.h5" -j 1 --force --quiet >>"$work/t1"
-    wall $mpi -n 2 "$lrlab" run "$src/configs/thm1.cfg" -o "$work/r2.h5" -j 1 --force --quiet >>"$work/t2"
-    wall "$lrlab" run "$src/configs/thm1.cfg" -o "$work/rj.h5" -j 2 --force --quiet >>"$work/tj"
+    wall $mpi -n 1 "$lrlab" run "$src/configs/thm1.cfg" "$@" -o "$work/r1.h5" -j 1 --force --quiet >>"$work/t1"
+    wall $mpi -n 2 "$lrlab" run "$src/configs/thm1.cfg" "$@" -o "$work/r2.h5" -j 1 --force --quiet >>"$work/t2"
 done
 t1=$(median <"$work/t1")
 t2=$(median <"$work/t2")
-tj=$(median <"$work/tj")
 echo "1 rank: $(tr '\n' ' ' <"$work/t1")s, median $t1 s"
 echo "2 ranks: $(tr '\n' ' ' <"$work/t2")s, median $t2 s"
-echo "-j 2 (OpenMP, no MPI): $(tr '\n' ' ' <"$work/tj")s, median $tj s"
-echo "efficiency 2 ranks: $(echo "$t1 / (2 * $t2)" | bc -l | cut -c1-5); -j 2: $(echo "$t1 / (2 * $tj)" | bc -l | cut -c1-5)"
+echo "efficiency 2 ranks: $(echo "$t1 / (2 * $t2)" | bc -l | cut -c1-5)"
+echo "units rank 1 ran: $(attr "$work/r2.h5" gathered_units) of $(( $(attr "$work/r2.h5" points) * $(attr "$work/r2.h5" trials) ))"
 h5diff -q "$work/r1.h5" "$work/r2.h5" /trials && echo "1 and 2 ranks: identical /trials"
 
 # A cheap sweep: 8 points x TRIALS trials of a 12 x 6 x 5 layer (4 rows per unit).

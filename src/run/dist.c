@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -149,6 +151,10 @@ int lr_dist_master(lr_run *run, unsigned char *done, int logfd)
 int lr_dist_worker(lr_run *run) { LR_ERROR(LR_EINVAL, "this lrlab was built without MPI"); }
 
 #else
+
+/* Assignments a worker thread keeps ahead of its work (see lr_dist_worker). */
+#define LR_DIST_AHEAD 4
+#define LR_DIST_MAX_AHEAD 64
 
 enum { TAG_WORK = 1, TAG_ASSIGN, TAG_ERROR, TAG_BYE, TAG_GO };
 
@@ -437,13 +443,35 @@ int lr_dist_master(lr_run *run, unsigned char *done, int logfd)
     return LR_OK;
 }
 
+/* Wait for a posted assignment without holding the MPI section (other threads of the rank
+ * send and receive meanwhile). */
+static void wait_assignment(MPI_Request *req)
+{
+    for (;;) {
+        int flag = 0;
+#pragma omp critical(lr_dist_mpi)
+        MPI_Test(req, &flag, MPI_STATUS_IGNORE);
+        if (flag) return;
+        struct timespec nap = {0, 20000};
+        nanosleep(&nap, NULL);
+    }
+}
+
 int lr_dist_worker(lr_run *run)
 {
     int go = 0;
     MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (!go) return LR_OK; /* rank 0 stopped before any work and says why */
+    /* As in a plain run (runner.c): one BLAS thread per unit, so that a unit's arithmetic
+     * is the same on every rank, and -j 1 does not let OpenBLAS start threads of its own
+     * (a team of one is not "in parallel" to it) that would fight the other ranks. */
+    openblas_set_num_threads(1);
     size_t nd = work_doubles(run), rpu = run->rows_per_unit, ncols = run->trials->ncols;
     int status = LR_OK;
+    /* Requests each worker thread keeps out (LRLAB_MPI_AHEAD, 1 to LR_DIST_MAX_AHEAD). */
+    int ahead = LR_DIST_AHEAD;
+    const char *env = getenv("LRLAB_MPI_AHEAD");
+    if (env && atoi(env) >= 1) ahead = atoi(env) < LR_DIST_MAX_AHEAD ? atoi(env) : LR_DIST_MAX_AHEAD;
 #pragma omp parallel num_threads(run->nthreads)
     {
         void *ws = run->exp->ws_alloc(run);
@@ -458,19 +486,29 @@ int lr_dist_worker(lr_run *run)
                 MPI_Send(text, (int)strlen(text) + 1, MPI_CHAR, 0, TAG_ERROR, MPI_COMM_WORLD);
             }
         }
-        double first = -1; /* the first request carries no unit */
-        const double *out = &first;
-        int outlen = 1;
-        while (ok) {
-            long long u = -1;
+        /* Each thread keeps `ahead` requests out: while it runs a unit, the next ones'
+         * assignments are already here, so it does not wait for rank 0's server, which
+         * shares a core with a compute thread and, with mpirun's default binding, may
+         * answer only every few tens of milliseconds.  Answers come in the order of the
+         * requests (one source, one tag, posted in order under the MPI section), and once
+         * rank 0 answers "stop" every later answer is "stop" too. */
+        double none = -1; /* a request that carries no unit */
+        long long slot[LR_DIST_MAX_AHEAD];
+        MPI_Request req[LR_DIST_MAX_AHEAD];
+        for (int k = 0; k < ahead; k++) req[k] = MPI_REQUEST_NULL;
+        if (ok) {
 #pragma omp critical(lr_dist_mpi)
-            {
-                MPI_Send(out, outlen, MPI_DOUBLE, 0, TAG_WORK, MPI_COMM_WORLD);
-                MPI_Recv(&u, 1, MPI_LONG_LONG, 0, TAG_ASSIGN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            for (int k = 0; k < ahead; k++) {
+                MPI_Send(&none, 1, MPI_DOUBLE, 0, TAG_WORK, MPI_COMM_WORLD);
+                MPI_Irecv(&slot[k], 1, MPI_LONG_LONG, 0, TAG_ASSIGN, MPI_COMM_WORLD, &req[k]);
             }
-            if (u < 0) break;
-            msg[0] = (double)u;
-            int s = lr_run_exec_unit(run, ws, rng, (size_t)u, msg + 2, msg + 2 + rpu * ncols, &msg[1]);
+        }
+        for (int head = 0; ok; head = (head + 1) % ahead) {
+            wait_assignment(&req[head]);
+            long long cur = slot[head];
+            if (cur < 0) break;
+            msg[0] = (double)cur;
+            int s = lr_run_exec_unit(run, ws, rng, (size_t)cur, msg + 2, msg + 2 + rpu * ncols, &msg[1]);
             if (s != LR_OK) {
 #pragma omp critical(lr_dist_mpi)
                 {
@@ -481,9 +519,16 @@ int lr_dist_worker(lr_run *run)
                 }
                 break;
             }
-            out = msg;
-            outlen = (int)nd;
+            /* The result is also the next request, in the slot just freed. */
+#pragma omp critical(lr_dist_mpi)
+            {
+                MPI_Send(msg, (int)nd, MPI_DOUBLE, 0, TAG_WORK, MPI_COMM_WORLD);
+                MPI_Irecv(&slot[head], 1, MPI_LONG_LONG, 0, TAG_ASSIGN, MPI_COMM_WORLD, &req[head]);
+            }
         }
+        /* Rank 0 answers every request: collect the answers still out (stops, or after a
+         * failure units the failed run leaves undone) before the thread ends. */
+        for (int k = 0; k < ahead; k++) wait_assignment(&req[k]);
         if (ws) run->exp->ws_free(ws);
         if (rng) gsl_rng_free(rng);
         free(msg);
