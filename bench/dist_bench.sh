@@ -16,7 +16,7 @@ shift
 [ $# -gt 0 ] && shift
 src=$(cd "$(dirname "$0")/.." && pwd)
 lrlab="$build/lrlab"
-mpi="mpirun --oversubscribe"
+mpi="mpirun --oversubscribe --bind-to none"
 [ "$(id -u)" = 0 ] && mpi="$mpi --allow-run-as-root"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -54,7 +54,7 @@ $mpi -n 2 "$lrlab" run "$src/configs/quick/thm1.cfg" $(cheap 20000) -o "$work/g.
 g=$(attr "$work/g.h5" gathered_units)
 gs=$(attr "$work/g.h5" gather_seconds)
 ws=$(attr "$work/g.h5" wall_seconds)
-ncols=$(h5dump -H -d trials "$work/g.h5" | grep -c "H5T_STD\|H5T_IEEE\|H5T_STRING" || true)
+ncols=$("$lrlab" export "$work/g.h5" trials | head -1 | awk -F'\t' '{ print NF }')
 echo "units $units, gathered from rank 1: $g, rank 0's gather time $gs s, wall $ws s"
 echo "columns $ncols: bytes per unit up 8 * (2 + 4 * ($ncols + 1)) = $((8 * (2 + 4 * (ncols + 1)))), down 8"
 echo "gather rate: $(echo "$g / $gs" | bc -l | cut -c1-9) units/s = $(echo "4 * $g / $gs" | bc -l | cut -c1-9) rows/s"

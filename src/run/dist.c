@@ -309,6 +309,7 @@ static void serve(lr_run *run, unsigned char *done, int logfd, const size_t *pen
         }
     }
     int byes = 0;
+    long nap_ns = 20000;
     double busy = 0;
     size_t gathered = 0;
     while (byes < mpi_size - 1) {
@@ -316,10 +317,15 @@ static void serve(lr_run *run, unsigned char *done, int logfd, const size_t *pen
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         if (!flag) {
-            struct timespec nap = {0, 20000};
+            /* Idle: sleep, longer the longer nothing comes (20 us doubling to 1 ms), so
+             * that polling costs rank 0's compute thread little; the workers' requests
+             * ahead (lr_dist_worker) cover the delay. */
+            struct timespec nap = {0, nap_ns};
             nanosleep(&nap, NULL);
+            nap_ns = nap_ns * 2 > 1000000 ? 1000000 : nap_ns * 2;
             continue;
         }
+        nap_ns = 20000;
         double t0 = now_seconds();
         int src = st.MPI_SOURCE;
         if (st.MPI_TAG == TAG_BYE) {
