@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "run/run.h"
+#include "run/dist.h"
 
 static const char run_help[] =
     "usage: lrlab run CONFIG [key.sub=value ...] [options]\n"
@@ -17,6 +18,9 @@ static const char run_help[] =
     "  -j N          trials run in parallel on N threads (default: all cores)\n"
     "  --resume      continue a run that was killed (reads FILE.partial)\n"
     "  --force       overwrite an existing results file, or discard FILE.partial\n"
+    "  --shard I/N   run only the trials u with u mod N == I (I from 0 to N-1, as SLURM's\n"
+    "                $SLURM_ARRAY_TASK_ID with --array=0-(N-1)) into a part file; lrlab merge\n"
+    "                joins the parts; --resume works per shard\n"
     "  --save-instances FILE\n"
     "                write every trial's generated matrices (X~, M*, G, W) to an HDF5\n"
     "                file, for checking other programs on the same data (bench/README.md)\n"
@@ -79,6 +83,16 @@ int lr_cmd_run(int argc, char **argv)
                 break;
             }
             opt.save_instances = argv[++i];
+        } else if (!strcmp(a, "--shard")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "lrlab run: %s needs I/N\n", a);
+                status = 2;
+                break;
+            }
+            if (lr_shard_parse(argv[++i], &opt.shard_index, &opt.shard_count) != LR_OK) {
+                fprintf(stderr, "lrlab run: %s\n", lr_last_error());
+                status = 2;
+            }
         } else if (!strcmp(a, "--resume")) opt.resume = 1;
         else if (!strcmp(a, "--force")) opt.force = 1;
         else if (!strcmp(a, "--progress")) opt.progress = 1;
@@ -108,8 +122,13 @@ int lr_cmd_run(int argc, char **argv)
         opt.noverrides = nov;
         opt.command_line = cmdline;
         char out[4096] = "";
-        if (lr_run_main(&opt, out, sizeof out) != LR_OK) status = lr_cli_fail();
-        else fprintf(stderr, "lrlab: wrote %s\n", out);
+        /* Under mpirun, rank 0 speaks for the run; another rank only for its own failure. */
+        int rank = lr_dist_rank();
+        if (lr_run_main(&opt, out, sizeof out) != LR_OK) {
+            status = 1;
+            if (rank == 0) lr_cli_fail();
+        } else if (rank == 0)
+            fprintf(stderr, "lrlab: wrote %s\n", out);
     }
     free(overrides);
     free(cmdline);

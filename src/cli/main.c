@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/error.h"
 #include "io/h5.h"
+#include "run/dist.h"
 #include "lrlab_config.h"
 
 static void usage(FILE *f)
@@ -14,8 +15,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: lrlab COMMAND [ARGS]\n"
             "\n"
-            "  run CONFIG [key=value ...] [-o FILE] [-j N] [--resume] [--force]\n"
-            "                 run an experiment; results go to one HDF5 file\n"
+            "  run CONFIG [key=value ...] [-o FILE] [-j N] [--resume] [--force] [--shard I/N]\n"
+            "                 run an experiment; results go to one HDF5 file (under mpirun: the\n"
+            "                 units spread over the ranks, rank 0 writes the file)\n"
+            "  merge PART.h5 ... -o FILE\n"
+            "                 the part files of a sharded run into the file one run writes\n"
             "  report FILE    plain-text summary: errors, bounds, coverage, fitted slopes\n"
             "  plot FILE      figures (PDF and PNG) next to the results file\n"
             "  export FILE [TABLE] [COLUMN ...] [--format tsv|csv|latex|markdown] [-o PATH]\n"
@@ -60,7 +64,14 @@ int main(int argc, char **argv)
         printf("lrlab %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "run")) return lr_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) {
+        /* MPI only for a run started by mpirun (run/dist.h); a plain run never touches it. */
+        if (lr_dist_init(&argc, &argv) != LR_OK) return lr_cli_fail();
+        int status = lr_cmd_run(argc - 1, argv + 1);
+        lr_dist_finalize();
+        return status;
+    }
+    if (!strcmp(cmd, "merge")) return lr_cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return lr_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return lr_cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "list")) return lr_cmd_list(argc - 1, argv + 1);

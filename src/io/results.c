@@ -188,6 +188,21 @@ static int write_root_attrs(hid_t file, const lr_run *run, const lr_results_meta
     LR_TRY(lr_h5_attr_i64(file, "bounds_outside_assumptions", run->bparams.outside_assumptions));
     LR_TRY(lr_h5_attr_str(file, "notes", run->notes ? run->notes : ""));
     LR_TRY(lr_h5_attr_str(file, "warnings", run->warnings ? run->warnings : ""));
+    /* Where it ran (run/dist.h): MPI ranks and hosts, a shard, or a merge of parts. */
+    const struct lr_run_dist *d = &run->dist;
+    LR_TRY(lr_h5_attr_i64(file, "ranks", d->ranks > 0 ? d->ranks : 1));
+    LR_TRY(lr_h5_attr_i64(file, "hosts", d->hosts > 0 ? d->hosts : 1));
+    LR_TRY(lr_h5_attr_str(file, "rank_hosts", d->host_names ? d->host_names : host));
+    if (d->ranks > 1) {
+        LR_TRY(lr_h5_attr_i64(file, "gathered_units", (long long)d->gathered_units));
+        LR_TRY(lr_h5_attr_f64(file, "gather_seconds", d->gather_seconds));
+    }
+    if (d->shard_count) {
+        char shard[64];
+        snprintf(shard, sizeof shard, "%u/%u", d->shard_index, d->shard_count);
+        LR_TRY(lr_h5_attr_str(file, "shard", shard));
+    }
+    if (d->merged_parts) LR_TRY(lr_h5_attr_i64(file, "merged_parts", (long long)d->merged_parts));
     return LR_OK;
 }
 

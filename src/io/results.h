@@ -4,7 +4,12 @@
  *               experiment, config (resolved text), config_sha256, config_file, seed,
  *               trials, command_line, host, blas_config, blas_core, openblas_coretype,
  *               threads, utc_time, wall_seconds, svd_fallbacks, bound_tol,
- *               bounds_outside_assumptions, notes (what the run told its user)
+ *               bounds_outside_assumptions, notes (what the run told its user),
+ *               ranks, hosts, rank_hosts (MPI ranks, distinct hosts, their names; 1, 1 and
+ *               this host without MPI), gathered_units and gather_seconds (MPI: the units
+ *               rank 0 received and its time receiving, storing and logging them), shard
+ *               ("I/N" in a part file: see run/dist.h), merged_parts (lrlab merge)
+ *   /units      part files only: the unit indices whose rows /trials holds
  *   /trials     one row per sweep point x trial x compressor x rank
  *   /timings    row-aligned with /trials: the fit's wall time (kept apart so that /trials
  *               is bit-identical across thread counts and resumed runs)

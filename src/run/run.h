@@ -131,6 +131,15 @@ struct lr_run {
     int seed_swept;                 /* `seed` is a sweep axis: axis number seed_axis */
     size_t seed_axis;
     int seeds_pooled;               /* report.seeds = "pooled": /points, /fits pool the seeds */
+    /* Where the run ran (run/dist.h): written as root attributes. */
+    struct lr_run_dist {
+        unsigned shard_index, shard_count; /* --shard I/N (count 0: the whole run) */
+        int ranks, hosts;                  /* MPI ranks and distinct hosts (1, 1 without MPI) */
+        char *host_names;                  /* the hosts, comma-separated (NULL: this one) */
+        size_t gathered_units;             /* units rank 0 received from other ranks */
+        double gather_seconds;             /* rank 0's time receiving, storing and logging them */
+        size_t merged_parts;               /* lrlab merge: how many part files (0: not merged) */
+    } dist;
 };
 
 /* ---- swept seeds (runner.c) ----
@@ -225,6 +234,11 @@ typedef struct lr_run_options {
     int progress;       /* -1 auto (stderr is a terminal), 0 off, 1 on */
     const char *command_line;
     const char *save_instances; /* write every unit's generated matrices here (io/instances.h) */
+    unsigned shard_index, shard_count; /* --shard I/N: only units u mod N == I (count 0: all) */
+    /* The resolved config as text instead of config_path's file (MPI workers, lrlab merge:
+     * config_path then only names it in messages); no overrides apply. */
+    const char *config_text;
+    int quiet_notes; /* do not print the run's notes (MPI workers: rank 0 prints them) */
 } lr_run_options;
 
 /* The whole `lrlab run`: validate, run, summarise, write.  Returns a status with the

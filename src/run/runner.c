@@ -36,6 +36,7 @@
 #include "core/rng.h"
 #include "io/results.h"
 #include "io/instances.h"
+#include "run/dist.h"
 
 /* Enough for the common schema, an experiment's own, its includes and every compressor's. */
 #define LR_RUN_MAX_SCHEMAS (8 + LR_NCOMPRESSORS)
@@ -574,6 +575,7 @@ static void run_release(lr_run *run)
     free(run->param_cols);
     free(run->col.bound_value);
     free(run->col.bound_held);
+    free(run->dist.host_names);
     lr_config_free(run->cfg);
 }
 
@@ -617,8 +619,6 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
     size_t ndone = run->nunits - npending;
     int status = LR_OK;
     char message[1024] = "";
-    long kill_after = getenv("LRLAB_TEST_KILL_AFTER") ? atol(getenv("LRLAB_TEST_KILL_AFTER")) : -1;
-    long logged_here = 0;
     double started = wall_now(), last_draw = 0;
     size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
 
@@ -643,30 +643,24 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
 #pragma omp atomic read
             stop = status;
             if (stop != LR_OK) continue;
-            size_t u = pending[i], point = u / run->ntrials, trial = u % run->ntrials;
-            lr_run_seed_unit(run, rng, point, trial);
-            double unit_t0 = wall_now();
-            int s = run->exp->unit(run, ws, point, trial, rng, rows, secs);
-            run->unit_seconds[u] = wall_now() - unit_t0;
+            size_t u = pending[i];
+            double unit_seconds;
+            int s = lr_run_exec_unit(run, ws, rng, u, rows, secs, &unit_seconds);
 #pragma omp critical(lr_run_log)
             {
                 if (s != LR_OK && status == LR_OK) {
                     status = s;
                     snprintf(message, sizeof message, "%s", lr_last_error());
                 } else if (s == LR_OK && status == LR_OK) {
-                    memcpy(run->trials->data + u * rpu * ncols, rows, rpu * ncols * sizeof(double));
-                    memcpy(run->seconds + u * rpu, secs, rpu * sizeof(double));
                     /* done[] counts what the log holds: a unit whose record could not be
                      * written is not kept, and the failure's message must not say it is. */
-                    if (log_append(logfd, run, u) != LR_OK) {
+                    if (lr_run_store_unit(run, u, rows, secs, unit_seconds, logfd) != LR_OK) {
                         status = LR_EIO;
                         snprintf(message, sizeof message, "%s", lr_last_error());
                     } else {
                         done[u] = 1;
                         ndone++;
                     }
-                    /* Tests simulate a kill at a known point of the run. */
-                    if (kill_after >= 0 && ++logged_here >= kill_after) raise(SIGKILL);
                     if (progress && (wall_now() - last_draw > 0.2 || ndone == run->nunits)) {
                         last_draw = wall_now();
                         progress_draw(ndone, run->nunits, started, 0);
@@ -683,6 +677,59 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
     free(pending);
     if (status != LR_OK) return lr_error(status, __FILE__, __LINE__, "%s", message);
     return LR_OK;
+}
+
+int lr_run_exec_unit(const lr_run *run, void *ws, gsl_rng *rng, size_t u, double *rows, double *secs,
+                     double *seconds)
+{
+    size_t point = u / run->ntrials, trial = u % run->ntrials;
+    lr_run_seed_unit(run, rng, point, trial);
+    double t0 = wall_now();
+    int s = run->exp->unit(run, ws, point, trial, rng, rows, secs);
+    *seconds = wall_now() - t0;
+    return s;
+}
+
+int lr_run_store_unit(lr_run *run, size_t u, const double *rows, const double *secs, double seconds,
+                      int logfd)
+{
+    /* Tests simulate a kill at a known point of the run: after this many units logged. */
+    static long kill_after = -2, logged_here = 0;
+    if (kill_after == -2)
+        kill_after = getenv("LRLAB_TEST_KILL_AFTER") ? atol(getenv("LRLAB_TEST_KILL_AFTER")) : -1;
+    size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
+    memcpy(run->trials->data + u * rpu * ncols, rows, rpu * ncols * sizeof(double));
+    memcpy(run->seconds + u * rpu, secs, rpu * sizeof(double));
+    run->unit_seconds[u] = seconds;
+    int s = log_append(logfd, run, u);
+    if (kill_after >= 0 && ++logged_here >= kill_after) raise(SIGKILL);
+    return s;
+}
+
+int lr_run_alloc_rows(lr_run *run)
+{
+    size_t nrows = run->nunits * run->rows_per_unit;
+    run->seconds = calloc(nrows ? nrows : 1, sizeof(double));
+    run->unit_seconds = malloc((run->nunits ? run->nunits : 1) * sizeof(double));
+    if (!run->seconds || !run->unit_seconds || lr_table_reserve(run->trials, nrows ? nrows : 1) != LR_OK)
+        LR_ERRORF(LR_ENOMEM, "out of memory for %zu result rows", nrows);
+    run->trials->nrows = nrows;
+    for (size_t u = 0; u < run->nunits; u++) run->unit_seconds[u] = NAN;
+    return LR_OK;
+}
+
+static int run_setup(lr_run *run, const lr_run_options *opt);
+static int run_write(const lr_run *run, const lr_run_options *opt, const char *out, const char *logp,
+                     const char *tmp, const char *sha, double wall);
+
+int lr_run_setup(lr_run *run, const lr_run_options *opt) { return run_setup(run, opt); }
+
+void lr_run_release(lr_run *run) { run_release(run); }
+
+int lr_run_write(const lr_run *run, const lr_run_options *opt, const char *out, const char *logp,
+                 const char *tmp, const char *sha, double wall)
+{
+    return run_write(run, opt, out, logp, tmp, sha, wall);
 }
 
 /* ---- swept seeds ---- */
@@ -827,8 +874,13 @@ static int refuse_foreign_keys(const lr_run *run)
  * the run's notes.  Nothing is written yet. */
 static int run_setup(lr_run *run, const lr_run_options *opt)
 {
-    int status = lr_config_read(&run->cfg, opt->config_path, opt->overrides, opt->noverrides);
+    int status = opt->config_text
+                     ? lr_config_read_string(&run->cfg, opt->config_text, opt->config_path, NULL, 0)
+                     : lr_config_read(&run->cfg, opt->config_path, opt->overrides, opt->noverrides);
     if (status != LR_OK) return status;
+    run->dist.shard_index = opt->shard_index;
+    run->dist.shard_count = opt->shard_count;
+    if (run->dist.ranks == 0) run->dist.ranks = run->dist.hosts = 1;
 
     const char *expname = lr_config_peek_string(run->cfg, "experiment");
     run->exp = lr_experiment_find(expname);
@@ -871,7 +923,7 @@ static int run_setup(lr_run *run, const lr_run_options *opt)
         }
     if ((status = run->exp->prepare(run, &run->exp_state)) != LR_OK) return status;
     if ((status = warn_unscaled_axes(run)) != LR_OK) return status;
-    for (const char *n = run->notes; n && *n;) {
+    for (const char *n = opt->quiet_notes ? NULL : run->notes; n && *n;) {
         const char *end = strchr(n, '\n');
         fprintf(stderr, "lrlab: note: %.*s\n", (int)(end - n), n);
         n = end + 1;
@@ -901,12 +953,13 @@ static int run_write(const lr_run *run, const lr_run_options *opt, const char *o
         if (status == LR_OK && rename(tmp, out) != 0)
             status = lr_error(LR_EIO, __FILE__, __LINE__, "cannot rename %s to %s: %s", tmp, out,
                               strerror(errno));
-        if (status == LR_OK) unlink(logp);
-        else {
+        if (status == LR_OK) {
+            if (logp) unlink(logp);
+        } else {
             unlink(tmp);
             /* Every unit is in the checkpoint log: say so, and how to finish (a full disk,
              * a quota).  The message of the failure stays first. */
-            if (status == LR_EIO || status == LR_EDATA) {
+            if (logp && (status == LR_EIO || status == LR_EDATA)) {
                 char why[1024];
                 snprintf(why, sizeof why, "%s", lr_last_error());
                 /* The file's name once: some messages start with it, others do not. */
@@ -927,8 +980,20 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     int lockfd = -1; /* the checkpoint log's lock, held for the whole run */
     lr_run run_s, *run = &run_s;
     memset(run, 0, sizeof *run);
-    int status = run_setup(run, opt);
+    /* Under mpirun every rank sets up the same run; ranks > 0 then work for rank 0, which
+     * alone touches the output, the checkpoint log and the results file (run/dist.h). */
+    int mpi = lr_dist_ranks() > 1;
+    int status = mpi ? lr_dist_setup(run, opt) : run_setup(run, opt);
     if (status != LR_OK) goto done;
+    if (mpi && lr_dist_rank() > 0) {
+        status = lr_dist_worker(run);
+        goto done;
+    }
+    if (mpi && opt->save_instances) {
+        status = lr_error(LR_EINVAL, __FILE__, __LINE__,
+                          "--save-instances writes one file from one process: run it without mpirun");
+        goto done;
+    }
 
     /* Everything is valid: now decide where results go, before any work. */
     char out[4096], logp[4200], tmp[4200];
@@ -950,22 +1015,15 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     }
     if ((status = ensure_parent_dir(out)) != LR_OK) goto done;
 
-    size_t nrows = run->nunits * run->rows_per_unit;
-    run->seconds = calloc(nrows ? nrows : 1, sizeof(double));
     unsigned char *done_units = calloc(run->nunits ? run->nunits : 1, 1);
-    if (!run->seconds || !done_units || lr_table_reserve(run->trials, nrows ? nrows : 1) != LR_OK) {
-        free(done_units);
-        status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory for %zu result rows", nrows);
-        goto done;
-    }
-    run->trials->nrows = nrows;
-    run->unit_seconds = malloc((run->nunits ? run->nunits : 1) * sizeof(double));
-    if (!run->unit_seconds) {
-        free(done_units);
+    if (!done_units) {
         status = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
         goto done;
     }
-    for (size_t u = 0; u < run->nunits; u++) run->unit_seconds[u] = NAN;
+    if ((status = lr_run_alloc_rows(run)) != LR_OK) {
+        free(done_units);
+        goto done;
+    }
     if (opt->save_instances &&
         (status = lr_instances_open(&run->instances, opt->save_instances, opt->force,
                                     run->exp->name, lr_config_text(run->cfg),
@@ -1008,9 +1066,24 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
             status = (int)-recovered;
             goto done;
         }
+        /* A shard's log holds its own units only; a unit of another shard means the log
+         * was written by another --shard (or none) under this output name. */
+        for (size_t u = 0; u < run->nunits && status == LR_OK; u++)
+            if (done_units[u] && !lr_shard_has(u, opt->shard_index, opt->shard_count))
+                status = lr_error(LR_ECONFIG, __FILE__, __LINE__,
+                                  "%s holds trial %zu, which is not in shard %u/%u: it was written by "
+                                  "another --shard or a whole run; rerun with --force to start over",
+                                  logp, u, opt->shard_index, opt->shard_count);
+        if (status != LR_OK) {
+            free(done_units);
+            goto done;
+        }
         fprintf(stderr, "lrlab: resuming %s: %ld of %zu trials already done\n", out, recovered,
-                run->nunits);
+                lr_shard_size(run->nunits, opt->shard_index, opt->shard_count));
     }
+    /* The units of other shards are not this run's: marked 2, never run, never logged. */
+    for (size_t u = 0; u < run->nunits; u++)
+        if (!lr_shard_has(u, opt->shard_index, opt->shard_count)) done_units[u] = 2;
     /* Recovered records are kept and appended to; otherwise the log starts over. */
     int logfd = open(logp, O_WRONLY | O_CREAT | O_CLOEXEC | (recovered > 0 ? O_APPEND : O_TRUNC), 0644);
     if (logfd < 0) {
@@ -1042,7 +1115,8 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
     openblas_set_num_threads(1);
     int progress = opt->progress < 0 ? isatty(STDERR_FILENO) : opt->progress;
     double t0 = wall_now();
-    status = run_units(run, done_units, logfd, progress);
+    if (mpi) lr_dist_release_workers(LR_OK);
+    status = mpi ? lr_dist_master(run, done_units, logfd) : run_units(run, done_units, logfd, progress);
     double wall = wall_now() - t0;
     /* close can report a write the kernel deferred (NFS, a quota): then the log may lack
      * records it seemed to have, and the run must not pass as complete. */
@@ -1054,7 +1128,7 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
          * message says so; with none finished, the log holds nothing and is removed, so a
          * plain rerun is not told to resume. */
         size_t finished = 0;
-        for (size_t u = 0; u < run->nunits; u++) finished += done_units[u] != 0;
+        for (size_t u = 0; u < run->nunits; u++) finished += done_units[u] == 1;
         if (finished == 0) {
             unlink(logp);
         } else {
@@ -1065,16 +1139,17 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
                               "with the same config, --force starts over)", why, finished, logp);
         }
     }
-    free(done_units);
     if (status == LR_OK && run->instances) {
         status = lr_instances_close(run->instances);
         run->instances = NULL;
     }
-    if (status != LR_OK) goto done;
-
-    status = run_write(run, opt, out, logp, tmp, sha, wall);
+    if (status == LR_OK)
+        status = opt->shard_count ? lr_dist_write_part(run, done_units, opt, out, logp, tmp, sha, wall)
+                                  : run_write(run, opt, out, logp, tmp, sha, wall);
+    free(done_units);
 
 done:
+    if (mpi && lr_dist_rank() == 0) lr_dist_release_workers(status == LR_OK ? LR_EINVAL : status);
     if (lockfd >= 0) close(lockfd);
     run_release(run);
     return status;
