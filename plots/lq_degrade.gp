@@ -17,6 +17,6 @@ set key top left
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
 plot for [v=1:n] dir."/degrade.dat" index (v-1) using 1:2 with points pt 7 ps 0.6 \
         lc rgb colours[(v-1)%8+1] title "measured, ".word(names, v), \
-     for [v=1:n] dir."/degrade.dat" index (v-1) using 1:3 with points pt 6 ps 0.6 \
-        lc rgb colours[(v-1)%8+4] title "first step B sum_j |a_j| ||w_j - w^_j||_1, ".word(names, v), \
+     dir."/degrade.dat" index 0 using 1:3 with points pt 6 ps 0.6 \
+        lc rgb colours[5] title "first step B sum_j |a_j| ||w_j - w^_j||_1 (the same for every sigma)", \
      x with lines lw 1.5 lc rgb "#000000" title "y = bound"

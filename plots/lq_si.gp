@@ -14,4 +14,4 @@ set grid xtics ytics lw 0.5 lc rgb "#dddddd"
 set key top right
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
 plot for [v=1:n] dir."/si.dat" index (v-1) using 1:2 with linespoints lw 2 pt 7 ps 0.7 \
-        lc rgb colours[(v-1)%8+1] title word(names, v)
+        lc rgb colours[(v-1)%8+1] title "layer ".word(names, v)
