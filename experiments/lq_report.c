@@ -34,9 +34,12 @@ static int part_of(const lr_table *T)
 /* The group of a row in the vectors part: its distribution, or its dump layer. */
 static const char *vector_group(const lr_table *T, size_t i, int cd, int cl)
 {
+    /* A dump's rows have no distribution (an empty name cell): their group is the layer. */
     const double *r = lr_table_row(T, i);
-    if (r[cd] >= 0) return lr_table_name_at(T, i, (size_t)cd);
-    return r[cl] >= 0 ? lr_table_name_at(T, i, (size_t)cl) : "?";
+    const char *d = r[cd] >= 0 ? lr_table_name_at(T, i, (size_t)cd) : NULL;
+    if (d && d[0]) return d;
+    const char *l = r[cl] >= 0 ? lr_table_name_at(T, i, (size_t)cl) : NULL;
+    return l && l[0] ? l : "?";
 }
 
 /* Median and max of column col over the rows selected (values NaN skipped). */
@@ -124,7 +127,7 @@ static int report_network(const lr_table *T, FILE *out, double *buf, unsigned ch
     const char *g[2];
     size_t ng = groups_of(T, act_group, ca, 0, g, 2), all[2] = {0};
     fprintf(out, "degradation bound sup_x |f - f^| <= B sum_j |a_j| ||w_j||_q k_j^{1-1/q} (lq_degrade)\n");
-    fprintf(out, "%-6s %8s %13s %12s %12s %16s\n", "sigma", "trials", "held", "med tight", "max tight", "med linear/bound");
+    fprintf(out, "%-6s %8s %13s %12s %12s %16s\n", "sigma", "rows", "held", "med tight", "max tight", "med linear/bound");
     for (size_t k = 0; k < ng; k++) {
         for (size_t i = 0; i < T->nrows; i++) sel[i] = !strcmp(act_group(T, i, ca, 0), g[k]);
         size_t a, c, n = 0;
@@ -284,17 +287,31 @@ static int plot_prune(const lr_table *T, const lr_gp_session *gs, char *names, s
     int cc = lr_table_col(T, "compressor"), cl = lr_table_col(T, "layer_index"), cp = lr_table_col(T, "point"),
         cy = lr_table_col(T, "layer");
     if (cc < 0 || cl < 0 || cp < 0 || cy < 0) LR_ERROR(LR_EDATA, "/trials lacks the lq prune columns");
-    size_t nm = T->cols[cc].ndict, nl = 0;
+    size_t nm = T->cols[cc].ndict, nl = 0, npoints = 0, blocks = 0;
+    for (size_t i = 0; i < T->nrows; i++)
+        if ((size_t)lr_table_row(T, i)[cp] + 1 > npoints) npoints = (size_t)lr_table_row(T, i)[cp] + 1;
+    /* The adaptive rule at every sweep point (the q x c ablation), the magnitude baselines
+     * at the first (imp does not depend on q or c; oneshot aims at the first point's
+     * adaptive kept fractions). */
     FILE *f = lr_gp_session_fopen(gs, "accuracy.dat");
     for (size_t m = 0; f && m < nm; m++) {
-        append_name(names, cap, T->cols[cc].dict[m]);
-        fprintf(f, "\"%s\"\n", T->cols[cc].dict[m]);
-        for (size_t i = 0; i < T->nrows; i++) {
-            const double *r = lr_table_row(T, i);
-            if (r[cl] < 0 && (size_t)r[cc] == m && r[cp] == 0)
+        int adaptive = !strcmp(T->cols[cc].dict[m], "adaptive");
+        for (size_t p = 0; p < (adaptive ? npoints : 1); p++) {
+            char label[160];
+            snprintf(label, sizeof label, "%s", T->cols[cc].dict[m]);
+            fprintf(f, "\"%s\"\n", label);
+            for (size_t i = 0; i < T->nrows; i++) {
+                const double *r = lr_table_row(T, i);
+                if (r[cl] >= 0 || (size_t)r[cc] != m || (size_t)r[cp] != p) continue;
+                if (r[lr_table_col(T, "round")] == 0 && adaptive)
+                    snprintf(label, sizeof label, "%s_q=%g_c=%g", T->cols[cc].dict[m], lr_rf_num(T, i, "q_lq"),
+                             lr_rf_num(T, i, "prune_c"));
                 fprintf(f, "%.10g %.10g\n", 100 * lr_rf_num(T, i, "kept_frac"), lr_rf_num(T, i, "accuracy"));
+            }
+            append_name(names, cap, label);
+            fprintf(f, "\n\n");
+            blocks++;
         }
-        fprintf(f, "\n\n");
     }
     if (!f || fclose(f) != 0) return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write accuracy.dat", gs->dir);
     for (size_t i = 0; i < T->nrows; i++)
@@ -315,7 +332,7 @@ static int plot_prune(const lr_table *T, const lr_gp_session *gs, char *names, s
         if (!named) append_name(lnames, lcap, "?");
         fprintf(f, "\n\n");
     }
-    *nm_out = nm, *nl_out = adaptive < nm ? nl : 0;
+    *nm_out = blocks, *nl_out = adaptive < nm ? nl : 0;
     return f && fclose(f) == 0 ? LR_OK : lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write si.dat", gs->dir);
 }
 

@@ -14,7 +14,7 @@ set logscale x
 set xrange [:100]
 set yrange [0:1]
 set grid xtics ytics lw 0.5 lc rgb "#dddddd"
-set key bottom right
-array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
+set key outside right top
+array colours[12] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888", "#a6cee3", "#fb9a99", "#b2df8a", "#000000"]
 plot for [v=1:n] dir."/accuracy.dat" index (v-1) using 1:2 with linespoints lw 2 pt 7 ps 0.7 \
-        lc rgb colours[(v-1)%8+1] title word(names, v)
+        lc rgb colours[(v-1)%12+1] title word(names, v)

@@ -12,6 +12,7 @@ set title title." - output change after pruning against the bound"
 set xlabel "bound B sum_j |a_j| ||w_j||_q k_j^(1-1/q) (units of f, log scale)"
 set ylabel "max_x |f(x) - f^(x)|, measured (units of f, log scale)"
 set logscale xy
+set format y "1e%L"
 set grid xtics ytics lw 0.5 lc rgb "#dddddd"
 set key top left
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]

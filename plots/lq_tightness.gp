@@ -12,6 +12,7 @@ set title title." - median tightness error / bound (measured / bound)"
 set xlabel "entries kept k (log scale)"
 set ylabel "||w - w_[k]|| / bound (log scale)"
 set logscale xy
+set format y "1e%L"
 set grid xtics ytics mxtics mytics lw 0.5 lc rgb "#dddddd"
 set key outside right top
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]
