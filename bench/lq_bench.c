@@ -2,7 +2,7 @@
  *   lq_bench IN.f64 N D Q REPEATS [OUT.f64]
  * reads N vectors of length D (row-major float64, as numpy writes them), and REPEATS times
  * computes for every vector SI_q and the l1 and l2 truncation errors at every k = 0 .. D
- * (src/compress/lq.h: lr_lq_si, lr_lq_order, lr_lq_tail_errors), printing each repeat's
+ * (src/compress/lq.h: lr_lq_si, lr_lq_sorted_magnitudes, lr_lq_tail_errors), printing each repeat's
  * seconds; with OUT it writes, once, SI (N values) then err1 and err2 (N x (D + 1) each),
  * for the script's comparison with numpy.  Reading and writing are not timed. */
 #include <stdio.h>
@@ -42,8 +42,7 @@ int main(int argc, char **argv)
         for (size_t v = 0; v < n; v++) {
             const double *x = w + v * d;
             si[v] = lr_lq_si(x, d, 1, q);
-            lr_lq_order(x, d, 1, order, work);
-            for (size_t i = 0; i < d; i++) sorted[i] = x[order[i]] < 0 ? -x[order[i]] : x[order[i]];
+            lr_lq_sorted_magnitudes(x, d, 1, sorted);
             lr_lq_tail_errors(sorted, d, e1 + v * (d + 1), e2 + v * (d + 1));
         }
         printf("%.9f\n", wall() - t0);

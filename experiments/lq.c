@@ -198,8 +198,7 @@ static void vector_rows(const lr_run *run, const lq_state *st, lq_ws *w, size_t 
                         size_t point, size_t trial, int dist, int layer, long neuron)
 {
     size_t ncols = run->trials->ncols;
-    lr_lq_order(w->w, d, 1, w->order, w->work);
-    for (size_t i = 0; i < d; i++) w->sorted[i] = fabs(w->w[w->order[i]]);
+    lr_lq_sorted_magnitudes(w->w, d, 1, w->sorted);
     lr_lq_tail_errors(w->sorted, d, w->e1, w->e2);
     double ln = lr_lq_log_norm(w->w, d, 1, q), si = lr_lq_si(w->w, d, 1, q);
     for (size_t ik = 0; ik < st->nk; ik++) {

@@ -112,6 +112,9 @@ static void test_topk_reference(void)
             CU_ASSERT_EQUAL(order[r], best);
         }
         for (size_t i = 0; i < D; i++) sorted[i] = fabs(w[order[i]]);
+        double direct[D];
+        lr_lq_sorted_magnitudes(w, D, 1, direct);
+        CU_ASSERT(memcmp(direct, sorted, sizeof direct) == 0);
         lr_lq_tail_errors(sorted, D, e1, e2);
         for (size_t k = 0; k <= D; k++) {
             double s1 = 0, s2 = 0;

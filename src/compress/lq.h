@@ -61,6 +61,9 @@ double lr_lq_adaptive_fraction(size_t s, double si, double q, double c, double e
  * work: lr_lq_order_work(n) bytes, caller-owned). */
 size_t lr_lq_order_work(size_t n);
 void lr_lq_order(const double *w, size_t n, size_t inc, size_t *order, void *work);
+/* |w| sorted by decreasing size into out (n values): lr_lq_order's magnitudes without the
+ * positions, for the truncation errors alone. */
+void lr_lq_sorted_magnitudes(const double *w, size_t n, size_t inc, double *out);
 /* The truncation errors of every k = 0 .. n at once: err1[k] = ||w - w_[k]||_1,
  * err2[k] = ||w - w_[k]||_2 (n + 1 values each; either may be NULL), from the magnitudes
  * sorted by decreasing size (sorted: n values, e.g. |w[order[i]]|).  Tails are summed from
