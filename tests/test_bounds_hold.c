@@ -54,6 +54,9 @@ static const bound_setting settings[] = {
     {"alds_lower", NULL, lr_test_alds_bound_rows},
     {"alds_l2", NULL, lr_test_alds_bound_rows},
     {"alds_sqrtk", NULL, lr_test_alds_bound_rows},
+    {"lq_l1", NULL, lr_test_lq_bound_rows},
+    {"lq_l2", NULL, lr_test_lq_bound_rows},
+    {"lq_degrade", NULL, lr_test_lq_bound_rows},
 };
 
 int lr_test_run_config(const char *text, const char *const *overrides, size_t noverrides, char *out,

@@ -37,6 +37,11 @@ void lr_tests_ntk_ternary(void);
 void lr_tests_ntk_kernel(void);
 void lr_tests_compare(void);
 void lr_tests_dist(void);
+void lr_tests_lq(void);
+/* The l_q bound b through the registry on seeded vectors (lq_l1, lq_l2) or random
+ * one-hidden-layer networks (lq_degrade) of tests/test_lq.c: rows, checked, violated. */
+struct lr_bound;
+void lr_test_lq_bound_rows(const struct lr_bound *b, size_t *checked, size_t *violated, size_t *rows);
 /* The ALDS bound b evaluated through the registry (lr_bound_evaluate) and checked
  * (lr_bound_check, bounds.tol's default, scale 1) against the true error on every (k, j) of
  * tests/test_grouped.c's seeded layers: rows, how many were checked, how many violated. */

@@ -37,6 +37,7 @@ int main(int argc, char **argv)
     lr_tests_ntk_kernel();
     lr_tests_compare();
     lr_tests_dist();
+    lr_tests_lq();
     lr_tests_failure();
     CU_basic_set_mode(CU_BRM_NORMAL);
     /* tests/unit "SUITE NAME": that suite alone. */

@@ -31,7 +31,10 @@ typedef enum {
 typedef enum {
     LR_OBS_ERR_FRO,    /* ||X~ M^ - Z*||_F */
     LR_OBS_ERR_WEIGHT, /* ||M^ - M*||_F */
-    LR_OBS_ERR_OP_REL  /* ||W^ - W||_2 / ||W||_2: the weights' relative operator-norm error (ALDS) */
+    LR_OBS_ERR_OP_REL, /* ||W^ - W||_2 / ||W||_2: the weights' relative operator-norm error (ALDS) */
+    LR_OBS_ERR_L1,     /* ||w - w_[k]||_1: a vector's l1 truncation error (l_q, docs/theory.md section 7) */
+    LR_OBS_ERR_L2,     /* ||w - w_[k]||_2 */
+    LR_OBS_OUT_SUP     /* sup_x |f(x) - f^(x)|: a pruned one-hidden-layer network's output change */
 } lr_observed;
 
 /* What one trial knows when it evaluates the bounds at one target rank. */
@@ -61,6 +64,15 @@ typedef struct lr_bound_input {
     size_t ngroups;            /* k */
     const double *alpha_next;  /* alpha_{i,j+1}, ngroups values (0 at full rank) */
     double alpha1;             /* ||W||_2 */
+    /* l_q soft sparsity (issue 16; src/bounds/lq.c).  lq_q = 0 (a caller that leaves them)
+     * makes them NAN.  lq_l1 / lq_l2: one vector w truncated to its k largest magnitudes,
+     * k the field above, lq_log_norm = log ||w||_q.  lq_degrade: a one-hidden-layer network
+     * f(x) = sum_j a_j sigma(w_j . x) with each w_j cut to its kept[j] largest, inputs
+     * ||x||_inf <= lq_B: a[j], log_norms[j] = log ||w_j||_q, j < lq_neurons. */
+    double lq_q, lq_log_norm, lq_B;
+    size_t lq_neurons;
+    const double *lq_a, *lq_log_norms;
+    const size_t *lq_kept;
 } lr_bound_input;
 
 /* Constants and confidence parameter; names match the config's `bounds` group. */

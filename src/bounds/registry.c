@@ -82,6 +82,9 @@ const char *lr_observed_name(lr_observed o)
     case LR_OBS_ERR_FRO: return "err_fro";
     case LR_OBS_ERR_WEIGHT: return "err_weight";
     case LR_OBS_ERR_OP_REL: return "err_op_rel";
+    case LR_OBS_ERR_L1: return "err_l1";
+    case LR_OBS_ERR_L2: return "err_l2";
+    case LR_OBS_OUT_SUP: return "out_change";
     }
     return "?";
 }
