@@ -36,6 +36,7 @@ void lr_tests_ntk_act(void);
 void lr_tests_ntk_ternary(void);
 void lr_tests_ntk_kernel(void);
 void lr_tests_compare(void);
+void lr_tests_train(void);
 /* The ALDS bound b evaluated through the registry (lr_bound_evaluate) and checked
  * (lr_bound_check, bounds.tol's default, scale 1) against the true error on every (k, j) of
  * tests/test_grouped.c's seeded layers: rows, how many were checked, how many violated. */
