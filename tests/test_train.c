@@ -8,12 +8,17 @@
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/mat.h"
 #include "nn/activation.h"
+#include "io/dump.h"
+#include "nn/net.h"
 #include "nn/train.h"
+#include "nn/train_io.h"
 #include "tests.h"
 
 /* The tolerance the issue asks of the gradient checks (double precision). */
@@ -370,6 +375,54 @@ static void test_train_svd_init(void)
     gsl_rng_free(r);
 }
 
+/* A trained network written as a dump (with a factored layer and leaky_relu) reads back
+ * through lrlab's own reader and forward pass (src/nn/net.c) with the same logits. */
+static void test_train_dump_roundtrip(void)
+{
+    lr_dataset d;
+    CU_ASSERT_EQUAL_FATAL(lr_dataset_gmm(32, 3, 96, 40, 7, &d), LR_OK);
+    lr_tlayer_spec sp[3] = {{.n_out = 16, .act = LR_ACT_LEAKY_RELU, .act_param = 0.05, .rank = 6},
+                            {.n_out = 12, .act = LR_ACT_GELU_TANH},
+                            {.n_out = 3, .act = LR_TRAIN_ACT_NONE}};
+    lr_tnet *net = lr_tnet_alloc(32, sp, 3, 64);
+    gsl_rng *r = seeded(4);
+    lr_tnet_init_random(net, r);
+    net->layers[0].rank = 4; /* as after a pruning */
+    lr_lod_mask(net);
+    char path[] = "/tmp/lrlab_train_dump_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    CU_ASSERT_EQUAL_FATAL(lr_train_write_dump(net, &d, 50, 0.5, NULL, path), LR_OK);
+    lr_dump *dump = NULL;
+    lr_net *ref = NULL;
+    CU_ASSERT_EQUAL_FATAL(lr_dump_open(path, &dump), LR_OK);
+    CU_ASSERT_EQUAL(dump->n_calib, 50);
+    CU_ASSERT_EQUAL(dump->n_inputs, 90);
+    for (size_t l = 0; l < dump->nlayers; l++) {
+        lr_dump_check_report rep;
+        CU_ASSERT_EQUAL(lr_dump_check_layer(dump, l, 1e-12, 32, &rep), LR_OK);
+    }
+    CU_ASSERT_EQUAL_FATAL(lr_net_from_dump(dump, &ref), LR_OK);
+    enum { n = 40 };
+    double xc[n * 32], logits[n * 3];
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < 32; j++) xc[s + j * n] = d.x[(d.n_train + s) * 32 + j];
+    CU_ASSERT_EQUAL(lr_net_forward(ref, NULL, lr_mat_wrap(xc, n, 32), lr_mat_wrap(logits, n, 3)), LR_OK);
+    lr_tnet_forward(net, d.x + d.n_train * 32, n, NULL);
+    const double *z = lr_tnet_output(net);
+    double worst = 0.0;
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < 3; j++) worst = fmax(worst, fabs(z[s * 3 + j] - logits[s + j * n]));
+    CU_ASSERT(worst < 1e-12);
+    lr_net_free(ref);
+    lr_dump_close(dump);
+    unlink(path);
+    lr_tnet_free(net);
+    gsl_rng_free(r);
+    lr_dataset_free(&d);
+}
+
 void lr_tests_train(void)
 {
     CU_pSuite s = CU_add_suite("train", NULL, NULL);
@@ -382,4 +435,5 @@ void lr_tests_train(void)
     CU_add_test(s, "LoD recovers the nested truncated SVDs", test_train_lod_recovery);
     CU_add_test(s, "LoD pruning keeps exactly a planted rank", test_train_lod_prune);
     CU_add_test(s, "balanced SVD initialisation", test_train_svd_init);
+    CU_add_test(s, "a trained network's dump reads back with the same logits", test_train_dump_roundtrip);
 }
