@@ -14,14 +14,18 @@
 
 /* C (M x N, row-major) = op(A) op(B) + beta C, with the same bits for any thread count.
  * OpenBLAS 0.3.21 (Debian 12's) gives different bits on one and two threads when the
- * column-major view of C is thin, N' < 16 columns beside M' >= 32 rows (measured on this
- * machine: e.g. the 10 x 128 weight gradient of a 10-class output layer, K = 256), while it
- * never does when M' <= N'.  Row-major C is column-major M' = N, N' = M: so when M < N the
- * transpose C^T = op(B)^T op(A)^T is computed into S (N x M row-major) and added back. */
+ * column-major view of C is thin: N' = 4 or 10 columns beside M' >= 32 rows (measured on
+ * this machine over M', N' in {4, 10, 16, 32, ..., 784}, K in {32, ..., 1024}: e.g. the
+ * 10 x 128 weight gradient of a 10-class output layer, K = 256), never when N' >= 16 or
+ * M' <= N'.  Row-major C is column-major M' = N, N' = M: so when C has fewer than
+ * MM_THIN rows and more columns than rows, the transpose C^T = op(B)^T op(A)^T is computed
+ * into S (N x M row-major) and added back (a strided copy: only for thin C, since it cost
+ * 10% of a Fashion-MNIST epoch when every batch of 128 took this path). */
+#define MM_THIN 32
 static void mm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t M, size_t N, size_t K, const double *A, size_t lda,
                const double *B, size_t ldb, double beta, double *C, size_t ldc, double *S)
 {
-    if (M >= N) {
+    if (M >= N || M >= MM_THIN) {
         cblas_dgemm(ROW, ta, tb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
         return;
     }
