@@ -12,6 +12,7 @@ int lr_cmd_list(int argc, char **argv);
 int lr_cmd_export(int argc, char **argv);
 int lr_cmd_compare(int argc, char **argv);
 int lr_cmd_merge(int argc, char **argv);
+int lr_cmd_train(int argc, char **argv);
 
 /* The experiment that wrote a results file (opened from path), from the experiment table;
  * NULL with a message naming the file when the file names none or one this lrlab lacks. */

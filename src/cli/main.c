@@ -28,6 +28,8 @@ static void usage(FILE *f)
             "  compare A.h5 B.h5 [C.h5 ...] [--columns COL,...] [--tol T] [--seeds auto|pooled|separate]\n"
             "                 runs of one experiment side by side: configs diffed, per point the\n"
             "                 medians and coverages, differences beyond the noise flagged\n"
+            "  train CONFIG [key=value ...] -o DUMP.h5 [--force] [--quiet]\n"
+            "                 train a network (dense or LoD layers) and write it as a layer dump\n"
             "  list           experiments, compressors, bounds and config keys\n"
             "\n"
             "'lrlab COMMAND --help' describes each command.  lrlab %s\n",
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "list")) return lr_cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return lr_cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return lr_cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return lr_cmd_train(argc - 1, argv + 1);
     fprintf(stderr, "lrlab: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

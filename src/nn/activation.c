@@ -47,9 +47,49 @@ static inline double act_gelu_tanh(double x, double p)
     return x / (1.0 + exp(-2.0 * beta * (x + kappa * x * x * x)));
 }
 
+/* The derivatives f'(x) the training engine (src/nn/train.c) back-propagates through, one
+ * act_<name>_d per entry; at a kink (relu, leaky_relu at 0)
+ * the left slope (relu'(0) = 0, leaky_relu'(0) = a), as PyTorch's autograd gives. */
+static inline double act_relu_d(double x, double p)
+{
+    (void)p;
+    return x > 0 ? 1.0 : 0.0;
+}
+
+static inline double act_leaky_relu_d(double x, double p) { return x > 0 ? 1.0 : p; }
+
+static inline double act_tanh_d(double x, double p)
+{
+    (void)p;
+    double t = tanh(x);
+    return 1.0 - t * t;
+}
+
+static inline double act_sigmoid_d(double x, double p)
+{
+    double s = act_sigmoid(x, p);
+    return s * (1.0 - s);
+}
+
+/* d/dx x Phi(x) = Phi(x) + x phi(x). */
+static inline double act_gelu_d(double x, double p)
+{
+    (void)p;
+    return 0.5 * erfc(-x * M_SQRT1_2) + x * exp(-0.5 * x * x) * (M_2_SQRTPI * M_SQRT1_2 * 0.5);
+}
+
+/* f = x s(2z), s the logistic: f' = s + 2 x s (1 - s) z', z' = beta (1 + 3 kappa x^2). */
+static inline double act_gelu_tanh_d(double x, double p)
+{
+    (void)p;
+    const double beta = M_SQRT2 * M_2_SQRTPI * 0.5, kappa = 0.044715;
+    double s = 1.0 / (1.0 + exp(-2.0 * beta * (x + kappa * x * x * x)));
+    return s + 2.0 * x * s * (1.0 - s) * beta * (1.0 + 3.0 * kappa * x * x);
+}
+
 static const lr_activation activations[LR_ACT_COUNT] = {
 #define LR_ACTIVATION_ENTRY(ID, nm, prm, trch) \
-    [LR_ACT_##ID] = {.name = #nm, .param = prm, .torch = trch, .fn = act_##nm},
+    [LR_ACT_##ID] = {.name = #nm, .param = prm, .torch = trch, .fn = act_##nm, .dfn = act_##nm##_d},
     LR_ACTIVATION_LIST(LR_ACTIVATION_ENTRY)
 #undef LR_ACTIVATION_ENTRY
 };
@@ -92,6 +132,21 @@ int lr_activation_apply(lr_activation_id id, double p, double *v, size_t n)
 #undef LR_ACTIVATION_CASE
     default:
         LR_ERRORF(LR_EINVAL, "lr_activation_apply: no activation %d (%d known)", (int)id, LR_ACT_COUNT);
+    }
+    return LR_OK;
+}
+
+int lr_activation_backward(lr_activation_id id, double p, const double *z, double *g, size_t n)
+{
+    switch (id) {
+#define LR_ACTIVATION_BACK(ID, nm, prm, trch)                          \
+    case LR_ACT_##ID:                                                  \
+        for (size_t i = 0; i < n; i++) g[i] *= act_##nm##_d(z[i], p); \
+        break;
+        LR_ACTIVATION_LIST(LR_ACTIVATION_BACK)
+#undef LR_ACTIVATION_BACK
+    default:
+        LR_ERRORF(LR_EINVAL, "lr_activation_backward: no activation %d (%d known)", (int)id, LR_ACT_COUNT);
     }
     return LR_OK;
 }

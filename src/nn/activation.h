@@ -40,6 +40,7 @@ typedef struct lr_activation {
     const char *param; /* the name of its one real parameter, written name(p), or NULL */
     const char *torch; /* the PyTorch module */
     double (*fn)(double x, double p); /* the scalar function (p: the parameter, else 0) */
+    double (*dfn)(double x, double p); /* its derivative in x (training, src/nn/train.c) */
 } lr_activation;
 
 /* The entry of id (id < LR_ACT_COUNT). */
@@ -54,5 +55,9 @@ const char *lr_activation_names(char *buf, size_t size);
 
 /* v[i] = f(v[i], p) for i < n; LR_EINVAL for an id outside the registry. */
 int lr_activation_apply(lr_activation_id id, double p, double *v, size_t n);
+
+/* g[i] *= f'(z[i], p) for i < n: the backward pass through the activation at the
+ * pre-activations z; LR_EINVAL for an id outside the registry. */
+int lr_activation_backward(lr_activation_id id, double p, const double *z, double *g, size_t n);
 
 #endif
