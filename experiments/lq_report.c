@@ -186,19 +186,25 @@ int lr_lq_report(const lr_results_file *rf, FILE *out)
 /* ---- figures ---- */
 
 static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const char *stem, const char *plots_dir,
-                      FILE *log, const char *fig, const char *names, size_t n, size_t n2)
+                      FILE *log, const char *fig, const char *dat, const char *what, const char *columns,
+                      const char *names, size_t n, size_t n2)
 {
     static const char *const fmts[2] = {"pdf", "png"};
     char title[600];
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    lr_plot_style style;
+    lr_plot_style_read(rf->config, &style);
+    char tsv[4200];
+    snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, fig);
+    int status = lr_gp_export_tsv(gs, (const char *const[]){dat}, 1, what, columns, tsv);
     lr_gp_vars v;
     lr_gp_vars_init(&v);
-    int status = LR_OK;
     for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
         char script[64], out[4200];
         snprintf(script, sizeof script, "lq_%s.gp", fig);
         snprintf(out, sizeof out, "%s_%s.%s", stem, fig, fmts[fm]);
         lr_gp_vars_clear(&v);
+        lr_gp_vars_style(&v, &style, plots_dir);
         lr_gp_vars_str(&v, "dir", gs->dir);
         lr_gp_vars_str(&v, "out", out);
         lr_gp_vars_str(&v, "fmt", fmts[fm]);
@@ -207,7 +213,7 @@ static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const 
         lr_gp_vars_num(&v, "n", "%zu", n);
         lr_gp_vars_num(&v, "n2", "%zu", n2);
         status = lr_gp_run(plots_dir, script, &v);
-        if (status == LR_OK && fm == 1 && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png}\n", stem, fig);
+        if (status == LR_OK && fm == 1 && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png,tsv}\n", stem, fig);
     }
     lr_gp_vars_free(&v);
     return status;
@@ -351,16 +357,24 @@ int lr_lq_plot(const lr_results_file *rf, const char *stem, const char *plots_di
     switch (part_of(T)) {
     case LQ_VECTORS:
         status = plot_vectors(T, &gs, names, sizeof names, &n);
-        if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "tightness", names, n, 0);
+        if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "tightness", "tightness.dat",
+                                       "per distribution or dump layer: the median tightness of lq_l1 and lq_l2 at each kept count k",
+                                       "k\ttight_l1\ttight_l2", names, n, 0);
         break;
     case LQ_NETWORK:
         status = plot_network(T, &gs, names, sizeof names, &n);
-        if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "degrade", names, n, 0);
+        if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "degrade", "degrade.dat",
+                                       "per activation and trial: the bound lq_degrade, the measured output change and the bound's first step",
+                                       "lq_degrade\tout_change\tout_linear", names, n, 0);
         break;
     case LQ_PRUNE:
         status = plot_prune(T, &gs, names, sizeof names, &n, lnames, sizeof lnames, &n2);
-        if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "accuracy", names, n, 0);
-        if (status == LR_OK && n2) status = run_figure(&gs, rf, stem, plots_dir, log, "si", lnames, n2, 0);
+        if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "accuracy", "accuracy.dat",
+                                       "per pruning method (no retraining): weights kept (%) and test accuracy, round by round",
+                                       "kept_percent\taccuracy", names, n, 0);
+        if (status == LR_OK && n2) status = run_figure(&gs, rf, stem, plots_dir, log, "si", "si.dat",
+                                       "per layer: the adaptive rule's round and its neurons' mean SI_q over the survivors",
+                                       "round\tsi_q_mean", lnames, n2, 0);
         break;
     default: status = lr_error(LR_EDATA, __FILE__, __LINE__, "/trials of an lq file has no rows or no part column");
     }
