@@ -24,6 +24,10 @@ const lr_experiment *lr_cli_experiment(const char *path, const lr_results_file *
  * fixed[] receives the arguments and the result is -1 (go on). */
 int lr_cli_file_args(const char *cmd, int argc, char **argv, int nfixed, const char *help, char **fixed);
 
+/* The command line as typed ("lrlab" and argv[0 .. argc - 1] joined by blanks), for the
+ * results' provenance: malloc'd, NULL when out of memory. */
+char *lr_cli_command_line(int argc, char **argv);
+
 /* Print "lrlab: message" for the last error and return the exit status 1 (2 for usage). */
 int lr_cli_fail(void);
 

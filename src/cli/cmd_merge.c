@@ -23,19 +23,13 @@ static const char merge_help[] =
 int lr_cmd_merge(int argc, char **argv)
 {
     const char **parts = calloc((size_t)argc + 1, sizeof *parts);
-    size_t cmdlen = 16, n = 0;
-    for (int i = 0; i < argc; i++) cmdlen += strlen(argv[i]) + 1;
-    char *cmdline = malloc(cmdlen);
+    size_t n = 0;
+    char *cmdline = lr_cli_command_line(argc, argv);
     if (!parts || !cmdline) {
         free(parts);
         free(cmdline);
         fprintf(stderr, "lrlab: out of memory\n");
         return 1;
-    }
-    strcpy(cmdline, "lrlab");
-    for (int i = 0; i < argc; i++) {
-        strcat(cmdline, " ");
-        strcat(cmdline, argv[i]);
     }
     const char *out = NULL;
     int force = 0, status = -1;

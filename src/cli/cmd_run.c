@@ -34,20 +34,12 @@ int lr_cmd_run(int argc, char **argv)
     opt.progress = -1;
     const char **overrides = calloc((size_t)argc + 1, sizeof *overrides);
     size_t nov = 0;
-    /* The command line as typed, for the results' provenance. */
-    size_t cmdlen = 8;
-    for (int i = 0; i < argc; i++) cmdlen += strlen(argv[i]) + 3;
-    char *cmdline = malloc(cmdlen);
+    char *cmdline = lr_cli_command_line(argc, argv);
     if (!overrides || !cmdline) {
         free(overrides);
         free(cmdline);
         fprintf(stderr, "lrlab: out of memory\n");
         return 1;
-    }
-    strcpy(cmdline, "lrlab");
-    for (int i = 0; i < argc; i++) {
-        strcat(cmdline, " ");
-        strcat(cmdline, argv[i]);
     }
     int status = 0;
     for (int i = 1; i < argc && !status; i++) {

@@ -1,6 +1,7 @@
 /* What `lrlab report`, `plot` and `export` share: their argument check and the experiment
  * lookup of a results file. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -51,4 +52,20 @@ int lr_cli_file_args(const char *cmd, int argc, char **argv, int nfixed, const c
         return 2;
     }
     return -1;
+}
+
+char *lr_cli_command_line(int argc, char **argv)
+{
+    size_t len = sizeof "lrlab";
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *line = malloc(len);
+    if (!line) return NULL;
+    strcpy(line, "lrlab");
+    for (int i = 0, at = 5; i < argc; i++) {
+        line[at++] = ' ';
+        size_t n = strlen(argv[i]);
+        memcpy(line + at, argv[i], n + 1);
+        at += (int)n;
+    }
+    return line;
 }

@@ -425,18 +425,7 @@ int lr_dist_master(lr_run *run, unsigned char *done, int logfd)
                 double seconds;
                 int s = lr_run_exec_unit(run, ws, rng, u, rows, secs, &seconds);
 #pragma omp critical(lr_run_log)
-                {
-                    if (s != LR_OK && status == LR_OK) {
-                        status = s;
-                        snprintf(message, sizeof message, "%s", lr_last_error());
-                    } else if (s == LR_OK && status == LR_OK) {
-                        if (lr_run_store_unit(run, u, rows, secs, seconds, logfd) != LR_OK) {
-                            status = LR_EIO;
-                            snprintf(message, sizeof message, "%s", lr_last_error());
-                        } else
-                            done[u] = 1;
-                    }
-                }
+                lr_run_settle_unit(run, s, u, rows, secs, seconds, logfd, done, &status, message, sizeof message);
             }
             if (ws) run->exp->ws_free(ws);
             if (rng) gsl_rng_free(rng);

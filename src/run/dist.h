@@ -81,6 +81,11 @@ int lr_run_exec_unit(const lr_run *run, void *ws, gsl_rng *rng, size_t u, double
  * log (fd); call under the runner's critical section lr_run_log. */
 int lr_run_store_unit(lr_run *run, size_t u, const double *rows, const double *secs, double seconds,
                       int logfd);
+/* A finished unit's outcome (unit_status: lr_run_exec_unit's), under lr_run_log: the first
+ * failure, the unit's or its store's, goes to *status with its message (cap bytes); else the
+ * unit is stored and done[u] set.  1 when it was stored. */
+int lr_run_settle_unit(lr_run *run, int unit_status, size_t u, const double *rows, const double *secs, double seconds,
+                       int logfd, unsigned char *done, int *status, char *message, size_t cap);
 /* Allocate the run's /trials rows, fit and unit times for every unit (NaN unit times). */
 int lr_run_alloc_rows(lr_run *run);
 /* Summaries, results file written to tmp and renamed to out (the run's usual ending); the

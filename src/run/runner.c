@@ -648,23 +648,12 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
             int s = lr_run_exec_unit(run, ws, rng, u, rows, secs, &unit_seconds);
 #pragma omp critical(lr_run_log)
             {
-                if (s != LR_OK && status == LR_OK) {
-                    status = s;
-                    snprintf(message, sizeof message, "%s", lr_last_error());
-                } else if (s == LR_OK && status == LR_OK) {
-                    /* done[] counts what the log holds: a unit whose record could not be
-                     * written is not kept, and the failure's message must not say it is. */
-                    if (lr_run_store_unit(run, u, rows, secs, unit_seconds, logfd) != LR_OK) {
-                        status = LR_EIO;
-                        snprintf(message, sizeof message, "%s", lr_last_error());
-                    } else {
-                        done[u] = 1;
-                        ndone++;
-                    }
-                    if (progress && (wall_now() - last_draw > 0.2 || ndone == run->nunits)) {
-                        last_draw = wall_now();
-                        progress_draw(ndone, run->nunits, started, 0);
-                    }
+                int was_ok = status == LR_OK;
+                ndone += (size_t)lr_run_settle_unit(run, s, u, rows, secs, unit_seconds, logfd, done, &status, message,
+                                                    sizeof message);
+                if (s == LR_OK && was_ok && progress && (wall_now() - last_draw > 0.2 || ndone == run->nunits)) {
+                    last_draw = wall_now();
+                    progress_draw(ndone, run->nunits, started, 0);
                 }
             }
         }
@@ -704,6 +693,26 @@ int lr_run_store_unit(lr_run *run, size_t u, const double *rows, const double *s
     int s = log_append(logfd, run, u);
     if (kill_after >= 0 && ++logged_here >= kill_after) raise(SIGKILL);
     return s;
+}
+
+int lr_run_settle_unit(lr_run *run, int unit_status, size_t u, const double *rows, const double *secs, double seconds,
+                       int logfd, unsigned char *done, int *status, char *message, size_t cap)
+{
+    if (*status != LR_OK) return 0;
+    if (unit_status != LR_OK) {
+        *status = unit_status;
+        snprintf(message, cap, "%s", lr_last_error());
+        return 0;
+    }
+    /* done[] counts what the log holds: a unit whose record could not be written is not
+     * kept, and the failure's message must not say it is. */
+    if (lr_run_store_unit(run, u, rows, secs, seconds, logfd) != LR_OK) {
+        *status = LR_EIO;
+        snprintf(message, cap, "%s", lr_last_error());
+        return 0;
+    }
+    done[u] = 1;
+    return 1;
 }
 
 int lr_run_alloc_rows(lr_run *run)
