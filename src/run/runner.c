@@ -322,8 +322,9 @@ int lr_run_warn(lr_run *run, const char *fmt, ...)
     va_start(ap, fmt);
     int s = append_line(&run->warnings, "warnings", fmt, ap, line, sizeof line);
     va_end(ap);
-    /* Said at once, on the line it will have in the report. */
-    if (s == LR_OK) fprintf(stderr, "lrlab: warning: %s\n", line);
+    /* Said at once, on the line it will have in the report; under MPI every rank prepares
+     * the same run, so only rank 0 says it. */
+    if (s == LR_OK && lr_dist_rank() == 0) fprintf(stderr, "lrlab: warning: %s\n", line);
     return s;
 }
 
