@@ -29,6 +29,13 @@
  *            alone.  Without training, iterative magnitude pruning keeps exactly the
  *            weights one-shot pruning to the same count keeps (the order of the
  *            magnitudes never changes), which the report checks.
+ *            WITH TRAINING (train.epochs > 0; src/compress/lq_train.h): lrlab's engine
+ *            trains a ReLU MLP (train.hidden) on train.source from a seeded initialisation
+ *            W_0 for train.epochs epochs; every method prunes by the trained magnitudes,
+ *            rewinds the survivors (and the biases) to W_0 and retrains the masked network
+ *            for train.retrain_epochs epochs per round (one-shot: one prune to the round's
+ *            target from the dense trained network, then the same rewind and retraining),
+ *            the accuracy is the retrained network's, and the pruned weights stay 0.
  *
  * Results: /trials (every column documented in the file), root attributes lq_part and
  * lq_note; no further tables, so a resumed run writes the same file. */
@@ -37,10 +44,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bounds/bounds.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/h5.h"
+#include "compress/lq_train.h"
 #include "lq.h"
 
 const char *const lq_part_names[3] = {"vectors", "network", "prune"};
@@ -98,6 +108,20 @@ const lr_key lr_lq_schema[] = {
     {.path = "prune.rounds", .type = LR_KEY_INT, .def = 30, .min = 1, .max = 1000, .doc = "rounds T"},
     {.path = "prune.test_max", .type = LR_KEY_INT, .max = 1e9, .doc = "use at most this many test samples (0: all)"},
     {.path = "prune.batch", .type = LR_KEY_INT, .def = 256, .min = 1, .max = 1e6, .doc = "samples per forward batch"},
+    {.path = "train.epochs", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e5,
+     .doc = "part prune: epochs of dense training by lrlab's engine from a seeded initialisation (0: prune the "
+            "dump's weights without training)"},
+    {.path = "train.retrain_epochs", .type = LR_KEY_INT, .def = 2, .min = 0, .max = 1e5,
+     .doc = "part prune with training: epochs of masked retraining after each round's rewind"},
+    {.path = "train.source", .type = LR_KEY_STRING, .def = NAN, .def_str = "dump", .choices = "dump|fashion",
+     .doc = "training data: the dump's /inputs (first n_calib train, the rest test) or the Fashion-MNIST IDX files"},
+    {.path = "train.dir", .type = LR_KEY_STRING, .def = NAN, .def_str = "/usr/share/datasets/fashion-mnist",
+     .doc = "train.source = \"fashion\": directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte(.gz)"},
+    {.path = "train.n_train", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e8, .doc = "training samples (0: all)"},
+    {.path = "train.hidden", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[256, 128]", .min = 1, .max = 1e6,
+     .doc = "widths of the ReLU hidden layers (the output layer has one unit per class)"},
+    {.path = "train.lr", .type = LR_KEY_REAL, .def = 1e-3, .min = 0, .max = 1e3, .doc = "Adam's learning rate"},
+    {.path = "train.batch", .type = LR_KEY_INT, .def = 64, .min = 1, .max = 1e6, .doc = "samples per training step"},
     {.path = NULL}};
 
 static double draw(gsl_rng *g, lq_dist d, double df)
@@ -135,6 +159,7 @@ typedef struct lq_ws {
     size_t nl;
     double *target_keep; /* per round: the network's kept fraction of the method just run */
     double *adaptive_keep; /* the adaptive rule's, one-shot pruning's targets */
+    lr_tnet *net;          /* with training: this worker's copy of the network */
 } lq_ws;
 
 static void lq_ws_free(void *p)
@@ -146,6 +171,7 @@ static void lq_ws_free(void *p)
     free(w->kept), free(w->mask);
     for (size_t l = 0; w->L && w->M && l < w->nl; l++) free(w->L[l].W.data), free(w->L[l].mask), free(w->M[l].data);
     free(w->L), free(w->M), free(w->comp), free(w->rep), free(w->target_keep), free(w->adaptive_keep);
+    lr_tnet_free(w->net);
     free(w);
 }
 
@@ -182,6 +208,10 @@ static void *lq_ws_alloc(const lr_run *run)
             w->L[l].mask = malloc(n0 * n1);
             w->M[l] = lr_mat_wrap(malloc(n0 * n1 * sizeof(double)), n0, n1);
             ok = w->L[l].W.data && w->L[l].mask && w->M[l].data;
+        }
+        if (ok && st->trained) {
+            w->net = lr_tnet_alloc(st->data.dim, st->specs, st->nl, st->train_batch > st->batch ? st->train_batch : st->batch);
+            ok = w->net != NULL;
         }
     }
     if (!ok) {
@@ -389,7 +419,12 @@ static int record_round(void *ctxp, const lr_mask_layer *L, size_t nl, size_t ro
     row[st->c_kept_frac] = (double)kept_all / (double)total;
     row[st->c_accuracy_dense] = st->acc_dense;
     size_t correct = 0;
-    LR_TRY(lr_net_correct(st->net, w->rep, st->test_x, st->test_labels, st->batch, &correct));
+    if (st->trained) {
+        /* the network's biases are the retrained ones (or the trained ones at round 0) */
+        LR_TRY(lr_lq_weights_to_net(w->net, L, nl));
+        LR_TRY(lr_tnet_correct(w->net, st->test_xr, st->test_labels, st->n_test, &correct));
+    } else
+        LR_TRY(lr_net_correct(st->net, w->rep, st->test_x, st->test_labels, st->batch, &correct));
     row[st->c_accuracy] = (double)correct / (double)st->n_test;
     w->target_keep[round] = row[st->c_kept_frac];
     return LR_OK;
@@ -401,6 +436,17 @@ static void reset_layers(const lq_state *st, lq_ws *w)
         memcpy(w->L[l].W.data, st->W[l].data, st->W[l].rows * st->W[l].cols * sizeof(double));
         lr_mask_fill(&w->L[l]);
     }
+    if (st->trained) memcpy(w->net->theta, st->theta_trained, st->specs ? w->net->nparams * sizeof(double) : 0);
+}
+
+/* One-shot pruning's rewind and retraining (the loop does both for the iterative methods). */
+static int rewind_retrain(const lq_state *st, lq_ws *w, lr_lq_retrainer *rt, size_t round)
+{
+    for (size_t l = 0; l < st->nl; l++) {
+        lr_mask_layer *L = &w->L[l];
+        for (size_t i = 0; i < L->W.rows * L->W.cols; i++) L->W.data[i] = L->mask[i] ? st->W_init[l].data[i] : 0.0;
+    }
+    return lr_lq_retrain(rt, w->L, st->nl, round);
 }
 
 static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t point, double *rows)
@@ -416,6 +462,13 @@ static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t po
     lr_prune_scope scope = (lr_prune_scope)lr_prune_scope_of(lr_config_str(c, "prune.scope"));
     lr_prune_scope mscope = (lr_prune_scope)lr_prune_scope_of(lr_config_str(c, "prune.magnitude_scope"));
     prune_ctx ctx = {.run = run, .st = st, .w = w, .point = point, .q = o.q, .rows = rows};
+    /* With training: rewind to the initialisation W_0 and retrain; without: the loop's
+     * "initial" weights are the dump's trained ones and there is no retraining. */
+    lr_lq_retrainer rt = {.net = w->net, .data = &st->train_data, .theta_init = st->theta_init, .opt = st->opt,
+                          .loss = LR_LOSS_SOFTMAX_CE, .epochs = st->retrain_epochs, .batch = st->train_batch,
+                          .seed = 0};
+    unsigned long seed0 = (unsigned long)lr_run_point_seed(run, point) * 1000003u;
+    const lr_mat *W_rewind = st->trained ? st->W_init : st->W;
     int have_adaptive = 0;
     for (size_t mi = 0; mi < st->nmeth; mi++) {
         ctx.mi = mi;
@@ -426,8 +479,8 @@ static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t po
             lr_prune_opts om = o;
             om.rule = m == LQ_ADAPTIVE ? LR_PRUNE_ADAPTIVE : LR_PRUNE_MAGNITUDE;
             om.scope = m == LQ_ADAPTIVE ? scope : mscope;
-            /* retrain = NULL: no training engine yet (docs/architecture.md, the pruning seam). */
-            LR_TRY(lr_prune_loop(w->L, st->nl, st->W, &om, NULL, NULL, record_round, &ctx));
+            rt.seed = seed0 + 1000u * mi;
+            LR_TRY(lr_prune_loop(w->L, st->nl, W_rewind, &om, st->trained ? lr_lq_retrain : NULL, &rt, record_round, &ctx));
             if (m == LQ_ADAPTIVE) {
                 have_adaptive = 1;
                 memcpy(w->adaptive_keep, w->target_keep, (st->rounds + 1) * sizeof(double));
@@ -446,6 +499,8 @@ static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t po
                 om.fraction = 1.0 - (have_adaptive ? w->adaptive_keep[r] : pow(1.0 - o.fraction, (double)r));
                 if (om.fraction < 0) om.fraction = 0;
                 s = lr_prune_step(w->L, st->nl, &om, pws, NULL);
+                rt.seed = seed0 + 1000u * mi;
+                if (s == LR_OK && st->trained) s = rewind_retrain(st, w, &rt, r);
                 if (s == LR_OK) s = record_round(&ctx, w->L, st->nl, r);
             }
             lr_prune_ws_free(pws);
@@ -523,7 +578,7 @@ static int declare_columns(lr_run *run, lq_state *st)
     COL(c_round, "round", LR_COL_INT, "prune: round r (0: the dense network)");
     COL(c_kept_frac, "kept_frac", LR_COL_REAL, "prune: kept / weights (of the layer, or of every pruned layer)");
     COL(c_si_mean, "si_q_mean", LR_COL_REAL, "prune, layer rows: mean over neurons of SI_q of the survivors");
-    COL(c_accuracy, "accuracy", LR_COL_REAL, "prune, network row: test accuracy of the pruned network, NO retraining");
+    COL(c_accuracy, "accuracy", LR_COL_REAL, "prune, network row: test accuracy of the pruned network (retrained when train.epochs > 0, else pruning alone)");
     COL(c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "prune: test accuracy of the dense network (lrlab's forward)");
 #undef COL
     return LR_OK;
@@ -583,6 +638,106 @@ static int prepare_test_set(lr_run *run, lq_state *st)
                        "engine lands separately)", st->acc_dense, st->n_test);
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Part prune with training: the data set, a ReLU MLP trained dense by lrlab's engine from a
+ * seeded initialisation (streams (seed, 0, 0) initialise, (seed, 1, 0) shuffle), and its
+ * initial and trained weights in lrlab's N0 x N1 layout (the engine's bytes). */
+static int prepare_training(lr_run *run, lq_state *st)
+{
+    const lr_config *c = run->cfg;
+    char where[512];
+    size_t n_train = (size_t)lr_config_num(c, 0, "train.n_train"), n_test = (size_t)lr_config_num(c, 0, "prune.test_max");
+    if (!strcmp(lr_config_str(c, "train.source"), "dump")) {
+        if (!lr_config_str(c, "dump")[0])
+            LR_ERRORF(LR_ECONFIG, "%s: train.source = \"dump\" needs the key dump (a layer dump with /inputs)",
+                      lr_config_where(c, "train.source", where, sizeof where));
+        LR_TRY(lr_dump_resolve(c, "dump", st->dump_path, sizeof st->dump_path));
+        lr_file_sha256(st->dump_path, st->dump_sha);
+        LR_TRY(lr_dataset_from_dump(st->dump_path, n_train, n_test, &st->data));
+    } else {
+        snprintf(st->dump_path, sizeof st->dump_path, "%s", lr_config_str(c, "train.dir"));
+        LR_TRY(lr_dataset_fashion(st->dump_path, n_train, n_test, &st->data));
+    }
+    if (!st->data.n_train || !st->data.n_test)
+        LR_ERRORF(LR_EDATA, "%s: %zu training and %zu test samples: part prune with training needs both", st->dump_path,
+                  st->data.n_train, st->data.n_test);
+    const long *hidden;
+    size_t nh = lr_config_int_list(c, "train.hidden", &hidden);
+    st->nl = nh + 1;
+    st->specs = calloc(st->nl, sizeof *st->specs);
+    st->W = calloc(st->nl, sizeof *st->W), st->W_init = calloc(st->nl, sizeof *st->W_init);
+    st->lname = calloc(st->nl, sizeof *st->lname);
+    if (!st->specs || !st->W || !st->W_init || !st->lname) LR_ERROR(LR_ENOMEM, "out of memory");
+    for (size_t l = 0; l < st->nl; l++)
+        st->specs[l] = (lr_tlayer_spec){.n_out = l < nh ? (size_t)hidden[l] : st->data.classes,
+                                        .act = l < nh ? (int)LR_ACT_RELU : LR_TRAIN_ACT_NONE};
+    st->batch = (size_t)lr_config_num(c, 0, "prune.batch");
+    st->train_batch = (size_t)lr_config_num(c, 0, "train.batch");
+    st->retrain_epochs = (size_t)lr_config_num(c, 0, "train.retrain_epochs");
+    st->opt = (lr_optim_opts){.kind = LR_OPT_ADAM, .lr = lr_config_num(c, 0, "train.lr"), .beta1 = 0.9, .beta2 = 0.999,
+                              .eps = 1e-8};
+    size_t cap = st->train_batch > st->batch ? st->train_batch : st->batch;
+    lr_tnet *net = lr_tnet_alloc(st->data.dim, st->specs, st->nl, cap);
+    if (!net) return LR_ENOMEM;
+    gsl_rng *r = lr_rng_alloc();
+    lr_optim *opt = lr_optim_alloc(net->nparams, &st->opt);
+    st->theta_init = lr_malloc(net->nparams * sizeof(double));
+    st->theta_trained = lr_malloc(net->nparams * sizeof(double));
+    int s = r && opt && st->theta_init && st->theta_trained ? LR_OK : LR_ENOMEM;
+    if (s != LR_OK) lr_error(s, __FILE__, __LINE__, "out of memory for training");
+    double t0 = now_seconds();
+    if (s == LR_OK) {
+        lr_rng_seed_unit(r, run->seed, 0, 0);
+        s = lr_tnet_init_random(net, r);
+        memcpy(st->theta_init, net->theta, net->nparams * sizeof(double));
+        lr_rng_seed_unit(r, run->seed, 1, 0);
+    }
+    st->train_data = (lr_train_data){.x = st->data.x, .labels = st->data.labels, .N = st->data.n_train};
+    size_t epochs = (size_t)lr_config_num(c, 0, "train.epochs");
+    for (size_t e = 0; s == LR_OK && e < epochs; e++) s = lr_train_epoch(net, opt, &st->train_data, st->train_batch,
+                                                                         LR_LOSS_SOFTMAX_CE, NULL, r, NULL);
+    st->train_seconds = now_seconds() - t0;
+    st->n_test = st->data.n_test;
+    st->test_xr = st->data.x + st->data.n_train * st->data.dim;
+    st->test_labels = lr_malloc(st->n_test * sizeof(long));
+    size_t correct = 0;
+    if (s == LR_OK && !st->test_labels) s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+    if (s == LR_OK) {
+        memcpy(st->test_labels, st->data.labels + st->data.n_train, st->n_test * sizeof(long));
+        memcpy(st->theta_trained, net->theta, net->nparams * sizeof(double));
+        s = lr_tnet_correct(net, st->test_xr, st->test_labels, st->n_test, &correct);
+    }
+    for (size_t l = 0; s == LR_OK && l < st->nl; l++) {
+        const lr_tlayer *T = &net->layers[l];
+        size_t n = T->n0 * T->n1;
+        st->W[l] = lr_mat_wrap(lr_malloc(n * sizeof(double)), T->n0, T->n1);
+        st->W_init[l] = lr_mat_wrap(lr_malloc(n * sizeof(double)), T->n0, T->n1);
+        if (!st->W[l].data || !st->W_init[l].data) {
+            s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+            break;
+        }
+        memcpy(st->W[l].data, T->W, n * sizeof(double));
+        memcpy(st->W_init[l].data, st->theta_init + (T->W - net->theta), n * sizeof(double));
+        snprintf(st->lname[l], sizeof st->lname[l], "fc%zu", l + 1);
+        if (T->n0 > st->maxd) st->maxd = T->n0;
+    }
+    lr_optim_free(opt);
+    gsl_rng_free(r);
+    lr_tnet_free(net);
+    LR_TRY(s);
+    st->acc_dense = (double)correct / (double)st->n_test;
+    return lr_run_note(run, "%s: %zu training, %zu test samples; dense training %zu epochs in %.1f s, accuracy %.6f; "
+                       "%zu epochs of masked retraining per round after rewinding to the initialisation",
+                       st->dump_path, st->data.n_train, st->n_test, epochs, st->train_seconds, st->acc_dense,
+                       st->retrain_epochs);
+}
+
 static void lq_release(void *state)
 {
     lq_state *st = state;
@@ -592,6 +747,10 @@ static void lq_release(void *state)
     lr_net_free(st->net);
     lr_dump_close(st->dump);
     lr_free(st->test_x.data), lr_free(st->test_labels);
+    for (size_t l = 0; st->W_init && l < st->nl; l++) lr_free(st->W_init[l].data);
+    free(st->W_init), free(st->specs);
+    lr_free(st->theta_init), lr_free(st->theta_trained);
+    lr_dataset_free(&st->data);
     free(st);
 }
 
@@ -652,8 +811,13 @@ static int lq_prepare(lr_run *run, void **state)
                 }
         if (!st->nmeth) LR_ERRORF(LR_ECONFIG, "%s: at least one method", lr_config_where(c, "prune.methods", where, sizeof where));
         st->rounds = (size_t)lr_config_num(c, 0, "prune.rounds");
-        LR_TRY(load_dump(run, st));
-        LR_TRY(prepare_test_set(run, st));
+        st->trained = lr_config_num(c, 0, "train.epochs") > 0;
+        if (st->trained)
+            LR_TRY(prepare_training(run, st));
+        else {
+            LR_TRY(load_dump(run, st));
+            LR_TRY(prepare_test_set(run, st));
+        }
         rows = st->nmeth * (st->rounds + 1) * (st->nl + 1);
         trials = 1;
         if (lr_config_given(c, "trials") && run->ntrials != 1)
@@ -672,11 +836,18 @@ static int lq_write_results(const lr_run *run, long long file)
     const lq_state *st = run->exp_state;
     hid_t f = (hid_t)file;
     LR_TRY(lr_h5_attr_str(f, "lq_part", lq_part_names[st->part]));
-    if (st->dump) {
+    if (st->dump || st->trained) {
         LR_TRY(lr_h5_attr_str(f, "lq_dump", st->dump_path));
         LR_TRY(lr_h5_attr_str(f, "lq_dump_sha256", st->dump_sha));
     }
-    if (st->part == LQ_PRUNE) {
+    if (st->part == LQ_PRUNE && st->trained) {
+        LR_TRY(lr_h5_attr_f64(f, "accuracy_dense", st->acc_dense));
+        LR_TRY(lr_h5_attr_f64(f, "train_seconds", st->train_seconds));
+        LR_TRY(lr_h5_attr_f64(f, "retrain_epochs", (double)st->retrain_epochs));
+        LR_TRY(lr_h5_attr_str(f, "lq_note", "pruning WITH retraining: a network trained by lrlab's engine from a seeded "
+                                                "initialisation; each round rewinds the survivors and biases to it and "
+                                                "retrains the masked network (src/compress/lq_train.h)"));
+    } else if (st->part == LQ_PRUNE) {
         LR_TRY(lr_h5_attr_f64(f, "accuracy_dense", st->acc_dense));
         LR_TRY(lr_h5_attr_str(f, "lq_note", "pruning without retraining: the loop's retrain callback is NULL "
                                                 "(lrlab's training engine lands separately); rewinding restores the "

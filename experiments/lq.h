@@ -11,6 +11,8 @@
 #include "io/dump.h"
 #include "io/results_file.h"
 #include "nn/net.h"
+#include "nn/train.h"
+#include "nn/train_io.h"
 #include "run/run.h"
 
 typedef enum { LQ_VECTORS = 0, LQ_NETWORK = 1, LQ_PRUNE = 2 } lq_part;
@@ -55,6 +57,18 @@ typedef struct lq_state {
     size_t nmeth;
     lq_method meth[LQ_NMETHODS];
     size_t rounds;
+    /* prune with training (train.epochs > 0): lrlab's engine trains the network from a
+     * seeded initialisation; W holds the trained weights, W_init the initial ones */
+    int trained;
+    lr_dataset data;
+    lr_train_data train_data;
+    lr_tlayer_spec *specs;
+    double *theta_init, *theta_trained;
+    lr_mat *W_init;
+    const double *test_xr; /* row-major n_test x in_dim (the data set's test part) */
+    size_t retrain_epochs, train_batch;
+    lr_optim_opts opt;
+    double train_seconds;
     /* own /trials columns */
     int c_part, c_dist, c_layer, c_layer_index, c_neuron, c_d, c_kk, c_norm_q, c_log_norm_q, c_si, c_err_l1, c_err_l2,
         c_tight_l1, c_tight_l2, c_act, c_width, c_B, c_keep, c_kept, c_out_sup, c_out_test, c_out_linear,

@@ -5,8 +5,8 @@
  *   network  per activation: trials, lq_degrade held, median and largest tightness (and
  *            the first step's, B sum_j |a_j| ||w_j - w^_j||_1); figure STEM_degrade:
  *            the measured output change against the bound (log-log, with y = x);
- *   prune    per sweep point and method, the network rows (round, kept %, accuracy, NO
- *            retraining); figures STEM_accuracy (accuracy against percent of weights kept,
+ *   prune    per sweep point and method, the network rows (round, kept %, accuracy, with
+ *            or without retraining) and the 1-point-loss levels; figures STEM_accuracy (accuracy against percent of weights kept,
  *            log x) and STEM_si (mean SI_q per layer across the adaptive rule's rounds). */
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -146,21 +146,60 @@ static int report_network(const lr_table *T, FILE *out, double *buf, unsigned ch
     return LR_OK;
 }
 
+/* The kept % at which a method's curve (its network rows of one point, round by round)
+ * first falls more than 1 point of accuracy below the dense network, and the last kept %
+ * before that (NAN: never, then *last is the smallest kept %). */
+static double one_point_loss(const lr_table *T, int cc, int cl, int cp, size_t m, double p, double dense, double *last)
+{
+    *last = NAN;
+    for (size_t i = 0; i < T->nrows; i++) {
+        const double *r = lr_table_row(T, i);
+        if (r[cl] >= 0 || (size_t)r[cc] != m || r[cp] != p) continue;
+        double kept = 100 * lr_rf_num(T, i, "kept_frac");
+        if (lr_rf_num(T, i, "accuracy") < dense - 0.01) return kept;
+        *last = kept;
+    }
+    return NAN;
+}
+
 static int report_prune(const lr_results_file *rf, const lr_table *T, FILE *out)
 {
     int cc = lr_table_col(T, "compressor"), cl = lr_table_col(T, "layer_index"), cp = lr_table_col(T, "point");
     if (cc < 0 || cl < 0 || cp < 0) LR_ERROR(LR_EDATA, "/trials lacks the lq prune columns");
-    double acc = NAN;
+    double acc = NAN, epochs = NAN;
     lr_h5_get_attr_f64(rf->file, "accuracy_dense", &acc);
-    fprintf(out, "pruning WITHOUT retraining (lrlab's training engine lands separately); dense accuracy %.4f\n", acc);
+    if (H5Aexists(rf->file, "retrain_epochs") > 0) lr_h5_get_attr_f64(rf->file, "retrain_epochs", &epochs);
+    if (isnan(epochs))
+        fprintf(out, "pruning WITHOUT retraining (train.epochs = 0: the dump's weights); dense accuracy %.4f\n", acc);
+    else
+        fprintf(out, "pruning WITH retraining (%g epochs per round after rewinding to the initialisation); dense "
+                     "accuracy %.4f\n", epochs, acc);
     fprintf(out, "%6s %6s %6s %-9s %5s %10s %9s\n", "point", "q", "c", "method", "round", "kept %", "accuracy");
+    size_t npoints = 0;
     for (size_t i = 0; i < T->nrows; i++) {
         const double *r = lr_table_row(T, i);
+        if ((size_t)r[cp] + 1 > npoints) npoints = (size_t)r[cp] + 1;
         if (r[cl] >= 0) continue;
         fprintf(out, "%6.0f %6.3g %6.3g %-9s %5.0f %10.4g %9.4f\n", r[cp], lr_rf_num(T, i, "q_lq"), lr_rf_num(T, i, "prune_c"),
                 lr_table_name_at(T, i, (size_t)cc), lr_rf_num(T, i, "round"), 100 * lr_rf_num(T, i, "kept_frac"),
                 lr_rf_num(T, i, "accuracy"));
     }
+    fprintf(out, "\n1-point loss: the weights kept (%%) at which each method first loses more than 1 point of accuracy "
+                 "against the dense %.4f, and the last level within 1 point\n", acc);
+    fprintf(out, "%6s %6s %6s %-9s %14s %16s\n", "point", "q", "c", "method", "first > 1 pt", "last within 1 pt");
+    for (size_t p = 0; p < npoints; p++)
+        for (size_t m = 0; m < T->cols[cc].ndict; m++) {
+            size_t i0 = T->nrows;
+            for (size_t i = 0; i < T->nrows && i0 == T->nrows; i++)
+                if ((size_t)lr_table_row(T, i)[cp] == p && (size_t)lr_table_row(T, i)[cc] == m) i0 = i;
+            if (i0 == T->nrows) continue;
+            double last, first = one_point_loss(T, cc, cl, cp, m, (double)p, acc, &last);
+            char fs[32];
+            if (isnan(first)) snprintf(fs, sizeof fs, "never");
+            else snprintf(fs, sizeof fs, "%.4g", first);
+            fprintf(out, "%6zu %6.3g %6.3g %-9s %14s %16.4g\n", p, lr_rf_num(T, i0, "q_lq"), lr_rf_num(T, i0, "prune_c"),
+                    T->cols[cc].dict[m], fs, last);
+        }
     return LR_OK;
 }
 
