@@ -226,7 +226,7 @@ int lr_lq_report(const lr_results_file *rf, FILE *out)
 
 static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const char *stem, const char *plots_dir,
                       FILE *log, const char *fig, const char *dat, const char *what, const char *columns,
-                      const char *names, size_t n, size_t n2)
+                      const char *names, size_t n, size_t n2, const char *subtitle)
 {
     static const char *const fmts[2] = {"pdf", "png"};
     char title[600];
@@ -249,6 +249,7 @@ static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const 
         lr_gp_vars_str(&v, "fmt", fmts[fm]);
         lr_gp_vars_str(&v, "title", title);
         lr_gp_vars_str(&v, "names", names);
+        lr_gp_vars_str(&v, "subtitle", subtitle);
         lr_gp_vars_num(&v, "n", "%zu", n);
         lr_gp_vars_num(&v, "n2", "%zu", n2);
         status = lr_gp_run(plots_dir, script, &v);
@@ -326,7 +327,7 @@ static int plot_network(const lr_table *T, const lr_gp_session *gs, char *names,
 
 /* accuracy.dat: per method at point 0 a block "kept% accuracy"; si.dat: per layer a block
  * "round mean SI_q" of the adaptive rule at point 0. */
-static int plot_prune(const lr_table *T, const lr_gp_session *gs, char *names, size_t cap, size_t *nm_out,
+static int plot_prune(const lr_table *T, const lr_gp_session *gs, double acc_dense, char *names, size_t cap, size_t *nm_out,
                       char *lnames, size_t lcap, size_t *nl_out)
 {
     int cc = lr_table_col(T, "compressor"), cl = lr_table_col(T, "layer_index"), cp = lr_table_col(T, "point"),
@@ -357,6 +358,15 @@ static int plot_prune(const lr_table *T, const lr_gp_session *gs, char *names, s
             fprintf(f, "\n\n");
             blocks++;
         }
+    }
+    /* the dense network, a horizontal line across the figure's range */
+    if (f) {
+        double lo = 100;
+        for (size_t i = 0; i < T->nrows; i++)
+            if (lr_table_row(T, i)[cl] < 0) lo = fmin(lo, 100 * lr_rf_num(T, i, "kept_frac"));
+        fprintf(f, "\"dense\"\n%.10g %.10g\n100 %.10g\n\n\n", lo, acc_dense, acc_dense);
+        append_name(names, cap, "dense");
+        blocks++;
     }
     if (!f || fclose(f) != 0) return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write accuracy.dat", gs->dir);
     for (size_t i = 0; i < T->nrows; i++)
@@ -398,23 +408,28 @@ int lr_lq_plot(const lr_results_file *rf, const char *stem, const char *plots_di
         status = plot_vectors(T, &gs, names, sizeof names, &n);
         if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "tightness", "tightness.dat",
                                        "per distribution or dump layer: the median tightness of lq_l1 and lq_l2 at each kept count k",
-                                       "k\ttight_l1\ttight_l2", names, n, 0);
+                                       "k\ttight_l1\ttight_l2", names, n, 0, "");
         break;
     case LQ_NETWORK:
         status = plot_network(T, &gs, names, sizeof names, &n);
         if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "degrade", "degrade.dat",
                                        "per activation and trial: the bound lq_degrade, the measured output change and the bound's first step",
-                                       "lq_degrade\tout_change\tout_linear", names, n, 0);
+                                       "lq_degrade\tout_change\tout_linear", names, n, 0, "");
         break;
-    case LQ_PRUNE:
-        status = plot_prune(T, &gs, names, sizeof names, &n, lnames, sizeof lnames, &n2);
+    case LQ_PRUNE: {
+        double acc = NAN;
+        lr_h5_get_attr_f64(rf->file, "accuracy_dense", &acc);
+        const char *sub = H5Aexists(rf->file, "retrain_epochs") > 0 ? "rewound, retrained" : "no retraining";
+        status = plot_prune(T, &gs, acc, names, sizeof names, &n, lnames, sizeof lnames, &n2);
         if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "accuracy", "accuracy.dat",
-                                       "per pruning method (no retraining): weights kept (%) and test accuracy, round by round",
-                                       "kept_percent\taccuracy", names, n, 0);
+                                       "per pruning method (and low-rank truncation; last block: the dense network): "
+                                       "weights kept (%; low rank: factor parameters) and test accuracy, round by round",
+                                       "kept_percent\taccuracy", names, n, 1, sub);
         if (status == LR_OK && n2) status = run_figure(&gs, rf, stem, plots_dir, log, "si", "si.dat",
                                        "per layer: the adaptive rule's round and its neurons' mean SI_q over the survivors",
-                                       "round\tsi_q_mean", lnames, n2, 0);
+                                       "round\tsi_q_mean", lnames, n2, 0, sub);
         break;
+    }
     default: status = lr_error(LR_EDATA, __FILE__, __LINE__, "/trials of an lq file has no rows or no part column");
     }
     lr_gp_session_close(&gs);
