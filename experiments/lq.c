@@ -23,12 +23,19 @@
  *            magnitude pruning to the adaptive rule's kept fraction of each round (0.8^r
  *            without it): per method and round r = 0 .. prune.rounds, a row per layer (kept
  *            weights, mean SI_q of its neurons' survivors) and a network row (kept fraction,
- *            test accuracy).  NO RETRAINING: lrlab's training engine lands separately, so
+ *            test accuracy).  WITHOUT TRAINING (train.epochs = 0, the dump's weights)
  *            the loop's retrain callback is NULL and "rewinding to the initial weights"
  *            restores the dump's trained weights; the accuracies are those of pruning
  *            alone.  Without training, iterative magnitude pruning keeps exactly the
  *            weights one-shot pruning to the same count keeps (the order of the
  *            magnitudes never changes), which the report checks.
+ *            WITH TRAINING (train.epochs > 0; src/compress/lq_train.h): lrlab's engine
+ *            trains a ReLU MLP (train.hidden) on train.source from a seeded initialisation
+ *            W_0 for train.epochs epochs; every method prunes by the trained magnitudes,
+ *            rewinds the survivors (and the biases) to W_0 and retrains the masked network
+ *            for train.retrain_epochs epochs per round (one-shot: one prune to the round's
+ *            target from the dense trained network, then the same rewind and retraining),
+ *            the accuracy is the retrained network's, and the pruned weights stay 0.
  *
  * Results: /trials (every column documented in the file), root attributes lq_part and
  * lq_note; no further tables, so a resumed run writes the same file. */
@@ -37,15 +44,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bounds/bounds.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/h5.h"
+#include "compress/lq_train.h"
 #include "lq.h"
 
 const char *const lq_part_names[3] = {"vectors", "network", "prune"};
 const char *const lq_dist_names[LQ_NDIST] = {"gaussian", "laplace", "student_t", "cauchy"};
-const char *const lq_method_names[LQ_NMETHODS] = {"adaptive", "oneshot", "imp"};
+const char *const lq_method_names[LQ_NMETHODS] = {"adaptive", "oneshot", "imp", "svd_w", "dd_rank"};
 
 const lr_key lr_lq_schema[] = {
     {.path = "lq.part", .type = LR_KEY_STRING, .def = NAN, .def_str = "vectors", .choices = "vectors|network|prune",
@@ -80,9 +90,12 @@ const lr_key lr_lq_schema[] = {
     {.path = "network.vertex_dmax", .type = LR_KEY_INT, .def = 12, .max = 20,
      .doc = "test every vertex of the cube when d is at most this (2^d points)"},
     {.path = "prune.methods", .type = LR_KEY_STRING_LIST, .def = NAN, .def_str = "[\"adaptive\", \"oneshot\", \"imp\"]",
-     .choices = "adaptive|oneshot|imp",
+     .choices = "adaptive|oneshot|imp|svd_w|dd_rank",
      .doc = "adaptive per-neuron rule, one-shot magnitude pruning (to the adaptive rule's kept fraction of each "
-            "round, 0.8^r without it), iterative magnitude pruning with rewinding"},
+            "round, 0.8^r without it), iterative magnitude pruning with rewinding; with training also the low-rank "
+            "truncations svd_w and dd_rank (calibration activations) of the trained network at equal parameter counts"},
+    {.path = "prune.calib_rows", .type = LR_KEY_INT, .def = 1024, .min = 1, .max = 1e7,
+     .doc = "dd_rank: training samples whose activations calibrate every layer"},
     {.path = "prune.scope", .type = LR_KEY_STRING, .def = NAN, .def_str = "neuron", .choices = "neuron|layer|global",
      .doc = "the adaptive rule's groups: each neuron (the paper's), each layer or the whole network"},
     {.path = "prune.magnitude_scope", .type = LR_KEY_STRING, .def = NAN, .def_str = "layer", .choices = "neuron|layer|global",
@@ -98,6 +111,20 @@ const lr_key lr_lq_schema[] = {
     {.path = "prune.rounds", .type = LR_KEY_INT, .def = 30, .min = 1, .max = 1000, .doc = "rounds T"},
     {.path = "prune.test_max", .type = LR_KEY_INT, .max = 1e9, .doc = "use at most this many test samples (0: all)"},
     {.path = "prune.batch", .type = LR_KEY_INT, .def = 256, .min = 1, .max = 1e6, .doc = "samples per forward batch"},
+    {.path = "train.epochs", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e5,
+     .doc = "part prune: epochs of dense training by lrlab's engine from a seeded initialisation (0: prune the "
+            "dump's weights without training)"},
+    {.path = "train.retrain_epochs", .type = LR_KEY_INT, .def = 2, .min = 0, .max = 1e5,
+     .doc = "part prune with training: epochs of masked retraining after each round's rewind"},
+    {.path = "train.source", .type = LR_KEY_STRING, .def = NAN, .def_str = "dump", .choices = "dump|fashion",
+     .doc = "training data: the dump's /inputs (first n_calib train, the rest test) or the Fashion-MNIST IDX files"},
+    {.path = "train.dir", .type = LR_KEY_STRING, .def = NAN, .def_str = "/usr/share/datasets/fashion-mnist",
+     .doc = "train.source = \"fashion\": directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte(.gz)"},
+    {.path = "train.n_train", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e8, .doc = "training samples (0: all)"},
+    {.path = "train.hidden", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[256, 128]", .min = 1, .max = 1e6,
+     .doc = "widths of the ReLU hidden layers (the output layer has one unit per class)"},
+    {.path = "train.lr", .type = LR_KEY_REAL, .def = 1e-3, .min = 0, .max = 1e3, .doc = "Adam's learning rate"},
+    {.path = "train.batch", .type = LR_KEY_INT, .def = 64, .min = 1, .max = 1e6, .doc = "samples per training step"},
     {.path = NULL}};
 
 static double draw(gsl_rng *g, lq_dist d, double df)
@@ -135,6 +162,10 @@ typedef struct lq_ws {
     size_t nl;
     double *target_keep; /* per round: the network's kept fraction of the method just run */
     double *adaptive_keep; /* the adaptive rule's, one-shot pruning's targets */
+    lr_tnet *net;          /* with training: this worker's copy of the network */
+    lr_compressor_plan *plan[2]; /* svd_w, dd_rank */
+    gsl_rng *crng;
+    double *fa, *fb; /* their factors' storage */
 } lq_ws;
 
 static void lq_ws_free(void *p)
@@ -146,6 +177,10 @@ static void lq_ws_free(void *p)
     free(w->kept), free(w->mask);
     for (size_t l = 0; w->L && w->M && l < w->nl; l++) free(w->L[l].W.data), free(w->L[l].mask), free(w->M[l].data);
     free(w->L), free(w->M), free(w->comp), free(w->rep), free(w->target_keep), free(w->adaptive_keep);
+    lr_tnet_free(w->net);
+    for (int k = 0; k < 2; k++) lr_compressor_plan_free(w->plan[k]);
+    if (w->crng) gsl_rng_free(w->crng);
+    free(w->fa), free(w->fb);
     free(w);
 }
 
@@ -183,6 +218,24 @@ static void *lq_ws_alloc(const lr_run *run)
             w->M[l] = lr_mat_wrap(malloc(n0 * n1 * sizeof(double)), n0, n1);
             ok = w->L[l].W.data && w->L[l].mask && w->M[l].data;
         }
+        if (ok && st->trained) {
+            w->net = lr_tnet_alloc(st->data.dim, st->specs, st->nl, st->train_batch > st->batch ? st->train_batch : st->batch);
+            ok = w->net != NULL;
+        }
+        for (size_t mi = 0; ok && st->calib && mi < st->nmeth; mi++)
+            if (st->meth[mi] >= LQ_SVD_W) {
+                int k = st->meth[mi] - LQ_SVD_W;
+                lr_layer_shape shape = {st->n_calib, 0, 0};
+                for (size_t l = 0; l < st->nl; l++) {
+                    if (st->W[l].rows > shape.n0) shape.n0 = st->W[l].rows;
+                    if (st->W[l].cols > shape.n1) shape.n1 = st->W[l].cols;
+                }
+                w->plan[k] = lr_compressor_plan_alloc(lr_compressor_find(lq_method_names[st->meth[mi]]), &shape, run->cfg);
+                if (!w->crng) w->crng = lr_rng_alloc();
+                size_t mn = shape.n0 < shape.n1 ? shape.n0 : shape.n1;
+                if (!w->fa) w->fa = malloc(shape.n0 * mn * sizeof(double)), w->fb = malloc(mn * shape.n1 * sizeof(double));
+                ok = w->plan[k] && w->crng && w->fa && w->fb;
+            }
     }
     if (!ok) {
         lq_ws_free(w);
@@ -389,7 +442,12 @@ static int record_round(void *ctxp, const lr_mask_layer *L, size_t nl, size_t ro
     row[st->c_kept_frac] = (double)kept_all / (double)total;
     row[st->c_accuracy_dense] = st->acc_dense;
     size_t correct = 0;
-    LR_TRY(lr_net_correct(st->net, w->rep, st->test_x, st->test_labels, st->batch, &correct));
+    if (st->trained) {
+        /* the network's biases are the retrained ones (or the trained ones at round 0) */
+        LR_TRY(lr_lq_weights_to_net(w->net, L, nl));
+        LR_TRY(lr_tnet_correct(w->net, st->test_xr, st->test_labels, st->n_test, &correct));
+    } else
+        LR_TRY(lr_net_correct(st->net, w->rep, st->test_x, st->test_labels, st->batch, &correct));
     row[st->c_accuracy] = (double)correct / (double)st->n_test;
     w->target_keep[round] = row[st->c_kept_frac];
     return LR_OK;
@@ -401,6 +459,83 @@ static void reset_layers(const lq_state *st, lq_ws *w)
         memcpy(w->L[l].W.data, st->W[l].data, st->W[l].rows * st->W[l].cols * sizeof(double));
         lr_mask_fill(&w->L[l]);
     }
+    if (st->trained) memcpy(w->net->theta, st->theta_trained, st->specs ? w->net->nparams * sizeof(double) : 0);
+}
+
+/* The kept-weight target of round r: the adaptive rule's kept fraction, (1 - fraction)^r
+ * without it. */
+static double round_target(const lq_ws *w, int have_adaptive, double fraction, size_t r)
+{
+    double f = have_adaptive ? w->adaptive_keep[r] : pow(1.0 - fraction, (double)r);
+    return f < 0 ? 0 : f > 1 ? 1 : f;
+}
+
+/* A low-rank method's rounds: round r truncates every layer of the trained network to the
+ * rank k_l = round(f n0 n1 / (n0 + n1)) (1 <= k_l <= min(n0, n1)) whose parameters match
+ * iterative magnitude pruning's kept fraction f = (1 - prune.fraction)^r of round r (a
+ * schedule down to a few percent, where the adaptive rule's stalls), through the registry's compressor (no retraining: the
+ * compressors' own fits), and measures the accuracy with the trained biases. */
+static int lowrank_rounds(const lq_state *st, lq_ws *w, prune_ctx *ctx, int have_adaptive, double fraction)
+{
+    const lr_run *run = ctx->run;
+    lr_compressor_plan *plan = w->plan[st->meth[ctx->mi] - LQ_SVD_W];
+    size_t ncols = run->trials->ncols;
+    for (size_t r = 0; r <= st->rounds; r++) {
+        reset_layers(st, w);
+        if (r == 0) {
+            LR_TRY(record_round(ctx, w->L, st->nl, 0));
+            continue;
+        }
+        double f = round_target(w, 0, fraction, r);
+        size_t base = (ctx->mi * (st->rounds + 1) + r) * (st->nl + 1), params_all = 0, total = 0;
+        for (size_t l = 0; l < st->nl; l++) {
+            size_t n0 = st->W[l].rows, n1 = st->W[l].cols, mn = n0 < n1 ? n0 : n1;
+            double kk = floor(f * (double)(n0 * n1) / (double)(n0 + n1) + 0.5);
+            size_t k = kk < 1 ? 1 : kk > (double)mn ? mn : (size_t)kk;
+            lr_compressed out = {.A = lr_mat_wrap(w->fa, n0, mn), .B = lr_mat_wrap(w->fb, mn, n1)};
+            lr_fit_info info;
+            lr_compressor_seed_stream(w->crng, run->seed, ctx->point, r, l);
+            LR_TRY(lr_compressor_execute(plan, ctx->point, &st->calib[l], &k, 1, &out, &info, w->crng));
+            LR_TRY(lr_compressed_to_dense(&out, w->M[l]));
+            memcpy(w->net->layers[l].W, w->M[l].data, n0 * n1 * sizeof(double));
+            double *row = ctx->rows + (base + l) * ncols;
+            lr_run_fill_row(run, row, ctx->point, 0, ctx->mi, r);
+            row[st->c_part] = LQ_PRUNE;
+            row[st->c_round] = (double)r;
+            row[st->c_layer] = (double)l;
+            row[st->c_layer_index] = (double)l;
+            row[st->c_d] = (double)n0;
+            row[st->c_width] = (double)n1;
+            row[st->c_kept] = (double)(k * (n0 + n1)); /* parameters of the factors */
+            row[st->c_kept_frac] = (double)(k * (n0 + n1)) / (double)(n0 * n1);
+            row[st->c_si_mean] = NAN;
+            row[st->c_accuracy_dense] = st->acc_dense;
+            params_all += k * (n0 + n1), total += n0 * n1;
+        }
+        double *row = ctx->rows + (base + st->nl) * ncols;
+        lr_run_fill_row(run, row, ctx->point, 0, ctx->mi, r);
+        row[st->c_part] = LQ_PRUNE;
+        row[st->c_round] = (double)r;
+        row[st->c_layer] = (double)st->nl;
+        row[st->c_layer_index] = -1;
+        row[st->c_kept] = (double)params_all;
+        row[st->c_kept_frac] = (double)params_all / (double)total;
+        row[st->c_accuracy_dense] = st->acc_dense;
+        size_t correct = 0;
+        LR_TRY(lr_tnet_correct(w->net, st->test_xr, st->test_labels, st->n_test, &correct));
+        row[st->c_accuracy] = (double)correct / (double)st->n_test;
+    }
+    return LR_OK;
+}
+
+/* One-shot pruning's rewind and retraining (the loop does both for the iterative methods). */
+static int rewind_retrain(const lq_state *st, lq_ws *w, lr_lq_retrainer *rt, size_t round)
+{
+    for (size_t l = 0; l < st->nl; l++) {
+        lr_mask_layer *L = &w->L[l];
+        for (size_t i = 0; i < L->W.rows * L->W.cols; i++) L->W.data[i] = L->mask[i] ? st->W_init[l].data[i] : 0.0;
+    }
+    return lr_lq_retrain(rt, w->L, st->nl, round);
 }
 
 static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t point, double *rows)
@@ -416,6 +551,13 @@ static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t po
     lr_prune_scope scope = (lr_prune_scope)lr_prune_scope_of(lr_config_str(c, "prune.scope"));
     lr_prune_scope mscope = (lr_prune_scope)lr_prune_scope_of(lr_config_str(c, "prune.magnitude_scope"));
     prune_ctx ctx = {.run = run, .st = st, .w = w, .point = point, .q = o.q, .rows = rows};
+    /* With training: rewind to the initialisation W_0 and retrain; without: the loop's
+     * "initial" weights are the dump's trained ones and there is no retraining. */
+    lr_lq_retrainer rt = {.net = w->net, .data = &st->train_data, .theta_init = st->theta_init, .opt = st->opt,
+                          .loss = LR_LOSS_SOFTMAX_CE, .epochs = st->retrain_epochs, .batch = st->train_batch,
+                          .seed = 0};
+    unsigned long seed0 = (unsigned long)lr_run_point_seed(run, point) * 1000003u;
+    const lr_mat *W_rewind = st->trained ? st->W_init : st->W;
     int have_adaptive = 0;
     for (size_t mi = 0; mi < st->nmeth; mi++) {
         ctx.mi = mi;
@@ -426,12 +568,14 @@ static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t po
             lr_prune_opts om = o;
             om.rule = m == LQ_ADAPTIVE ? LR_PRUNE_ADAPTIVE : LR_PRUNE_MAGNITUDE;
             om.scope = m == LQ_ADAPTIVE ? scope : mscope;
-            /* retrain = NULL: no training engine yet (docs/architecture.md, the pruning seam). */
-            LR_TRY(lr_prune_loop(w->L, st->nl, st->W, &om, NULL, NULL, record_round, &ctx));
+            rt.seed = seed0 + 1000u * mi;
+            LR_TRY(lr_prune_loop(w->L, st->nl, W_rewind, &om, st->trained ? lr_lq_retrain : NULL, &rt, record_round, &ctx));
             if (m == LQ_ADAPTIVE) {
                 have_adaptive = 1;
                 memcpy(w->adaptive_keep, w->target_keep, (st->rounds + 1) * sizeof(double));
             }
+        } else if (m >= LQ_SVD_W) {
+            LR_TRY(lowrank_rounds(st, w, &ctx, have_adaptive, o.fraction));
         } else {
             /* One step from the dense network to each round's kept fraction. */
             lr_prune_ws *pws = lr_prune_ws_alloc(w->L, st->nl);
@@ -443,9 +587,10 @@ static int prune_unit(const lr_run *run, const lq_state *st, lq_ws *w, size_t po
                 om.rule = LR_PRUNE_MAGNITUDE;
                 om.scope = mscope;
                 om.cap = 1.0;
-                om.fraction = 1.0 - (have_adaptive ? w->adaptive_keep[r] : pow(1.0 - o.fraction, (double)r));
-                if (om.fraction < 0) om.fraction = 0;
+                om.fraction = 1.0 - round_target(w, have_adaptive, o.fraction, r);
                 s = lr_prune_step(w->L, st->nl, &om, pws, NULL);
+                rt.seed = seed0 + 1000u * mi;
+                if (s == LR_OK && st->trained) s = rewind_retrain(st, w, &rt, r);
                 if (s == LR_OK) s = record_round(&ctx, w->L, st->nl, r);
             }
             lr_prune_ws_free(pws);
@@ -523,7 +668,7 @@ static int declare_columns(lr_run *run, lq_state *st)
     COL(c_round, "round", LR_COL_INT, "prune: round r (0: the dense network)");
     COL(c_kept_frac, "kept_frac", LR_COL_REAL, "prune: kept / weights (of the layer, or of every pruned layer)");
     COL(c_si_mean, "si_q_mean", LR_COL_REAL, "prune, layer rows: mean over neurons of SI_q of the survivors");
-    COL(c_accuracy, "accuracy", LR_COL_REAL, "prune, network row: test accuracy of the pruned network, NO retraining");
+    COL(c_accuracy, "accuracy", LR_COL_REAL, "prune, network row: test accuracy of the pruned network (retrained when train.epochs > 0, else pruning alone)");
     COL(c_accuracy_dense, "accuracy_dense", LR_COL_REAL, "prune: test accuracy of the dense network (lrlab's forward)");
 #undef COL
     return LR_OK;
@@ -579,8 +724,164 @@ static int prepare_test_set(lr_run *run, lq_state *st)
     size_t correct = 0;
     LR_TRY(lr_net_correct(st->net, NULL, st->test_x, st->test_labels, st->batch, &correct));
     st->acc_dense = (double)correct / (double)st->n_test;
-    return lr_run_note(run, "dense accuracy %.6f on %zu test samples; pruning WITHOUT retraining (the training "
-                       "engine lands separately)", st->acc_dense, st->n_test);
+    return lr_run_note(run, "dense accuracy %.6f on %zu test samples; pruning WITHOUT retraining (train.epochs "
+                       "= 0: the dump's weights)", st->acc_dense, st->n_test);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int prepare_calibration(const lr_run *run, lq_state *st, lr_tnet *net);
+
+/* Part prune with training: the data set, a ReLU MLP trained dense by lrlab's engine from a
+ * seeded initialisation (streams (seed, 0, 0) initialise, (seed, 1, 0) shuffle), and its
+ * initial and trained weights in lrlab's N0 x N1 layout (the engine's bytes). */
+static int prepare_training(lr_run *run, lq_state *st)
+{
+    const lr_config *c = run->cfg;
+    char where[512];
+    size_t n_train = (size_t)lr_config_num(c, 0, "train.n_train"), n_test = (size_t)lr_config_num(c, 0, "prune.test_max");
+    if (!strcmp(lr_config_str(c, "train.source"), "dump")) {
+        if (!lr_config_str(c, "dump")[0])
+            LR_ERRORF(LR_ECONFIG, "%s: train.source = \"dump\" needs the key dump (a layer dump with /inputs)",
+                      lr_config_where(c, "train.source", where, sizeof where));
+        LR_TRY(lr_dump_resolve(c, "dump", st->dump_path, sizeof st->dump_path));
+        lr_file_sha256(st->dump_path, st->dump_sha);
+        LR_TRY(lr_dataset_from_dump(st->dump_path, n_train, n_test, &st->data));
+    } else {
+        snprintf(st->dump_path, sizeof st->dump_path, "%s", lr_config_str(c, "train.dir"));
+        LR_TRY(lr_dataset_fashion(st->dump_path, n_train, n_test, &st->data));
+    }
+    if (!st->data.n_train || !st->data.n_test)
+        LR_ERRORF(LR_EDATA, "%s: %zu training and %zu test samples: part prune with training needs both", st->dump_path,
+                  st->data.n_train, st->data.n_test);
+    const long *hidden;
+    size_t nh = lr_config_int_list(c, "train.hidden", &hidden);
+    st->nl = nh + 1;
+    st->specs = calloc(st->nl, sizeof *st->specs);
+    st->W = calloc(st->nl, sizeof *st->W), st->W_init = calloc(st->nl, sizeof *st->W_init);
+    st->lname = calloc(st->nl, sizeof *st->lname);
+    if (!st->specs || !st->W || !st->W_init || !st->lname) LR_ERROR(LR_ENOMEM, "out of memory");
+    for (size_t l = 0; l < st->nl; l++)
+        st->specs[l] = (lr_tlayer_spec){.n_out = l < nh ? (size_t)hidden[l] : st->data.classes,
+                                        .act = l < nh ? (int)LR_ACT_RELU : LR_TRAIN_ACT_NONE};
+    st->batch = (size_t)lr_config_num(c, 0, "prune.batch");
+    st->train_batch = (size_t)lr_config_num(c, 0, "train.batch");
+    st->retrain_epochs = (size_t)lr_config_num(c, 0, "train.retrain_epochs");
+    st->opt = (lr_optim_opts){.kind = LR_OPT_ADAM, .lr = lr_config_num(c, 0, "train.lr"), .beta1 = 0.9, .beta2 = 0.999,
+                              .eps = 1e-8};
+    size_t cap = st->train_batch > st->batch ? st->train_batch : st->batch;
+    lr_tnet *net = lr_tnet_alloc(st->data.dim, st->specs, st->nl, cap);
+    if (!net) return LR_ENOMEM;
+    gsl_rng *r = lr_rng_alloc();
+    lr_optim *opt = lr_optim_alloc(net->nparams, &st->opt);
+    st->theta_init = lr_malloc(net->nparams * sizeof(double));
+    st->theta_trained = lr_malloc(net->nparams * sizeof(double));
+    int s = r && opt && st->theta_init && st->theta_trained ? LR_OK : LR_ENOMEM;
+    if (s != LR_OK) lr_error(s, __FILE__, __LINE__, "out of memory for training");
+    double t0 = now_seconds();
+    if (s == LR_OK) {
+        lr_rng_seed_unit(r, run->seed, 0, 0);
+        s = lr_tnet_init_random(net, r);
+        memcpy(st->theta_init, net->theta, net->nparams * sizeof(double));
+        lr_rng_seed_unit(r, run->seed, 1, 0);
+    }
+    st->train_data = (lr_train_data){.x = st->data.x, .labels = st->data.labels, .N = st->data.n_train};
+    size_t epochs = (size_t)lr_config_num(c, 0, "train.epochs");
+    for (size_t e = 0; s == LR_OK && e < epochs; e++) s = lr_train_epoch(net, opt, &st->train_data, st->train_batch,
+                                                                         LR_LOSS_SOFTMAX_CE, NULL, r, NULL);
+    st->train_seconds = now_seconds() - t0;
+    st->n_test = st->data.n_test;
+    st->test_xr = st->data.x + st->data.n_train * st->data.dim;
+    st->test_labels = lr_malloc(st->n_test * sizeof(long));
+    size_t correct = 0;
+    if (s == LR_OK && !st->test_labels) s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+    if (s == LR_OK) {
+        memcpy(st->test_labels, st->data.labels + st->data.n_train, st->n_test * sizeof(long));
+        memcpy(st->theta_trained, net->theta, net->nparams * sizeof(double));
+        s = lr_tnet_correct(net, st->test_xr, st->test_labels, st->n_test, &correct);
+    }
+    for (size_t l = 0; s == LR_OK && l < st->nl; l++) {
+        const lr_tlayer *T = &net->layers[l];
+        size_t n = T->n0 * T->n1;
+        st->W[l] = lr_mat_wrap(lr_malloc(n * sizeof(double)), T->n0, T->n1);
+        st->W_init[l] = lr_mat_wrap(lr_malloc(n * sizeof(double)), T->n0, T->n1);
+        if (!st->W[l].data || !st->W_init[l].data) {
+            s = lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory");
+            break;
+        }
+        memcpy(st->W[l].data, T->W, n * sizeof(double));
+        memcpy(st->W_init[l].data, st->theta_init + (T->W - net->theta), n * sizeof(double));
+        snprintf(st->lname[l], sizeof st->lname[l], "fc%zu", l + 1);
+        if (T->n0 > st->maxd) st->maxd = T->n0;
+    }
+    int lowrank = 0;
+    for (size_t mi = 0; mi < st->nmeth; mi++) lowrank |= st->meth[mi] >= LQ_SVD_W;
+    if (s == LR_OK && lowrank) s = prepare_calibration(run, st, net);
+    lr_optim_free(opt);
+    gsl_rng_free(r);
+    lr_tnet_free(net);
+    LR_TRY(s);
+    st->acc_dense = (double)correct / (double)st->n_test;
+    return lr_run_note(run, "%s: %zu training, %zu test samples; dense training %zu epochs in %.1f s, accuracy %.6f; "
+                       "%zu epochs of masked retraining per round after rewinding to the initialisation",
+                       st->dump_path, st->data.n_train, st->n_test, epochs, st->train_seconds, st->acc_dense,
+                       st->retrain_epochs);
+}
+
+/* The layer problems of the low-rank methods: X~ = the inputs of layer l on the first
+ * n_calib training samples through the trained dense network, Y = X~ W, X~'s SVD. */
+static int prepare_calibration(const lr_run *run, lq_state *st, lr_tnet *net)
+{
+    size_t m = (size_t)lr_config_num(run->cfg, 0, "prune.calib_rows");
+    if (m > st->data.n_train) m = st->data.n_train;
+    st->n_calib = m;
+    st->calib = calloc(st->nl, sizeof *st->calib);
+    st->calib_store = calloc(st->nl, sizeof *st->calib_store);
+    if (!st->calib || !st->calib_store) LR_ERROR(LR_ENOMEM, "out of memory");
+    size_t maxn0 = 1, maxn1 = 1;
+    for (size_t l = 0; l < st->nl; l++) {
+        size_t n0 = st->W[l].rows, n1 = st->W[l].cols, mn = m < n0 ? m : n0;
+        if (n0 > maxn0) maxn0 = n0;
+        if (n1 > maxn1) maxn1 = n1;
+        double *b = st->calib_store[l] = lr_malloc((m * n0 + m * n1 + m * mn + mn + n0 * mn) * sizeof(double));
+        if (!b) LR_ERROR(LR_ENOMEM, "out of memory for the calibration activations");
+        lr_layer *L = &st->calib[l];
+        L->X = lr_mat_wrap(b, m, n0), b += m * n0;
+        L->Y = lr_mat_wrap(b, m, n1), b += m * n1;
+        L->Ux = lr_mat_wrap(b, m, mn), b += m * mn;
+        L->sx = b, b += mn;
+        L->Vx = lr_mat_wrap(b, n0, mn);
+        L->W = st->W[l];
+        L->sigma = NAN;
+    }
+    for (size_t s0 = 0; s0 < m; s0 += net->cap) {
+        size_t n = m - s0 < net->cap ? m - s0 : net->cap;
+        LR_TRY(lr_tnet_forward(net, st->data.x + s0 * st->data.dim, n, NULL));
+        for (size_t l = 0; l < st->nl; l++) {
+            const double *in = l ? net->A[l - 1] : st->data.x + s0 * st->data.dim;
+            size_t n0 = st->W[l].rows;
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n0; j++) LR_AT(st->calib[l].X, s0 + i, j) = in[i * n0 + j];
+        }
+    }
+    size_t mx = m > maxn0 ? m : maxn0;
+    lr_layer_ws ws = {.svd = lr_svd_plan_alloc(mx, maxn0 > maxn1 ? maxn0 : maxn1)};
+    int s = ws.svd && lr_arena_init(&ws.arena, lr_layer_factor_x_scratch(m, maxn0) + lr_arena_need(m < maxn0 ? m : maxn0, maxn0)) == LR_OK
+                ? LR_OK
+                : lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory for the calibration SVDs");
+    for (size_t l = 0; s == LR_OK && l < st->nl; l++) {
+        lr_layer *L = &st->calib[l];
+        s = lr_gemm('N', 'N', 1.0, L->X, L->W, 0.0, L->Y);
+        if (s == LR_OK) s = lr_layer_factor_x(L, lr_rank_rtol_default(m, L->X.cols), &ws);
+    }
+    lr_arena_release(&ws.arena);
+    lr_svd_plan_free(ws.svd);
+    return s;
 }
 
 static void lq_release(void *state)
@@ -592,6 +893,12 @@ static void lq_release(void *state)
     lr_net_free(st->net);
     lr_dump_close(st->dump);
     lr_free(st->test_x.data), lr_free(st->test_labels);
+    for (size_t l = 0; st->W_init && l < st->nl; l++) lr_free(st->W_init[l].data);
+    free(st->W_init), free(st->specs);
+    for (size_t l = 0; st->calib_store && l < st->nl; l++) lr_free(st->calib_store[l]);
+    free(st->calib_store), free(st->calib);
+    lr_free(st->theta_init), lr_free(st->theta_trained);
+    lr_dataset_free(&st->data);
     free(st);
 }
 
@@ -652,8 +959,17 @@ static int lq_prepare(lr_run *run, void **state)
                 }
         if (!st->nmeth) LR_ERRORF(LR_ECONFIG, "%s: at least one method", lr_config_where(c, "prune.methods", where, sizeof where));
         st->rounds = (size_t)lr_config_num(c, 0, "prune.rounds");
-        LR_TRY(load_dump(run, st));
-        LR_TRY(prepare_test_set(run, st));
+        st->trained = lr_config_num(c, 0, "train.epochs") > 0;
+        for (size_t mi = 0; !st->trained && mi < st->nmeth; mi++)
+            if (st->meth[mi] >= LQ_SVD_W)
+                LR_ERRORF(LR_ECONFIG, "%s: %s needs a network trained by lrlab (train.epochs > 0)",
+                          lr_config_where(c, "prune.methods", where, sizeof where), lq_method_names[st->meth[mi]]);
+        if (st->trained)
+            LR_TRY(prepare_training(run, st));
+        else {
+            LR_TRY(load_dump(run, st));
+            LR_TRY(prepare_test_set(run, st));
+        }
         rows = st->nmeth * (st->rounds + 1) * (st->nl + 1);
         trials = 1;
         if (lr_config_given(c, "trials") && run->ntrials != 1)
@@ -672,15 +988,21 @@ static int lq_write_results(const lr_run *run, long long file)
     const lq_state *st = run->exp_state;
     hid_t f = (hid_t)file;
     LR_TRY(lr_h5_attr_str(f, "lq_part", lq_part_names[st->part]));
-    if (st->dump) {
+    if (st->dump || st->trained) {
         LR_TRY(lr_h5_attr_str(f, "lq_dump", st->dump_path));
         LR_TRY(lr_h5_attr_str(f, "lq_dump_sha256", st->dump_sha));
     }
-    if (st->part == LQ_PRUNE) {
+    if (st->part == LQ_PRUNE && st->trained) {
+        LR_TRY(lr_h5_attr_f64(f, "accuracy_dense", st->acc_dense));
+        LR_TRY(lr_h5_attr_f64(f, "train_seconds", st->train_seconds));
+        LR_TRY(lr_h5_attr_f64(f, "retrain_epochs", (double)st->retrain_epochs));
+        LR_TRY(lr_h5_attr_str(f, "lq_note", "pruning WITH retraining: a network trained by lrlab's engine from a seeded "
+                                                "initialisation; each round rewinds the survivors and biases to it and "
+                                                "retrains the masked network (src/compress/lq_train.h)"));
+    } else if (st->part == LQ_PRUNE) {
         LR_TRY(lr_h5_attr_f64(f, "accuracy_dense", st->acc_dense));
         LR_TRY(lr_h5_attr_str(f, "lq_note", "pruning without retraining: the loop's retrain callback is NULL "
-                                                "(lrlab's training engine lands separately); rewinding restores the "
-                                                "dump's trained weights"));
+                                                "(train.epochs = 0); rewinding restores the dump's trained weights"));
     }
     return LR_OK;
 }
@@ -690,7 +1012,8 @@ static const lr_key *const lq_includes[] = {lr_bounds_schema, NULL};
 const lr_experiment lr_experiment_lq = {
     .name = "lq",
     .description = "l_q soft sparsity (Wang et al. 2022): SI_q, the truncation and degradation bounds on vectors "
-                   "and random networks, adaptive against magnitude pruning of a dump (no retraining yet)",
+                   "and random networks, adaptive against magnitude pruning of a dump or of a network lrlab trains, with "
+                   "rewinding and retraining, next to low-rank truncations",
     .schema = lr_lq_schema,
     .includes = lq_includes,
     .summaries = 0,

@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "compress/compress.h"
 #include "compress/lq.h"
 #include "io/dump.h"
 #include "io/results_file.h"
 #include "nn/net.h"
+#include "nn/train.h"
+#include "nn/train_io.h"
 #include "run/run.h"
 
 typedef enum { LQ_VECTORS = 0, LQ_NETWORK = 1, LQ_PRUNE = 2 } lq_part;
@@ -21,8 +24,10 @@ typedef enum { LQ_GAUSSIAN, LQ_LAPLACE, LQ_STUDENT_T, LQ_CAUCHY, LQ_NDIST } lq_d
 extern const char *const lq_dist_names[LQ_NDIST];
 
 /* Pruning methods of part prune (column compressor), in the order the units run them:
- * one-shot magnitude pruning reuses the adaptive rule's kept fractions as its targets. */
-typedef enum { LQ_ADAPTIVE, LQ_ONESHOT, LQ_IMP, LQ_NMETHODS } lq_method;
+ * one-shot magnitude pruning reuses the adaptive rule's kept fractions as its targets; the
+ * low-rank truncations (svd_w, dd_rank: lrlab's compressors at the rank whose parameter
+ * count r (N0 + N1) matches the kept weights) iterative magnitude pruning's 0.8^r. */
+typedef enum { LQ_ADAPTIVE, LQ_ONESHOT, LQ_IMP, LQ_SVD_W, LQ_DD_RANK, LQ_NMETHODS } lq_method;
 extern const char *const lq_method_names[LQ_NMETHODS];
 
 typedef struct lq_state {
@@ -55,6 +60,23 @@ typedef struct lq_state {
     size_t nmeth;
     lq_method meth[LQ_NMETHODS];
     size_t rounds;
+    /* prune with training (train.epochs > 0): lrlab's engine trains the network from a
+     * seeded initialisation; W holds the trained weights, W_init the initial ones */
+    int trained;
+    lr_dataset data;
+    lr_train_data train_data;
+    lr_tlayer_spec *specs;
+    double *theta_init, *theta_trained;
+    lr_mat *W_init;
+    const double *test_xr; /* row-major n_test x in_dim (the data set's test part) */
+    size_t retrain_epochs, train_batch;
+    lr_optim_opts opt;
+    double train_seconds;
+    /* low-rank methods (svd_w, dd_rank): every layer's problem on calibration activations of
+     * the trained dense network (X~ its inputs, W, Y = X~ W) with X~'s SVD */
+    size_t n_calib;
+    lr_layer *calib;
+    double **calib_store; /* per layer: X, Y, Ux, sx, Vx in one block */
     /* own /trials columns */
     int c_part, c_dist, c_layer, c_layer_index, c_neuron, c_d, c_kk, c_norm_q, c_log_norm_q, c_si, c_err_l1, c_err_l2,
         c_tight_l1, c_tight_l2, c_act, c_width, c_B, c_keep, c_kept, c_out_sup, c_out_test, c_out_linear,

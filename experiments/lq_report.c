@@ -5,8 +5,8 @@
  *   network  per activation: trials, lq_degrade held, median and largest tightness (and
  *            the first step's, B sum_j |a_j| ||w_j - w^_j||_1); figure STEM_degrade:
  *            the measured output change against the bound (log-log, with y = x);
- *   prune    per sweep point and method, the network rows (round, kept %, accuracy, NO
- *            retraining); figures STEM_accuracy (accuracy against percent of weights kept,
+ *   prune    per sweep point and method, the network rows (round, kept %, accuracy, with
+ *            or without retraining) and the 1-point-loss levels; figures STEM_accuracy (accuracy against percent of weights kept,
  *            log x) and STEM_si (mean SI_q per layer across the adaptive rule's rounds). */
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -146,21 +146,60 @@ static int report_network(const lr_table *T, FILE *out, double *buf, unsigned ch
     return LR_OK;
 }
 
+/* The kept % at which a method's curve (its network rows of one point, round by round)
+ * first falls more than 1 point of accuracy below the dense network, and the last kept %
+ * before that (NAN: never, then *last is the smallest kept %). */
+static double one_point_loss(const lr_table *T, int cc, int cl, int cp, size_t m, double p, double dense, double *last)
+{
+    *last = NAN;
+    for (size_t i = 0; i < T->nrows; i++) {
+        const double *r = lr_table_row(T, i);
+        if (r[cl] >= 0 || (size_t)r[cc] != m || r[cp] != p) continue;
+        double kept = 100 * lr_rf_num(T, i, "kept_frac");
+        if (lr_rf_num(T, i, "accuracy") < dense - 0.01) return kept;
+        *last = kept;
+    }
+    return NAN;
+}
+
 static int report_prune(const lr_results_file *rf, const lr_table *T, FILE *out)
 {
     int cc = lr_table_col(T, "compressor"), cl = lr_table_col(T, "layer_index"), cp = lr_table_col(T, "point");
     if (cc < 0 || cl < 0 || cp < 0) LR_ERROR(LR_EDATA, "/trials lacks the lq prune columns");
-    double acc = NAN;
+    double acc = NAN, epochs = NAN;
     lr_h5_get_attr_f64(rf->file, "accuracy_dense", &acc);
-    fprintf(out, "pruning WITHOUT retraining (lrlab's training engine lands separately); dense accuracy %.4f\n", acc);
+    if (H5Aexists(rf->file, "retrain_epochs") > 0) lr_h5_get_attr_f64(rf->file, "retrain_epochs", &epochs);
+    if (isnan(epochs))
+        fprintf(out, "pruning WITHOUT retraining (train.epochs = 0: the dump's weights); dense accuracy %.4f\n", acc);
+    else
+        fprintf(out, "pruning WITH retraining (%g epochs per round after rewinding to the initialisation); dense "
+                     "accuracy %.4f\n", epochs, acc);
     fprintf(out, "%6s %6s %6s %-9s %5s %10s %9s\n", "point", "q", "c", "method", "round", "kept %", "accuracy");
+    size_t npoints = 0;
     for (size_t i = 0; i < T->nrows; i++) {
         const double *r = lr_table_row(T, i);
+        if ((size_t)r[cp] + 1 > npoints) npoints = (size_t)r[cp] + 1;
         if (r[cl] >= 0) continue;
         fprintf(out, "%6.0f %6.3g %6.3g %-9s %5.0f %10.4g %9.4f\n", r[cp], lr_rf_num(T, i, "q_lq"), lr_rf_num(T, i, "prune_c"),
                 lr_table_name_at(T, i, (size_t)cc), lr_rf_num(T, i, "round"), 100 * lr_rf_num(T, i, "kept_frac"),
                 lr_rf_num(T, i, "accuracy"));
     }
+    fprintf(out, "\n1-point loss: the weights kept (%%) at which each method first loses more than 1 point of accuracy "
+                 "against the dense %.4f, and the last level within 1 point\n", acc);
+    fprintf(out, "%6s %6s %6s %-9s %14s %16s\n", "point", "q", "c", "method", "first > 1 pt", "last within 1 pt");
+    for (size_t p = 0; p < npoints; p++)
+        for (size_t m = 0; m < T->cols[cc].ndict; m++) {
+            size_t i0 = T->nrows;
+            for (size_t i = 0; i < T->nrows && i0 == T->nrows; i++)
+                if ((size_t)lr_table_row(T, i)[cp] == p && (size_t)lr_table_row(T, i)[cc] == m) i0 = i;
+            if (i0 == T->nrows) continue;
+            double last, first = one_point_loss(T, cc, cl, cp, m, (double)p, acc, &last);
+            char fs[32];
+            if (isnan(first)) snprintf(fs, sizeof fs, "never");
+            else snprintf(fs, sizeof fs, "%.4g", first);
+            fprintf(out, "%6zu %6.3g %6.3g %-9s %14s %16.4g\n", p, lr_rf_num(T, i0, "q_lq"), lr_rf_num(T, i0, "prune_c"),
+                    T->cols[cc].dict[m], fs, last);
+        }
     return LR_OK;
 }
 
@@ -187,7 +226,7 @@ int lr_lq_report(const lr_results_file *rf, FILE *out)
 
 static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const char *stem, const char *plots_dir,
                       FILE *log, const char *fig, const char *dat, const char *what, const char *columns,
-                      const char *names, size_t n, size_t n2)
+                      const char *names, size_t n, size_t n2, const char *subtitle)
 {
     static const char *const fmts[2] = {"pdf", "png"};
     char title[600];
@@ -210,6 +249,7 @@ static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const 
         lr_gp_vars_str(&v, "fmt", fmts[fm]);
         lr_gp_vars_str(&v, "title", title);
         lr_gp_vars_str(&v, "names", names);
+        lr_gp_vars_str(&v, "subtitle", subtitle);
         lr_gp_vars_num(&v, "n", "%zu", n);
         lr_gp_vars_num(&v, "n2", "%zu", n2);
         status = lr_gp_run(plots_dir, script, &v);
@@ -287,7 +327,7 @@ static int plot_network(const lr_table *T, const lr_gp_session *gs, char *names,
 
 /* accuracy.dat: per method at point 0 a block "kept% accuracy"; si.dat: per layer a block
  * "round mean SI_q" of the adaptive rule at point 0. */
-static int plot_prune(const lr_table *T, const lr_gp_session *gs, char *names, size_t cap, size_t *nm_out,
+static int plot_prune(const lr_table *T, const lr_gp_session *gs, double acc_dense, char *names, size_t cap, size_t *nm_out,
                       char *lnames, size_t lcap, size_t *nl_out)
 {
     int cc = lr_table_col(T, "compressor"), cl = lr_table_col(T, "layer_index"), cp = lr_table_col(T, "point"),
@@ -318,6 +358,15 @@ static int plot_prune(const lr_table *T, const lr_gp_session *gs, char *names, s
             fprintf(f, "\n\n");
             blocks++;
         }
+    }
+    /* the dense network, a horizontal line across the figure's range */
+    if (f) {
+        double lo = 100;
+        for (size_t i = 0; i < T->nrows; i++)
+            if (lr_table_row(T, i)[cl] < 0) lo = fmin(lo, 100 * lr_rf_num(T, i, "kept_frac"));
+        fprintf(f, "\"dense\"\n%.10g %.10g\n100 %.10g\n\n\n", lo, acc_dense, acc_dense);
+        append_name(names, cap, "dense");
+        blocks++;
     }
     if (!f || fclose(f) != 0) return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write accuracy.dat", gs->dir);
     for (size_t i = 0; i < T->nrows; i++)
@@ -359,23 +408,28 @@ int lr_lq_plot(const lr_results_file *rf, const char *stem, const char *plots_di
         status = plot_vectors(T, &gs, names, sizeof names, &n);
         if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "tightness", "tightness.dat",
                                        "per distribution or dump layer: the median tightness of lq_l1 and lq_l2 at each kept count k",
-                                       "k\ttight_l1\ttight_l2", names, n, 0);
+                                       "k\ttight_l1\ttight_l2", names, n, 0, "");
         break;
     case LQ_NETWORK:
         status = plot_network(T, &gs, names, sizeof names, &n);
         if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "degrade", "degrade.dat",
                                        "per activation and trial: the bound lq_degrade, the measured output change and the bound's first step",
-                                       "lq_degrade\tout_change\tout_linear", names, n, 0);
+                                       "lq_degrade\tout_change\tout_linear", names, n, 0, "");
         break;
-    case LQ_PRUNE:
-        status = plot_prune(T, &gs, names, sizeof names, &n, lnames, sizeof lnames, &n2);
+    case LQ_PRUNE: {
+        double acc = NAN;
+        lr_h5_get_attr_f64(rf->file, "accuracy_dense", &acc);
+        const char *sub = H5Aexists(rf->file, "retrain_epochs") > 0 ? "rewound, retrained" : "no retraining";
+        status = plot_prune(T, &gs, acc, names, sizeof names, &n, lnames, sizeof lnames, &n2);
         if (status == LR_OK) status = run_figure(&gs, rf, stem, plots_dir, log, "accuracy", "accuracy.dat",
-                                       "per pruning method (no retraining): weights kept (%) and test accuracy, round by round",
-                                       "kept_percent\taccuracy", names, n, 0);
+                                       "per pruning method (and low-rank truncation; last block: the dense network): "
+                                       "weights kept (%; low rank: factor parameters) and test accuracy, round by round",
+                                       "kept_percent\taccuracy", names, n, 1, sub);
         if (status == LR_OK && n2) status = run_figure(&gs, rf, stem, plots_dir, log, "si", "si.dat",
                                        "per layer: the adaptive rule's round and its neurons' mean SI_q over the survivors",
-                                       "round\tsi_q_mean", lnames, n2, 0);
+                                       "round\tsi_q_mean", lnames, n2, 0, sub);
         break;
+    }
     default: status = lr_error(LR_EDATA, __FILE__, __LINE__, "/trials of an lq file has no rows or no part column");
     }
     lr_gp_session_close(&gs);

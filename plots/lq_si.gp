@@ -1,10 +1,11 @@
 # The mean l_q sparsity index of each layer's neurons (over their surviving weights) across
-# the rounds of the adaptive rule, no retraining (lrlab plot, experiment lq, part prune).
-# lrlab plot sets (besides the style's variables, plots/style.gp): dir, out, fmt, title, names, n, n2.
+# the rounds of the adaptive rule, with or without retraining (subtitle says) (lrlab plot, experiment lq, part prune).
+# lrlab plot sets (besides the style's variables, plots/style.gp): dir, out, fmt, title, names, n, n2, subtitle.
 if (!exists("dpw")) dpw = 3.5
 if (!exists("dph")) dph = 3.0
 load plotsdir."/style.gp"
-set title title."\nSI_q per layer over the adaptive rule's rounds (measured)"
+if (!exists("subtitle")) subtitle = ""
+set title title."\nadaptive rule: SI_q per layer, ".subtitle
 set xlabel "round r (0: dense)"
 set ylabel "mean SI_q of survivors (1: equal)"
 array colours[8] = ["#1b62a5", "#d1495b", "#2a9d55", "#e09f3e", "#7b4fa3", "#00798c", "#6b4e16", "#888888"]

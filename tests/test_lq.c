@@ -1,7 +1,8 @@
 /* l_q soft sparsity (src/compress/lq.h, src/bounds/lq.c; THEORY.md section 7): the index's
  * range and invariances, the norms' scaling, top-k against a plain selection, the
  * truncation bounds on heavy-tailed vectors, the adaptive rule's m against its formula
- * evaluated directly, the pruning loop's invariants, and the degradation bound on random
+ * evaluated directly, the pruning loop's invariants (with retraining through the training
+ * engine: pruned weights stay exactly 0), and the degradation bound on random
  * one-hidden-layer networks, checked over the cube's vertices. */
 #include <CUnit/CUnit.h>
 #include <gsl/gsl_randist.h>
@@ -11,6 +12,7 @@
 
 #include "bounds/bounds.h"
 #include "compress/lq.h"
+#include "compress/lq_train.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "tests.h"
@@ -388,6 +390,121 @@ static void test_loop_invariants(void)
     gsl_rng_free(g);
 }
 
+/* After each round of the loop with lr_lq_retrain: masks only shrink, no neuron loses more
+ * than 90% of its survivors, every pruned weight is exactly 0 in the layers and in the
+ * engine's network, and (epochs = 0) every survivor and bias is its initial value exactly,
+ * or (epochs > 0) retraining moved the survivors. */
+typedef struct retrain_check {
+    lr_lq_retrainer *rt;
+    const lr_mat *W0;
+    unsigned char *prev[2];
+    int bad_shrink, bad_cap, bad_zero, bad_rewind, moved;
+} retrain_check;
+
+static int check_retrained(void *ctx, const lr_mask_layer *layers, size_t nl, size_t round)
+{
+    retrain_check *c = ctx;
+    (void)round;
+    const lr_tnet *net = c->rt->net;
+    for (size_t l = 0; l < nl; l++) {
+        const lr_mask_layer *L = &layers[l];
+        size_t n0 = L->W.rows;
+        for (size_t j = 0; j < L->W.cols; j++) {
+            size_t before = 0, after = 0;
+            for (size_t i = 0; i < n0; i++) {
+                size_t at = i + j * n0;
+                before += c->prev[l][at], after += L->mask[at];
+                if (L->mask[at] && !c->prev[l][at]) c->bad_shrink++;
+                if (!L->mask[at] && (L->W.data[at] != 0.0 || net->layers[l].W[at] != 0.0)) c->bad_zero++;
+                if (L->mask[at] && L->W.data[at] != c->W0[l].data[at]) {
+                    if (c->rt->epochs) c->moved++;
+                    else c->bad_rewind++;
+                }
+            }
+            if ((double)(before - after) > 0.9 * (double)before) c->bad_cap++;
+        }
+        const lr_tlayer *T = &net->layers[l];
+        for (size_t k = 0; !c->rt->epochs && k < T->n1; k++)
+            if (T->b[k] != c->rt->theta_init[(T->b - net->theta) + k]) c->bad_rewind++;
+        memcpy(c->prev[l], L->mask, n0 * L->W.cols);
+    }
+    return LR_OK;
+}
+
+static void test_retrain_masked(void)
+{
+    gsl_rng *g = lr_rng_alloc();
+    gsl_rng_set(g, 16);
+    enum { D = 12, H = 9, K = 4, N = 96 };
+    lr_tlayer_spec spec[2] = {{.n_out = H, .act = LR_ACT_RELU}, {.n_out = K, .act = LR_TRAIN_ACT_NONE}};
+    lr_tnet *net = lr_tnet_alloc(D, spec, 2, 32);
+    CU_ASSERT_FATAL(net != NULL);
+    CU_ASSERT_EQUAL_FATAL(lr_tnet_init_random(net, g), LR_OK);
+    double *theta0 = malloc(net->nparams * sizeof(double)), *x = malloc(N * D * sizeof(double));
+    long *y = malloc(N * sizeof(long));
+    CU_ASSERT_FATAL(theta0 && x && y);
+    memcpy(theta0, net->theta, net->nparams * sizeof(double));
+    for (size_t i = 0; i < N; i++) {
+        y[i] = (long)gsl_rng_uniform_int(g, K);
+        for (size_t d = 0; d < D; d++) x[i * D + d] = gsl_ran_gaussian(g, 1.0) + (d % K == (size_t)y[i] ? 1.5 : 0.0);
+    }
+    lr_train_data data = {.x = x, .labels = y, .N = N};
+    /* Optimisers whose plain step would move a zero weight: momentum, decoupled decay. */
+    lr_optim_opts opts[2] = {{.kind = LR_OPT_ADAMW, .lr = 1e-2, .weight_decay = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8},
+                             {.kind = LR_OPT_SGD, .lr = 0.05, .momentum = 0.9, .weight_decay = 1e-2}};
+    size_t shape[2][2] = {{D, H}, {H, K}};
+    double *W[2], *W0d[2];
+    unsigned char *mask[2];
+    lr_mat W0[2];
+    lr_mask_layer L[2];
+    retrain_check c = {0};
+    for (int l = 0; l < 2; l++) {
+        size_t n = shape[l][0] * shape[l][1];
+        W[l] = malloc(n * sizeof(double)), W0d[l] = malloc(n * sizeof(double)), mask[l] = malloc(n), c.prev[l] = malloc(n);
+        CU_ASSERT_FATAL(W[l] && W0d[l] && mask[l] && c.prev[l]);
+        memcpy(W0d[l], theta0 + (net->layers[l].W - net->theta), n * sizeof(double));
+        W0[l] = lr_mat_wrap(W0d[l], shape[l][0], shape[l][1]);
+        L[l] = (lr_mask_layer){lr_mat_wrap(W[l], shape[l][0], shape[l][1]), mask[l]};
+    }
+    c.W0 = W0;
+    for (int variant = 0; variant < 4; variant++) {
+        lr_lq_retrainer rt = {.net = net, .data = &data, .theta_init = theta0, .opt = opts[variant % 2],
+                              .loss = LR_LOSS_SOFTMAX_CE, .epochs = variant < 2 ? 3 : 0, .batch = 16, .seed = 7};
+        c.rt = &rt;
+        /* the "trained" network: the initial one after a few dense epochs */
+        memcpy(net->theta, theta0, net->nparams * sizeof(double));
+        lr_optim *opt = lr_optim_alloc(net->nparams, &rt.opt);
+        for (int e = 0; e < 3; e++) CU_ASSERT_EQUAL(lr_train_epoch(net, opt, &data, 16, LR_LOSS_SOFTMAX_CE, NULL, g, NULL), LR_OK);
+        lr_optim_free(opt);
+        for (int l = 0; l < 2; l++) {
+            lr_mask_fill(&L[l]);
+            memset(c.prev[l], 1, shape[l][0] * shape[l][1]);
+        }
+        CU_ASSERT_EQUAL_FATAL(lr_lq_weights_from_net(net, L, 2), LR_OK);
+        lr_prune_opts o = lr_prune_opts_default();
+        o.rule = variant % 2 ? LR_PRUNE_MAGNITUDE : LR_PRUNE_ADAPTIVE;
+        o.rounds = 5;
+        CU_ASSERT_EQUAL(lr_prune_loop(L, 2, W0, &o, lr_lq_retrain, &rt, check_retrained, &c), LR_OK);
+        CU_ASSERT(lr_mask_kept(&L[0]) < D * H);
+    }
+    CU_ASSERT_EQUAL(c.bad_shrink, 0);
+    CU_ASSERT_EQUAL(c.bad_cap, 0);
+    CU_ASSERT_EQUAL(c.bad_zero, 0);
+    CU_ASSERT_EQUAL(c.bad_rewind, 0);
+    CU_ASSERT(c.moved > 0);
+    /* a mask on a factored layer is refused */
+    lr_tlayer_spec fspec[1] = {{.n_out = 3, .act = LR_TRAIN_ACT_NONE, .rank = 2}};
+    lr_tnet *fnet = lr_tnet_alloc(4, fspec, 1, 4);
+    const unsigned char *fm[1] = {mask[0]};
+    CU_ASSERT_EQUAL(lr_tnet_set_masks(fnet, fm), LR_EINVAL);
+    lr_clear_error();
+    lr_tnet_free(fnet);
+    for (int l = 0; l < 2; l++) free(W[l]), free(W0d[l]), free(mask[l]), free(c.prev[l]);
+    free(theta0), free(x), free(y);
+    lr_tnet_free(net);
+    gsl_rng_free(g);
+}
+
 void lr_tests_lq(void)
 {
     CU_pSuite s = CU_add_suite("lq soft sparsity", NULL, NULL);
@@ -397,4 +514,5 @@ void lr_tests_lq(void)
     CU_add_test(s, "truncation bounds on heavy tails, degradation bound on random networks", test_truncation_bounds);
     CU_add_test(s, "adaptive m = its formula evaluated directly", test_adaptive_m);
     CU_add_test(s, "pruning loop: masks shrink, <= 90% per round, rewinding exact", test_loop_invariants);
+    CU_add_test(s, "retraining through the engine: pruned weights stay 0, rewinding exact", test_retrain_masked);
 }

@@ -29,9 +29,9 @@
  *
  * The iterative loop (lr_prune_loop) repeats: a step, rewinding every survivor to its
  * initial weight (pruned weights set to 0), then retrain(ctx, layers, nl, round), a
- * callback that may be NULL: lrlab has no training engine yet, so a NULL retrain means
- * "no retraining" and the loop is a pure pruning schedule.  docs/architecture.md
- * describes the seam. */
+ * callback that may be NULL ("no retraining": the loop is a pure pruning schedule);
+ * lr_lq_retrain (compress/lq_train.h) retrains through lrlab's training engine with the
+ * masks held.  docs/architecture.md describes the seam. */
 #ifndef LR_COMPRESS_LQ_H
 #define LR_COMPRESS_LQ_H
 

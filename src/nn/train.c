@@ -132,6 +132,26 @@ lr_tnet *lr_tnet_alloc(size_t in_dim, const lr_tlayer_spec *specs, size_t nlayer
     return net;
 }
 
+int lr_tnet_set_masks(lr_tnet *net, const unsigned char *const *masks)
+{
+    for (size_t l = 0; masks && l < net->nlayers; l++)
+        if (masks[l] && net->layers[l].rmax)
+            LR_ERRORF(LR_EINVAL, "lr_tnet_set_masks: layer %zu is factored; masks prune dense layers", l);
+    for (size_t l = 0; l < net->nlayers; l++) net->layers[l].mask = masks ? masks[l] : NULL;
+    return LR_OK;
+}
+
+void lr_tnet_apply_masks(lr_tnet *net, int weights)
+{
+    for (size_t l = 0; l < net->nlayers; l++) {
+        lr_tlayer *L = &net->layers[l];
+        if (!L->mask || L->rmax) continue;
+        double *x = weights ? L->W : L->gW;
+        for (size_t i = 0; i < L->n0 * L->n1; i++)
+            if (!L->mask[i]) x[i] = 0.0;
+    }
+}
+
 static double uniform_pm(gsl_rng *r, double bound) { return bound * (2.0 * gsl_rng_uniform(r) - 1.0); }
 
 int lr_tnet_init_random(lr_tnet *net, gsl_rng *r)

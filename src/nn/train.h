@@ -67,6 +67,11 @@ typedef struct lr_tlayer {
     /* Views into theta and grad: W n1 x n0, U n0 x rmax, V n1 x rmax (row-major), b n1. */
     double *W, *U, *V, *b;
     double *gW, *gU, *gV, *gb;
+    /* Dense layers: a caller-owned pruning mask beside W (n1 x n0 bytes, row-major like W,
+     * 1 = trainable, 0 = pruned), or NULL.  lr_train_epoch zeroes the pruned entries of the
+     * gradient before each optimiser step and of W after it, so pruned weights stay exactly
+     * 0 during retraining (src/compress/lq.h's pruning loop). */
+    const unsigned char *mask;
 } lr_tlayer;
 
 typedef struct lr_tnet {
@@ -115,6 +120,12 @@ int lr_tnet_correct(lr_tnet *net, const double *x, const long *labels, size_t N,
 
 /* The dense weight of a layer (n1 x n0, PyTorch's layout): W, or V_k U_k^T at the kept rank. */
 int lr_tnet_dense_weight(const lr_tnet *net, size_t layer, double *W);
+
+/* Pruning masks (lr_tlayer.mask): masks[l] for every layer (NULL entries: no mask; a mask
+ * on a factored layer is LR_EINVAL).  masks NULL clears every mask. */
+int lr_tnet_set_masks(lr_tnet *net, const unsigned char *const *masks);
+/* Zero the masked entries of W (weights = 1) or of its gradient (weights = 0). */
+void lr_tnet_apply_masks(lr_tnet *net, int weights);
 
 /* ---- optimisers ---- */
 typedef struct lr_optim_opts {
@@ -184,8 +195,9 @@ typedef struct lr_epoch_stats {
 
 /* One epoch: a seeded shuffle of the N samples (gsl_ran_shuffle from r), batches of `batch`
  * (the last one shorter, as PyTorch's DataLoader with drop_last = False), per batch LoD's
- * ranks (lod may be NULL: dense training), the gradient, an optimiser step, LoD's prox and
- * mask; at the end LoD's pruning. */
+ * ranks (lod may be NULL: dense training), the gradient (its pruned entries zeroed: lr_tlayer.
+ * mask), an optimiser step, the pruned weights zeroed again, LoD's prox and mask; at the end
+ * LoD's pruning. */
 int lr_train_epoch(lr_tnet *net, lr_optim *opt, const lr_train_data *data, size_t batch, lr_loss_kind loss,
                    const lr_lod_opts *lod, gsl_rng *r, lr_epoch_stats *st);
 

@@ -36,7 +36,11 @@ int lr_train_epoch(lr_tnet *net, lr_optim *opt, const lr_train_data *data, size_
         if (lod) status = lr_lod_sample_ranks(net, lod, r, ranks);
         double lb = 0.0;
         if (status == LR_OK) status = lr_tnet_loss_grad(net, xb, n, yb, tb, loss, lod ? ranks : NULL, &lb);
+        /* Masked (pruned) weights: no gradient, so Adam's moments stay 0 for them, and W
+         * re-zeroed after the step, which weight decay or momentum could otherwise move. */
+        if (status == LR_OK) lr_tnet_apply_masks(net, 0);
         if (status == LR_OK) status = lr_optim_step(opt, net->theta, net->grad);
+        if (status == LR_OK) lr_tnet_apply_masks(net, 1);
         if (status == LR_OK && lod) {
             lr_lod_prox(net, opt->o.lr * lod->lambda);
             lr_lod_mask(net);
