@@ -99,7 +99,7 @@ def main():
     print(f"{a.trials} trials x {a.steps} steps: lrlab {mc:.2f} s, PyTorch {mp:.2f} s, ratio lrlab/PyTorch {mc / mp:.3f}")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"machine": machine_record(), "trials": a.trials, "steps": a.steps, "lrlab_s": t_c, "torch_s": t_py,
+            json.dump({"machine": dict(machine_record(np.__version__, with_date=True), torch=torch.__version__), "trials": a.trials, "steps": a.steps, "lrlab_s": t_c, "torch_s": t_py,
                        "median_lrlab_s": mc, "median_torch_s": mp, "ratio": mc / mp, "torch_max_sine": worst}, f, indent=1)
 
 
