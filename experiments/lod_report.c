@@ -1,0 +1,186 @@
+/* `lrlab report` and `lrlab plot` for a `lod` results file (experiment lod, lod.c):
+ *   recovery problems  per trial the largest sines over b (column and row spaces), the largest
+ *                      relative error of W_b and of the singular values, and the verdict
+ *                      "every angle below 1e-6"; figures STEM_angles (the largest sine over b
+ *                      and both sides against the training step, log y, a curve per trial) and
+ *                      STEM_importance (relative importance per component, log y);
+ *   planted            per trial the kept rank against the true one, "hits N/N"; figure
+ *                      STEM_importance (before the last pruning, with the threshold). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "io/h5.h"
+#include "lod.h"
+#include "plot/gnuplot.h"
+#include "run/table.h"
+
+/* The recovery verdict's threshold (THEORY.md section 6: principal angles to 1e-6). */
+#define LOD_ANGLE_TOL 1e-6
+
+static int problem_of(const lr_table *T)
+{
+    int cp = lr_table_col(T, "problem");
+    if (cp < 0 || !T->nrows) return -1;
+    const char *name = lr_table_name_at(T, 0, (size_t)cp);
+    for (int p = 0; p < LOD_NPROBLEMS; p++)
+        if (name && !strcmp(name, lod_problem_names[p])) return p;
+    return -1;
+}
+
+static int is_component(const lr_table *T, size_t i)
+{
+    const char *k = lr_table_name_at(T, i, (size_t)lr_table_col(T, "row_kind"));
+    return k && !strcmp(k, lod_row_names[0]);
+}
+
+static int report_recovery(const lr_table *T, int problem, FILE *out)
+{
+    fprintf(out, "LoD linear recovery, %s inputs%s: sines of the largest principal angles between the trained and the true\n"
+                 "nested subspaces (left: column space of V_b, right: of U_b), every b = 1..r\n",
+            lod_problem_names[problem], problem == LOD_AUTOENCODER ? " (ordered PCA)" : "");
+    fprintf(out, "%6s %6s %4s %12s %12s %12s %12s\n", "point", "trial", "r", "max sin_L", "max sin_R", "max rel_err", "max sv err");
+    double all = 0.0;
+    size_t ntr = 0, good = 0;
+    for (size_t i = 0; i < T->nrows;) {
+        double pt = lr_rf_num(T, i, "point"), tr = lr_rf_num(T, i, "trial"), sl = 0, sr = 0, re = 0, se = 0;
+        size_t r = 0;
+        for (; i < T->nrows && lr_rf_num(T, i, "point") == pt && lr_rf_num(T, i, "trial") == tr; i++) {
+            if (!is_component(T, i)) continue;
+            r++;
+            sl = fmax(sl, lr_rf_num(T, i, "sin_left")), sr = fmax(sr, lr_rf_num(T, i, "sin_right"));
+            re = fmax(re, lr_rf_num(T, i, "rel_err"));
+            se = fmax(se, fabs(lr_rf_num(T, i, "sv_trained") - lr_rf_num(T, i, "sv_true")) / lr_rf_num(T, i, "sv_true"));
+        }
+        /* NaN compares false: a NaN angle is never below the threshold */
+        double worst = fmax(sl, sr);
+        if (isnan(sl) || isnan(sr)) worst = NAN;
+        ntr++, good += worst < LOD_ANGLE_TOL;
+        all = isnan(worst) || isnan(all) ? NAN : fmax(all, worst);
+        fprintf(out, "%6.0f %6.0f %4zu %12.3e %12.3e %12.3e %12.3e\n", pt, tr, r, sl, sr, re, se);
+    }
+    fprintf(out, "verdict: %s: max sine over every b, side and trial %.3e; %zu/%zu trials below %.0e (%s)\n",
+            lod_problem_names[problem], all, good, ntr, LOD_ANGLE_TOL, good == ntr && ntr ? "recovered" : "NOT recovered");
+    return LR_OK;
+}
+
+static int report_planted(const lr_table *T, FILE *out)
+{
+    fprintf(out, "LoD planted rank with the hierarchical group lasso and end-of-epoch pruning\n");
+    fprintf(out, "%6s %6s %8s %10s %10s  %s\n", "point", "trial", "lambda", "true rank", "kept rank", "relative importance t = 1..");
+    size_t n = 0, hits = 0;
+    for (size_t i = 0; i < T->nrows;) {
+        double pt = lr_rf_num(T, i, "point"), tr = lr_rf_num(T, i, "trial");
+        double kept = lr_rf_num(T, i, "rank_kept"), truth = lr_rf_num(T, i, "rank_true");
+        fprintf(out, "%6.0f %6.0f %8.3g %10.0f %10.0f ", pt, tr, lr_rf_num(T, i, "lambda"), truth, kept);
+        for (; i < T->nrows && lr_rf_num(T, i, "point") == pt && lr_rf_num(T, i, "trial") == tr; i++)
+            fprintf(out, " %.2e", lr_rf_num(T, i, "importance"));
+        fprintf(out, "\n");
+        n++, hits += kept == truth;
+    }
+    fprintf(out, "verdict: planted rank survives pruning in %zu/%zu trials (%s)\n", hits, n, hits == n && n ? "exact" : "NOT exact");
+    return LR_OK;
+}
+
+int lr_lod_report(const lr_results_file *rf, FILE *out)
+{
+    lr_table *T = NULL;
+    LR_TRY(lr_h5_read_table(rf->file, "trials", &T));
+    int p = problem_of(T), s;
+    if (p < 0) s = lr_error(LR_EDATA, __FILE__, __LINE__, "/trials of a lod file has no rows or no problem column");
+    else if (lr_table_col(T, "row_kind") < 0) s = lr_error(LR_EDATA, __FILE__, __LINE__, "/trials of a lod file lacks row_kind");
+    else s = p == LOD_PLANTED ? report_planted(T, out) : report_recovery(T, p, out);
+    lr_table_free(T);
+    return s;
+}
+
+/* ---- figures ---- */
+
+static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log,
+                      const char *fig, const char *what, const char *columns, size_t n, const char *problem, double tol)
+{
+    static const char *const fmts[2] = {"pdf", "png"};
+    char title[600], dat[64], tsv[4200];
+    snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    snprintf(dat, sizeof dat, "%s.dat", fig);
+    snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, fig);
+    lr_plot_style style;
+    lr_plot_style_read(rf->config, &style);
+    int status = lr_gp_export_tsv(gs, (const char *const[]){dat}, 1, what, columns, tsv);
+    lr_gp_vars v;
+    lr_gp_vars_init(&v);
+    for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
+        char script[64], out[4200];
+        snprintf(script, sizeof script, "lod_%s.gp", fig);
+        snprintf(out, sizeof out, "%s_%s.%s", stem, fig, fmts[fm]);
+        lr_gp_vars_clear(&v);
+        lr_gp_vars_style(&v, &style, plots_dir);
+        lr_gp_vars_str(&v, "dir", gs->dir);
+        lr_gp_vars_str(&v, "out", out);
+        lr_gp_vars_str(&v, "fmt", fmts[fm]);
+        lr_gp_vars_str(&v, "title", title);
+        lr_gp_vars_str(&v, "problem", problem);
+        lr_gp_vars_num(&v, "n", "%zu", n);
+        lr_gp_vars_num(&v, "tol", "%.17g", tol);
+        status = lr_gp_run(plots_dir, script, &v);
+        if (status == LR_OK && fm == 1 && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png,tsv}\n", stem, fig);
+    }
+    lr_gp_vars_free(&v);
+    return status;
+}
+
+/* One data block per trial of the rows `want` (1: trace rows, step and sine; 0: component
+ * rows, b and importance), blocks separated by two blank lines; *blocks: how many. */
+static int write_blocks(const lr_table *T, const lr_gp_session *gs, const char *name, int want, size_t *blocks)
+{
+    FILE *f = lr_gp_session_fopen(gs, name);
+    *blocks = 0;
+    for (size_t i = 0; f && i < T->nrows;) {
+        double pt = lr_rf_num(T, i, "point"), tr = lr_rf_num(T, i, "trial");
+        int any = 0;
+        for (; i < T->nrows && lr_rf_num(T, i, "point") == pt && lr_rf_num(T, i, "trial") == tr; i++) {
+            if (is_component(T, i) == want) continue;
+            if (!any++) fprintf(f, "\"trial %.0f\"\n", tr);
+            double y = want ? lr_rf_num(T, i, "sin_left") : lr_rf_num(T, i, "importance");
+            fprintf(f, "%.10g %.10g\n", want ? lr_rf_num(T, i, "step") : lr_rf_num(T, i, "b"), y > 0 ? y : NAN);
+        }
+        if (any) fprintf(f, "\n\n"), (*blocks)++;
+    }
+    if (!f || fclose(f) != 0) return lr_error(LR_EIO, __FILE__, __LINE__, "%s: cannot write %s", gs->dir, name);
+    return LR_OK;
+}
+
+int lr_lod_plot(const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log)
+{
+    lr_table *T = NULL;
+    LR_TRY(lr_h5_read_table(rf->file, "trials", &T));
+    int p = problem_of(T);
+    if (p < 0 || lr_table_col(T, "row_kind") < 0) {
+        lr_table_free(T);
+        LR_ERROR(LR_EDATA, "/trials of a lod file has no rows or no problem column");
+    }
+    lr_gp_session gs = {""};
+    int status = lr_gp_session_open(&gs);
+    if (status != LR_OK) {
+        lr_table_free(T);
+        return status;
+    }
+    size_t n = 0;
+    if (p != LOD_PLANTED) {
+        status = write_blocks(T, &gs, "angles.dat", 1, &n);
+        if (status == LR_OK)
+            status = run_figure(&gs, rf, stem, plots_dir, log, "angles",
+                                "per trial: full-batch step and the largest sine of a principal angle over b and both sides",
+                                "step\tsin_max", n, lod_problem_names[p], LOD_ANGLE_TOL);
+    }
+    if (status == LR_OK) status = write_blocks(T, &gs, "importance.dat", 0, &n);
+    if (status == LR_OK)
+        status = run_figure(&gs, rf, stem, plots_dir, log, "importance",
+                            "per trial: component b and its relative importance ||U_{:,b:}||_F ||V_{:,b:}||_F / ||U||_F ||V||_F",
+                            "b\timportance", n, lod_problem_names[p], p == LOD_PLANTED ? lr_rf_num(T, 0, "prune_tol") : -1.0);
+    lr_gp_session_close(&gs);
+    lr_table_free(T);
+    return status;
+}
