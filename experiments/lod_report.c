@@ -101,33 +101,20 @@ int lr_lod_report(const lr_results_file *rf, FILE *out)
 static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const char *stem, const char *plots_dir, FILE *log,
                       const char *fig, const char *what, const char *columns, size_t n, const char *problem, double tol)
 {
-    static const char *const fmts[2] = {"pdf", "png"};
-    char title[600], dat[64], tsv[4200];
+    char title[600], dat[64], script[64];
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
     snprintf(dat, sizeof dat, "%s.dat", fig);
-    snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, fig);
+    snprintf(script, sizeof script, "lod_%s", fig);
     lr_plot_style style;
     lr_plot_style_read(rf->config, &style);
-    int status = lr_gp_export_tsv(gs, (const char *const[]){dat}, 1, what, columns, tsv);
-    lr_gp_vars v;
-    lr_gp_vars_init(&v);
-    for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
-        char script[64], out[4200];
-        snprintf(script, sizeof script, "lod_%s.gp", fig);
-        snprintf(out, sizeof out, "%s_%s.%s", stem, fig, fmts[fm]);
-        lr_gp_vars_clear(&v);
-        lr_gp_vars_style(&v, &style, plots_dir);
-        lr_gp_vars_str(&v, "dir", gs->dir);
-        lr_gp_vars_str(&v, "out", out);
-        lr_gp_vars_str(&v, "fmt", fmts[fm]);
-        lr_gp_vars_str(&v, "title", title);
-        lr_gp_vars_str(&v, "problem", problem);
-        lr_gp_vars_num(&v, "n", "%zu", n);
-        lr_gp_vars_num(&v, "tol", "%.17g", tol);
-        status = lr_gp_run(plots_dir, script, &v);
-        if (status == LR_OK && fm == 1 && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png,tsv}\n", stem, fig);
-    }
-    lr_gp_vars_free(&v);
+    lr_gp_vars own;
+    lr_gp_vars_init(&own);
+    lr_gp_vars_str(&own, "problem", problem);
+    lr_gp_vars_num(&own, "n", "%zu", n);
+    lr_gp_vars_num(&own, "tol", "%.17g", tol);
+    int status = lr_gp_figure(gs, plots_dir, &style, script, stem, fig, title, (const char *const[]){dat}, 1, what,
+                              columns, &own, log);
+    lr_gp_vars_free(&own);
     return status;
 }
 

@@ -259,6 +259,39 @@ void lr_gp_vars_style(lr_gp_vars *v, const lr_plot_style *st, const char *plots_
     lr_gp_vars_str(v, "legend", st->legend);
 }
 
+/* ---- one figure ---- */
+
+int lr_gp_figure(const lr_gp_session *gs, const char *plots_dir, const lr_plot_style *style, const char *script,
+                 const char *stem, const char *fig, const char *title, const char *const *files, size_t nfiles,
+                 const char *what, const char *columns, const lr_gp_vars *own, FILE *log)
+{
+    static const char *const fmts[2] = {"pdf", "png"};
+    if (own && own->status != LR_OK) return lr_error(own->status, __FILE__, __LINE__, "out of memory");
+    char path[4200], gp[256];
+    snprintf(path, sizeof path, "%s_%s.tsv", stem, fig);
+    snprintf(gp, sizeof gp, "%s.gp", script);
+    int status = lr_gp_export_tsv(gs, files, nfiles, what, columns, path);
+    lr_gp_vars v;
+    lr_gp_vars_init(&v);
+    for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
+        snprintf(path, sizeof path, "%s_%s.%s", stem, fig, fmts[fm]);
+        lr_gp_vars_clear(&v);
+        lr_gp_vars_style(&v, style, plots_dir);
+        lr_gp_vars_str(&v, "dir", gs->dir);
+        lr_gp_vars_str(&v, "out", path);
+        lr_gp_vars_str(&v, "fmt", fmts[fm]);
+        lr_gp_vars_str(&v, "title", title);
+        if (own && own->len) {
+            vars_put(&v, "; ", 2);
+            vars_put(&v, own->text, own->len);
+        }
+        status = lr_gp_run(plots_dir, gp, &v);
+    }
+    lr_gp_vars_free(&v);
+    if (status == LR_OK && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png,tsv}\n", stem, fig);
+    return status;
+}
+
 /* ---- data export ---- */
 
 int lr_gp_export_tsv(const lr_gp_session *gs, const char *const *files, size_t nfiles, const char *what,

@@ -92,6 +92,15 @@ void lr_gp_vars_style(lr_gp_vars *v, const lr_plot_style *st, const char *plots_
 int lr_gp_export_tsv(const lr_gp_session *gs, const char *const *files, size_t nfiles, const char *what,
                      const char *columns, const char *path);
 
+/* One figure of a session, the steps every experiment's figure takes: the data files
+ * `files` to STEM_FIG.tsv (lr_gp_export_tsv, with `what` and `columns`), then the script
+ * SCRIPT.gp drawn as STEM_FIG.pdf and STEM_FIG.png with the style's variables, dir, out, fmt
+ * and title set, followed by the figure's own variables `own` (NULL: none), and
+ * "lrlab: wrote STEM_FIG.{pdf,png,tsv}" on log (NULL: silent). */
+int lr_gp_figure(const lr_gp_session *gs, const char *plots_dir, const lr_plot_style *style, const char *script,
+                 const char *stem, const char *fig, const char *title, const char *const *files, size_t nfiles,
+                 const char *what, const char *columns, const lr_gp_vars *own, FILE *log);
+
 /* Tic marks at a set of x values: their distinct values, sorted, as "1 2 4 8" (%g) in out,
  * for the scripts' xtl variable (error.gp, coverage.gp).  Empty when there are more than
  * `max` distinct values or they do not fit in cap (the script then keeps gnuplot's tics). */
