@@ -1,5 +1,6 @@
 #include "h5.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +104,9 @@ int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
         for (size_t c = 0; c < t->ncols; c++) {
             switch (t->cols[c].type) {
             case LR_COL_INT: {
-                int32_t v = (int32_t)row[c];
+                /* a missing value (NaN) is stored as INT32_MIN, read back as NaN (lr_h5_read_table);
+                 * casting NaN to an integer would be undefined behaviour */
+                int32_t v = isfinite(row[c]) && fabs(row[c]) < 2147483647.0 ? (int32_t)row[c] : LR_H5_INT_MISSING;
                 memcpy(p + offset[c], &v, 4);
                 break;
             }
@@ -146,6 +149,7 @@ int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc)
             }
             free(cols);
             if (status == LR_OK && doc) status = lr_h5_attr_str(ds, "description", doc);
+            if (status == LR_OK) status = lr_h5_attr_i64(ds, "int_missing", LR_H5_INT_MISSING);
         }
         if (ds >= 0) H5Dclose(ds);
         H5Pclose(dcpl);
@@ -246,7 +250,9 @@ int lr_h5_read_table(hid_t loc, const char *name, lr_table **out)
                 H5Tinsert(one, t->cols[c].name, 0, H5T_NATIVE_DOUBLE);
                 if (n && H5Dread(ds, one, H5S_ALL, H5S_ALL, H5P_DEFAULT, col) < 0)
                     status = lr_error(LR_EDATA, __FILE__, __LINE__, "cannot read /%s.%s", name, t->cols[c].name);
-                for (hssize_t i = 0; status == LR_OK && i < n; i++) lr_table_row(t, (size_t)i)[c] = col[i];
+                for (hssize_t i = 0; status == LR_OK && i < n; i++)
+                    lr_table_row(t, (size_t)i)[c] =
+                        t->cols[c].type == LR_COL_INT && col[i] == (double)LR_H5_INT_MISSING ? NAN : col[i];
                 H5Tclose(one);
             }
             H5Tclose(mt);

@@ -11,6 +11,7 @@
 #define LR_IO_H5_H
 
 #include <hdf5.h>
+#include <stdint.h>
 
 #include "run/table.h"
 
@@ -23,9 +24,12 @@ hid_t lr_h5_create(const char *path, unsigned flags);
  * Call it before any other HDF5 call, which would clear the stack. */
 const char *lr_h5_error_reason(void);
 
+/* An integer column's missing value (a NaN cell of the table): INT32_MIN in the file. */
+#define LR_H5_INT_MISSING INT32_MIN
+
 int lr_h5_write_table(hid_t loc, const lr_table *t, const char *doc);
 /* Read a compound dataset back into a table (columns typed from the file; names of fixed
- * or variable length, ASCII or UTF-8). */
+ * or variable length, ASCII or UTF-8; LR_H5_INT_MISSING cells of an integer column as NaN). */
 int lr_h5_read_table(hid_t loc, const char *name, lr_table **out);
 
 /* A string attribute is written variable-length UTF-8. */
