@@ -14,7 +14,10 @@
  *                subspaces (ordered PCA);
  *   planted      X Gaussian, Y = X A^T + noise with A of rank lod.true_rank < lod.rank, trained
  *                by minibatch LoD with the hierarchical group lasso (lod.lambda) and end-of-epoch
- *                pruning (lod.prune_tol): which rank survives.
+ *                pruning (lod.prune_tol): which rank survives;
+ *   network      a ReLU MLP on real data trained by LoD, its accuracy at every kept rank next to
+ *                svd_w and dd_rank truncations of the same MLP trained densely, at the same
+ *                parameter counts (lod_network.c, which has its own maths and rows).
  *
  * The truth is always computed from the trial's own data (src/nn/lod_check.h: the minimiser of
  * the empirical loss, W_b = [C S^{-1/2}]_b S^{-1/2}), so noise and finite n change the answer,
@@ -40,18 +43,19 @@
 #include "lod.h"
 #include "nn/lod_check.h"
 #include "nn/train.h"
+#include "nn/train_io.h"
 #include "run/run.h"
 
 #define ROW CblasRowMajor
 
-const char *const lod_problem_names[LOD_NPROBLEMS] = {"isotropic", "covariance", "autoencoder", "planted"};
-const char *const lod_row_names[2] = {"component", "trace"};
+const char *const lod_problem_names[LOD_NPROBLEMS] = {"isotropic", "covariance", "autoencoder", "planted", "network"};
+const char *const lod_row_names[LOD_NROWKINDS] = {"component", "trace", "level"};
 
 const lr_key lr_lod_schema[] = {
     {.path = "lod.problem", .type = LR_KEY_STRING, .def = NAN, .def_str = "isotropic",
-     .choices = "isotropic|covariance|autoencoder|planted",
-     .doc = "linear recovery with isotropic inputs, with an input covariance, a linear autoencoder, or a planted rank "
-            "with the penalty on"},
+     .choices = "isotropic|covariance|autoencoder|planted|network",
+     .doc = "linear recovery with isotropic inputs, with an input covariance, a linear autoencoder, a planted rank "
+            "with the penalty on, or a trained classifier against svd_w and dd_rank truncations (lod_network.c)"},
     {.path = "lod.d", .type = LR_KEY_INT, .def = 12, .min = 1, .max = 4096, .doc = "inputs d"},
     {.path = "lod.m", .type = LR_KEY_INT, .def = 10, .min = 1, .max = 4096,
      .doc = "outputs m (autoencoder: ignored, m = d)"},
@@ -70,9 +74,26 @@ const lr_key lr_lod_schema[] = {
      .doc = "LoD's rank distribution p_b on 1..r"},
     {.path = "lod.geom_p", .type = LR_KEY_REAL, .def = 0.3, .min = 1e-6, .max = 1, .doc = "geometric: p_b ~ p (1-p)^(b-1)"},
     {.path = "lod.lambda", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1e6,
-     .doc = "planted: weight of the hierarchical group lasso"},
+     .doc = "planted, network: weight of the hierarchical group lasso"},
     {.path = "lod.prune_tol", .type = LR_KEY_REAL, .sweepable = 1, .def = 0, .min = 0, .max = 1,
-     .doc = "planted: cut the suffix whose importance is below prune_tol times the first component's"},
+     .doc = "planted, network: cut the suffix whose importance is below prune_tol times the first component's"},
+    {.path = "lod.one_layer", .type = LR_KEY_BOOL, .def = 1,
+     .doc = "network: per step one factored layer (uniformly) gets the drawn rank, the others their kept rank "
+            "(false: each draws its own)"},
+    {.path = "lod.init", .type = LR_KEY_STRING, .def = NAN, .def_str = "random", .choices = "random|dense",
+     .doc = "network: LoD's factors start at PyTorch's scale, or from the trial's densely trained network (balanced SVD)"},
+    {.path = "lod.levels", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[1, 2, 4, 8, 16, 32, 64, 128, 256]", .min = 1,
+     .max = 1e6,
+     .doc = "network: the levels b (increasing) at which every factored layer keeps min(b, its kept rank) components"},
+    {.path = "lod.calib_rows", .type = LR_KEY_INT, .def = 1024, .min = 1, .max = 1e7,
+     .doc = "network: training samples whose activations calibrate dd_rank (and svd_w's layer problems)"},
+    {.path = "lod.test_max", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e9,
+     .doc = "network: use at most this many test samples (0: all)"},
+    {.path = "dump", .type = LR_KEY_STRING, .def = NAN, .def_str = "",
+     .doc = "network, train.source = \"dump\": a layer dump with /inputs and labels (data/README.md)"},
+    {.path = "train.ranks", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[]", .min = 0, .max = 1e6,
+     .doc = "network: r_max of each layer of the LoD network (0: dense); [] : every hidden layer at min(n0, n1), the "
+            "output layer dense"},
     {.path = "train.steps", .type = LR_KEY_INT, .def = 20000, .min = 1, .max = 1e9,
      .doc = "recovery: full-batch expected-gradient steps"},
     {.path = "train.record_every", .type = LR_KEY_INT, .def = 500, .min = 1, .max = 1e9,
@@ -80,13 +101,14 @@ const lr_key lr_lod_schema[] = {
     {.path = "train.lr", .type = LR_KEY_REAL, .def = 0.5, .min = 1e-12, .max = 1e6, .doc = "learning rate"},
     {.path = "train.momentum", .type = LR_KEY_REAL, .def = 0.9, .min = 0, .max = 0.9999, .doc = "SGD momentum"},
     {.path = "train.optimizer", .type = LR_KEY_STRING, .def = NAN, .def_str = "sgd", .choices = "sgd|adam",
-     .doc = "planted: the minibatch optimiser"},
+     .doc = "planted, network: the minibatch optimiser"},
     {.path = "train.epochs", .type = LR_KEY_INT, .def = 40, .min = 1, .max = 1e6, .doc = "planted: epochs"},
     {.path = "train.batch", .type = LR_KEY_INT, .def = 100, .min = 1, .max = 1e7, .doc = "planted: samples per batch"},
     {.path = NULL}};
 
 typedef struct lod_state {
     lod_problem problem;
+    lod_net_state *net; /* problem network */
     size_t d, m, n, r, r0, nrec, steps, every;
     int c_problem, c_row, c_b, c_step, c_sin_left, c_sin_right, c_rel_err, c_sv_trained, c_sv_true, c_importance,
         c_rank_kept, c_rank_true, c_loss;
@@ -94,6 +116,7 @@ typedef struct lod_state {
 
 typedef struct lod_ws {
     double *X, *Y, *G, *O, *Qa, *Qb, *Qt, *Wt, *Wm, *imp, *sv, *work;
+    void *net; /* problem network: lod_network.c's workspace (the buffers above unused) */
 } lod_ws;
 
 static void lod_ws_free(void *p)
@@ -102,6 +125,7 @@ static void lod_ws_free(void *p)
     if (!w) return;
     free(w->X), free(w->Y), free(w->G), free(w->O), free(w->Qa), free(w->Qb), free(w->Qt), free(w->Wt), free(w->Wm);
     free(w->imp), free(w->sv), free(w->work);
+    lod_network_ws_free(w->net);
     free(w);
 }
 
@@ -110,6 +134,10 @@ static void *lod_ws_alloc(const lr_run *run)
     const lod_state *st = run->exp_state;
     lod_ws *w = calloc(1, sizeof *w);
     if (!w) return NULL;
+    if (st->problem == LOD_NETWORK) {
+        if (!(w->net = lod_network_ws_alloc(run, st->net))) lod_ws_free(w), w = NULL;
+        return w;
+    }
     size_t d = st->d, m = st->m, n = st->n, big = d > m ? d : m;
     w->X = malloc(n * d * sizeof(double)), w->Y = malloc(n * m * sizeof(double));
     w->G = malloc((n > big ? n : big) * big * sizeof(double)), w->O = malloc(big * big * sizeof(double));
@@ -352,6 +380,7 @@ static int lod_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
     const lod_state *st = run->exp_state;
     lod_ws *w = wsp;
     for (size_t i = 0; i < run->rows_per_unit; i++) seconds[i] = NAN;
+    if (st->problem == LOD_NETWORK) return lod_network_unit(run, st->net, w->net, point, trial, rng, rows, seconds);
     LR_TRY(make_data(run, st, w, rng, point));
     lr_tlayer_spec spec = {.n_out = st->m, .act = LR_TRAIN_ACT_NONE, .rank = st->r};
     lr_tnet *net = lr_tnet_alloc(st->d, &spec, 1, st->problem == LOD_PLANTED ? (size_t)lr_config_num(run->cfg, point, "train.batch") : st->n);
@@ -384,6 +413,7 @@ static int lod_prepare(lr_run *run, void **state)
     const char *pn = lr_config_str(c, "lod.problem");
     for (int p = 0; p < LOD_NPROBLEMS; p++)
         if (!strcmp(pn, lod_problem_names[p])) st->problem = (lod_problem)p;
+    if (st->problem == LOD_NETWORK) return lod_network_prepare(run, &st->net);
     st->d = (size_t)lr_config_num(c, 0, "lod.d");
     st->m = st->problem == LOD_AUTOENCODER ? st->d : (size_t)lr_config_num(c, 0, "lod.m");
     st->n = (size_t)lr_config_num(c, 0, "lod.n");
@@ -412,7 +442,7 @@ static int lod_prepare(lr_run *run, void **state)
     for (int p = 0; p < LOD_NPROBLEMS; p++)
         if (lr_table_dict_index(run->trials, (size_t)st->c_problem, lod_problem_names[p]) < 0) LR_ERROR(LR_ENOMEM, "out of memory");
     COL(c_row, "row_kind", LR_COL_NAME, "component: component b of the trained layer; trace: one recorded training step");
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < LOD_NROWKINDS; p++)
         if (lr_table_dict_index(run->trials, (size_t)st->c_row, lod_row_names[p]) < 0) LR_ERROR(LR_ENOMEM, "out of memory");
     COL(c_b, "b", LR_COL_INT, "component rows: the rank b (1-based); trace rows: 0");
     COL(c_step, "step", LR_COL_INT, "recovery: full-batch steps taken (trace rows: when recorded); planted: epochs");
@@ -431,23 +461,33 @@ static int lod_prepare(lr_run *run, void **state)
     return LR_OK;
 }
 
-static void lod_release(void *state) { free(state); }
+static void lod_release(void *state)
+{
+    lod_state *st = state;
+    if (st) lod_network_release(st->net);
+    free(st);
+}
 
 static int lod_write_results(const lr_run *run, long long file)
 {
     const lod_state *st = run->exp_state;
     hid_t f = (hid_t)file;
     LR_TRY(lr_h5_attr_str(f, "lod_problem", lod_problem_names[st->problem]));
+    if (st->problem == LOD_NETWORK) return lod_network_write_results(st->net, file);
     return lr_h5_attr_str(f, "lod_note", st->problem == LOD_PLANTED
                                              ? "minibatch LoD with the hierarchical group lasso (prox) and end-of-epoch pruning"
                                              : "full-batch descent on the exact expected gradient over the rank distribution; "
                                                "truth computed from each trial's data (src/nn/lod_check.h)");
 }
 
+static const lr_key *const lod_includes[] = {lr_train_data_schema, NULL};
+
 const lr_experiment lr_experiment_lod = {
     .name = "lod",
     .description = "LoD (Horvath et al. 2024): ordered low-rank training recovers the nested SVD, dd_rank and PCA answers "
-                   "of linear problems, and a planted rank under the group lasso",
+                   "of linear problems and a planted rank under the group lasso, and on trained MLPs meets svd_w and "
+                   "dd_rank truncations at equal parameter counts",
+    .includes = lod_includes,
     .schema = lr_lod_schema,
     .summaries = 0,
     .prepare = lod_prepare,

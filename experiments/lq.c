@@ -116,13 +116,6 @@ const lr_key lr_lq_schema[] = {
             "dump's weights without training)"},
     {.path = "train.retrain_epochs", .type = LR_KEY_INT, .def = 2, .min = 0, .max = 1e5,
      .doc = "part prune with training: epochs of masked retraining after each round's rewind"},
-    {.path = "train.source", .type = LR_KEY_STRING, .def = NAN, .def_str = "dump", .choices = "dump|fashion",
-     .doc = "training data: the dump's /inputs (first n_calib train, the rest test) or the Fashion-MNIST IDX files"},
-    {.path = "train.dir", .type = LR_KEY_STRING, .def = NAN, .def_str = "/usr/share/datasets/fashion-mnist",
-     .doc = "train.source = \"fashion\": directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte(.gz)"},
-    {.path = "train.n_train", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e8, .doc = "training samples (0: all)"},
-    {.path = "train.hidden", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[256, 128]", .min = 1, .max = 1e6,
-     .doc = "widths of the ReLU hidden layers (the output layer has one unit per class)"},
     {.path = "train.lr", .type = LR_KEY_REAL, .def = 1e-3, .min = 0, .max = 1e3, .doc = "Adam's learning rate"},
     {.path = "train.batch", .type = LR_KEY_INT, .def = 64, .min = 1, .max = 1e6, .doc = "samples per training step"},
     {.path = NULL}};
@@ -164,8 +157,7 @@ typedef struct lq_ws {
     double *adaptive_keep; /* the adaptive rule's, one-shot pruning's targets */
     lr_tnet *net;          /* with training: this worker's copy of the network */
     lr_compressor_plan *plan[2]; /* svd_w, dd_rank */
-    gsl_rng *crng;
-    double *fa, *fb; /* their factors' storage */
+    lr_net_truncator trunc;
 } lq_ws;
 
 static void lq_ws_free(void *p)
@@ -179,8 +171,7 @@ static void lq_ws_free(void *p)
     free(w->L), free(w->M), free(w->comp), free(w->rep), free(w->target_keep), free(w->adaptive_keep);
     lr_tnet_free(w->net);
     for (int k = 0; k < 2; k++) lr_compressor_plan_free(w->plan[k]);
-    if (w->crng) gsl_rng_free(w->crng);
-    free(w->fa), free(w->fb);
+    lr_net_truncator_free(&w->trunc);
     free(w);
 }
 
@@ -222,19 +213,12 @@ static void *lq_ws_alloc(const lr_run *run)
             w->net = lr_tnet_alloc(st->data.dim, st->specs, st->nl, st->train_batch > st->batch ? st->train_batch : st->batch);
             ok = w->net != NULL;
         }
-        for (size_t mi = 0; ok && st->calib && mi < st->nmeth; mi++)
+        lr_layer_shape shape = lr_net_calib_shape(&st->calib);
+        for (size_t mi = 0; ok && st->calib.nl && mi < st->nmeth; mi++)
             if (st->meth[mi] >= LQ_SVD_W) {
                 int k = st->meth[mi] - LQ_SVD_W;
-                lr_layer_shape shape = {st->n_calib, 0, 0};
-                for (size_t l = 0; l < st->nl; l++) {
-                    if (st->W[l].rows > shape.n0) shape.n0 = st->W[l].rows;
-                    if (st->W[l].cols > shape.n1) shape.n1 = st->W[l].cols;
-                }
                 w->plan[k] = lr_compressor_plan_alloc(lr_compressor_find(lq_method_names[st->meth[mi]]), &shape, run->cfg);
-                if (!w->crng) w->crng = lr_rng_alloc();
-                size_t mn = shape.n0 < shape.n1 ? shape.n0 : shape.n1;
-                if (!w->fa) w->fa = malloc(shape.n0 * mn * sizeof(double)), w->fb = malloc(mn * shape.n1 * sizeof(double));
-                ok = w->plan[k] && w->crng && w->fa && w->fb;
+                ok = w->plan[k] && (w->trunc.fa || lr_net_truncator_init(&w->trunc, &shape) == LR_OK);
             }
     }
     if (!ok) {
@@ -492,12 +476,7 @@ static int lowrank_rounds(const lq_state *st, lq_ws *w, prune_ctx *ctx, int have
             size_t n0 = st->W[l].rows, n1 = st->W[l].cols, mn = n0 < n1 ? n0 : n1;
             double kk = floor(f * (double)(n0 * n1) / (double)(n0 + n1) + 0.5);
             size_t k = kk < 1 ? 1 : kk > (double)mn ? mn : (size_t)kk;
-            lr_compressed out = {.A = lr_mat_wrap(w->fa, n0, mn), .B = lr_mat_wrap(w->fb, mn, n1)};
-            lr_fit_info info;
-            lr_compressor_seed_stream(w->crng, run->seed, ctx->point, r, l);
-            LR_TRY(lr_compressor_execute(plan, ctx->point, &st->calib[l], &k, 1, &out, &info, w->crng));
-            LR_TRY(lr_compressed_to_dense(&out, w->M[l]));
-            memcpy(w->net->layers[l].W, w->M[l].data, n0 * n1 * sizeof(double));
+            LR_TRY(lr_net_truncate_layer(w->net, l, plan, &st->calib, k, run->seed, ctx->point, r, &w->trunc));
             double *row = ctx->rows + (base + l) * ncols;
             lr_run_fill_row(run, row, ctx->point, 0, ctx->mi, r);
             row[st->c_part] = LQ_PRUNE;
@@ -735,30 +714,14 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int prepare_calibration(const lr_run *run, lq_state *st, lr_tnet *net);
-
 /* Part prune with training: the data set, a ReLU MLP trained dense by lrlab's engine from a
  * seeded initialisation (streams (seed, 0, 0) initialise, (seed, 1, 0) shuffle), and its
  * initial and trained weights in lrlab's N0 x N1 layout (the engine's bytes). */
 static int prepare_training(lr_run *run, lq_state *st)
 {
     const lr_config *c = run->cfg;
-    char where[512];
-    size_t n_train = (size_t)lr_config_num(c, 0, "train.n_train"), n_test = (size_t)lr_config_num(c, 0, "prune.test_max");
-    if (!strcmp(lr_config_str(c, "train.source"), "dump")) {
-        if (!lr_config_str(c, "dump")[0])
-            LR_ERRORF(LR_ECONFIG, "%s: train.source = \"dump\" needs the key dump (a layer dump with /inputs)",
-                      lr_config_where(c, "train.source", where, sizeof where));
-        LR_TRY(lr_dump_resolve(c, "dump", st->dump_path, sizeof st->dump_path));
-        lr_file_sha256(st->dump_path, st->dump_sha);
-        LR_TRY(lr_dataset_from_dump(st->dump_path, n_train, n_test, &st->data));
-    } else {
-        snprintf(st->dump_path, sizeof st->dump_path, "%s", lr_config_str(c, "train.dir"));
-        LR_TRY(lr_dataset_fashion(st->dump_path, n_train, n_test, &st->data));
-    }
-    if (!st->data.n_train || !st->data.n_test)
-        LR_ERRORF(LR_EDATA, "%s: %zu training and %zu test samples: part prune with training needs both", st->dump_path,
-                  st->data.n_train, st->data.n_test);
+    LR_TRY(lr_dataset_from_config(c, (size_t)lr_config_num(c, 0, "prune.test_max"), &st->data, st->dump_path,
+                                  sizeof st->dump_path, st->dump_sha));
     const long *hidden;
     size_t nh = lr_config_int_list(c, "train.hidden", &hidden);
     st->nl = nh + 1;
@@ -821,7 +784,11 @@ static int prepare_training(lr_run *run, lq_state *st)
     }
     int lowrank = 0;
     for (size_t mi = 0; mi < st->nmeth; mi++) lowrank |= st->meth[mi] >= LQ_SVD_W;
-    if (s == LR_OK && lowrank) s = prepare_calibration(run, st, net);
+    if (s == LR_OK && lowrank) {
+        /* the layer problems of svd_w and dd_rank: the first prune.calib_rows training samples */
+        size_t m = (size_t)lr_config_num(c, 0, "prune.calib_rows");
+        s = lr_net_calib_build(net, st->data.x, m < st->data.n_train ? m : st->data.n_train, &st->calib);
+    }
     lr_optim_free(opt);
     gsl_rng_free(r);
     lr_tnet_free(net);
@@ -831,57 +798,6 @@ static int prepare_training(lr_run *run, lq_state *st)
                        "%zu epochs of masked retraining per round after rewinding to the initialisation",
                        st->dump_path, st->data.n_train, st->n_test, epochs, st->train_seconds, st->acc_dense,
                        st->retrain_epochs);
-}
-
-/* The layer problems of the low-rank methods: X~ = the inputs of layer l on the first
- * n_calib training samples through the trained dense network, Y = X~ W, X~'s SVD. */
-static int prepare_calibration(const lr_run *run, lq_state *st, lr_tnet *net)
-{
-    size_t m = (size_t)lr_config_num(run->cfg, 0, "prune.calib_rows");
-    if (m > st->data.n_train) m = st->data.n_train;
-    st->n_calib = m;
-    st->calib = calloc(st->nl, sizeof *st->calib);
-    st->calib_store = calloc(st->nl, sizeof *st->calib_store);
-    if (!st->calib || !st->calib_store) LR_ERROR(LR_ENOMEM, "out of memory");
-    size_t maxn0 = 1, maxn1 = 1;
-    for (size_t l = 0; l < st->nl; l++) {
-        size_t n0 = st->W[l].rows, n1 = st->W[l].cols, mn = m < n0 ? m : n0;
-        if (n0 > maxn0) maxn0 = n0;
-        if (n1 > maxn1) maxn1 = n1;
-        double *b = st->calib_store[l] = lr_malloc((m * n0 + m * n1 + m * mn + mn + n0 * mn) * sizeof(double));
-        if (!b) LR_ERROR(LR_ENOMEM, "out of memory for the calibration activations");
-        lr_layer *L = &st->calib[l];
-        L->X = lr_mat_wrap(b, m, n0), b += m * n0;
-        L->Y = lr_mat_wrap(b, m, n1), b += m * n1;
-        L->Ux = lr_mat_wrap(b, m, mn), b += m * mn;
-        L->sx = b, b += mn;
-        L->Vx = lr_mat_wrap(b, n0, mn);
-        L->W = st->W[l];
-        L->sigma = NAN;
-    }
-    for (size_t s0 = 0; s0 < m; s0 += net->cap) {
-        size_t n = m - s0 < net->cap ? m - s0 : net->cap;
-        LR_TRY(lr_tnet_forward(net, st->data.x + s0 * st->data.dim, n, NULL));
-        for (size_t l = 0; l < st->nl; l++) {
-            const double *in = l ? net->A[l - 1] : st->data.x + s0 * st->data.dim;
-            size_t n0 = st->W[l].rows;
-            for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < n0; j++) LR_AT(st->calib[l].X, s0 + i, j) = in[i * n0 + j];
-        }
-    }
-    size_t mx = m > maxn0 ? m : maxn0;
-    lr_layer_ws ws = {.svd = lr_svd_plan_alloc(mx, maxn0 > maxn1 ? maxn0 : maxn1)};
-    int s = ws.svd && lr_arena_init(&ws.arena, lr_layer_factor_x_scratch(m, maxn0) + lr_arena_need(m < maxn0 ? m : maxn0, maxn0)) == LR_OK
-                ? LR_OK
-                : lr_error(LR_ENOMEM, __FILE__, __LINE__, "out of memory for the calibration SVDs");
-    for (size_t l = 0; s == LR_OK && l < st->nl; l++) {
-        lr_layer *L = &st->calib[l];
-        s = lr_gemm('N', 'N', 1.0, L->X, L->W, 0.0, L->Y);
-        if (s == LR_OK) s = lr_layer_factor_x(L, lr_rank_rtol_default(m, L->X.cols), &ws);
-    }
-    lr_arena_release(&ws.arena);
-    lr_svd_plan_free(ws.svd);
-    return s;
 }
 
 static void lq_release(void *state)
@@ -895,8 +811,7 @@ static void lq_release(void *state)
     lr_free(st->test_x.data), lr_free(st->test_labels);
     for (size_t l = 0; st->W_init && l < st->nl; l++) lr_free(st->W_init[l].data);
     free(st->W_init), free(st->specs);
-    for (size_t l = 0; st->calib_store && l < st->nl; l++) lr_free(st->calib_store[l]);
-    free(st->calib_store), free(st->calib);
+    lr_net_calib_free(&st->calib);
     lr_free(st->theta_init), lr_free(st->theta_trained);
     lr_dataset_free(&st->data);
     free(st);
@@ -1007,7 +922,7 @@ static int lq_write_results(const lr_run *run, long long file)
     return LR_OK;
 }
 
-static const lr_key *const lq_includes[] = {lr_bounds_schema, NULL};
+static const lr_key *const lq_includes[] = {lr_bounds_schema, lr_train_data_schema, NULL};
 
 const lr_experiment lr_experiment_lq = {
     .name = "lq",

@@ -9,6 +9,7 @@
 
 #include "compress/compress.h"
 #include "compress/lq.h"
+#include "compress/net_lowrank.h"
 #include "io/dump.h"
 #include "io/results_file.h"
 #include "nn/net.h"
@@ -74,9 +75,7 @@ typedef struct lq_state {
     double train_seconds;
     /* low-rank methods (svd_w, dd_rank): every layer's problem on calibration activations of
      * the trained dense network (X~ its inputs, W, Y = X~ W) with X~'s SVD */
-    size_t n_calib;
-    lr_layer *calib;
-    double **calib_store; /* per layer: X, Y, Ux, sx, Vx in one block */
+    lr_net_calib calib;
     /* own /trials columns */
     int c_part, c_dist, c_layer, c_layer_index, c_neuron, c_d, c_kk, c_norm_q, c_log_norm_q, c_si, c_err_l1, c_err_l2,
         c_tight_l1, c_tight_l2, c_act, c_width, c_B, c_keep, c_kept, c_out_sup, c_out_test, c_out_linear,

@@ -44,6 +44,7 @@ struct lr_bound;
 void lr_test_lq_bound_rows(const struct lr_bound *b, size_t *checked, size_t *violated, size_t *rows);
 void lr_tests_train(void);
 void lr_tests_lod(void);
+void lr_tests_net_lowrank(void);
 /* The ALDS bound b evaluated through the registry (lr_bound_evaluate) and checked
  * (lr_bound_check, bounds.tol's default, scale 1) against the true error on every (k, j) of
  * tests/test_grouped.c's seeded layers: rows, how many were checked, how many violated. */

@@ -28,6 +28,7 @@ int main(int argc, char **argv)
     lr_tests_activation();
     lr_tests_train();
     lr_tests_lod();
+    lr_tests_net_lowrank();
     lr_tests_compressors();
     lr_tests_compressed();
     lr_tests_alds_alloc();

@@ -328,10 +328,15 @@ int lr_tnet_loss_grad(lr_tnet *net, const double *x, size_t n, const long *label
 
 int lr_tnet_correct(lr_tnet *net, const double *x, const long *labels, size_t N, size_t *correct)
 {
+    return lr_tnet_correct_at(net, x, labels, N, NULL, correct);
+}
+
+int lr_tnet_correct_at(lr_tnet *net, const double *x, const long *labels, size_t N, const size_t *ranks, size_t *correct)
+{
     size_t c = 0, d = net->out_dim;
     for (size_t s0 = 0; s0 < N; s0 += net->cap) {
         size_t n = N - s0 < net->cap ? N - s0 : net->cap;
-        LR_TRY(lr_tnet_forward(net, x + s0 * net->in_dim, n, NULL));
+        LR_TRY(lr_tnet_forward(net, x + s0 * net->in_dim, n, ranks));
         const double *z = lr_tnet_output(net);
         for (size_t s = 0; s < n; s++) {
             size_t best = 0;

@@ -117,6 +117,8 @@ int lr_tnet_loss(lr_tnet *net, const double *x, size_t n, const long *labels, co
 
 /* Correct argmax predictions on N samples (batches of cap), every layer at its kept rank. */
 int lr_tnet_correct(lr_tnet *net, const double *x, const long *labels, size_t N, size_t *correct);
+/* The same with the factored layers at the active ranks `ranks` (as lr_tnet_forward's). */
+int lr_tnet_correct_at(lr_tnet *net, const double *x, const long *labels, size_t N, const size_t *ranks, size_t *correct);
 
 /* The dense weight of a layer (n1 x n0, PyTorch's layout): W, or V_k U_k^T at the kept rank. */
 int lr_tnet_dense_weight(const lr_tnet *net, size_t layer, double *W);

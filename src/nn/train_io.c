@@ -349,3 +349,38 @@ int lr_train_write_dump(lr_tnet *net, const lr_dataset *d, size_t n_calib, doubl
     }
     return status;
 }
+
+const lr_key lr_train_data_schema[] = {
+    {.path = "train.source", .type = LR_KEY_STRING, .def = NAN, .def_str = "dump", .choices = "dump|fashion",
+     .doc = "training data: the /inputs of the dump of key dump (its first n_calib samples train, the rest test) or "
+            "the Fashion-MNIST IDX files"},
+    {.path = "train.dir", .type = LR_KEY_STRING, .def = NAN, .def_str = "/usr/share/datasets/fashion-mnist",
+     .doc = "train.source = \"fashion\": directory of {train,t10k}-{images-idx3,labels-idx1}-ubyte(.gz)"},
+    {.path = "train.n_train", .type = LR_KEY_INT, .def = 0, .min = 0, .max = 1e8, .doc = "training samples (0: all)"},
+    {.path = "train.hidden", .type = LR_KEY_INT_LIST, .def = NAN, .def_str = "[256, 128]", .min = 1, .max = 1e6,
+     .doc = "widths of the ReLU hidden layers (the output layer has one unit per class)"},
+    {.path = NULL}};
+
+int lr_dataset_from_config(const lr_config *c, size_t max_test, lr_dataset *out, char *path, size_t cap, char *sha)
+{
+    char where[512];
+    size_t n_train = (size_t)lr_config_num(c, 0, "train.n_train");
+    sha[0] = 0;
+    if (!strcmp(lr_config_str(c, "train.source"), "dump")) {
+        if (!lr_config_str(c, "dump")[0])
+            LR_ERRORF(LR_ECONFIG, "%s: train.source = \"dump\" needs the key dump (a layer dump with /inputs)",
+                      lr_config_where(c, "train.source", where, sizeof where));
+        LR_TRY(lr_dump_resolve(c, "dump", path, cap));
+        lr_file_sha256(path, sha);
+        LR_TRY(lr_dataset_from_dump(path, n_train, max_test, out));
+    } else {
+        snprintf(path, cap, "%s", lr_config_str(c, "train.dir"));
+        LR_TRY(lr_dataset_fashion(path, n_train, max_test, out));
+    }
+    if (!out->n_train || !out->n_test) {
+        size_t a = out->n_train, b = out->n_test;
+        lr_dataset_free(out);
+        LR_ERRORF(LR_EDATA, "%s: %zu training and %zu test samples: training and testing need both", path, a, b);
+    }
+    return LR_OK;
+}

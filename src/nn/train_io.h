@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "io/config.h"
 #include "nn/train.h"
 
 /* A labelled data set: x (n x dim, row-major doubles) and labels; train first, then test. */
@@ -30,6 +31,16 @@ int lr_dataset_fashion(const char *dir, size_t max_train, size_t max_test, lr_da
 /* A K-class Gaussian mixture (lr_gmm preset gu22 in p dimensions), the samples shuffled out
  * of their class order with the same stream. */
 int lr_dataset_gmm(size_t p, size_t K, size_t n_train, size_t n_test, unsigned long seed, lr_dataset *out);
+
+/* The keys of an experiment that trains an MLP on a labelled data set (the lq and lod
+ * experiments include them): train.source, train.dir, train.n_train, train.hidden. */
+extern const lr_key lr_train_data_schema[];
+
+/* The data set those keys name: the /inputs of the dump of key `dump` (train.source =
+ * "dump") or Fashion-MNIST in train.dir, at most train.n_train training and max_test test
+ * samples (0: all).  path (cap bytes) receives the file or directory read, sha (72 bytes)
+ * the dump's SHA-256 ("" for a directory).  LR_EDATA when either part is empty. */
+int lr_dataset_from_config(const lr_config *c, size_t max_test, lr_dataset *out, char *path, size_t cap, char *sha);
 
 /* Write net as a layer dump (format lrlab.layers 1, network = "sequential"): per layer W
  * (factored: V_k U_k^T at the kept rank), b, post (the activation), X and Y of the first
