@@ -13,7 +13,10 @@
  * only; the driver reports the median of the calls and the first call apart.  Reading the
  * input and writing the output are not timed.  After the output is written, the Gram
  * matrix alone (lr_syrk, the call lr_ntk_kernel_exact starts with) is timed `repeats`
- * times (gram_seconds), so that the driver can split a call into the Gram and the layers.
+ * times (gram_seconds), so that the driver can split a call into the Gram and the layers; and
+ * the recursion alone, lr_ntk_kernel_exact_gram from that Gram (computed outside the timer),
+ * `repeats` times (recursion_seconds), its kernels compared bit for bit with the whole call's
+ * (recursion_bitwise_equal).
  *
  * The input, HDF5 (written by bench/ntk_bench.py; bench/ntk_ref.py reads it too):
  *   /X             float64 [n][p]: sample j is row j, i.e. read as column-major the p x n
@@ -238,6 +241,20 @@ int main(int argc, char **argv)
         calls[r] = now() - t0;
         if (st != LR_OK) die("lr_ntk_kernel_exact failed", lr_last_error());
     }
+    /* The recursion alone (lr_ntk_kernel_exact_gram from the same Gram, computed outside the
+     * timer): it must give the whole call's kernels bit for bit. */
+    double *k0 = xcalloc(n * n, sizeof *k0), *ck2 = xcalloc(n * n, sizeof *ck2), *nt2 = xcalloc(n * n, sizeof *nt2);
+    lr_mat K0 = lr_mat_wrap(k0, n, n), CK2 = lr_mat_wrap(ck2, n, n), NTK2 = lr_mat_wrap(nt2, n, n);
+    if (lr_syrk('T', 1.0, X, 0.0, K0) != LR_OK) die("lr_syrk failed", lr_last_error());
+    double *recs = xcalloc((size_t)repeats, sizeof *recs);
+    for (int r = 0; r < repeats; r++) {
+        t0 = now();
+        int st = lr_ntk_kernel_exact_gram(plan, K0, acts, L, tau0, (lr_ntk_kernel_method)method, CK2, NTK2, NULL);
+        recs[r] = now() - t0;
+        if (st != LR_OK) die("lr_ntk_kernel_exact_gram failed", lr_last_error());
+    }
+    int rec_same = !memcmp(ck, ck2, n * n * sizeof *ck) && (!info.ntk_defined || !memcmp(nt, nt2, n * n * sizeof *nt));
+    free(k0), free(ck2), free(nt2);
     t0 = now();
     lr_ntk_kernel_plan_free(plan);
     double free_s = now() - t0;
@@ -283,8 +300,11 @@ int main(int argc, char **argv)
     if (repeats > 1) printf(", \"later_calls_median\": %.9g", median(calls + 1, (size_t)repeats - 1));
     printf(", ");
     print_list("gram_seconds", grams, (size_t)repeats);
-    printf(", \"gram_seconds_median\": %.9g", median(grams, (size_t)repeats));
+    printf(", \"gram_seconds_median\": %.9g, ", median(grams, (size_t)repeats));
+    print_list("recursion_seconds", recs, (size_t)repeats);
+    printf(", \"recursion_seconds_median\": %.9g, \"recursion_bitwise_equal\": %s", median(recs, (size_t)repeats),
+           rec_same ? "true" : "false");
     printf("}\n");
-    free(calls), free(grams), free(ck), free(nt), free(xd), free(specs), free(mname);
+    free(calls), free(grams), free(recs), free(ck), free(nt), free(xd), free(specs), free(mname);
     return 0;
 }

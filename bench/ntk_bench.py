@@ -19,7 +19,10 @@ C "cold" = plan + first call (a fresh process, page faults of the plan's buffers
 C "warm" = the median call (the plan reused), numpy = the median call, each the median over
 the processes; the ratio numpy / C for both; and the Gram matrix (X^T X, the same OpenBLAS
 dsyrk on both sides: numpy's X @ X.T is a syrk) timed apart, so that the layers' share is
-known.  Reading and writing files are not timed.
+known; and the recursion alone (the O(n^2 L) layers from the same Gram, computed outside the
+timer: lr_ntk_kernel_exact_gram and ntk_ref.py's recursion), timed directly on both sides,
+each required to give its whole call's kernels bit for bit.  Reading and writing files are
+not timed.
 
 Same numbers: every output's CK and NTK against the first numpy process's, max |C - numpy|
 / max |numpy| (NaN NTKs must be NaN on both sides); tau and the centring constants too.  The
@@ -175,6 +178,10 @@ def main():
         tn = med([x["call_seconds_median"] for x in c["numpy"]])
         gc = med([x["gram_seconds_median"] for x in c["c"]])
         gn = med([x["gram_seconds_median"] for x in c["numpy"]])
+        rc = med([x["recursion_seconds_median"] for x in c["c"]])
+        rn = med([x["recursion_seconds_median"] for x in c["numpy"]])
+        rec_same = all(x["recursion_bitwise_equal"] for x in c["c"] + c["numpy"])
+        ok &= rec_same
         devmax = max(max(d["ck"], d["ntk"], d["tau"], d["numpy_self_ck"], d["numpy_self_ntk"]) for d in c["dev"])
         ok &= devmax <= a.tol
         x0 = c["c"][0]
@@ -188,6 +195,8 @@ def main():
                "c_gram_seconds_median": gc, "numpy_gram_seconds_median": gn,
                "c_layers_warm_seconds": warm - gc, "numpy_layers_seconds": tn - gn,
                "ratio_layers_warm": (tn - gn) / (warm - gc) if warm > gc else None,
+               "c_recursion_seconds_median": rc, "numpy_recursion_seconds_median": rn, "ratio_recursion": rn / rc,
+               "recursion_bitwise_equal": rec_same,
                "max_rel_deviation": devmax, "deviations": c["dev"], "load_average": c["load"],
                "c_runs": c["c"], "numpy_runs": c["numpy"]}
         res["cases"].append(row)
@@ -196,6 +205,7 @@ def main():
     big = [r for r in res["cases"] if r["n"] == max(sizes)]
     res["summary"]["ratio_cold_at_largest_n"] = {r["activation"]: r["ratio_cold"] for r in big}
     res["summary"]["ratio_warm_at_largest_n"] = {r["activation"]: r["ratio_warm"] for r in big}
+    res["summary"]["ratio_recursion_at_largest_n"] = {r["activation"]: r["ratio_recursion"] for r in big}
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
 
@@ -206,15 +216,18 @@ def main():
           f"{res['protocol']['environment']['OPENBLAS_CORETYPE']}; depth {a.depth}, p = n/2; "
           f"median of {a.runs} interleaved processes")
     print(f"{'n':>5s} {'activation':20s} {'method':7s} {'C cold':>9s} {'C warm':>9s} {'numpy':>9s} "
-          f"{'ratio':>6s} {'warm':>6s} {'gram C':>8s} {'gram np':>8s} {'layers':>7s} {'max dev':>8s}")
+          f"{'ratio':>6s} {'warm':>6s} {'gram C':>8s} {'gram np':>8s} {'layers':>7s} {'rec C':>8s} {'rec np':>8s} "
+          f"{'rec':>6s} {'max dev':>8s}")
     for r in res["cases"]:
         lw = f"{r['ratio_layers_warm']:6.1f}x" if r["ratio_layers_warm"] else "    n/a"
         print(f"{r['n']:5d} {r['activation']:20s} {r['method'].split(';')[0]:7s} {r['c_cold_seconds_median']:8.3f}s "
               f"{r['c_warm_seconds_median']:8.3f}s {r['numpy_seconds_median']:8.3f}s {r['ratio_cold']:5.1f}x "
               f"{r['ratio_warm']:5.1f}x {r['c_gram_seconds_median']:7.3f}s {r['numpy_gram_seconds_median']:7.3f}s "
-              f"{lw} {r['max_rel_deviation']:8.1e}")
+              f"{lw} {r['c_recursion_seconds_median']:7.3f}s {r['numpy_recursion_seconds_median']:7.3f}s "
+              f"{r['ratio_recursion']:5.1f}x {r['max_rel_deviation']:8.1e}")
     print(f"ratio = numpy / C cold (plan + first call), warm = numpy / C median call; layers = the same "
-          f"without the Gram matrix (warm); load average {res['machine']['load_average_at_start'][0]:.2f} "
+          f"without the Gram matrix (warm, a difference of two times); rec = the recursion alone, timed directly on both sides "
+          f"from the same Gram (numpy / C); load average {res['machine']['load_average_at_start'][0]:.2f} "
           f"at the start, {res['summary']['load_average_at_end'][0]:.2f} at the end")
     print(f"same numbers (max deviation <= {a.tol:g}): {'yes' if ok else 'NO'}; wrote {a.out}")
     if not ok:

@@ -711,6 +711,37 @@ static void test_arguments(void)
     lr_ntk_kernel_plan_free(P);
 }
 
+/* lr_ntk_kernel_exact_gram from K0 = X^T X equals lr_ntk_kernel_exact from X bit for bit
+ * (relu: the fused path; tanh: Mehler), only K0's lower triangle is read, and a K0 of the
+ * wrong shape is refused. */
+static void test_exact_from_gram(void)
+{
+    size_t n = 37, p = 20;
+    lr_ntk_kernel_plan *P = lr_ntk_kernel_plan_alloc(n, 3, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(P);
+    lr_mat X = make_X(p, n, 1, 5), K0 = mnew(n, n), C1 = mnew(n, n), N1 = mnew(n, n), C2 = mnew(n, n), N2 = mnew(n, n);
+    lr_mat bad = mnew(n, n + 1);
+    CU_ASSERT_EQUAL_FATAL(lr_syrk('T', 1.0, X, 0.0, K0), LR_OK);
+    for (size_t j = 1; j < n; j++)
+        for (size_t i = 0; i < j; i++) LR_AT(K0, i, j) = NAN; /* the upper triangle is never read */
+    const char *const sets[2][3] = {{"relu", "relu", "relu"}, {"tanh", "erf", "relu"}};
+    for (int k = 0; k < 2; k++) {
+        lr_ntk_act a[3] = {act(sets[k][0]), act(sets[k][1]), act(sets[k][2])};
+        lr_ntk_kernel_info i1, i2;
+        CU_ASSERT_EQUAL_FATAL(lr_ntk_kernel_exact(P, X, a, 3, 1.0, LR_NTK_KERNEL_AUTO, C1, N1, &i1), LR_OK);
+        CU_ASSERT_EQUAL_FATAL(lr_ntk_kernel_exact_gram(P, K0, a, 3, 1.0, LR_NTK_KERNEL_AUTO, C2, N2, &i2), LR_OK);
+        CU_ASSERT(!memcmp(C1.data, C2.data, n * n * sizeof(double)));
+        CU_ASSERT(!memcmp(N1.data, N2.data, n * n * sizeof(double)));
+        CU_ASSERT(!memcmp(i1.tau, i2.tau, sizeof i1.tau));
+    }
+    lr_ntk_act r[1] = {act("relu")};
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact_gram(P, bad, r, 1, 1.0, LR_NTK_KERNEL_AUTO, C2, N2, NULL), LR_EINVAL);
+    CU_ASSERT_EQUAL(lr_ntk_kernel_exact_gram(NULL, K0, r, 1, 1.0, LR_NTK_KERNEL_AUTO, C2, N2, NULL), LR_EINVAL);
+    lr_free(X.data), lr_free(K0.data), lr_free(C1.data), lr_free(N1.data), lr_free(C2.data), lr_free(N2.data);
+    lr_free(bad.data);
+    lr_ntk_kernel_plan_free(P);
+}
+
 /* ---- the empirical CK of finite networks ---- */
 
 /* ||A - B||_2 / ||B||_2 for symmetric A, B (dsyevd of the difference). */
@@ -890,6 +921,7 @@ void lr_tests_ntk_kernel(void)
     CU_add_test(s, "symmetric and positive semidefinite (dsyevd)", test_symmetry_psd);
     CU_add_test(s, "thread count: bitwise equal; no allocation after the plan", test_threads_and_allocation);
     CU_add_test(s, "argument checks and allocation failures", test_arguments);
+    CU_add_test(s, "from a given Gram = from X, bit for bit", test_exact_from_gram);
     CU_add_test(s, "empirical CK: the weights' laws", test_weights);
     CU_add_test(s, "empirical CK of wide networks -> exact CK (256, 1024, 4096)", test_emp_converges);
     CU_add_test(s, "empirical CK: by hand, threads, streams, checks", test_emp_properties);

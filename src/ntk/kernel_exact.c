@@ -1148,6 +1148,26 @@ int lr_ntk_kernel_layer(lr_ntk_kernel_plan *P, const lr_ntk_act *a, int deriv, d
     return LR_OK;
 }
 
+/* The checks both entry points share (X is checked by lr_ntk_kernel_exact). */
+static int check_call(const lr_ntk_kernel_plan *P, const lr_ntk_act *acts, size_t L, double tau0,
+                      lr_ntk_kernel_method method, lr_mat CK, lr_mat NTK, const char *who)
+{
+    size_t n = P->n;
+    if (L == 0 || L > P->L) LR_ERRORF(LR_EINVAL, "%s: L = %zu (the plan has 1..%zu)", who, L, P->L);
+    if (!acts) LR_ERRORF(LR_EINVAL, "%s: no activations", who);
+    for (size_t l = 0; l < L; l++)
+        if (!lr_ntk_act_get(acts[l].id)) LR_ERRORF(LR_EINVAL, "%s: layer %zu: unknown activation", who, l + 1);
+    if (!(tau0 > 0) || !isfinite(tau0)) LR_ERRORF(LR_EINVAL, "%s: tau_0 = %g (positive, finite)", who, tau0);
+    LR_TRY(check_square(CK, n, who, "CK"));
+    if (NTK.data) LR_TRY(check_square(NTK, n, who, "NTK"));
+    if (method < LR_NTK_KERNEL_AUTO || method > LR_NTK_KERNEL_REFERENCE)
+        LR_ERRORF(LR_EINVAL, "%s: unknown method %d", who, (int)method);
+    return LR_OK;
+}
+
+static int recursion(lr_ntk_kernel_plan *P, const lr_ntk_act *acts, size_t L, double tau0, lr_ntk_kernel_method method,
+                     lr_mat CK, lr_mat NTK, lr_ntk_kernel_info *info, const char *who);
+
 int lr_ntk_kernel_exact(lr_ntk_kernel_plan *P, lr_mat X, const lr_ntk_act *acts, size_t L, double tau0,
                         lr_ntk_kernel_method method, lr_mat CK, lr_mat NTK, lr_ntk_kernel_info *info)
 {
@@ -1157,24 +1177,38 @@ int lr_ntk_kernel_exact(lr_ntk_kernel_plan *P, lr_mat X, const lr_ntk_act *acts,
     if (!X.data || X.cols != n || X.rows == 0 || X.ld < X.rows)
         LR_ERRORF(LR_EINVAL, "%s: X is %zux%zu (ld %zu), the plan is for %zu samples (columns)", who, X.rows, X.cols,
                   X.ld, n);
-    if (L == 0 || L > P->L) LR_ERRORF(LR_EINVAL, "%s: L = %zu (the plan has 1..%zu)", who, L, P->L);
-    if (!acts) LR_ERRORF(LR_EINVAL, "%s: no activations", who);
-    for (size_t l = 0; l < L; l++)
-        if (!lr_ntk_act_get(acts[l].id)) LR_ERRORF(LR_EINVAL, "%s: layer %zu: unknown activation", who, l + 1);
-    if (!(tau0 > 0) || !isfinite(tau0)) LR_ERRORF(LR_EINVAL, "%s: tau_0 = %g (positive, finite)", who, tau0);
-    LR_TRY(check_square(CK, n, who, "CK"));
-    int want_ntk = NTK.data != NULL;
-    if (want_ntk) LR_TRY(check_square(NTK, n, who, "NTK"));
-    if (method < LR_NTK_KERNEL_AUTO || method > LR_NTK_KERNEL_REFERENCE)
-        LR_ERRORF(LR_EINVAL, "%s: unknown method %d", who, (int)method);
+    LR_TRY(check_call(P, acts, L, tau0, method, CK, NTK, who));
+    lr_mat Kp = lr_mat_wrap(P->K[0], n, n);
+    LR_TRY(lr_syrk('T', 1.0, X, 0.0, Kp));
+    mirror(P, Kp);
+    return recursion(P, acts, L, tau0, method, CK, NTK, info, who);
+}
 
+int lr_ntk_kernel_exact_gram(lr_ntk_kernel_plan *P, lr_mat K0, const lr_ntk_act *acts, size_t L, double tau0,
+                             lr_ntk_kernel_method method, lr_mat CK, lr_mat NTK, lr_ntk_kernel_info *info)
+{
+    static const char who[] = "lr_ntk_kernel_exact_gram";
+    if (!P) LR_ERRORF(LR_EINVAL, "%s: no plan", who);
+    size_t n = P->n;
+    LR_TRY(check_square(K0, n, who, "K0"));
+    LR_TRY(check_call(P, acts, L, tau0, method, CK, NTK, who));
+    lr_mat Kp = lr_mat_wrap(P->K[0], n, n);
+    for (size_t j = 0; j < n; j++) memcpy(&LR_AT(Kp, j, j), &LR_AT(K0, j, j), (n - j) * sizeof(double));
+    mirror(P, Kp);
+    return recursion(P, acts, L, tau0, method, CK, NTK, info, who);
+}
+
+/* The layers from K_CK,0 = K_NTK,0 in the plan's K[0] (whole, symmetric). */
+static int recursion(lr_ntk_kernel_plan *P, const lr_ntk_act *acts, size_t L, double tau0, lr_ntk_kernel_method method,
+                     lr_mat CK, lr_mat NTK, lr_ntk_kernel_info *info, const char *who)
+{
+    size_t n = P->n;
+    int want_ntk = NTK.data != NULL;
     lr_ntk_kernel_info inf;
     memset(&inf, 0, sizeof inf);
     inf.layers = L, inf.tau[0] = tau0, inf.ntk_defined = 1;
     lr_mat Kp = lr_mat_wrap(P->K[0], n, n), Kc = lr_mat_wrap(P->K[1], n, n), Kd = lr_mat_wrap(P->K[2], n, n),
            Nt = lr_mat_wrap(P->K[3], n, n);
-    LR_TRY(lr_syrk('T', 1.0, X, 0.0, Kp));
-    mirror(P, Kp);
     if (want_ntk) memcpy(Nt.data, Kp.data, n * n * sizeof(double));
     double tau = tau0;
     for (size_t l = 0; l < L; l++) {

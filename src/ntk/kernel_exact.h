@@ -107,6 +107,11 @@ void lr_ntk_kernel_plan_free(lr_ntk_kernel_plan *plan);
  * from the key quantities' quadrature. */
 int lr_ntk_kernel_exact(lr_ntk_kernel_plan *plan, lr_mat X, const lr_ntk_act *acts, size_t L, double tau0,
                         lr_ntk_kernel_method method, lr_mat CK, lr_mat NTK, lr_ntk_kernel_info *info);
+/* The same from a given K_CK,0 (n x n symmetric; its lower triangle and diagonal are read):
+ * the O(n^2 L) recursion alone, lr_ntk_kernel_exact's call after its Gram X^T X, so that the
+ * two parts can be timed apart (bench/ntk_bench.c) or a Gram computed elsewhere reused. */
+int lr_ntk_kernel_exact_gram(lr_ntk_kernel_plan *plan, lr_mat K0, const lr_ntk_act *acts, size_t L, double tau0,
+                             lr_ntk_kernel_method method, lr_mat CK, lr_mat NTK, lr_ntk_kernel_info *info);
 
 /* One layer: Kout_ij = E[f(u) f(v)], (u, v) from Kin as above, f = sigma - shift (deriv 0) or
  * f = sigma' - shift (deriv 1).  Kin's lower triangle and diagonal are read; Kout (not Kin)
