@@ -56,16 +56,23 @@ static double tail_energy(const double *a, size_t rows, size_t cols, size_t k)
     return e;
 }
 
+/* A seeded dense network, M calibration samples x and their problems c (NULL on failure). */
+static lr_tnet *calibrated(gsl_rng *g, unsigned long seed, double *x, lr_net_calib *c)
+{
+    gsl_rng_set(g, seed);
+    lr_tnet *net = small_net(g, 0);
+    gaussian(g, x, M * IN);
+    if (net && lr_net_calib_build(net, x, M, c) != LR_OK) lr_tnet_free(net), net = NULL;
+    return net;
+}
+
 static void test_calib_reference(void)
 {
     gsl_rng *g = lr_rng_alloc();
-    gsl_rng_set(g, 11);
-    lr_tnet *net = small_net(g, 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     double x[M * IN];
-    gaussian(g, x, M * IN);
     lr_net_calib c;
-    CU_ASSERT_EQUAL_FATAL(lr_net_calib_build(net, x, M, &c), LR_OK);
+    lr_tnet *net = calibrated(g, 11, x, &c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     CU_ASSERT_EQUAL(c.nl, 3);
     CU_ASSERT_EQUAL(c.m, M);
     /* plain forward pass, sample by sample */
@@ -100,13 +107,10 @@ static void test_calib_reference(void)
 static void test_truncate_reference(void)
 {
     gsl_rng *g = lr_rng_alloc();
-    gsl_rng_set(g, 12);
-    lr_tnet *net = small_net(g, 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     double x[M * IN];
-    gaussian(g, x, M * IN);
     lr_net_calib c;
-    CU_ASSERT_EQUAL_FATAL(lr_net_calib_build(net, x, M, &c), LR_OK);
+    lr_tnet *net = calibrated(g, 12, x, &c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     lr_layer_shape sh = lr_net_calib_shape(&c);
     CU_ASSERT_EQUAL(sh.n0, H1);
     CU_ASSERT_EQUAL(sh.n1, H1);
