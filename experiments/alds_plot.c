@@ -82,7 +82,7 @@ int lr_alds_plot(const lr_results_file *rf, const char *stem, const char *plots_
         }
     char title[600];
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
-    static const char *const figs[3] = {"error", "accuracy", "alloc"}, *const fmts[2] = {"pdf", "png"};
+    static const char *const figs[3] = {"error", "accuracy", "alloc"};
     char ccomp[2048];
     lr_gp_compressor_colours(vars, ccomp, sizeof ccomp);
     lr_plot_style style;
@@ -94,34 +94,21 @@ int lr_alds_plot(const lr_results_file *rf, const char *stem, const char *plots_
         "per variant at the middle budget: layer, groups k and rank j chosen (file alloc)"};
     static const char *const cols[3] = {"keep\teps\tobjective\taccuracy", "keep\teps\tobjective\taccuracy",
                                         "layer\tgroups\trank_j"};
-    lr_gp_vars v;
-    lr_gp_vars_init(&v);
+    lr_gp_vars own;
+    lr_gp_vars_init(&own);
+    lr_gp_vars_str(&own, "ccomp", ccomp);
+    lr_gp_vars_str(&own, "vars", vars);
+    lr_gp_vars_num(&own, "nv", "%zu", nv);
+    lr_gp_vars_num(&own, "nl", "%zu", nl);
+    lr_gp_vars_num(&own, "midbudget", "%.6g", mid_budget);
     for (int k = 0; k < 3 && status == LR_OK; k++) {
         if (k == 1 && !has_acc) continue;
-        char tsv[4200];
+        char script[64];
         const char *files[1] = {k == 2 ? "alloc.dat" : "net.dat"};
-        snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, figs[k]);
-        status = lr_gp_export_tsv(&gs, files, 1, what[k], cols[k], tsv);
-        for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
-            char script[64], out[4200];
-            snprintf(script, sizeof script, "alds_%s.gp", figs[k]);
-            snprintf(out, sizeof out, "%s_%s.%s", stem, figs[k], fmts[fm]);
-            lr_gp_vars_clear(&v);
-            lr_gp_vars_style(&v, &style, plots_dir);
-            lr_gp_vars_str(&v, "ccomp", ccomp);
-            lr_gp_vars_str(&v, "dir", gs.dir);
-            lr_gp_vars_str(&v, "out", out);
-            lr_gp_vars_str(&v, "fmt", fmts[fm]);
-            lr_gp_vars_str(&v, "title", title);
-            lr_gp_vars_str(&v, "vars", vars);
-            lr_gp_vars_num(&v, "nv", "%zu", nv);
-            lr_gp_vars_num(&v, "nl", "%zu", nl);
-            lr_gp_vars_num(&v, "midbudget", "%.6g", mid_budget);
-            status = lr_gp_run(plots_dir, script, &v);
-            if (status == LR_OK && fm == 1 && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png}\n", stem, figs[k]);
-        }
+        snprintf(script, sizeof script, "alds_%s", figs[k]);
+        status = lr_gp_figure(&gs, plots_dir, &style, script, stem, figs[k], title, files, 1, what[k], cols[k], &own, log);
     }
-    lr_gp_vars_free(&v);
+    lr_gp_vars_free(&own);
     lr_gp_session_close(&gs);
     lr_table_free(T);
     return status;

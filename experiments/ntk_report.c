@@ -219,7 +219,7 @@ int lr_ntk_plot(const lr_results_file *rf, const char *stem, const char *plots_d
     }
     char title[600];
     snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
-    static const char *const figs[4] = {"error", "spectra", "width", "accuracy"}, *const fmts[2] = {"pdf", "png"};
+    static const char *const figs[4] = {"error", "spectra", "width", "accuracy"};
     int want[4] = {two_p && have[0], spectra, two_w && have[1], acc && have[2]};
     lr_plot_style style;
     lr_plot_style_read(rf->config, &style);
@@ -233,31 +233,18 @@ int lr_ntk_plot(const lr_results_file *rf, const char *stem, const char *plots_d
                                         "eigenvalue", "width\temp_err\temp_err_comp",
                                         "bits_dense\tacc_dense\tbits_comp\tacc_comp\teps"};
     static const char *const dats[4] = {"error.dat", "eig.dat", "width.dat", "acc.dat"};
-    lr_gp_vars v;
-    lr_gp_vars_init(&v);
+    lr_gp_vars own;
+    lr_gp_vars_init(&own);
+    lr_gp_vars_str(&own, "acts", acts);
+    lr_gp_vars_num(&own, "na", "%zu", nact);
+    lr_gp_vars_str(&own, "act1", nact ? T->cols[cc].dict[0] : "");
     for (int k = 0; k < 4 && status == LR_OK; k++) {
         if (!want[k]) continue;
-        char tsv[4200];
-        snprintf(tsv, sizeof tsv, "%s_%s.tsv", stem, figs[k]);
-        status = lr_gp_export_tsv(&gs, &dats[k], 1, what[k], cols[k], tsv);
-        for (int fm = 0; fm < 2 && status == LR_OK; fm++) {
-            char script[64], out[4200];
-            snprintf(script, sizeof script, "ntk_%s.gp", figs[k]);
-            snprintf(out, sizeof out, "%s_%s.%s", stem, figs[k], fmts[fm]);
-            lr_gp_vars_clear(&v);
-            lr_gp_vars_style(&v, &style, plots_dir);
-            lr_gp_vars_str(&v, "dir", gs.dir);
-            lr_gp_vars_str(&v, "out", out);
-            lr_gp_vars_str(&v, "fmt", fmts[fm]);
-            lr_gp_vars_str(&v, "title", title);
-            lr_gp_vars_str(&v, "acts", acts);
-            lr_gp_vars_num(&v, "na", "%zu", nact);
-            lr_gp_vars_str(&v, "act1", nact ? T->cols[cc].dict[0] : "");
-            status = lr_gp_run(plots_dir, script, &v);
-            if (status == LR_OK && fm == 1 && log) fprintf(log, "lrlab: wrote %s_%s.{pdf,png}\n", stem, figs[k]);
-        }
+        char script[64];
+        snprintf(script, sizeof script, "ntk_%s", figs[k]);
+        status = lr_gp_figure(&gs, plots_dir, &style, script, stem, figs[k], title, &dats[k], 1, what[k], cols[k], &own, log);
     }
-    lr_gp_vars_free(&v);
+    lr_gp_vars_free(&own);
     if (gs.dir[0]) lr_gp_session_close(&gs);
     free(buf);
     lr_table_free(T);
