@@ -81,7 +81,7 @@ int lr_alds_plot(const lr_results_file *rf, const char *stem, const char *plots_
             break;
         }
     char title[600];
-    snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    lr_rf_title(rf, title, sizeof title);
     static const char *const figs[3] = {"error", "accuracy", "alloc"};
     char ccomp[2048];
     lr_gp_compressor_colours(vars, ccomp, sizeof ccomp);

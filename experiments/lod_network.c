@@ -32,6 +32,7 @@
 
 #include "compress/compress.h"
 #include "compress/net_lowrank.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/mat.h"
 #include "io/h5.h"
@@ -65,19 +66,11 @@ struct lod_net_state {
 
 typedef struct lod_net_ws {
     lr_tnet *dense, *lodnet;
-    double *theta_dense;
     lr_compressor_plan *plan[2]; /* svd_w, dd_rank */
     lr_net_truncator trunc;
     size_t *ranks;
     double *imp;
 } lod_net_ws;
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void lod_network_release(lod_net_state *ns)
 {
@@ -94,7 +87,7 @@ void lod_network_ws_free(void *p)
     lr_tnet_free(w->dense), lr_tnet_free(w->lodnet);
     for (int k = 0; k < 2; k++) lr_compressor_plan_free(w->plan[k]);
     lr_net_truncator_free(&w->trunc);
-    free(w->theta_dense), free(w->ranks), free(w->imp);
+    free(w->ranks), free(w->imp);
     free(w);
 }
 
@@ -110,7 +103,6 @@ void *lod_network_ws_alloc(const lr_run *run, const lod_net_state *ns)
         if (ns->lod_specs[l].rank > rmax) rmax = ns->lod_specs[l].rank;
     w->imp = malloc(rmax * sizeof(double));
     int ok = w->dense && w->lodnet && w->ranks && w->imp;
-    if (ok) w->theta_dense = malloc(w->dense->nparams * sizeof(double)), ok = w->theta_dense != NULL;
     for (int k = 0; ok && k < 2; k++) {
         w->plan[k] = lr_compressor_plan_alloc(lr_compressor_find(net_method_names[NET_SVD_W + k]), &ns->shape, run->cfg);
         ok = w->plan[k] != NULL;
@@ -147,11 +139,13 @@ static int train(const lod_net_state *ns, lr_tnet *net, const lr_lod_opts *lod, 
     return s;
 }
 
-static double accuracy(const lod_net_state *ns, lr_tnet *net, const size_t *ranks)
+/* Test accuracy of net (factored layers at ranks; NULL: their kept ranks). */
+static int accuracy(const lod_net_state *ns, lr_tnet *net, const size_t *ranks, double *acc)
 {
     size_t correct = 0;
-    if (lr_tnet_correct_at(net, ns->test_x, ns->test_labels, ns->data.n_test, ranks, &correct) != LR_OK) return NAN;
-    return (double)correct / (double)ns->data.n_test;
+    LR_TRY(lr_tnet_correct_at(net, ns->test_x, ns->test_labels, ns->data.n_test, ranks, &correct));
+    *acc = (double)correct / (double)ns->data.n_test;
+    return LR_OK;
 }
 
 /* A level row's common cells. */
@@ -173,12 +167,13 @@ int lod_network_unit(const lr_run *run, const lod_net_state *ns, void *wsp, size
 {
     lod_net_ws *w = wsp;
     size_t nl = ns->nl, i = 0;
-    double loss_dense, loss_lod, t0 = now_seconds();
+    double loss_dense, loss_lod, t0 = lr_wall_seconds();
     /* 1. the dense reference */
     LR_TRY(lr_tnet_init_random(w->dense, rng));
     LR_TRY(train(ns, w->dense, NULL, rng, &loss_dense));
-    memcpy(w->theta_dense, w->dense->theta, w->dense->nparams * sizeof(double));
-    double acc_dense = accuracy(ns, w->dense, NULL), t1 = now_seconds();
+    double acc_dense;
+    LR_TRY(accuracy(ns, w->dense, NULL, &acc_dense));
+    double t1 = lr_wall_seconds();
     double *row = level_row(run, ns, rows, i, point, trial, NET_DENSE, 0);
     row[ns->c_params] = (double)ns->dense_weights, row[ns->c_ratio] = 1.0;
     row[ns->c_accuracy] = row[ns->c_accuracy_dense] = acc_dense, row[ns->c_train_loss] = loss_dense;
@@ -196,7 +191,7 @@ int lod_network_unit(const lr_run *run, const lod_net_state *ns, void *wsp, size
         LR_TRY(lr_tnet_init_random(w->lodnet, rng));
     }
     LR_TRY(train(ns, w->lodnet, &ns->lod, rng, &loss_lod));
-    double t2 = now_seconds();
+    double t2 = lr_wall_seconds();
     /* the importance rows, then the last pruning */
     size_t ic = 1 + NET_DENSE * ns->nlev;
     for (size_t l = 0; l < nl; l++) {
@@ -233,16 +228,17 @@ int lod_network_unit(const lr_run *run, const lod_net_state *ns, void *wsp, size
             params += L->rmax ? w->ranks[l] * (L->n0 + L->n1) : L->n0 * L->n1;
         }
         for (int m = NET_LOD; s == LR_OK && m <= NET_DD_RANK; m++) {
-            double ts = now_seconds(), acc;
+            double ts = lr_wall_seconds(), acc = NAN;
             if (m == NET_LOD) {
-                acc = accuracy(ns, w->lodnet, w->ranks);
+                s = accuracy(ns, w->lodnet, w->ranks, &acc);
             } else {
-                memcpy(w->dense->theta, w->theta_dense, w->dense->nparams * sizeof(double));
+                /* every truncated layer's W is rewritten from the calibration's copy of the dense
+                 * W, and nothing else of the dense network changes: no restore between levels */
                 for (size_t l = 0; s == LR_OK && l < nl; l++)
                     if (w->ranks[l])
                         s = lr_net_truncate_layer(w->dense, l, w->plan[m - NET_SVD_W], &calib, w->ranks[l], run->seed, point,
                                                   (uint64_t)trial * ns->nlev + li, &w->trunc);
-                acc = s == LR_OK ? accuracy(ns, w->dense, NULL) : NAN;
+                if (s == LR_OK) s = accuracy(ns, w->dense, NULL, &acc);
             }
             size_t at = 1 + (size_t)m * ns->nlev + li;
             row = level_row(run, ns, rows, at, point, trial, m, b);
@@ -252,8 +248,7 @@ int lod_network_unit(const lr_run *run, const lod_net_state *ns, void *wsp, size
             row[ns->c_accuracy_dense] = acc_dense;
             row[ns->c_train_loss] = m == NET_LOD ? loss_lod : loss_dense;
             for (size_t l = 0; l < nl; l++) row[ns->c_rank[l]] = w->ranks[l] ? (double)w->ranks[l] : NAN;
-            seconds[at] = m == NET_LOD ? t2 - t1 : now_seconds() - ts;
-            if (s == LR_OK && isnan(acc)) s = lr_error(LR_ENUMERIC, __FILE__, __LINE__, "lod: evaluation failed at b = %zu", b);
+            seconds[at] = m == NET_LOD ? t2 - t1 : lr_wall_seconds() - ts;
         }
     }
     lr_net_calib_free(&calib);

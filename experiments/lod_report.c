@@ -203,7 +203,7 @@ static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const 
                       const char *const *strs)
 {
     char title[600], dat[64], script[64];
-    snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    lr_rf_title(rf, title, sizeof title);
     snprintf(dat, sizeof dat, "%s.dat", fig);
     snprintf(script, sizeof script, "lod_%s", fig);
     lr_plot_style style;

@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "bounds/bounds.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/h5.h"
@@ -707,13 +708,6 @@ static int prepare_test_set(lr_run *run, lq_state *st)
                        "= 0: the dump's weights)", st->acc_dense, st->n_test);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Part prune with training: the data set, a ReLU MLP trained dense by lrlab's engine from a
  * seeded initialisation (streams (seed, 0, 0) initialise, (seed, 1, 0) shuffle), and its
  * initial and trained weights in lrlab's N0 x N1 layout (the engine's bytes). */
@@ -746,7 +740,7 @@ static int prepare_training(lr_run *run, lq_state *st)
     st->theta_trained = lr_malloc(net->nparams * sizeof(double));
     int s = r && opt && st->theta_init && st->theta_trained ? LR_OK : LR_ENOMEM;
     if (s != LR_OK) lr_error(s, __FILE__, __LINE__, "out of memory for training");
-    double t0 = now_seconds();
+    double t0 = lr_wall_seconds();
     if (s == LR_OK) {
         lr_rng_seed_unit(r, run->seed, 0, 0);
         s = lr_tnet_init_random(net, r);
@@ -757,7 +751,7 @@ static int prepare_training(lr_run *run, lq_state *st)
     size_t epochs = (size_t)lr_config_num(c, 0, "train.epochs");
     for (size_t e = 0; s == LR_OK && e < epochs; e++) s = lr_train_epoch(net, opt, &st->train_data, st->train_batch,
                                                                          LR_LOSS_SOFTMAX_CE, NULL, r, NULL);
-    st->train_seconds = now_seconds() - t0;
+    st->train_seconds = lr_wall_seconds() - t0;
     st->n_test = st->data.n_test;
     st->test_xr = st->data.x + st->data.n_train * st->data.dim;
     st->test_labels = lr_malloc(st->n_test * sizeof(long));

@@ -229,7 +229,7 @@ static int run_figure(const lr_gp_session *gs, const lr_results_file *rf, const 
                       const char *names, size_t n, size_t n2, const char *subtitle)
 {
     char title[600], script[64];
-    snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    lr_rf_title(rf, title, sizeof title);
     snprintf(script, sizeof script, "lq_%s", fig);
     lr_plot_style style;
     lr_plot_style_read(rf->config, &style);

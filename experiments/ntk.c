@@ -33,16 +33,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "ntk.h"
 #include "ntk/kernel_emp.h"
-
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- finite random networks ---- */
 
@@ -253,7 +247,7 @@ static int ntk_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
         X = lr_mat_view(Xall, 0, 0, st->R.p, n);
     }
     for (size_t a = 0; s == LR_OK && a < st->nact; a++) {
-        double t0 = wall();
+        double t0 = lr_wall_seconds();
         double *row = rows + a * ncols;
         lr_run_fill_row(run, row, point, trial, a, 0);
         if (st->real) { /* a dump fixes p and n, whatever data.p and data.n say */
@@ -355,7 +349,7 @@ static int ntk_unit(const lr_run *run, void *wsp, size_t point, size_t trial, gs
             }
         }
         row[st->c_eig_fallback] = (double)(lr_ntk_spec_dsyevd_fallbacks(sp) + lr_ntk_spec_plan_fallbacks(sp));
-        seconds[a] = wall() - t0;
+        seconds[a] = lr_wall_seconds() - t0;
     }
     free(wv);
     lr_ntk_spec_plan_free(sp);

@@ -218,7 +218,7 @@ int lr_ntk_plot(const lr_results_file *rf, const char *stem, const char *plots_d
         lr_table_free(S);
     }
     char title[600];
-    snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    lr_rf_title(rf, title, sizeof title);
     static const char *const figs[4] = {"error", "spectra", "width", "accuracy"};
     int want[4] = {two_p && have[0], spectra, two_w && have[1], acc && have[2]};
     lr_plot_style style;

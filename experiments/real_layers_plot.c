@@ -163,7 +163,7 @@ static int draw(const lr_results_file *rf, const lr_gp_session *gs, const lr_tab
     /* At most 3 panels a row, and room for one more: the error figure's legend panel. */
     int cols = nl < 3 ? (int)nl + 1 : 3, rows = (int)((nl + 1 + (size_t)cols - 1) / (size_t)cols);
     char title[600];
-    snprintf(title, sizeof title, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    lr_rf_title(rf, title, sizeof title);
     double dense = NAN;
     lr_h5_get_attr_f64(rf->file, "accuracy_dense", &dense);
     const char *fmts[] = {"pdf", "png"}, *kinds[] = {"spectra", "error", "accuracy"};

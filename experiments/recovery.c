@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "gen/gen.h"
@@ -118,13 +119,6 @@ static lr_synth_spec recovery_spec(const recovery_state *st, const recovery_poin
 static int recovery_save(const lr_run *run, const recovery_state *st, const recovery_point *pt,
                          size_t point, size_t trial, lr_mat X, lr_mat Ms, lr_mat G, lr_mat W,
                          double rtol);
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* One trial's matrices, carved from the thread's arena in a fixed order, and the
  * quantities the bounds need. */
@@ -307,10 +301,10 @@ static int trial_compressor(const lr_run *run, const recovery_state *st, const r
         if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery: factor workspace too small");
     }
     lr_fit_info info = {0, 0, NAN, 0, NAN, -1};
-    double t0 = now_seconds();
+    double t0 = lr_wall_seconds();
     if (run->comps[c]->randomised) lr_run_seed_compressor(run, w->crng, point, trial, c);
     LR_TRY(lr_compressor_execute(w->plans[c], point, &t->L, w->ranks, run->nranks, f, &info, w->crng));
-    double elapsed = now_seconds() - t0;
+    double elapsed = lr_wall_seconds() - t0;
 
     lr_truth truth = {.X = t->X, .Zs = t->Zs, .XW = t->XW, .Ms = t->Ms, .Xt = t->Xt, .Zt = t->Zt,
                       .zt_norm = t->zt_norm, .relu = pt->relu};

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/instances.h"
@@ -103,13 +104,6 @@ static const char *const phase_names[PH_N] = {
     "compressor fits", "errors and bounds"};
 static double prof_seconds[PH_N], prof_stream_flops;
 static long prof_units, prof_fallbacks;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void prof_add(int ph, double s)
 {
@@ -245,34 +239,34 @@ static int gram_stream(const lr_run *run, const lr_synth_spec *sp, size_t point,
     for (size_t i0 = 0; i0 < m; i0 += b) {
         size_t bb = min_sz(b, m - i0);
         lr_mat X1 = lr_mat_wrap(Xb.data, bb, n0), G1 = lr_mat_wrap(Gb.data, bb, n1);
-        t1 = now_s();
+        t1 = lr_wall_seconds();
         LR_TRY(lr_gen_noise(rng, X1, LR_NOISE_GAUSSIAN, 1.0, 0));
         if (!sp->weight_model) LR_TRY(lr_gen_noise(rng, G1, sp->noise, sp->sigma, sp->df));
-        *tg += now_s() - t1;
+        *tg += lr_wall_seconds() - t1;
         if (run->instances) {
             LR_TRY(lr_instances_put(run->instances, point, trial, "X", X1, i0, m));
             if (sp->weight_model) LR_TRY(lr_gemm('N', 'N', 1.0, X1, Ew, 0.0, G1));
             LR_TRY(lr_instances_put(run->instances, point, trial, "G", G1, i0, m));
         }
-        t1 = now_s();
+        t1 = lr_wall_seconds();
         LR_TRY(lr_syrk('T', 1.0, X1, i0 ? 1.0 : 0.0, K));
         flops += (double)bb * n0 * (n0 + 1);
         if (!sp->weight_model) {
             LR_TRY(lr_gemm('T', 'N', 1.0, X1, G1, i0 ? 1.0 : 0.0, C));
             flops += 2.0 * bb * n0 * n1;
         }
-        *ts += now_s() - t1;
+        *ts += lr_wall_seconds() - t1;
     }
     for (size_t i0 = 0; i0 < mt; i0 += b) {
         size_t bb = min_sz(b, mt - i0);
         lr_mat X1 = lr_mat_wrap(Xb.data, bb, n0);
-        t1 = now_s();
+        t1 = lr_wall_seconds();
         LR_TRY(lr_gen_noise(rng, X1, LR_NOISE_GAUSSIAN, 1.0, 0));
-        *tg += now_s() - t1;
-        t1 = now_s();
+        *tg += lr_wall_seconds() - t1;
+        t1 = lr_wall_seconds();
         LR_TRY(lr_syrk('T', 1.0, X1, i0 ? 1.0 : 0.0, Kt));
         flops += (double)bb * n0 * (n0 + 1);
-        *ts += now_s() - t1;
+        *ts += lr_wall_seconds() - t1;
     }
     prof_add(PH_GEN, *tg);
     prof_add(PH_STREAM, *ts);
@@ -312,12 +306,12 @@ static int gram_compressor(const lr_run *run, const lr_synth_spec *sp, const lr_
         if (!f[i].B.data) LR_ERROR(LR_EINVAL, "recovery (gram): factor workspace too small");
     }
     lr_fit_info info = {.gap = NAN, .lambda = NAN, .converged = -1};
-    t1 = now_s();
+    t1 = lr_wall_seconds();
     if (run->comps[c]->randomised) lr_run_seed_compressor(run, w->crng, point, trial, c);
     LR_TRY(lr_compressor_execute(w->plans[c], point, &L, w->ranks, run->nranks, f, &info, w->crng));
-    double elapsed = now_s() - t1;
+    double elapsed = lr_wall_seconds() - t1;
     *tf += elapsed;
-    t1 = now_s();
+    t1 = lr_wall_seconds();
     for (size_t i = 0; i < run->nranks; i++) {
         size_t ri = c * run->nranks + i;
         double *row = rows + ri * run->trials->ncols;
@@ -353,7 +347,7 @@ static int gram_compressor(const lr_run *run, const lr_synth_spec *sp, const lr_
                                pg_op, fallback | info.svd_fallback};
         LR_TRY(lr_run_record_row(run, row, c, &meas, &in, &bp));
     }
-    *tm += now_s() - t1;
+    *tm += lr_wall_seconds() - t1;
     return LR_OK;
 }
 
@@ -397,12 +391,12 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     if (w->gen_need < truth_scratch(n0, n1)) LR_ERROR(LR_EINVAL, "recovery (gram): generator scratch too small");
 
     /* Draw and stream.  The order of draws is that of lr_synth_materialise. */
-    double t0 = now_s(), tg = 0, ts = 0, t1;
+    double t0 = lr_wall_seconds(), tg = 0, ts = 0, t1;
     LR_TRY(draw_truth(sp, rng, Ms, Ew, W, w->gen_scratch));
     LR_TRY(gram_stream(run, sp, point, trial, rng, b, Xb, Gb, Ew, K, C, Kt, &tg, &ts));
 
     /* Factor X~ through K; the guard may refuse. */
-    t1 = now_s();
+    t1 = lr_wall_seconds();
     double rtol = gc->rank_rtol > 0 ? gc->rank_rtol : lr_rank_rtol_default(m, n0);
     lr_layer L = {.W = W};
     L.X = (lr_mat){NULL, m, n0, m};
@@ -414,7 +408,7 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
     int accepted = 0;
     LR_TRY(lr_layer_factor_gram(&L, m, K, rtol, gc->min_ratio, w->eig, &ratio, &accepted));
     if (!accepted) {
-        prof_add(PH_FACTOR, now_s() - t1);
+        prof_add(PH_FACTOR, lr_wall_seconds() - t1);
 #pragma omp atomic
         prof_fallbacks++;
         return LR_OK;
@@ -468,7 +462,7 @@ int lr_recovery_gram_unit(const lr_run *run, const lr_synth_spec *sp, const lr_g
         zt_norm = lr_mat_norm_fro(RtM);
     }
     L.UtY = UtY;
-    prof_add(PH_FACTOR, now_s() - t1);
+    prof_add(PH_FACTOR, lr_wall_seconds() - t1);
     if (run->instances) {
         LR_TRY(lr_instances_put(run->instances, point, trial, "M", Ms, 0, n0));
         LR_TRY(lr_instances_put(run->instances, point, trial, "W", W, 0, n0));

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/text.h"
@@ -203,13 +204,6 @@ static int build_net(train_run *t)
     return LR_OK;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int run_epochs(train_run *t, int quiet, double *test_acc)
 {
     const lr_config *c = t->cfg;
@@ -228,9 +222,9 @@ static int run_epochs(train_run *t, int quiet, double *test_acc)
     *test_acc = NAN;
     for (long e = 1; e <= epochs; e++) {
         lr_epoch_stats st;
-        double t0 = now();
+        double t0 = lr_wall_seconds();
         LR_TRY(lr_train_epoch(t->net, t->opt, &td, batch, loss, factored ? &lod : NULL, t->rng, &st));
-        double secs = now() - t0;
+        double secs = lr_wall_seconds() - t0;
         size_t correct = 0;
         if (t->data.n_test) {
             LR_TRY(lr_tnet_correct(t->net, t->data.x + t->data.n_train * t->data.dim, t->data.labels + t->data.n_train,

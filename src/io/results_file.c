@@ -107,3 +107,9 @@ double lr_rf_bound(const lr_table *t, size_t row, const char *bound, const char 
     snprintf(col, sizeof col, "%s_%s", bound, suffix);
     return lr_rf_num(t, row, col);
 }
+
+const char *lr_rf_title(const lr_results_file *rf, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s", rf->experiment, rf->name && rf->name[0] ? ": " : "", rf->name ? rf->name : "");
+    return buf;
+}

@@ -6,6 +6,7 @@
 #define LR_IO_RESULTS_FILE_H
 
 #include <hdf5.h>
+#include <stddef.h>
 
 #include "run/table.h"
 
@@ -28,5 +29,7 @@ double lr_rf_num(const lr_table *t, size_t row, const char *col);
 const char *lr_rf_str(const lr_table *t, size_t row, const char *col);
 /* The /points cell "<bound>_<suffix>" of a row (e.g. bound "thm1a", suffix "coverage"). */
 double lr_rf_bound(const lr_table *t, size_t row, const char *bound, const char *suffix);
+/* A figure's title line: "EXPERIMENT: NAME" (the experiment alone without a name), in buf. */
+const char *lr_rf_title(const lr_results_file *rf, char *buf, size_t len);
 
 #endif

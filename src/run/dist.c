@@ -37,6 +37,7 @@
 #include <sched.h>
 #endif
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/h5.h"
@@ -187,13 +188,6 @@ void lr_dist_finalize(void)
 int lr_dist_rank(void) { return mpi_on ? mpi_rank : 0; }
 int lr_dist_ranks(void) { return mpi_on ? mpi_size : 1; }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The hosts of the ranks, counted and listed on rank 0 (run->dist). */
 static int gather_hosts(lr_run *run)
 {
@@ -326,7 +320,7 @@ static void serve(lr_run *run, unsigned char *done, int logfd, const size_t *pen
             continue;
         }
         nap_ns = 20000;
-        double t0 = now_seconds();
+        double t0 = lr_wall_seconds();
         int src = st.MPI_SOURCE;
         if (st.MPI_TAG == TAG_BYE) {
             MPI_Recv(NULL, 0, MPI_INT, src, TAG_BYE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -373,7 +367,7 @@ static void serve(lr_run *run, unsigned char *done, int logfd, const size_t *pen
             }
             MPI_Send(&assign, 1, MPI_LONG_LONG, src, TAG_ASSIGN, MPI_COMM_WORLD);
         }
-        busy += now_seconds() - t0;
+        busy += lr_wall_seconds() - t0;
     }
     run->dist.gathered_units = gathered;
     run->dist.gather_seconds = busy;

@@ -32,6 +32,7 @@
 #endif
 #include <cblas.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/results.h"
@@ -536,16 +537,9 @@ static int log_append(int fd, const lr_run *run, size_t unit)
 
 /* ---- progress ---- */
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void progress_draw(size_t done, size_t total, double started, int final)
 {
-    double el = wall_now() - started, frac = total ? (double)done / (double)total : 1.0;
+    double el = lr_wall_seconds() - started, frac = total ? (double)done / (double)total : 1.0;
     double eta = done ? el * (double)(total - done) / (double)done : 0.0;
     int width = 30, filled = (int)(frac * width + 0.5);
     char bar[64];
@@ -620,7 +614,7 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
     size_t ndone = run->nunits - npending;
     int status = LR_OK;
     char message[1024] = "";
-    double started = wall_now(), last_draw = 0;
+    double started = lr_wall_seconds(), last_draw = 0;
     size_t ncols = run->trials->ncols, rpu = run->rows_per_unit;
 
 #pragma omp parallel num_threads(run->nthreads)
@@ -652,8 +646,8 @@ static int run_units(lr_run *run, unsigned char *done, int logfd, int progress)
                 int was_ok = status == LR_OK;
                 ndone += (size_t)lr_run_settle_unit(run, s, u, rows, secs, unit_seconds, logfd, done, &status, message,
                                                     sizeof message);
-                if (s == LR_OK && was_ok && progress && (wall_now() - last_draw > 0.2 || ndone == run->nunits)) {
-                    last_draw = wall_now();
+                if (s == LR_OK && was_ok && progress && (lr_wall_seconds() - last_draw > 0.2 || ndone == run->nunits)) {
+                    last_draw = lr_wall_seconds();
                     progress_draw(ndone, run->nunits, started, 0);
                 }
             }
@@ -674,9 +668,9 @@ int lr_run_exec_unit(const lr_run *run, void *ws, gsl_rng *rng, size_t u, double
 {
     size_t point = u / run->ntrials, trial = u % run->ntrials;
     lr_run_seed_unit(run, rng, point, trial);
-    double t0 = wall_now();
+    double t0 = lr_wall_seconds();
     int s = run->exp->unit(run, ws, point, trial, rng, rows, secs);
-    *seconds = wall_now() - t0;
+    *seconds = lr_wall_seconds() - t0;
     return s;
 }
 
@@ -1124,10 +1118,10 @@ int lr_run_main(const lr_run_options *opt, char *out_path, size_t out_len)
 
     openblas_set_num_threads(1);
     int progress = opt->progress < 0 ? isatty(STDERR_FILENO) : opt->progress;
-    double t0 = wall_now();
+    double t0 = lr_wall_seconds();
     if (mpi) lr_dist_release_workers(LR_OK);
     status = mpi ? lr_dist_master(run, done_units, logfd) : run_units(run, done_units, logfd, progress);
-    double wall = wall_now() - t0;
+    double wall = lr_wall_seconds() - t0;
     /* close can report a write the kernel deferred (NFS, a quota): then the log may lack
      * records it seemed to have, and the run must not pass as complete. */
     if (close(logfd) != 0 && status == LR_OK)
